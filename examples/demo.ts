@@ -1,0 +1,24 @@
+/**
+ * The demo: authenticate the sample message in fixtures/ against the bundled fixture zones, offline.
+ * Run with `npm run demo`.
+ */
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { FixtureResolver, loadZone, parseAuthor, splitMessage } from "../src/index.js";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const message = await readFile(`${root}fixtures/messages/sample.eml`);
+const resolver = new FixtureResolver(await loadZone(`${root}fixtures/zones/example.zone`));
+const envelope = { ip: "192.0.2.25", helo: "mx.example.com", mailFrom: "alice@example.com" };
+
+const parsed = splitMessage(message);
+const author = parseAuthor(parsed.headers);
+console.log(`message: ${parsed.headers.length} header fields, ${parsed.body.length} body bytes`);
+console.log(`envelope: ${JSON.stringify(envelope)}`);
+console.log(`author: ${author.ok ? `${author.mailbox.address} (domain ${author.domain})` : `error: ${author.detail}`}`);
+if (author.ok) {
+  const spf = await resolver.txt(author.domain);
+  const dmarc = await resolver.txt(`_dmarc.${author.domain}`);
+  console.log(`SPF record: ${spf.kind === "ok" ? spf.records.join(" | ") : spf.kind}`);
+  console.log(`DMARC record: ${dmarc.kind === "ok" ? dmarc.records.join(" | ") : dmarc.kind}`);
+}

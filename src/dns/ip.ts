@@ -1,0 +1,89 @@
+import { isIPv4, isIPv6 } from "node:net";
+
+/** 4 bytes of an IPv4 address in dotted-quad form, or undefined. */
+export function parseIPv4(ip: string): Uint8Array | undefined {
+  if (!isIPv4(ip)) return undefined;
+  return Uint8Array.from(ip.split(".").map(Number));
+}
+
+/** 16 bytes of an IPv6 address (any RFC 4291 text form, with embedded IPv4), or undefined. */
+export function expandIPv6(ip: string): Uint8Array | undefined {
+  if (!isIPv6(ip)) return undefined;
+  let text = ip;
+  const zone = text.indexOf("%");
+  if (zone >= 0) text = text.slice(0, zone);
+  const out = new Uint8Array(16);
+  let tail: number[] = [];
+  const lastColon = text.lastIndexOf(":");
+  const last = text.slice(lastColon + 1);
+  if (last.includes(".")) {
+    const v4 = parseIPv4(last);
+    if (!v4) return undefined;
+    tail = [...v4];
+    text = `${text.slice(0, lastColon + 1)}0:0`;
+  }
+  const halves = text.split("::");
+  const head = halves[0] ? halves[0].split(":") : [];
+  const rest = halves.length > 1 && halves[1] ? halves[1].split(":") : [];
+  const groups = [...head, ...new Array(8 - head.length - rest.length).fill("0"), ...rest];
+  for (let i = 0; i < 8; i++) {
+    const g = Number.parseInt(groups[i]!, 16);
+    out[i * 2] = g >> 8;
+    out[i * 2 + 1] = g & 0xff;
+  }
+  if (tail.length === 4) out.set(tail, 12);
+  return out;
+}
+
+export type ParsedIp = { family: 4 | 6; bytes: Uint8Array };
+
+/**
+ * Parses a client address. An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is treated as the IPv4
+ * address it carries (RFC 7208 5: "an IPv4-mapped IPv6 address ... MUST be treated as IPv4").
+ */
+export function parseIp(ip: string): ParsedIp | undefined {
+  const v4 = parseIPv4(ip);
+  if (v4) return { family: 4, bytes: v4 };
+  const v6 = expandIPv6(ip);
+  if (!v6) return undefined;
+  if (v6.slice(0, 10).every((b) => b === 0) && v6[10] === 0xff && v6[11] === 0xff) {
+    return { family: 4, bytes: v6.slice(12) };
+  }
+  return { family: 6, bytes: v6 };
+}
+
+/** The canonical text form: dotted quad, or RFC 5952 compressed lower-case IPv6. */
+export function formatIp(ip: ParsedIp): string {
+  if (ip.family === 4) return [...ip.bytes].join(".");
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((ip.bytes[i]! << 8) | ip.bytes[i + 1]!);
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(":");
+  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLen).join(":")}`;
+}
+
+/** True when the first `bits` bits of a and b are equal. */
+export function prefixMatch(a: Uint8Array, b: Uint8Array, bits: number): boolean {
+  if (a.length !== b.length) return false;
+  const full = bits >> 3;
+  for (let i = 0; i < full; i++) if (a[i] !== b[i]) return false;
+  const rem = bits & 7;
+  if (rem === 0) return true;
+  const mask = (0xff << (8 - rem)) & 0xff;
+  return ((a[full]! ^ b[full]!) & mask) === 0;
+}

@@ -1,0 +1,135 @@
+import { Resolver as NodeDnsResolver } from "node:dns/promises";
+import { reverseName } from "./reverse.js";
+import type { DnsAnswer, MxRecord, Resolver } from "./types.js";
+
+export interface NodeResolverOptions {
+  /** DNS servers ("192.0.2.53", "[2001:db8::53]:5353"); the system's when omitted. */
+  servers?: string[];
+  /** Milliseconds for one query, all retries included. Default 5000. */
+  timeoutMs?: number;
+  /** Attempts per server (node:dns `tries`). Default 2. */
+  tries?: number;
+}
+
+/** Maps node:dns error codes to the three outcomes msgauth keeps apart. */
+export function answerFromDnsError(err: unknown): DnsAnswer<never> {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === "ENOTFOUND") return { kind: "nxdomain" };
+  if (code === "ENODATA") return { kind: "nodata" };
+  const text = typeof code === "string" ? code : err instanceof Error ? err.message : String(err);
+  return { kind: "error", reason: text };
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+    timer.unref?.();
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+const TIMED_OUT = Symbol("timeout");
+
+/** The default resolver, on node:dns, with a per-query time limit and configurable servers. */
+export class NodeResolver implements Resolver {
+  readonly #dns: NodeDnsResolver;
+  readonly #timeoutMs: number;
+
+  constructor(options: NodeResolverOptions = {}) {
+    this.#timeoutMs = options.timeoutMs ?? 5000;
+    this.#dns = new NodeDnsResolver({ timeout: this.#timeoutMs, tries: options.tries ?? 2 });
+    if (options.servers) this.#dns.setServers(options.servers);
+  }
+
+  async #run<T, R>(work: () => Promise<R>, map: (r: R) => T): Promise<DnsAnswer<T>> {
+    try {
+      const r = await withTimeout(work(), this.#timeoutMs);
+      if (r === TIMED_OUT) return { kind: "error", reason: "ETIMEOUT" };
+      return { kind: "ok", records: map(r) };
+    } catch (err) {
+      return answerFromDnsError(err);
+    }
+  }
+
+  txt(name: string): Promise<DnsAnswer<string[]>> {
+    return this.#run(
+      () => this.#dns.resolveTxt(name),
+      (rs) => rs.map((chunks) => chunks.join("")),
+    );
+  }
+  async a(name: string): Promise<DnsAnswer<string[]>> {
+    return this.#withTtl(
+      await this.#run(
+        () => this.#dns.resolve4(name, { ttl: true }),
+        (rs) => rs,
+      ),
+    );
+  }
+  async aaaa(name: string): Promise<DnsAnswer<string[]>> {
+    return this.#withTtl(
+      await this.#run(
+        () => this.#dns.resolve6(name, { ttl: true }),
+        (rs) => rs,
+      ),
+    );
+  }
+  mx(name: string): Promise<DnsAnswer<MxRecord[]>> {
+    return this.#run(
+      () => this.#dns.resolveMx(name),
+      (rs) => rs.map((r) => ({ exchange: r.exchange, priority: r.priority })),
+    );
+  }
+  ptr(ip: string): Promise<DnsAnswer<string[]>> {
+    const name = reverseName(ip);
+    if (!name) return Promise.resolve({ kind: "error", reason: `not an IP address: ${ip}` });
+    return this.#run(
+      () => this.#dns.resolvePtr(name),
+      (rs) => rs,
+    );
+  }
+
+  #withTtl(ans: DnsAnswer<{ address: string; ttl: number }[]>): DnsAnswer<string[]> {
+    if (ans.kind !== "ok") return ans;
+    const ttl = ans.records.reduce((m, r) => Math.min(m, r.ttl), Number.POSITIVE_INFINITY);
+    const out: DnsAnswer<string[]> = { kind: "ok", records: ans.records.map((r) => r.address) };
+    if (Number.isFinite(ttl)) out.ttl = ttl;
+    return out;
+  }
+}
+
+/**
+ * The shape of `dns.promises.resolve` and of mailauth's `resolver` option:
+ * `(name, rrtype) => Promise<records>`, throwing errors with node:dns codes.
+ */
+export type ResolveFunction = (name: string, rrtype: string) => Promise<unknown>;
+
+/** Adapts a mailauth-style resolver function to the Resolver interface. */
+export function fromResolveFunction(resolve: ResolveFunction): Resolver {
+  async function run<T>(name: string, rrtype: string, map: (raw: unknown) => T): Promise<DnsAnswer<T>> {
+    try {
+      const raw = await resolve(name, rrtype);
+      if (!Array.isArray(raw) || raw.length === 0) return { kind: "nodata" };
+      return { kind: "ok", records: map(raw) };
+    } catch (err) {
+      return answerFromDnsError(err);
+    }
+  }
+  const strings = (raw: unknown) => (raw as unknown[]).map((r) => String(r));
+  return {
+    txt: (name) => run(name, "TXT", (raw) => (raw as unknown[]).map((r) => (Array.isArray(r) ? r.map(String).join("") : String(r)))),
+    a: (name) => run(name, "A", strings),
+    aaaa: (name) => run(name, "AAAA", strings),
+    mx: (name) =>
+      run(name, "MX", (raw) =>
+        (raw as { exchange?: unknown; priority?: unknown }[]).map((r) => ({
+          exchange: String(r.exchange ?? ""),
+          priority: Number(r.priority ?? 0),
+        })),
+      ),
+    ptr: (ip) => {
+      const name = reverseName(ip);
+      if (!name) return Promise.resolve({ kind: "error", reason: `not an IP address: ${ip}` });
+      return run(name, "PTR", strings);
+    },
+  };
+}

@@ -1,0 +1,132 @@
+import { isIPv4, isIPv6 } from "node:net";
+import { reverseName } from "./reverse.js";
+import type { DnsAnswer, MxRecord, RecordsByType, RecordType, Resolver } from "./types.js";
+import { normalizeName } from "./types.js";
+
+/** One owner name's records in a fixture zone. */
+export interface ZoneEntry {
+  /** Each record as its character-strings (chunks), joined when served. */
+  TXT?: string[][];
+  A?: string[];
+  AAAA?: string[];
+  MX?: MxRecord[];
+  PTR?: string[];
+  CNAME?: string;
+  /**
+   * Queries time out: `true` for every type the name has no records of, or a list of types.
+   * A name with only `timeout: true` times out for everything.
+   */
+  timeout?: true | RecordType[];
+}
+
+/** Fixture zone data keyed by normalized owner name (lower case, no trailing dot). */
+export type Zone = Map<string, ZoneEntry>;
+
+/** An error in a fixture file, naming the file, the line and why. */
+export class ZoneError extends Error {
+  readonly file: string;
+  readonly line: number | undefined;
+  readonly why: string;
+  constructor(file: string, line: number | undefined, why: string) {
+    super(`${file}${line === undefined ? "" : `:${line}`}: ${why}`);
+    this.name = "ZoneError";
+    this.file = file;
+    this.line = line;
+    this.why = why;
+  }
+}
+
+export function validateRecord(type: RecordType | "CNAME", value: unknown): string | undefined {
+  switch (type) {
+    case "A":
+      return typeof value === "string" && isIPv4(value) ? undefined : `A needs an IPv4 address, got ${show(value)}`;
+    case "AAAA":
+      return typeof value === "string" && isIPv6(value) ? undefined : `AAAA needs an IPv6 address, got ${show(value)}`;
+    default:
+      return undefined;
+  }
+}
+function show(v: unknown): string {
+  return JSON.stringify(v) ?? String(v);
+}
+
+/** Merges zones; a later zone's entry for a name replaces an earlier one's records of the same type. */
+export function mergeZones(...zones: Zone[]): Zone {
+  const out: Zone = new Map();
+  for (const zone of zones) {
+    for (const [name, entry] of zone) out.set(name, { ...out.get(name), ...entry });
+  }
+  return out;
+}
+
+export interface FixtureResolverOptions {
+  /** Milliseconds to wait before answering a query marked as timing out (default 0). */
+  timeoutDelayMs?: number;
+}
+
+/**
+ * Answers from fixture zones, offline and deterministic. A name that is absent is NXDOMAIN unless a
+ * name below it exists (an empty non-terminal answers NODATA, as real DNS does); a present name
+ * without records of the asked type is NODATA. CNAMEs are followed up to 8 hops.
+ */
+export class FixtureResolver implements Resolver {
+  readonly zone: Zone;
+  readonly #ancestors = new Set<string>();
+  readonly #delay: number;
+
+  constructor(zone: Zone | Zone[], options: FixtureResolverOptions = {}) {
+    this.zone = Array.isArray(zone) ? mergeZones(...zone) : zone;
+    this.#delay = options.timeoutDelayMs ?? 0;
+    for (const name of this.zone.keys()) {
+      let dot = name.indexOf(".");
+      while (dot >= 0) {
+        this.#ancestors.add(name.slice(dot + 1));
+        dot = name.indexOf(".", dot + 1);
+      }
+    }
+  }
+
+  async lookup<T extends RecordType>(name: string, type: T): Promise<DnsAnswer<RecordsByType[T]>> {
+    let owner = normalizeName(name);
+    for (let hop = 0; ; hop++) {
+      const entry = this.zone.get(owner);
+      if (!entry) return this.#ancestors.has(owner) ? { kind: "nodata" } : { kind: "nxdomain" };
+      if (entry.CNAME !== undefined) {
+        if (hop >= 8) return { kind: "error", reason: `CNAME chain too long at ${owner}` };
+        owner = normalizeName(entry.CNAME);
+        continue;
+      }
+      const timeout = entry.timeout;
+      if (Array.isArray(timeout) && timeout.includes(type)) return this.#timedOut();
+      const records = type === "TXT" ? entry.TXT?.map((chunks) => chunks.join("")) : entry[type];
+      if (records && records.length > 0) {
+        return { kind: "ok", records: records.slice() as RecordsByType[T] };
+      }
+      if (timeout === true) return this.#timedOut();
+      return { kind: "nodata" };
+    }
+  }
+
+  async #timedOut(): Promise<DnsAnswer<never>> {
+    if (this.#delay > 0) await new Promise((r) => setTimeout(r, this.#delay));
+    return { kind: "error", reason: "ETIMEOUT" };
+  }
+
+  txt(name: string) {
+    return this.lookup(name, "TXT");
+  }
+  a(name: string) {
+    return this.lookup(name, "A");
+  }
+  aaaa(name: string) {
+    return this.lookup(name, "AAAA");
+  }
+  mx(name: string) {
+    return this.lookup(name, "MX");
+  }
+  ptr(ip: string): Promise<DnsAnswer<string[]>> {
+    const name = reverseName(ip);
+    if (!name) return Promise.resolve({ kind: "error", reason: `not an IP address: ${ip}` });
+    return this.lookup(name, "PTR");
+  }
+}

@@ -1,0 +1,3 @@
+// msgauth public API: re-exports only.
+export * from "./dns/index.js";
+export * from "./message/index.js";

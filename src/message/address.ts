@@ -1,0 +1,307 @@
+import punycode from "punycode/punycode.js";
+import { decodeEncodedWords } from "./encoded-word.js";
+
+/** One mailbox from an address header. */
+export interface Mailbox {
+  /** Display name, encoded words decoded, or undefined. */
+  name?: string;
+  /** Local part as written (quotes removed from a quoted-string, escapes resolved). */
+  local: string;
+  /** Domain as written (may be Unicode, a domain literal, or empty when the address has none). */
+  domain: string;
+  /** local@domain, as written. */
+  address: string;
+  /** The group this mailbox was listed in, if any. */
+  group?: string;
+}
+
+export type AddressListResult = { ok: true; mailboxes: Mailbox[]; groups: number } | { ok: false; error: string; position: number };
+
+type Tok =
+  | { t: "atom"; v: string; pos: number }
+  | { t: "quoted"; v: string; pos: number }
+  | { t: "literal"; v: string; pos: number }
+  | { t: "special"; v: string; pos: number };
+
+const SPECIALS = '<>@,;:.[]\\"()';
+
+/** Splits an unfolded address header into tokens, skipping comments (nested) and white space. */
+function lex(text: string): Tok[] | { error: string; position: number } {
+  const toks: Tok[] = [];
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text[i]!;
+    if (c === " " || c === "\t" || c === "\r" || c === "\n") {
+      i++;
+      continue;
+    }
+    if (c === "(") {
+      const start = i;
+      let depth = 0;
+      for (; i < n; i++) {
+        const d = text[i]!;
+        if (d === "\\") i++;
+        else if (d === "(") depth++;
+        else if (d === ")" && --depth === 0) break;
+      }
+      if (depth !== 0 || i >= n) return { error: "unbalanced comment", position: start };
+      i++;
+      continue;
+    }
+    if (c === '"') {
+      const start = i;
+      let v = "";
+      i++;
+      for (; i < n && text[i] !== '"'; i++) {
+        if (text[i] === "\\" && i + 1 < n) i++;
+        const ch = text[i]!;
+        if (ch !== "\r" && ch !== "\n") v += ch;
+      }
+      if (i >= n) return { error: "unterminated quoted string", position: start };
+      i++;
+      toks.push({ t: "quoted", v, pos: start });
+      continue;
+    }
+    if (c === "[") {
+      const start = i;
+      const close = text.indexOf("]", i);
+      if (close < 0) return { error: "unterminated domain literal", position: start };
+      const inner = text.slice(i + 1, close);
+      if (/[[\\]/.test(inner)) return { error: "invalid domain literal", position: start };
+      toks.push({ t: "literal", v: `[${inner.replace(/\s+/g, "")}]`, pos: start });
+      i = close + 1;
+      continue;
+    }
+    if (SPECIALS.includes(c)) {
+      if (c === ")" || c === "]" || c === "\\") return { error: `unexpected '${c}'`, position: i };
+      toks.push({ t: "special", v: c, pos: i });
+      i++;
+      continue;
+    }
+    const start = i;
+    while (i < n) {
+      const d = text[i]!;
+      if (d === " " || d === "\t" || d === "\r" || d === "\n" || SPECIALS.includes(d)) break;
+      if (d.charCodeAt(0) < 0x20 || d === "\x7f") return { error: "control character", position: i };
+      i++;
+    }
+    toks.push({ t: "atom", v: text.slice(start, i), pos: start });
+  }
+  return toks;
+}
+
+class Parser {
+  i = 0;
+  constructor(
+    readonly toks: Tok[],
+    readonly end: number,
+  ) {}
+  peek(offset = 0): Tok | undefined {
+    return this.toks[this.i + offset];
+  }
+  isSpecial(v: string, offset = 0): boolean {
+    const t = this.peek(offset);
+    return t?.t === "special" && t.v === v;
+  }
+  pos(): number {
+    return this.peek()?.pos ?? this.end;
+  }
+}
+
+class AddressError {
+  constructor(
+    readonly error: string,
+    readonly position: number,
+  ) {}
+}
+
+/** phrase: words (atoms or quoted strings), with obs-phrase's '.' allowed. */
+function phrase(p: Parser): Tok[] | undefined {
+  const words: Tok[] = [];
+  for (;;) {
+    const t = p.peek();
+    if (!t) break;
+    if (t.t === "atom" || t.t === "quoted" || (t.t === "special" && t.v === "." && words.length > 0)) words.push(t);
+    else break;
+    p.i++;
+  }
+  return words.length === 0 ? undefined : words;
+}
+
+const WHOLE_ENCODED_WORD = /^=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=$/;
+
+/**
+ * The display text of a phrase: encoded words decoded in atoms only (RFC 2047 5(3)), quoted strings
+ * unquoted, and no space between two adjacent encoded words (RFC 2047 6.2).
+ */
+function displayText(words: Tok[]): string {
+  let out = "";
+  let prevEncoded = false;
+  for (const w of words) {
+    if (w.t === "special") {
+      out += "."; // obs-phrase: "Dr. Who" keeps its dot and the space after it
+      prevEncoded = false;
+      continue;
+    }
+    const encoded = w.t === "atom" && WHOLE_ENCODED_WORD.test(w.v);
+    const text = w.t === "atom" ? decodeEncodedWords(w.v) : w.v;
+    if (out !== "" && !(encoded && prevEncoded)) out += " ";
+    out += text;
+    prevEncoded = encoded;
+  }
+  return out.trim();
+}
+
+/** local-part "@" domain, with obs-local-part (dotted words) accepted. */
+function addrSpec(p: Parser, requireDomain: boolean): { local: string; domain: string } {
+  const start = p.pos();
+  let local = "";
+  let expectWord = true;
+  for (;;) {
+    const t = p.peek();
+    if (!t) break;
+    if (expectWord && (t.t === "atom" || t.t === "quoted")) {
+      local +=
+        t.t === "quoted"
+          ? /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uffff-]+$/.test(t.v)
+            ? t.v
+            : `"${t.v.replace(/(["\\])/g, "\\$1")}"`
+          : t.v;
+      expectWord = false;
+    } else if (!expectWord && t.t === "special" && t.v === ".") {
+      local += ".";
+      expectWord = true;
+    } else break;
+    p.i++;
+  }
+  if (local === "" || expectWord) throw new AddressError("invalid local part", start);
+  if (!p.isSpecial("@")) {
+    if (requireDomain) throw new AddressError("missing '@' and domain", p.pos());
+    return { local, domain: "" };
+  }
+  p.i++;
+  const domStart = p.pos();
+  const first = p.peek();
+  if (first?.t === "literal") {
+    p.i++;
+    return { local, domain: first.v };
+  }
+  let domain = "";
+  expectWord = true;
+  for (;;) {
+    const t = p.peek();
+    if (!t) break;
+    if (expectWord && t.t === "atom") {
+      domain += t.v;
+      expectWord = false;
+    } else if (!expectWord && t.t === "special" && t.v === ".") {
+      domain += ".";
+      expectWord = true;
+    } else break;
+    p.i++;
+  }
+  if (domain === "" || expectWord) throw new AddressError("invalid domain", domStart);
+  return { local, domain };
+}
+
+/** angle-addr: "<" [obs-route] addr-spec ">" */
+function angleAddr(p: Parser): { local: string; domain: string } {
+  p.i++; // "<"
+  // obs-route: "@a,@b:" before the address; accepted and ignored (RFC 5322 4.4).
+  if (p.isSpecial("@")) {
+    while (p.peek() && !p.isSpecial(":")) {
+      if (p.isSpecial(">")) throw new AddressError("invalid route", p.pos());
+      p.i++;
+    }
+    if (!p.isSpecial(":")) throw new AddressError("invalid route", p.pos());
+    p.i++;
+  }
+  const spec = addrSpec(p, true);
+  if (!p.isSpecial(">")) throw new AddressError("expected '>'", p.pos());
+  p.i++;
+  return spec;
+}
+
+function mailbox(p: Parser, group: string | undefined): Mailbox {
+  const start = p.i;
+  const mk = (name: string | undefined, s: { local: string; domain: string }): Mailbox => {
+    const m: Mailbox = { local: s.local, domain: s.domain, address: s.domain ? `${s.local}@${s.domain}` : s.local };
+    if (name !== undefined && name !== "") m.name = name;
+    if (group !== undefined) m.group = group;
+    return m;
+  };
+  if (p.isSpecial("<")) return mk(undefined, angleAddr(p));
+  const name = phrase(p);
+  if (p.isSpecial("<")) return mk(name === undefined ? undefined : displayText(name), angleAddr(p));
+  p.i = start;
+  return mk(undefined, addrSpec(p, true));
+}
+
+/**
+ * Parses an address-list (RFC 5322 3.4: mailboxes and groups) from an unfolded header value.
+ * Linear in the input. Empty list elements (obs-addr-list's ",,") are skipped.
+ */
+export function parseAddressList(value: string): AddressListResult {
+  const toks = lex(value);
+  if (!Array.isArray(toks)) return { ok: false, ...toks };
+  const p = new Parser(toks, value.length);
+  const mailboxes: Mailbox[] = [];
+  let groups = 0;
+  try {
+    while (p.peek()) {
+      if (p.isSpecial(",")) {
+        p.i++;
+        continue;
+      }
+      // group: display-name ":" [mailbox-list] ";"
+      const save = p.i;
+      const name = phrase(p);
+      if (name !== undefined && p.isSpecial(":")) {
+        p.i++;
+        groups++;
+        const groupName = displayText(name);
+        while (p.peek() && !p.isSpecial(";")) {
+          if (p.isSpecial(",")) {
+            p.i++;
+            continue;
+          }
+          mailboxes.push(mailbox(p, groupName));
+          if (!p.isSpecial(",") && !p.isSpecial(";")) throw new AddressError("expected ',' or ';' in group", p.pos());
+        }
+        if (!p.isSpecial(";")) throw new AddressError("group without ';'", p.pos());
+        p.i++;
+      } else {
+        p.i = save;
+        mailboxes.push(mailbox(p, undefined));
+      }
+      if (p.peek() && !p.isSpecial(",")) throw new AddressError("expected ','", p.pos());
+    }
+  } catch (err) {
+    if (err instanceof AddressError) return { ok: false, error: err.error, position: err.position };
+    throw err;
+  }
+  return { ok: true, mailboxes, groups };
+}
+
+/**
+ * The ASCII (A-label) form of a domain, lower case, for comparisons and DNS: IDN U-labels are
+ * converted with punycode (RFC 5891). Undefined for a domain that cannot be a DNS name.
+ */
+export function asciiDomain(domain: string): string | undefined {
+  let d = domain.normalize("NFC").toLowerCase();
+  if (d.endsWith(".")) d = d.slice(0, -1);
+  if (d === "" || d.length > 253 || d.startsWith("[")) return undefined;
+  let ascii: string;
+  try {
+    ascii = /^[\x00-\x7f]*$/.test(d) ? d : punycode.toASCII(d);
+  } catch {
+    return undefined;
+  }
+  if (ascii.length > 253) return undefined;
+  for (const label of ascii.split(".")) {
+    if (label.length === 0 || label.length > 63) return undefined;
+    if (!/^[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?$/.test(label)) return undefined;
+  }
+  return ascii;
+}

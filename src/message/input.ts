@@ -1,0 +1,84 @@
+import type { ParsedHeaders, SplitLimits } from "./split.js";
+import { findHeaderEnd, parseHeaderBlock, splitMessage } from "./split.js";
+
+/** Everything msgauth accepts as a message: bytes, text (UTF-8), or a stream of chunks. */
+export type MessageInput = Uint8Array | string | AsyncIterable<Uint8Array | string>;
+
+export interface OpenedMessage extends ParsedHeaders {
+  hasBody: boolean;
+  /** The body, chunk by chunk, read once. For in-memory input it is one chunk. */
+  body: AsyncIterable<Uint8Array>;
+}
+
+const encoder = new TextEncoder();
+export function toBytes(chunk: Uint8Array | string): Uint8Array {
+  return typeof chunk === "string" ? encoder.encode(chunk) : chunk;
+}
+
+export function isMessageInput(value: unknown): value is MessageInput {
+  return (
+    typeof value === "string" ||
+    value instanceof Uint8Array ||
+    (typeof value === "object" && value !== null && Symbol.asyncIterator in value)
+  );
+}
+
+async function* once(chunk: Uint8Array): AsyncGenerator<Uint8Array> {
+  if (chunk.length > 0) yield chunk;
+}
+
+/**
+ * Reads the header block of a message and hands back the body as a stream, so a large message is
+ * never held in memory whole. The caller's buffers are never modified.
+ */
+export async function openMessage(input: MessageInput, limits: SplitLimits = {}): Promise<OpenedMessage> {
+  if (typeof input === "string" || input instanceof Uint8Array) {
+    const m = splitMessage(toBytes(input), limits);
+    return { headers: m.headers, defects: m.defects, ...(m.error ? { error: m.error } : {}), hasBody: m.hasBody, body: once(m.body) };
+  }
+  const maxHeaderBytes = limits.maxHeaderBytes ?? 4 * 1024 * 1024;
+  const iterator = input[Symbol.asyncIterator]();
+  let buf = new Uint8Array(16 * 1024);
+  let len = 0;
+  let end = -1;
+  let done = false;
+  while (end < 0) {
+    const step = await iterator.next();
+    if (step.done) {
+      done = true;
+      break;
+    }
+    const chunk = toBytes(step.value);
+    if (len + chunk.length > buf.length) {
+      const grown = new Uint8Array(Math.max(buf.length * 2, len + chunk.length));
+      grown.set(buf.subarray(0, len));
+      buf = grown;
+    }
+    buf.set(chunk, len);
+    const scanFrom = Math.max(0, len - 3);
+    len += chunk.length;
+    end = findHeaderEnd(buf.subarray(0, len), scanFrom);
+    if (end < 0 && len > maxHeaderBytes) {
+      await iterator.return?.();
+      const parsed = parseHeaderBlock(buf.subarray(0, len), limits);
+      return { ...parsed, error: "header-too-large", hasBody: false, body: once(new Uint8Array(0)) };
+    }
+  }
+  if (end < 0) {
+    const parsed = parseHeaderBlock(buf.subarray(0, len), limits);
+    return { ...parsed, hasBody: false, body: once(new Uint8Array(0)) };
+  }
+  const parsed = parseHeaderBlock(buf.subarray(0, end), limits);
+  const first = buf.slice(end, len);
+  async function* rest(): AsyncGenerator<Uint8Array> {
+    if (first.length > 0) yield first;
+    if (done) return;
+    for (;;) {
+      const step = await iterator.next();
+      if (step.done) return;
+      const chunk = toBytes(step.value);
+      if (chunk.length > 0) yield chunk;
+    }
+  }
+  return { ...parsed, hasBody: true, body: rest() };
+}

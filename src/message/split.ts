@@ -1,0 +1,140 @@
+import type { HeaderField } from "./header.js";
+
+export interface SplitLimits {
+  /** Most bytes in the header block. Default 4 MiB. */
+  maxHeaderBytes?: number;
+  /** Most header fields. Default 20,000. */
+  maxHeaderFields?: number;
+}
+
+export interface ParsedHeaders {
+  headers: HeaderField[];
+  /** Set when a limit was passed; headers then holds what was read before it. */
+  error?: "header-too-large" | "too-many-fields";
+  /** Lines that were not well-formed fields, kept in place with `malformed: true`. */
+  defects: number;
+}
+
+export interface ParsedMessage extends ParsedHeaders {
+  /** The body bytes after the blank line (a view into the input, not a copy). */
+  body: Uint8Array;
+  /** False when the message had no blank line: all of it was header. */
+  hasBody: boolean;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+const SP = 0x20;
+const TAB = 0x09;
+const COLON = 0x3a;
+
+/**
+ * Index just past the blank line that ends the header block, or -1 if there is none yet.
+ * Accepts CRLF and bare LF line ends. `from` lets an incremental reader resume its scan.
+ */
+export function findHeaderEnd(buf: Uint8Array, from = 0): number {
+  if (from === 0) {
+    if (buf[0] === LF) return 1;
+    if (buf[0] === CR && buf[1] === LF) return 2;
+  }
+  let i = buf.indexOf(LF, Math.max(0, from));
+  while (i >= 0) {
+    const next = buf[i + 1];
+    if (next === LF) return i + 2;
+    if (next === CR && buf[i + 2] === LF) return i + 3;
+    if (next === undefined || (next === CR && buf[i + 2] === undefined)) return -1;
+    i = buf.indexOf(LF, i + 1);
+  }
+  return -1;
+}
+
+/** True for RFC 5322 ftext: printable US-ASCII except ':'. */
+function isFtext(b: number): boolean {
+  return b >= 33 && b <= 126 && b !== COLON;
+}
+
+/**
+ * Splits a header block (without the blank line) into fields. Linear in its length. Every line end
+ * becomes CRLF in `raw`; continuation lines (starting with SP or HTAB) join the field above.
+ */
+export function parseHeaderBlock(block: Uint8Array, limits: SplitLimits = {}): ParsedHeaders {
+  const maxBytes = limits.maxHeaderBytes ?? 4 * 1024 * 1024;
+  const maxFields = limits.maxHeaderFields ?? 20_000;
+  const headers: HeaderField[] = [];
+  let defects = 0;
+  if (block.length > maxBytes) {
+    block = block.subarray(0, maxBytes);
+    const parsed = parseHeaderBlock(block, { maxHeaderBytes: maxBytes, maxHeaderFields: maxFields });
+    return { ...parsed, error: "header-too-large" };
+  }
+  // Collect [start, end) of each physical line, without its terminator.
+  let fieldLines: Array<[number, number]> = [];
+  const flush = (): boolean => {
+    if (fieldLines.length === 0) return true;
+    if (headers.length >= maxFields) return false;
+    headers.push(buildField(block, fieldLines));
+    if (headers[headers.length - 1]!.malformed) defects++;
+    fieldLines = [];
+    return true;
+  };
+  let pos = 0;
+  const n = block.length;
+  while (pos < n) {
+    let lineEnd = block.indexOf(LF, pos);
+    let next: number;
+    if (lineEnd < 0) {
+      lineEnd = n;
+      next = n;
+    } else {
+      next = lineEnd + 1;
+    }
+    let contentEnd = lineEnd;
+    if (contentEnd > pos && block[contentEnd - 1] === CR) contentEnd--;
+    if (contentEnd === pos) break; // the blank line that ends the header block
+    const first = block[pos];
+    const continuation = (first === SP || first === TAB) && fieldLines.length > 0;
+    if (!continuation && !flush()) return { headers, error: "too-many-fields", defects };
+    fieldLines.push([pos, contentEnd]);
+    pos = next;
+  }
+  if (!flush()) return { headers, error: "too-many-fields", defects };
+  return { headers, defects };
+}
+
+function buildField(block: Uint8Array, lines: Array<[number, number]>): HeaderField {
+  let size = 0;
+  for (const [s, e] of lines) size += e - s;
+  size += (lines.length - 1) * 2;
+  const raw = new Uint8Array(size);
+  let o = 0;
+  for (let k = 0; k < lines.length; k++) {
+    const [s, e] = lines[k]!;
+    if (k > 0) {
+      raw[o++] = CR;
+      raw[o++] = LF;
+    }
+    raw.set(block.subarray(s, e), o);
+    o += e - s;
+  }
+  const colon = raw.indexOf(COLON);
+  // A name is ftext, optionally followed by WSP before the colon (RFC 5322 4.5 obs-optional).
+  let nameEnd = colon;
+  while (nameEnd > 0 && (raw[nameEnd - 1] === SP || raw[nameEnd - 1] === TAB)) nameEnd--;
+  let valid = colon > 0 && nameEnd > 0 && raw[0] !== SP && raw[0] !== TAB;
+  for (let i = 0; valid && i < nameEnd; i++) if (!isFtext(raw[i]!)) valid = false;
+  if (!valid) return { name: "", key: "", raw, colon: -1, malformed: true };
+  let name = "";
+  for (let i = 0; i < nameEnd; i++) name += String.fromCharCode(raw[i]!);
+  return { name, key: name.toLowerCase(), raw, colon, malformed: false };
+}
+
+/** Splits a whole message held in memory into header fields and body. */
+export function splitMessage(message: Uint8Array, limits: SplitLimits = {}): ParsedMessage {
+  const end = findHeaderEnd(message);
+  if (end < 0) {
+    return { ...parseHeaderBlock(message, limits), body: message.subarray(message.length), hasBody: false };
+  }
+  // The block is everything before the blank line; the line end before it belongs to the last field.
+  const parsed = parseHeaderBlock(message.subarray(0, end), limits);
+  return { ...parsed, body: message.subarray(end), hasBody: true };
+}
