@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { FixtureResolver, loadZone, parseAuthor, splitMessage } from "../src/index.js";
+import { checkSpf, FixtureResolver, loadZone, parseAuthor, receivedSpf, splitMessage } from "../src/index.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const message = await readFile(`${root}fixtures/messages/sample.eml`);
@@ -22,3 +22,7 @@ if (author.ok) {
   console.log(`SPF record: ${spf.kind === "ok" ? spf.records.join(" | ") : spf.kind}`);
   console.log(`DMARC record: ${dmarc.kind === "ok" ? dmarc.records.join(" | ") : dmarc.kind}`);
 }
+
+const spf = await checkSpf(envelope, { resolver, receiver: "mx.example.org" });
+console.log(`\nSPF: ${spf.result} for ${spf.domain} (${spf.reason})`);
+console.log(receivedSpf(spf, { receiver: "mx.example.org" }));

@@ -1,3 +1,4 @@
 // msgauth public API: re-exports only.
 export * from "./dns/index.js";
 export * from "./message/index.js";
+export * from "./spf/index.js";

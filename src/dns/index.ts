@@ -1,9 +1,9 @@
 export { BudgetedResolver, type DnsQueryEvent, type QueryBudgetOptions } from "./budget.js";
 export { type CacheOptions, CachingResolver } from "./cache.js";
 export { formatFromPath, loadZone, parseZone, type ZoneFormat } from "./load.js";
-export { fromResolveFunction, NodeResolver, type NodeResolverOptions, type ResolveFunction } from "./node.js";
+export { fromResolveFunction, NodeResolver, type NodeResolverOptions, type ResolveFunction, toResolveFunction } from "./node.js";
 export { RecordingResolver } from "./recorder.js";
-export { reverseName } from "./reverse.js";
+export { ipFromReverseName, reverseName } from "./reverse.js";
 export { type DnsAnswer, type MxRecord, normalizeName, RECORD_TYPES, type RecordType, type Resolver } from "./types.js";
 export {
   FixtureResolver,

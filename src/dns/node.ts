@@ -1,5 +1,5 @@
 import { Resolver as NodeDnsResolver } from "node:dns/promises";
-import { reverseName } from "./reverse.js";
+import { ipFromReverseName, reverseName } from "./reverse.js";
 import type { DnsAnswer, MxRecord, Resolver } from "./types.js";
 
 export interface NodeResolverOptions {
@@ -131,5 +131,47 @@ export function fromResolveFunction(resolve: ResolveFunction): Resolver {
       if (!name) return Promise.resolve({ kind: "error", reason: `not an IP address: ${ip}` });
       return run(name, "PTR", strings);
     },
+  };
+}
+
+function dnsError(code: string): Error {
+  return Object.assign(new Error(`query failed: ${code}`), { code });
+}
+
+/**
+ * The other way round: a Resolver as a `(name, rrtype) => Promise` function shaped like
+ * `dns.promises.resolve` (TXT as chunk arrays, errors with node:dns codes), so that one resolver can
+ * serve msgauth and mailauth side by side in tests and benchmarks.
+ */
+export function toResolveFunction(resolver: Resolver): ResolveFunction {
+  return async (name: string, rrtype: string): Promise<unknown> => {
+    let answer: DnsAnswer<unknown>;
+    switch (rrtype.toUpperCase()) {
+      case "TXT":
+        answer = await resolver.txt(name);
+        if (answer.kind === "ok") return (answer.records as string[]).map((r) => [r]);
+        break;
+      case "A":
+        answer = await resolver.a(name);
+        break;
+      case "AAAA":
+        answer = await resolver.aaaa(name);
+        break;
+      case "MX":
+        answer = await resolver.mx(name);
+        break;
+      case "PTR": {
+        const ip = ipFromReverseName(name);
+        if (!ip) throw dnsError("ENOTFOUND");
+        answer = await resolver.ptr(ip);
+        break;
+      }
+      default:
+        throw dnsError("ENOTIMP");
+    }
+    if (answer.kind === "ok") return answer.records;
+    if (answer.kind === "nxdomain") throw dnsError("ENOTFOUND");
+    if (answer.kind === "nodata") throw dnsError("ENODATA");
+    throw dnsError(/timeout/i.test(answer.reason) ? "ETIMEOUT" : "ESERVFAIL");
   };
 }

@@ -16,3 +16,22 @@ export function reverseName(ip: string): string | undefined {
   }
   return undefined;
 }
+
+/** The address a reverse name stands for (the inverse of reverseName), or undefined. */
+export function ipFromReverseName(name: string): string | undefined {
+  const n = name.toLowerCase().replace(/\.$/, "");
+  if (n.endsWith(".in-addr.arpa")) {
+    const parts = n.slice(0, -".in-addr.arpa".length).split(".");
+    if (parts.length !== 4 || !parts.every((p) => /^(?:0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255)) return undefined;
+    return parts.reverse().join(".");
+  }
+  if (n.endsWith(".ip6.arpa")) {
+    const parts = n.slice(0, -".ip6.arpa".length).split(".");
+    if (parts.length !== 32 || !parts.every((p) => /^[0-9a-f]$/.test(p))) return undefined;
+    const hex = parts.reverse().join("");
+    const groups: string[] = [];
+    for (let i = 0; i < 32; i += 4) groups.push(hex.slice(i, i + 4));
+    return groups.join(":");
+  }
+  return undefined;
+}
