@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { checkSpf, FixtureResolver, loadZone, parseAuthor, receivedSpf, splitMessage } from "../src/index.js";
+import { checkSpf, FixtureResolver, loadZone, parseAuthor, receivedSpf, splitMessage, verifyDkim } from "../src/index.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const message = await readFile(`${root}fixtures/messages/sample.eml`);
@@ -26,3 +26,6 @@ if (author.ok) {
 const spf = await checkSpf(envelope, { resolver, receiver: "mx.example.org" });
 console.log(`\nSPF: ${spf.result} for ${spf.domain} (${spf.reason})`);
 console.log(receivedSpf(spf, { receiver: "mx.example.org" }));
+
+const dkim = await verifyDkim(message, { resolver });
+for (const d of dkim) console.log(`DKIM: ${d.result} d=${d.domain} s=${d.selector} a=${d.algorithm} (${d.reason})`);

@@ -1,11 +1,12 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /**
  * Where the external conformance suites live: $MSGAUTH_SUITES, or ../shared/suites beside the
  * project. They are never copied into the project.
  */
-export const SUITES_DIR = resolve(process.env.MSGAUTH_SUITES ?? join(__dirname, "..", "..", "..", "shared", "suites"));
+export const SUITES_DIR = resolve(process.env.MSGAUTH_SUITES ?? fileURLToPath(new URL("../../../shared/suites", import.meta.url)));
 
 export function suitePath(relative: string): { path: string; present: boolean; message: string } {
   const path = join(SUITES_DIR, relative);

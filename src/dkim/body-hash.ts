@@ -1,0 +1,95 @@
+import { createHash, type Hash } from "node:crypto";
+import { BodyCanonicalizer } from "./canonicalize.js";
+import type { Canonicalization } from "./signature.js";
+
+export interface BodyHashSpec {
+  canon: Canonicalization;
+  hash: "sha256" | "sha1";
+  /** l=: hash only this many canonical bytes. */
+  limit?: number;
+}
+
+export interface BodyHashResult {
+  digest: Uint8Array;
+  /** Canonical body bytes in the whole message (for l=, to show what was not signed). */
+  canonicalLength: number;
+  /** Bytes that went into the hash. */
+  hashedLength: number;
+}
+
+interface Sink {
+  hash: Hash;
+  limit: number | undefined;
+  count: number;
+  result?: BodyHashResult;
+}
+
+interface CanonState {
+  canon: BodyCanonicalizer;
+  sinks: Sink[];
+  total: number;
+}
+
+/**
+ * Body hashes for several signatures in one pass: each canonicalization runs once, and signatures
+ * with the same canonicalization, hash and l= share one hash.
+ */
+export class BodyHashes {
+  readonly #canons = new Map<Canonicalization, CanonState>();
+  readonly #sinks = new Map<string, Sink>();
+  #ended = false;
+
+  /** Registers a body hash; returns a function that gives its result after end(). */
+  add(spec: BodyHashSpec): () => BodyHashResult {
+    const key = `${spec.canon}/${spec.hash}/${spec.limit ?? "-"}`;
+    let sink = this.#sinks.get(key);
+    if (!sink) {
+      sink = { hash: createHash(spec.hash), limit: spec.limit, count: 0 };
+      this.#sinks.set(key, sink);
+      this.#state(spec.canon).sinks.push(sink);
+    }
+    const s = sink;
+    return () => {
+      if (!s.result) throw new Error("body hash read before end()");
+      return s.result;
+    };
+  }
+
+  #state(mode: Canonicalization): CanonState {
+    let state = this.#canons.get(mode);
+    if (!state) {
+      const st: CanonState = { canon: undefined as unknown as BodyCanonicalizer, sinks: [], total: 0 };
+      st.canon = new BodyCanonicalizer(mode, (chunk) => {
+        st.total += chunk.length;
+        for (const sink of st.sinks) {
+          if (sink.limit === undefined) {
+            sink.hash.update(chunk);
+            sink.count += chunk.length;
+          } else if (sink.count < sink.limit) {
+            const take = Math.min(chunk.length, sink.limit - sink.count);
+            sink.hash.update(take === chunk.length ? chunk : chunk.subarray(0, take));
+            sink.count += take;
+          }
+        }
+      });
+      this.#canons.set(mode, st);
+      state = st;
+    }
+    return state;
+  }
+
+  update(chunk: Uint8Array): void {
+    for (const state of this.#canons.values()) state.canon.update(chunk);
+  }
+
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    for (const state of this.#canons.values()) {
+      state.canon.end();
+      for (const sink of state.sinks) {
+        sink.result = { digest: new Uint8Array(sink.hash.digest()), canonicalLength: state.total, hashedLength: sink.count };
+      }
+    }
+  }
+}

@@ -1,0 +1,209 @@
+import type { HeaderField } from "../message/header.js";
+import type { Canonicalization } from "./signature.js";
+
+const CR = 0x0d;
+const LF = 0x0a;
+const SP = 0x20;
+const TAB = 0x09;
+const COLON = 0x3a;
+const CRLF = Uint8Array.from([CR, LF]);
+
+/** RFC 6376 3.4.1 simple: the field exactly as it is, with its CRLF. */
+function headerSimple(raw: Uint8Array): Uint8Array {
+  const out = new Uint8Array(raw.length + 2);
+  out.set(raw);
+  out.set(CRLF, raw.length);
+  return out;
+}
+
+/**
+ * RFC 6376 3.4.2 relaxed: name in lower case; unfold; runs of WSP become one SP; no WSP at the end
+ * of the value or around the colon.
+ */
+function headerRelaxed(raw: Uint8Array, colon: number): Uint8Array {
+  const out = new Uint8Array(raw.length + 2);
+  let o = 0;
+  let nameEnd = colon;
+  while (nameEnd > 0 && (raw[nameEnd - 1] === SP || raw[nameEnd - 1] === TAB)) nameEnd--;
+  for (let i = 0; i < nameEnd; i++) {
+    const c = raw[i]!;
+    out[o++] = c >= 0x41 && c <= 0x5a ? c + 0x20 : c;
+  }
+  out[o++] = COLON;
+  let pendingSpace = false;
+  let started = false;
+  for (let i = colon + 1; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (c === CR || c === LF) continue; // unfold
+    if (c === SP || c === TAB) {
+      pendingSpace = started;
+      continue;
+    }
+    if (pendingSpace) out[o++] = SP;
+    pendingSpace = false;
+    started = true;
+    out[o++] = c;
+  }
+  out[o++] = CR;
+  out[o++] = LF;
+  return out.subarray(0, o);
+}
+
+export function canonicalizeHeader(field: HeaderField, mode: Canonicalization): Uint8Array {
+  return mode === "simple" ? headerSimple(field.raw) : headerRelaxed(field.raw, field.colon);
+}
+
+/**
+ * The signature field itself for hashing (RFC 6376 3.7): the b= value removed, canonicalized, without
+ * the final CRLF.
+ */
+export function canonicalizeSignatureField(field: HeaderField, bValue: { start: number; end: number }, mode: Canonicalization): Uint8Array {
+  const raw = new Uint8Array(field.raw.length - (bValue.end - bValue.start));
+  raw.set(field.raw.subarray(0, bValue.start));
+  raw.set(field.raw.subarray(bValue.end), bValue.start);
+  const canon = canonicalizeHeader({ ...field, raw }, mode);
+  return canon.subarray(0, canon.length - 2);
+}
+
+/**
+ * Picks the fields named in h=, each name taking the next instance from the bottom up (RFC 6376
+ * 5.4.2); a name with no instance left contributes nothing (that is how oversigning works).
+ */
+export function selectHeaders(headers: readonly HeaderField[], names: readonly string[]): HeaderField[] {
+  const byName = new Map<string, number[]>();
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i]!;
+    if (h.malformed) continue;
+    let list = byName.get(h.key);
+    if (!list) byName.set(h.key, (list = []));
+    list.push(i);
+  }
+  const out: HeaderField[] = [];
+  for (const name of names) {
+    const list = byName.get(name);
+    const index = list?.pop();
+    if (index !== undefined) out.push(headers[index]!);
+  }
+  return out;
+}
+
+/** Receives canonical body bytes. The chunk is only valid during the call. */
+export type BodySink = (chunk: Uint8Array) => void;
+
+/**
+ * Streaming body canonicalization (RFC 6376 3.4.3, 3.4.4). Input may end lines with CRLF or a bare
+ * LF (both become CRLF); empty lines at the end are held back and dropped at `end()`.
+ */
+export class BodyCanonicalizer {
+  readonly mode: Canonicalization;
+  readonly #sink: BodySink;
+  /** Empty lines seen but not yet emitted: they count only if content follows. */
+  #pendingLines = 0;
+  /** A CR at the end of the last chunk, not yet known to be part of CRLF. */
+  #pendingCR = false;
+  /** Relaxed: white space seen in the current line, emitted as one SP if content follows. */
+  #pendingSpace = false;
+  /** The current line has content (a partial line was emitted). */
+  #midLine = false;
+  #emittedAny = false;
+  #buf = new Uint8Array(64 * 1024);
+
+  constructor(mode: Canonicalization, sink: BodySink) {
+    this.mode = mode;
+    this.#sink = sink;
+  }
+
+  #reserve(n: number): Uint8Array {
+    if (this.#buf.length < n) this.#buf = new Uint8Array(Math.max(n, this.#buf.length * 2));
+    return this.#buf;
+  }
+
+  update(chunk: Uint8Array): void {
+    this.#process(chunk, false);
+  }
+
+  #process(chunk: Uint8Array, final: boolean): void {
+    if (chunk.length === 0) return;
+    // Worst case every byte is a bare LF (2 out) plus pending lines and a held CR.
+    const out = this.#reserve(chunk.length * 2 + this.#pendingLines * 2 + 4);
+    let o = 0;
+    const relaxed = this.mode === "relaxed";
+    let pendingLines = this.#pendingLines;
+    let pendingSpace = this.#pendingSpace;
+    let midLine = this.#midLine;
+    let i = 0;
+    const content = (c: number) => {
+      if (!midLine) {
+        for (; pendingLines > 0; pendingLines--) {
+          out[o++] = CR;
+          out[o++] = LF;
+        }
+        midLine = true;
+      }
+      if (pendingSpace) {
+        out[o++] = SP;
+        pendingSpace = false;
+      }
+      out[o++] = c;
+    };
+    if (this.#pendingCR) {
+      this.#pendingCR = false;
+      if (chunk[0] !== LF) content(CR); // it was a bare CR, part of the line
+    }
+    const n = chunk.length;
+    for (; i < n; i++) {
+      const c = chunk[i]!;
+      if (c === LF) {
+        if (midLine) {
+          out[o++] = CR;
+          out[o++] = LF;
+          midLine = false;
+        } else {
+          pendingLines++;
+        }
+        pendingSpace = false;
+        continue;
+      }
+      if (c === CR) {
+        if (i + 1 === n && !final) {
+          this.#pendingCR = true;
+          break;
+        }
+        if (chunk[i + 1] === LF) continue; // the LF ends the line
+        content(CR);
+        continue;
+      }
+      if (relaxed && (c === SP || c === TAB)) {
+        // 3.4.4: reduce WSP runs to one SP and drop WSP at the end of a line. A line of only WSP
+        // is empty; leading WSP is kept (as one SP) when content follows.
+        pendingSpace = true;
+        continue;
+      }
+      content(c);
+    }
+    this.#pendingLines = pendingLines;
+    this.#pendingSpace = pendingSpace;
+    this.#midLine = midLine;
+    if (o > 0) {
+      this.#emittedAny = true;
+      this.#sink(out.subarray(0, o));
+    }
+  }
+
+  /** Finishes the body: a last line without CRLF gets one; simple makes an empty body one CRLF. */
+  end(): void {
+    if (this.#pendingCR) {
+      // The body ended in a bare CR: it is content of the last line.
+      this.#pendingCR = false;
+      this.#process(Uint8Array.of(CR), true);
+    }
+    if (this.#midLine) {
+      this.#sink(CRLF);
+      this.#emittedAny = true;
+      this.#midLine = false;
+    } else if (!this.#emittedAny && this.mode === "simple") {
+      // 3.4.3: "If there is no body or no CRLFs at the end of the body, a CRLF is added."
+      this.#sink(CRLF);
+    }
+  }
+}

@@ -1,0 +1,153 @@
+import type { HeaderField } from "../message/header.js";
+import { decodeBase64, parseTagList, stripWsp, type Tag } from "./tags.js";
+
+export type DkimAlgorithm = "rsa-sha256" | "ed25519-sha256" | "rsa-sha1";
+export type Canonicalization = "simple" | "relaxed";
+
+export interface DkimSignature {
+  field: HeaderField;
+  algorithm: DkimAlgorithm;
+  keyType: "rsa" | "ed25519";
+  hash: "sha256" | "sha1";
+  signature: Uint8Array;
+  /** The b= value as written, FWS removed (for header.b). */
+  signatureText: string;
+  bodyHash: Uint8Array;
+  headerCanon: Canonicalization;
+  bodyCanon: Canonicalization;
+  /** d=, lower case, no trailing dot. */
+  domain: string;
+  selector: string;
+  /** h= names, lower case, in order. */
+  signedHeaders: string[];
+  /** i=, or "@" + d= when absent. */
+  identity: string;
+  bodyLength?: number;
+  timestamp?: number;
+  expiration?: number;
+  /** Where the b= value sits in the field's raw bytes, to blank it (RFC 6376 3.7). */
+  bValue: { start: number; end: number };
+}
+
+/** What could be read of a signature that is not valid, for the result. */
+export interface SignatureProblem {
+  reason: string;
+  domain: string;
+  selector: string;
+  algorithm?: string;
+}
+
+const ALGORITHMS: Record<string, { keyType: "rsa" | "ed25519"; hash: "sha256" | "sha1" }> = {
+  "rsa-sha256": { keyType: "rsa", hash: "sha256" },
+  "ed25519-sha256": { keyType: "ed25519", hash: "sha256" },
+  "rsa-sha1": { keyType: "rsa", hash: "sha1" },
+};
+
+/** sub-domain *("." sub-domain) (RFC 5321 Domain), used by d= and s=. */
+const SUBDOMAINS = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$/;
+
+function digits(tag: Tag | undefined, max: number): number | undefined | "bad" {
+  if (!tag) return undefined;
+  const v = tag.value;
+  if (v.length === 0 || v.length > max || !/^[0-9]+$/.test(v)) return "bad";
+  return Number(v);
+}
+
+/**
+ * Parses a DKIM-Signature field strictly (RFC 6376 3.5): required tags, v=1, known algorithm and
+ * canonicalization, base64, h= holding From, i= under d=, x= after t=.
+ */
+export function parseSignature(field: HeaderField): { ok: true; sig: DkimSignature } | ({ ok: false } & SignatureProblem) {
+  const text = Buffer.from(field.raw.buffer, field.raw.byteOffset, field.raw.byteLength).toString("latin1");
+  const start = field.colon + 1;
+  const parsed = parseTagList(text.slice(start), start);
+  const problem = (reason: string, tags?: Map<string, Tag>): { ok: false } & SignatureProblem => {
+    const p: { ok: false } & SignatureProblem = {
+      ok: false,
+      reason,
+      domain: tags?.get("d")?.value.toLowerCase() ?? "",
+      selector: tags?.get("s")?.value ?? "",
+    };
+    const a = tags?.get("a")?.value;
+    if (a !== undefined) p.algorithm = a;
+    return p;
+  };
+  if (!parsed.ok) return problem(parsed.reason);
+  const tags = parsed.tags;
+  for (const required of ["v", "a", "b", "bh", "d", "h", "s"]) {
+    if (!tags.has(required)) return problem(`missing required tag ${required}= (RFC 6376 3.5)`, tags);
+  }
+  if (tags.get("v")!.value !== "1") return problem(`unsupported version v=${tags.get("v")!.value}`, tags);
+  const algorithm = tags.get("a")!.value.toLowerCase();
+  const alg = ALGORITHMS[algorithm];
+  if (!alg) return problem(`unknown algorithm a=${algorithm}`, tags);
+  const bTag = tags.get("b")!;
+  const signature = decodeBase64(bTag.value);
+  if (!signature || signature.length === 0) return problem("b= is not valid base64", tags);
+  const bodyHash = decodeBase64(tags.get("bh")!.value);
+  if (!bodyHash || bodyHash.length === 0) return problem("bh= is not valid base64", tags);
+  const expectedLength = alg.hash === "sha256" ? 32 : 20;
+  if (bodyHash.length !== expectedLength) return problem(`bh= is ${bodyHash.length} bytes, not ${expectedLength}`, tags);
+  const c = (tags.get("c")?.value ?? "simple/simple").toLowerCase();
+  const [hc, bc = "simple", extra] = c.split("/");
+  if (extra !== undefined || (hc !== "simple" && hc !== "relaxed") || (bc !== "simple" && bc !== "relaxed")) {
+    return problem(`unknown canonicalization c=${c}`, tags);
+  }
+  let domain = tags.get("d")!.value.toLowerCase();
+  if (domain.endsWith(".")) domain = domain.slice(0, -1);
+  if (!SUBDOMAINS.test(domain) || domain.length > 253) return problem(`d= is not a valid domain: ${domain}`, tags);
+  const selector = tags.get("s")!.value;
+  if (!SUBDOMAINS.test(selector)) return problem(`s= is not a valid selector: ${selector}`, tags);
+  const signedHeaders = stripWsp(tags.get("h")!.value)
+    .split(":")
+    .map((h) => h.toLowerCase());
+  if (signedHeaders.some((h) => h === "" || !/^[\x21-\x39\x3b-\x7e]+$/.test(h))) return problem("h= holds an invalid field name", tags);
+  if (!signedHeaders.includes("from")) return problem("h= does not include From (RFC 6376 5.4)", tags);
+  const q = tags.get("q");
+  if (
+    q &&
+    !stripWsp(q.value)
+      .split(":")
+      .some((m) => m.toLowerCase() === "dns/txt")
+  )
+    return problem(`unsupported query method q=${q.value}`, tags);
+  let identity = `@${domain}`;
+  const iTag = tags.get("i");
+  if (iTag) {
+    identity = Buffer.from(iTag.value, "latin1").toString("utf8");
+    const at = identity.lastIndexOf("@");
+    if (at < 0) return problem("i= has no '@'", tags);
+    let idDomain = identity.slice(at + 1).toLowerCase();
+    if (idDomain.endsWith(".")) idDomain = idDomain.slice(0, -1);
+    // 3.5: the domain of i= MUST be the same as, or a subdomain of, d=.
+    if (idDomain !== domain && !idDomain.endsWith(`.${domain}`)) return problem(`i= domain ${idDomain} is not under d=${domain}`, tags);
+  }
+  const bodyLength = digits(tags.get("l"), 76);
+  const timestamp = digits(tags.get("t"), 12);
+  const expiration = digits(tags.get("x"), 12);
+  if (bodyLength === "bad") return problem("l= is not a number", tags);
+  if (timestamp === "bad") return problem("t= is not a number", tags);
+  if (expiration === "bad") return problem("x= is not a number", tags);
+  // 3.5: "the value of the "x=" tag MUST be greater than the value of the "t=" tag".
+  if (timestamp !== undefined && expiration !== undefined && expiration <= timestamp) return problem("x= is not after t=", tags);
+  const sig: DkimSignature = {
+    field,
+    algorithm: algorithm as DkimAlgorithm,
+    keyType: alg.keyType,
+    hash: alg.hash,
+    signature,
+    signatureText: stripWsp(bTag.value),
+    bodyHash,
+    headerCanon: hc,
+    bodyCanon: bc,
+    domain,
+    selector,
+    signedHeaders,
+    identity,
+    bValue: { start: bTag.rawStart, end: bTag.rawEnd },
+  };
+  if (bodyLength !== undefined) sig.bodyLength = bodyLength;
+  if (timestamp !== undefined) sig.timestamp = timestamp;
+  if (expiration !== undefined) sig.expiration = expiration;
+  return { ok: true, sig };
+}

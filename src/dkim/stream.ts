@@ -1,0 +1,35 @@
+import { Transform, type TransformCallback } from "node:stream";
+import { type DkimSignOptions, signDkim } from "./sign.js";
+
+/**
+ * A Transform that signs the message flowing through it: it passes the message on, with the
+ * DKIM-Signature field(s) at the top, once it has seen the end. A signature covers the whole body, so
+ * the message is held in memory until then. Fits nodemailer's stream plugins:
+ * `transporter.use("stream", (mail, done) => { mail.message.transform(() => new DkimSignStream(opts)); done(); })`.
+ */
+export class DkimSignStream extends Transform {
+  readonly #options: DkimSignOptions | readonly DkimSignOptions[];
+  readonly #chunks: Buffer[] = [];
+
+  constructor(options: DkimSignOptions | readonly DkimSignOptions[]) {
+    super();
+    this.#options = options;
+  }
+
+  override _transform(chunk: Buffer | string, encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#chunks.push(typeof chunk === "string" ? Buffer.from(chunk, encoding) : chunk);
+    callback();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    const message = Buffer.concat(this.#chunks);
+    signDkim(message, this.#options).then(
+      (fields) => {
+        this.push(Buffer.from(fields));
+        this.push(message);
+        callback();
+      },
+      (err: unknown) => callback(err as Error),
+    );
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * DKIM tag=value lists (RFC 6376 3.2), used by DKIM-Signature, key records and ARC. The text is read
+ * as latin1, one character a byte, so positions index the raw header bytes exactly.
+ */
+
+export interface Tag {
+  /** The value with surrounding white space trimmed (inner FWS kept). */
+  value: string;
+  /** Offsets of the value in the parsed text: [start, end). */
+  start: number;
+  end: number;
+  /** Offsets from just after '=' to the ';' or the end, white space included (RFC 6376 3.7). */
+  rawStart: number;
+  rawEnd: number;
+}
+
+export type TagList = { ok: true; tags: Map<string, Tag> } | { ok: false; reason: string };
+
+function isWsp(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
+}
+
+/**
+ * Parses a tag-list. Tag names are ALPHA *(ALPHA / DIGIT / "_"), compared case-sensitively as the RFC
+ * says; a repeated tag is an error (3.2: "Tags with duplicate names MUST NOT occur"); values hold
+ * %x21-3A / %x3C-7E and white space. Linear: one pass, no regular expressions over the whole text.
+ */
+export function parseTagList(text: string, offset = 0): TagList {
+  const tags = new Map<string, Tag>();
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    while (i < n && isWsp(text.charCodeAt(i))) i++;
+    if (i >= n) break;
+    const nameStart = i;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      const alpha = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+      if (alpha || (i > nameStart && ((c >= 0x30 && c <= 0x39) || c === 0x5f))) i++;
+      else break;
+    }
+    const name = text.slice(nameStart, i);
+    if (name === "") return { ok: false, reason: `expected a tag name at ${offset + nameStart}` };
+    while (i < n && isWsp(text.charCodeAt(i))) i++;
+    if (text[i] !== "=") return { ok: false, reason: `expected '=' after tag '${name}' at ${offset + i}` };
+    i++;
+    const rawStart = i;
+    while (i < n && isWsp(text.charCodeAt(i))) i++;
+    const valueStart = i;
+    let valueEnd = i;
+    while (i < n && text[i] !== ";") {
+      const c = text.charCodeAt(i);
+      if (!isWsp(c)) {
+        if (c < 0x21 || c > 0x7e) return { ok: false, reason: `invalid character in tag '${name}' at ${offset + i}` };
+        valueEnd = i + 1;
+      }
+      i++;
+    }
+    if (tags.has(name)) return { ok: false, reason: `tag '${name}' appears twice (RFC 6376 3.2)` };
+    tags.set(name, {
+      value: text.slice(valueStart, valueEnd),
+      start: offset + valueStart,
+      end: offset + valueEnd,
+      rawStart: offset + rawStart,
+      rawEnd: offset + i,
+    });
+    if (text[i] === ";") i++;
+  }
+  return { ok: true, tags };
+}
+
+/** Removes all white space (FWS inside base64 and h= lists). */
+export function stripWsp(value: string): string {
+  let out = "";
+  for (let i = 0; i < value.length; i++) {
+    if (!isWsp(value.charCodeAt(i))) out += value[i];
+  }
+  return out;
+}
+
+/** Strict base64: only the alphabet, padding at the end, a length that is a multiple of 4. */
+export function decodeBase64(value: string): Uint8Array | undefined {
+  const s = stripWsp(value);
+  if (s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) return undefined;
+  return new Uint8Array(Buffer.from(s, "base64"));
+}

@@ -1,0 +1,250 @@
+import { createHash, verify as cryptoVerify } from "node:crypto";
+import type { DnsAnswer, Resolver } from "../dns/types.js";
+import { getFields, type HeaderField } from "../message/header.js";
+import { type MessageInput, openMessage } from "../message/input.js";
+import type { SplitLimits } from "../message/split.js";
+import { BodyHashes, type BodyHashResult } from "./body-hash.js";
+import { canonicalizeHeader, canonicalizeSignatureField, selectHeaders } from "./canonicalize.js";
+import { type DkimKey, parseKeyRecord } from "./key.js";
+import { type DkimSignature, parseSignature } from "./signature.js";
+
+/** Per-signature results, with RFC 8601 2.7.1's words. */
+export type DkimResultWord = "pass" | "fail" | "neutral" | "policy" | "temperror" | "permerror";
+
+export interface DkimResult {
+  result: DkimResultWord;
+  /** Why, in words. */
+  reason: string;
+  /** For fail: which check failed. */
+  failure?: "body-hash" | "signature" | "body-length";
+  /** d= (lower case), s=, i=, a=; "" where the signature could not be read. */
+  domain: string;
+  selector: string;
+  identity?: string;
+  algorithm?: string;
+  canonicalization?: string;
+  /** RSA modulus bits, or 256 for Ed25519, once the key was read. */
+  keyBits?: number;
+  /** The key record says t=y (the domain is testing). */
+  testing: boolean;
+  /** l= when present, and the canonical body length seen: content past l= was not signed. */
+  bodyLength?: number;
+  canonicalBodyLength?: number;
+  signedHeaders: string[];
+  timestamp?: number;
+  expiration?: number;
+  /** b= without white space (A-R header.b uses its start). */
+  signature: string;
+  /** The DKIM-Signature field this result is for. */
+  field: HeaderField;
+}
+
+export interface DkimVerifyOptions {
+  resolver: Resolver;
+  /** Milliseconds since the epoch, for x= and t=. */
+  now?: () => number;
+  /** Accept rsa-sha1 (RFC 8301 forbids it; off by default). */
+  allowSha1?: boolean;
+  /** Smallest RSA key accepted, bits. Default 1024 (RFC 8301 3.2); lower values are ignored. */
+  minRsaBits?: number;
+  /** Most signatures verified per message; the rest are reported neutral, unchecked. Default 10. */
+  maxSignatures?: number;
+  /** Seconds a t= may lie in the future (clock skew). Default 300. */
+  clockSkewSeconds?: number;
+  /** Header limits when reading the message. */
+  limits?: SplitLimits;
+}
+
+type KeyLookup = { ok: true; key: DkimKey } | { ok: false; result: "permerror" | "temperror"; reason: string };
+
+async function fetchKey(resolver: Resolver, name: string): Promise<KeyLookup> {
+  let answer: DnsAnswer<string[]>;
+  try {
+    answer = await resolver.txt(name);
+  } catch (err) {
+    answer = { kind: "error", reason: String(err) };
+  }
+  if (answer.kind === "error") return { ok: false, result: "temperror", reason: `key lookup at ${name} failed: ${answer.reason}` };
+  if (answer.kind !== "ok" || answer.records.length === 0)
+    return { ok: false, result: "permerror", reason: `no key at ${name} (${answer.kind})` };
+  let first: string | undefined;
+  for (const record of answer.records) {
+    const parsed = parseKeyRecord(record);
+    if (parsed.ok) return { ok: true, key: parsed.key };
+    first ??= parsed.reason;
+  }
+  return { ok: false, result: "permerror", reason: `${name}: ${first}` };
+}
+
+interface Pending {
+  sig: DkimSignature;
+  body: () => BodyHashResult;
+  key: Promise<KeyLookup>;
+}
+
+/**
+ * Verifies the DKIM signatures of a message as it streams: construct with the header fields, feed
+ * the body with update(), then finish(). Key lookups start at once and run while the body hashes.
+ */
+export class DkimVerifier {
+  readonly #headers: readonly HeaderField[];
+  readonly #options: DkimVerifyOptions;
+  readonly #body = new BodyHashes();
+  readonly #results: Array<DkimResult | Pending> = [];
+
+  constructor(headers: readonly HeaderField[], options: DkimVerifyOptions) {
+    this.#headers = headers;
+    this.#options = options;
+    const now = Math.floor((options.now?.() ?? Date.now()) / 1000);
+    const max = options.maxSignatures ?? 10;
+    const keys = new Map<string, Promise<KeyLookup>>();
+    const fields = getFields(headers, "dkim-signature");
+    fields.forEach((field, index) => {
+      const base = { testing: false, signedHeaders: [] as string[], signature: "", field };
+      if (index >= max) {
+        this.#results.push({ ...base, result: "neutral", reason: `not checked: more than ${max} signatures`, domain: "", selector: "" });
+        return;
+      }
+      const parsed = parseSignature(field);
+      if (!parsed.ok) {
+        // RFC 8601 2.7.1: neutral is for signatures with syntax errors.
+        const r: DkimResult = { ...base, result: "neutral", reason: parsed.reason, domain: parsed.domain, selector: parsed.selector };
+        if (parsed.algorithm !== undefined) r.algorithm = parsed.algorithm;
+        this.#results.push(r);
+        return;
+      }
+      const sig = parsed.sig;
+      const policy = this.#policyProblem(sig, now);
+      if (policy) {
+        this.#results.push({ ...this.#describe(sig), result: "policy", reason: policy });
+        return;
+      }
+      const body = this.#body.add({
+        canon: sig.bodyCanon,
+        hash: sig.hash,
+        ...(sig.bodyLength !== undefined ? { limit: sig.bodyLength } : {}),
+      });
+      const name = `${sig.selector}._domainkey.${sig.domain}`.toLowerCase();
+      let key = keys.get(name);
+      if (!key) keys.set(name, (key = fetchKey(options.resolver, name)));
+      this.#results.push({ sig, body, key });
+    });
+  }
+
+  #policyProblem(sig: DkimSignature, now: number): string | undefined {
+    if (sig.hash === "sha1" && !this.#options.allowSha1) return "rsa-sha1 is not accepted (RFC 8301 3.1)";
+    if (sig.expiration !== undefined && now > sig.expiration)
+      return `signature expired at ${new Date(sig.expiration * 1000).toISOString()} (x=)`;
+    const skew = this.#options.clockSkewSeconds ?? 300;
+    if (sig.timestamp !== undefined && sig.timestamp > now + skew) return "signature timestamp t= is in the future";
+    return undefined;
+  }
+
+  #describe(sig: DkimSignature): Omit<DkimResult, "result" | "reason"> {
+    const r: Omit<DkimResult, "result" | "reason"> = {
+      domain: sig.domain,
+      selector: sig.selector,
+      identity: sig.identity,
+      algorithm: sig.algorithm,
+      canonicalization: `${sig.headerCanon}/${sig.bodyCanon}`,
+      testing: false,
+      signedHeaders: sig.signedHeaders,
+      signature: sig.signatureText,
+      field: sig.field,
+    };
+    if (sig.bodyLength !== undefined) r.bodyLength = sig.bodyLength;
+    if (sig.timestamp !== undefined) r.timestamp = sig.timestamp;
+    if (sig.expiration !== undefined) r.expiration = sig.expiration;
+    return r;
+  }
+
+  /** Feeds body bytes (after the blank line), in any chunking. */
+  update(chunk: Uint8Array): void {
+    this.#body.update(chunk);
+  }
+
+  /** Ends the body and returns one result per DKIM-Signature field, top to bottom. */
+  async finish(): Promise<DkimResult[]> {
+    this.#body.end();
+    return Promise.all(this.#results.map((r) => ("sig" in r ? this.#check(r) : r)));
+  }
+
+  async #check(p: Pending): Promise<DkimResult> {
+    const { sig } = p;
+    const base = this.#describe(sig);
+    const body = p.body();
+    base.canonicalBodyLength = body.canonicalLength;
+    const lookup = await p.key;
+    if (!lookup.ok) return { ...base, result: lookup.result, reason: lookup.reason };
+    const key = lookup.key;
+    base.keyBits = key.bits;
+    base.testing = key.testing;
+    if (key.keyType !== sig.keyType)
+      return { ...base, result: "permerror", reason: `key type ${key.keyType} does not match a=${sig.algorithm}` };
+    if (key.hashes && !key.hashes.includes(sig.hash)) return { ...base, result: "permerror", reason: `key h= does not allow ${sig.hash}` };
+    if (key.strict) {
+      const idDomain = sig.identity
+        .slice(sig.identity.lastIndexOf("@") + 1)
+        .toLowerCase()
+        .replace(/\.$/, "");
+      if (idDomain !== sig.domain) return { ...base, result: "permerror", reason: "key t=s requires i= to use exactly d=" };
+    }
+    const minBits = Math.max(this.#options.minRsaBits ?? 1024, 1024);
+    if (key.keyType === "rsa" && key.bits < minBits) {
+      return { ...base, result: "policy", reason: `RSA key of ${key.bits} bits is under ${minBits} (RFC 8301 3.2)` };
+    }
+    if (sig.bodyLength !== undefined && sig.bodyLength > body.canonicalLength) {
+      return {
+        ...base,
+        result: "fail",
+        failure: "body-length",
+        reason: `l=${sig.bodyLength} is longer than the body (${body.canonicalLength} bytes)`,
+      };
+    }
+    if (!equalBytes(body.digest, sig.bodyHash))
+      return { ...base, result: "fail", failure: "body-hash", reason: "body hash did not verify" };
+    const data = headerHashInput(this.#headers, sig);
+    let valid = false;
+    try {
+      valid =
+        sig.keyType === "ed25519"
+          ? cryptoVerify(null, createHash("sha256").update(data).digest(), key.publicKey, sig.signature)
+          : cryptoVerify(sig.hash, data, key.publicKey, sig.signature);
+    } catch {
+      valid = false;
+    }
+    if (!valid) return { ...base, result: "fail", failure: "signature", reason: "signature did not verify" };
+    let reason = "signature verified";
+    if (sig.bodyLength !== undefined && sig.bodyLength < body.canonicalLength) {
+      reason += `; l= covers ${sig.bodyLength} of ${body.canonicalLength} body bytes: the rest is unsigned`;
+    }
+    return { ...base, result: "pass", reason };
+  }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The bytes a DKIM signature covers: the selected fields, then the signature field with b= empty. */
+export function headerHashInput(
+  headers: readonly HeaderField[],
+  sig: Pick<DkimSignature, "signedHeaders" | "headerCanon" | "field" | "bValue">,
+): Uint8Array {
+  const parts = selectHeaders(headers, sig.signedHeaders).map((f) => canonicalizeHeader(f, sig.headerCanon));
+  parts.push(canonicalizeSignatureField(sig.field, sig.bValue, sig.headerCanon));
+  return Buffer.concat(parts);
+}
+
+/**
+ * Verifies every DKIM signature of a message (bytes, text or a stream). One result per
+ * DKIM-Signature field; an empty list when there is none. Never throws for message or DNS content.
+ */
+export async function verifyDkim(message: MessageInput, options: DkimVerifyOptions): Promise<DkimResult[]> {
+  const opened = await openMessage(message, options.limits);
+  const verifier = new DkimVerifier(opened.headers, options);
+  for await (const chunk of opened.body) verifier.update(chunk);
+  return verifier.finish();
+}
