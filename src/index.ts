@@ -1,6 +1,15 @@
-// msgauth public API: re-exports only.
-
+// msgauth public API: re-exports, and the authenticate() entry point.
+export {
+  type AuthenticateOptions,
+  type AuthenticationResult,
+  authenticate,
+  type CheckTiming,
+  type Envelope,
+  type Logger,
+} from "./authenticate.js";
+export * from "./authres/index.js";
 export * from "./dkim/index.js";
+export * from "./dmarc/index.js";
 export * from "./dns/index.js";
 export * from "./message/index.js";
 export * from "./spf/index.js";

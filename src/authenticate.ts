@@ -1,0 +1,288 @@
+import { hostname } from "node:os";
+import { z } from "zod";
+import { dkimEntry, dmarcEntry, spfEntry } from "./authres/entries.js";
+import { type TrustedAuthResults, trustedAuthResults } from "./authres/read.js";
+import { type AuthResEntry, formatAuthResults } from "./authres/write.js";
+import { type DkimResult, DkimVerifier } from "./dkim/verify.js";
+import { DmarcLookups, type DmarcMode } from "./dmarc/discover.js";
+import { checkDmarc, type DmarcResult } from "./dmarc/evaluate.js";
+import { BudgetedResolver, type DnsQueryEvent } from "./dns/budget.js";
+import { NodeResolver } from "./dns/node.js";
+import type { Resolver } from "./dns/types.js";
+import type { AuthorResult } from "./message/from.js";
+import { parseAuthor } from "./message/from.js";
+import { isMessageInput, type MessageInput, openMessage } from "./message/input.js";
+import { checkSpf, type SpfResult } from "./spf/check.js";
+import { receivedSpf } from "./spf/received-spf.js";
+
+/** The SMTP envelope of a message: what the SMTP session recorded. */
+export interface Envelope {
+  /** The client's IP address. */
+  ip: string;
+  /** The HELO/EHLO name. */
+  helo?: string;
+  /** MAIL FROM, "" or "<>" for the null sender. */
+  mailFrom?: string;
+  rcptTo?: string[];
+  /** The session used TLS (true, or details from the TLS socket). */
+  tls?: boolean | Record<string, unknown>;
+  /** The SMTP AUTH identity, for submitted mail. */
+  authenticatedUser?: string;
+}
+
+/** One check's duration, for logs and metrics. */
+export interface CheckTiming {
+  check: "spf" | "dkim" | "dmarc" | "total";
+  durationMs: number;
+}
+
+export interface Logger {
+  debug?(message: string, fields?: Record<string, unknown>): void;
+  warn?(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface AuthenticateOptions {
+  /** Where DNS answers come from. Default: a NodeResolver (node:dns). */
+  resolver?: Resolver;
+  /** This receiver's authserv-id for Authentication-Results. Default: the host name. */
+  authservId?: string;
+  /** Milliseconds clock (DKIM x=/t=, SPF %{t}). */
+  now?: () => number;
+  /** DMARC rules: "rfc9989" (default) or "rfc7489". */
+  dmarcMode?: DmarcMode;
+  /** Random source in [0, 1) for RFC 7489 pct= sampling. */
+  random?: () => number;
+  /** Which checks to run; all by default. DMARC needs SPF and DKIM results to pass. */
+  checks?: { spf?: boolean; dkim?: boolean; dmarc?: boolean };
+  limits?: {
+    /** DNS queries for the whole message, all checks together. Default 100. */
+    maxDnsQueries?: number;
+    /** Milliseconds of DNS for the whole message. Default 20,000. */
+    timeBudgetMs?: number;
+    /** DKIM signatures verified. Default 10. */
+    maxSignatures?: number;
+    /** Header block size and field count. Defaults 4 MiB and 20,000. */
+    maxHeaderBytes?: number;
+    maxHeaderFields?: number;
+    /** SPF lookup and void-lookup limits (RFC 7208 4.6.4). Defaults 10 and 2. */
+    spfMaxLookups?: number;
+    spfMaxVoidLookups?: number;
+  };
+  dkim?: { allowSha1?: boolean; minRsaBits?: number };
+  /** authserv-ids whose Authentication-Results already in the message you trust (your own MTAs). */
+  trustedAuthservIds?: string[];
+  /** Observability: each DNS query, and each check's duration. */
+  onQuery?: (event: DnsQueryEvent) => void;
+  onTiming?: (timing: CheckTiming) => void;
+  logger?: Logger;
+}
+
+export interface AuthenticationResult {
+  spf?: SpfResult;
+  dkim: DkimResult[];
+  dmarc?: DmarcResult;
+  author: AuthorResult;
+  /** The method results in Authentication-Results order. */
+  entries: AuthResEntry[];
+  /** Header fields to prepend, each without its final CRLF. */
+  headers: { authenticationResults: string; receivedSpf?: string };
+  /** All new header fields, each ending in CRLF, ready to put on top of the message. */
+  prepend: string;
+  /** Authentication-Results fields already in the message from trusted authserv-ids. */
+  trusted: TrustedAuthResults[];
+  message: { headerFields: number; defects: number; error?: "header-too-large" | "too-many-fields" | "unreadable" };
+  dns: { queries: number; refused: number };
+  timings: CheckTiming[];
+}
+
+const fn = <T extends (...args: never[]) => unknown>(name: string) =>
+  z.custom<T>((v) => typeof v === "function", { message: `${name} must be a function` });
+const resolverSchema = z.custom<Resolver>(
+  (v) =>
+    typeof v === "object" &&
+    v !== null &&
+    ["txt", "a", "aaaa", "mx", "ptr"].every((m) => typeof (v as Record<string, unknown>)[m] === "function"),
+  { message: "resolver must implement txt, a, aaaa, mx and ptr" },
+);
+const positive = z.number().int().positive();
+
+const envelopeSchema = z.object({
+  ip: z.string().max(64),
+  helo: z.string().max(1024).optional(),
+  mailFrom: z.string().max(2048).optional(),
+  rcptTo: z.array(z.string()).optional(),
+  tls: z.union([z.boolean(), z.record(z.string(), z.unknown())]).optional(),
+  authenticatedUser: z.string().optional(),
+});
+
+const optionsSchema = z
+  .object({
+    resolver: resolverSchema.optional(),
+    authservId: z.string().min(1).max(255).optional(),
+    now: fn<() => number>("now").optional(),
+    dmarcMode: z.enum(["rfc9989", "rfc7489"]).optional(),
+    random: fn<() => number>("random").optional(),
+    checks: z.object({ spf: z.boolean(), dkim: z.boolean(), dmarc: z.boolean() }).partial().strict().optional(),
+    limits: z
+      .object({
+        maxDnsQueries: positive,
+        timeBudgetMs: positive,
+        maxSignatures: positive,
+        maxHeaderBytes: positive,
+        maxHeaderFields: positive,
+        spfMaxLookups: positive,
+        spfMaxVoidLookups: z.number().int().min(0),
+      })
+      .partial()
+      .strict()
+      .optional(),
+    dkim: z.object({ allowSha1: z.boolean(), minRsaBits: positive }).partial().strict().optional(),
+    trustedAuthservIds: z.array(z.string()).optional(),
+    onQuery: fn<(e: DnsQueryEvent) => void>("onQuery").optional(),
+    onTiming: fn<(t: CheckTiming) => void>("onTiming").optional(),
+    logger: z.custom<Logger>((v) => typeof v === "object" && v !== null).optional(),
+  })
+  .strict();
+
+let defaultResolver: Resolver | undefined;
+
+function describeIssue(error: z.ZodError, what: string): string {
+  const issue = error.issues[0]!;
+  return `${what}${issue.path.length ? `.${issue.path.join(".")}` : ""}: ${issue.message}`;
+}
+
+/**
+ * Authenticates a message: SPF, DKIM and DMARC, with DNS work running concurrently, and returns
+ * one typed result plus header fields ready to prepend (Authentication-Results, Received-SPF).
+ *
+ * Never throws for anything about the message or DNS: bad input becomes a result. Throws a
+ * TypeError only for a wrong call (a message that is not bytes, text or a stream; invalid options).
+ */
+export async function authenticate(
+  message: MessageInput,
+  envelope: Envelope,
+  options: AuthenticateOptions = {},
+): Promise<AuthenticationResult> {
+  if (!isMessageInput(message)) throw new TypeError("message must be a Uint8Array, a string, or an async iterable of chunks");
+  const env = envelopeSchema.safeParse(envelope);
+  if (!env.success) throw new TypeError(describeIssue(env.error, "envelope"));
+  const opts = optionsSchema.safeParse(options);
+  if (!opts.success) throw new TypeError(describeIssue(opts.error, "options"));
+  const o = opts.data as AuthenticateOptions;
+  const e = env.data as Envelope;
+
+  const started = performance.now();
+  const timings: CheckTiming[] = [];
+  const time = (check: CheckTiming["check"], since: number) => {
+    const t = { check, durationMs: performance.now() - since };
+    timings.push(t);
+    o.onTiming?.(t);
+  };
+  const authservId = o.authservId ?? hostname();
+  const checks = { spf: true, dkim: true, dmarc: true, ...o.checks };
+  const limits = o.limits ?? {};
+  const resolver = new BudgetedResolver(o.resolver ?? (defaultResolver ??= new NodeResolver()), {
+    maxQueries: limits.maxDnsQueries ?? 100,
+    timeBudgetMs: limits.timeBudgetMs ?? 20_000,
+    ...(o.onQuery ? { onQuery: o.onQuery } : {}),
+  });
+
+  // SPF needs only the envelope: start it before reading the message.
+  const spfStart = performance.now();
+  const spfPromise = checks.spf
+    ? checkSpf(
+        { ip: e.ip, helo: e.helo ?? "", mailFrom: e.mailFrom ?? "" },
+        {
+          resolver,
+          receiver: authservId,
+          ...(o.now ? { now: o.now } : {}),
+          ...(limits.spfMaxLookups !== undefined ? { maxLookups: limits.spfMaxLookups } : {}),
+          ...(limits.spfMaxVoidLookups !== undefined ? { maxVoidLookups: limits.spfMaxVoidLookups } : {}),
+        },
+      ).then((r) => {
+        time("spf", spfStart);
+        return r;
+      })
+    : Promise.resolve(undefined);
+
+  let messageInfo: AuthenticationResult["message"] = { headerFields: 0, defects: 0 };
+  let dkim: DkimResult[] = [];
+  let author: AuthorResult = { ok: false, reason: "no-from", detail: "the message could not be read", mailboxes: [], domains: [] };
+  let trusted: TrustedAuthResults[] = [];
+  const dmarcLookups = new DmarcLookups(resolver);
+  try {
+    const opened = await openMessage(message, {
+      ...(limits.maxHeaderBytes !== undefined ? { maxHeaderBytes: limits.maxHeaderBytes } : {}),
+      ...(limits.maxHeaderFields !== undefined ? { maxHeaderFields: limits.maxHeaderFields } : {}),
+    });
+    messageInfo = { headerFields: opened.headers.length, defects: opened.defects, ...(opened.error ? { error: opened.error } : {}) };
+    author = parseAuthor(opened.headers);
+    if (author.ok && checks.dmarc) void dmarcLookups.record(author.domain); // start the policy query now
+    trusted = trustedAuthResults(opened.headers, o.trustedAuthservIds ?? []);
+    const dkimStart = performance.now();
+    if (checks.dkim) {
+      const verifier = new DkimVerifier(opened.headers, {
+        resolver,
+        ...(o.now ? { now: o.now } : {}),
+        ...(o.dkim?.allowSha1 !== undefined ? { allowSha1: o.dkim.allowSha1 } : {}),
+        ...(o.dkim?.minRsaBits !== undefined ? { minRsaBits: o.dkim.minRsaBits } : {}),
+        ...(limits.maxSignatures !== undefined ? { maxSignatures: limits.maxSignatures } : {}),
+      });
+      for await (const chunk of opened.body) verifier.update(chunk);
+      dkim = await verifier.finish();
+    } else {
+      for await (const _ of opened.body) {
+        // drain the stream so the caller's source is consumed
+      }
+    }
+    time("dkim", dkimStart);
+  } catch (err) {
+    // A stream that fails while being read: the message is unreadable, the rest still reports.
+    messageInfo = { ...messageInfo, error: "unreadable" };
+    o.logger?.warn?.("message could not be read", { error: err instanceof Error ? err.message : String(err) });
+  }
+
+  const spf = await spfPromise;
+  let dmarc: DmarcResult | undefined;
+  if (checks.dmarc) {
+    const dmarcStart = performance.now();
+    dmarc = await checkDmarc(
+      { author, spf, dkim },
+      { resolver, lookups: dmarcLookups, ...(o.dmarcMode ? { mode: o.dmarcMode } : {}), ...(o.random ? { random: o.random } : {}) },
+    );
+    time("dmarc", dmarcStart);
+  }
+
+  const entries: AuthResEntry[] = [];
+  if (spf) entries.push(spfEntry(spf));
+  if (checks.dkim) {
+    if (dkim.length === 0) entries.push({ method: "dkim", result: "none", props: [] });
+    else entries.push(...dkim.map(dkimEntry));
+  }
+  if (dmarc) entries.push(dmarcEntry(dmarc));
+  const authenticationResults = formatAuthResults(authservId, entries);
+  const headers: AuthenticationResult["headers"] = { authenticationResults };
+  if (spf) headers.receivedSpf = receivedSpf(spf, { receiver: authservId });
+  const prepend = `${authenticationResults}\r\n${headers.receivedSpf ? `${headers.receivedSpf}\r\n` : ""}`;
+  time("total", started);
+  const result: AuthenticationResult = {
+    dkim,
+    author,
+    entries,
+    headers,
+    prepend,
+    trusted,
+    message: messageInfo,
+    dns: { queries: resolver.queries, refused: resolver.refused },
+    timings,
+  };
+  if (spf) result.spf = spf;
+  if (dmarc) result.dmarc = dmarc;
+  o.logger?.debug?.("authenticated", {
+    spf: spf?.result,
+    dkim: dkim.map((d) => d.result),
+    dmarc: dmarc?.result,
+    dnsQueries: resolver.queries,
+  });
+  return result;
+}

@@ -1,0 +1,52 @@
+import type { DkimResult } from "../dkim/verify.js";
+import type { DmarcResult } from "../dmarc/evaluate.js";
+import type { SpfResult } from "../spf/check.js";
+import type { AuthResEntry } from "./write.js";
+
+/** spf=... with smtp.mailfrom (or smtp.helo for the null sender), RFC 8601 2.7.2. */
+export function spfEntry(spf: SpfResult): AuthResEntry {
+  const props =
+    spf.identity === "mailfrom"
+      ? [{ ptype: "smtp", property: "mailfrom", value: spf.sender }]
+      : [{ ptype: "smtp", property: "helo", value: spf.helo || spf.domain }];
+  const entry: AuthResEntry = { method: "spf", result: spf.result, props };
+  if (spf.result === "pass" || spf.result === "fail" || spf.result === "softfail" || spf.result === "neutral") {
+    entry.comment = `${spf.domain}: ${spf.result === "pass" ? "" : "does not "}designate${spf.result === "pass" ? "s" : ""} ${spf.ip} as permitted sender`;
+  } else {
+    entry.reason = spf.reason;
+  }
+  return entry;
+}
+
+/** dkim=... with header.d, header.i, header.s, header.a and header.b (first 8 characters, RFC 6008). */
+export function dkimEntry(r: DkimResult): AuthResEntry {
+  const props: AuthResEntry["props"] = [];
+  if (r.domain) props.push({ ptype: "header", property: "d", value: r.domain });
+  if (r.identity) props.push({ ptype: "header", property: "i", value: r.identity });
+  if (r.selector) props.push({ ptype: "header", property: "s", value: r.selector });
+  if (r.algorithm) props.push({ ptype: "header", property: "a", value: r.algorithm });
+  if (r.signature) props.push({ ptype: "header", property: "b", value: r.signature.slice(0, 8) });
+  const entry: AuthResEntry = { method: "dkim", result: r.result, props };
+  if (r.keyBits !== undefined)
+    entry.comment = `${r.keyBits}-bit ${r.algorithm?.startsWith("ed25519") ? "Ed25519" : "RSA"} key${r.testing ? ", testing" : ""}`;
+  if (r.result !== "pass") entry.reason = r.reason;
+  return entry;
+}
+
+/** dmarc=... with header.from and policy.dmarc (the disposition), RFC 9989 IANA registrations. */
+export function dmarcEntry(r: DmarcResult): AuthResEntry {
+  const props: AuthResEntry["props"] = [];
+  if (r.fromDomain) props.push({ ptype: "header", property: "from", value: r.fromDomain });
+  if (r.record) props.push({ ptype: "policy", property: "dmarc", value: r.disposition });
+  const entry: AuthResEntry = { method: "dmarc", result: r.result, props };
+  if (r.record) {
+    const parts = [`p=${r.record.p ?? "none"}`];
+    if (r.record.sp) parts.push(`sp=${r.record.sp}`);
+    if (r.policyDomain && r.policyDomain !== r.fromDomain) parts.push(`from ${r.policyDomain}`);
+    if (r.testing) parts.push("t=y");
+    parts.push(`dis=${r.disposition}`);
+    entry.comment = parts.join(" ");
+  }
+  if (r.result !== "pass" && r.result !== "none") entry.reason = r.reason;
+  return entry;
+}

@@ -1,0 +1,10 @@
+export { dkimEntry, dmarcEntry, spfEntry } from "./entries.js";
+export {
+  type AuthResParse,
+  type ParsedAuthResEntry,
+  type ParsedAuthResults,
+  parseAuthResults,
+  type TrustedAuthResults,
+  trustedAuthResults,
+} from "./read.js";
+export { type AuthResEntry, type AuthResProperty, formatAuthResults, pvalue } from "./write.js";

@@ -1,0 +1,147 @@
+import { fieldValue, getFields, type HeaderField, unfold } from "../message/header.js";
+
+export interface ParsedAuthResEntry {
+  method: string;
+  version?: number;
+  result: string;
+  reason?: string;
+  props: Array<{ ptype: string; property: string; value: string }>;
+}
+
+export interface ParsedAuthResults {
+  authservId: string;
+  version?: number;
+  /** Empty for "none". */
+  results: ParsedAuthResEntry[];
+}
+
+export type AuthResParse = { ok: true; value: ParsedAuthResults } | { ok: false; reason: string; position: number };
+
+type Tok = { t: "word" | "quoted"; v: string; pos: number } | { t: "sep"; v: ";" | "="; pos: number };
+
+/** Tokens of an A-R value: comments (nested) and white space skipped, quoted-strings unescaped. */
+function lex(text: string): Tok[] | { reason: string; position: number } {
+  const toks: Tok[] = [];
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text[i]!;
+    if (c === " " || c === "\t" || c === "\r" || c === "\n") {
+      i++;
+    } else if (c === "(") {
+      const start = i;
+      let depth = 0;
+      for (; i < n; i++) {
+        const d = text[i];
+        if (d === "\\") i++;
+        else if (d === "(") depth++;
+        else if (d === ")" && --depth === 0) break;
+      }
+      if (depth !== 0 || i >= n) return { reason: "unbalanced comment", position: start };
+      i++;
+    } else if (c === '"') {
+      const start = i;
+      let v = "";
+      for (i++; i < n && text[i] !== '"'; i++) {
+        if (text[i] === "\\" && i + 1 < n) i++;
+        v += text[i];
+      }
+      if (i >= n) return { reason: "unterminated quoted-string", position: start };
+      i++;
+      toks.push({ t: "quoted", v, pos: start });
+    } else if (c === ")") {
+      return { reason: "')' without '('", position: i };
+    } else if (c === ";" || c === "=") {
+      toks.push({ t: "sep", v: c, pos: i });
+      i++;
+    } else {
+      const start = i;
+      while (i < n && !' \t\r\n();="'.includes(text[i]!)) i++;
+      toks.push({ t: "word", v: text.slice(start, i), pos: start });
+    }
+  }
+  return toks;
+}
+
+/**
+ * Parses an Authentication-Results value (RFC 8601 2.2): authserv-id, optional version, then
+ * "none" or results with reason and properties. Comments anywhere are ignored.
+ */
+export function parseAuthResults(value: string): AuthResParse {
+  const toks = lex(unfold(value));
+  if (!Array.isArray(toks)) return { ok: false, ...toks };
+  let i = 0;
+  const fail = (reason: string): AuthResParse => ({ ok: false, reason, position: toks[i]?.pos ?? value.length });
+  const word = (): string | undefined => {
+    const t = toks[i];
+    if (t && (t.t === "word" || t.t === "quoted")) {
+      i++;
+      return t.v;
+    }
+    return undefined;
+  };
+  const isSep = (v: ";" | "=") => toks[i]?.t === "sep" && toks[i]!.v === v;
+  const authservId = word();
+  if (authservId === undefined || authservId === "") return fail("missing authserv-id");
+  const out: ParsedAuthResults = { authservId, results: [] };
+  if (toks[i]?.t === "word" && /^[0-9]+$/.test(toks[i]!.v)) out.version = Number(word());
+  if (i >= toks.length) return { ok: true, value: out }; // RFC 7601 allowed an empty result list
+  if (!isSep(";")) return fail("expected ';' after authserv-id");
+  while (i < toks.length) {
+    if (!isSep(";")) return fail("expected ';'");
+    i++;
+    if (i >= toks.length) break; // a trailing ';'
+    const methodWord = word();
+    if (methodWord === undefined) return fail("expected a method");
+    if (methodWord.toLowerCase() === "none" && i >= toks.length && out.results.length === 0) return { ok: true, value: out };
+    // methodspec = method [ "/" version ]
+    const slash = methodWord.indexOf("/");
+    const method = slash >= 0 ? methodWord.slice(0, slash) : methodWord;
+    const entry: ParsedAuthResEntry = { method: method.toLowerCase(), result: "", props: [] };
+    if (slash >= 0) {
+      const v = methodWord.slice(slash + 1);
+      if (!/^[0-9]+$/.test(v)) return fail("expected a method version");
+      entry.version = Number(v);
+    }
+    if (!isSep("=")) return fail(`expected '=' after ${method}`);
+    i++;
+    const result = word();
+    if (result === undefined) return fail(`expected a result for ${method}`);
+    entry.result = result.toLowerCase();
+    while (i < toks.length && !isSep(";")) {
+      const key = word();
+      if (key === undefined) return fail("expected a property");
+      if (!isSep("=")) return fail(`expected '=' after ${key}`);
+      i++;
+      const v = word();
+      if (v === undefined) return fail(`expected a value for ${key}`);
+      if (key.toLowerCase() === "reason") {
+        entry.reason = v;
+        continue;
+      }
+      const dot = key.indexOf(".");
+      if (dot <= 0 || dot === key.length - 1) return fail(`expected ptype.property, got ${key}`);
+      entry.props.push({ ptype: key.slice(0, dot).toLowerCase(), property: key.slice(dot + 1).toLowerCase(), value: v });
+    }
+    out.results.push(entry);
+  }
+  return { ok: true, value: out };
+}
+
+export interface TrustedAuthResults extends ParsedAuthResults {
+  field: HeaderField;
+}
+
+/**
+ * The Authentication-Results fields whose authserv-id you trust (RFC 8601 5: fields from anyone
+ * else may be forged and must be ignored). Unparseable fields are left out.
+ */
+export function trustedAuthResults(headers: readonly HeaderField[], trustedIds: readonly string[]): TrustedAuthResults[] {
+  const trusted = new Set(trustedIds.map((t) => t.toLowerCase()));
+  const out: TrustedAuthResults[] = [];
+  for (const field of getFields(headers, "authentication-results")) {
+    const parsed = parseAuthResults(fieldValue(field));
+    if (parsed.ok && trusted.has(parsed.value.authservId.toLowerCase())) out.push({ ...parsed.value, field });
+  }
+  return out;
+}

@@ -1,0 +1,284 @@
+import type { DkimResult, DkimResultWord } from "../dkim/verify.js";
+import type { Resolver } from "../dns/types.js";
+import type { AuthorResult } from "../message/from.js";
+import type { SpfResult, SpfResultWord } from "../spf/check.js";
+import { DmarcLookups, type DmarcMode, OrgDomains, pslOrgDomain, selectOrgDomain, treeWalk } from "./discover.js";
+import type { AlignmentMode, DmarcPolicy, DmarcRecord } from "./record.js";
+
+export type DmarcResultWord = "pass" | "fail" | "none" | "temperror" | "permerror";
+
+export interface DmarcAlignment {
+  /** An authenticated identifier (SPF pass, or a DKIM pass) aligned with the From domain. */
+  aligned: boolean;
+  mode: AlignmentMode;
+  /** The identifier that aligned, or the one that was checked. */
+  domain?: string;
+  result?: SpfResultWord | DkimResultWord;
+  /** DKIM: the selector of the aligned signature. */
+  selector?: string;
+}
+
+export interface DmarcResult {
+  result: DmarcResultWord;
+  reason: string;
+  mode: DmarcMode;
+  /** The From domain (A-label), as header.from; "" when there was none. */
+  fromDomain: string;
+  /** Where the applied record was found: the From domain, its organizational domain, or its PSD. */
+  policyDomain?: string;
+  /** The From domain's organizational domain, when it was determined. */
+  orgDomain?: string;
+  record?: DmarcRecord;
+  /** The requested policy that applies (p=, sp= or np=); "none" with no record. */
+  policy: DmarcPolicy;
+  policyTag?: "p" | "sp" | "np";
+  /**
+   * What the domain asks you to do with this message: "none" for a pass, for t=y (testing), and in
+   * RFC 7489 mode for a message outside the pct= sample; otherwise the policy.
+   */
+  disposition: DmarcPolicy;
+  testing: boolean;
+  /** RFC 7489 mode: the message fell outside pct= and the policy was lowered one step. */
+  sampledOut?: boolean;
+  /** The From domain does not exist (NXDOMAIN or NODATA for A, AAAA and MX): np= applies. */
+  nonExistent?: boolean;
+  spf: DmarcAlignment;
+  dkim: DmarcAlignment;
+  /** With several From domains: the result for each. */
+  domains?: DmarcResult[];
+}
+
+export interface DmarcInput {
+  author: AuthorResult;
+  spf?: SpfResult | undefined;
+  dkim: readonly DkimResult[];
+}
+
+export interface DmarcOptions {
+  resolver: Resolver;
+  /** "rfc9989" (default: DNS tree walk, psd=, np=, t=) or "rfc7489" (Public Suffix List, pct=). */
+  mode?: DmarcMode;
+  /** A number in [0, 1) for pct= sampling in RFC 7489 mode; injectable for reproducible tests. */
+  random?: () => number;
+  /** Most distinct From domains evaluated when a message has several. Default 5. */
+  maxAuthorDomains?: number;
+  /** Record look-ups to share (authenticate() starts the From domain's query before DKIM ends). */
+  lookups?: DmarcLookups;
+}
+
+const STRICTNESS: Record<DmarcPolicy, number> = { none: 0, quarantine: 1, reject: 2 };
+const LOWER: Record<DmarcPolicy, DmarcPolicy> = { reject: "quarantine", quarantine: "none", none: "none" };
+
+interface Discovery {
+  record: DmarcRecord;
+  policyDomain: string;
+}
+
+class Evaluation {
+  readonly lookups: DmarcLookups;
+  readonly orgs: OrgDomains;
+
+  constructor(
+    readonly options: DmarcOptions,
+    readonly mode: DmarcMode,
+  ) {
+    this.lookups = options.lookups ?? new DmarcLookups(options.resolver);
+    this.orgs = new OrgDomains(mode, this.lookups);
+  }
+
+  /** Policy discovery (RFC 9989 4.10.1; RFC 7489 6.6.3). */
+  async discover(author: string): Promise<Discovery | { none: string } | { error: string }> {
+    const own = await this.lookups.record(author);
+    if (own.kind === "error") return { error: own.reason };
+    if (own.kind === "record") return { record: own.record, policyDomain: author };
+    if (this.mode === "rfc7489") {
+      const org = pslOrgDomain(author);
+      if (org === author) return { none: own.reason };
+      const r = await this.lookups.record(org);
+      if (r.kind === "error") return { error: r.reason };
+      if (r.kind === "none") return { none: `no DMARC record at ${author} or its organizational domain ${org}` };
+      return { record: r.record, policyDomain: org };
+    }
+    const walk = await treeWalk(this.lookups, author, true);
+    if (walk.error) return { error: walk.error };
+    const org = selectOrgDomain(author, walk.found);
+    const atOrg = walk.found.find((f) => f.domain === org);
+    if (atOrg) return { record: atOrg.record, policyDomain: org };
+    const psd = walk.found.find((f) => f.record.psd === "y");
+    if (psd) return { record: psd.record, policyDomain: psd.domain };
+    return { none: `no DMARC record for ${author} in a DNS tree walk` };
+  }
+
+  async aligned(author: string, id: string, mode: AlignmentMode): Promise<boolean> {
+    if (id === author) return true;
+    if (mode === "s") return false;
+    const [a, b] = await Promise.all([this.orgs.of(author), this.orgs.of(id)]);
+    return a.error === undefined && b.error === undefined && a.org === b.org;
+  }
+
+  async nonExistent(domain: string): Promise<boolean> {
+    const r = this.options.resolver;
+    const answers = await Promise.all([r.a(domain), r.aaaa(domain), r.mx(domain)]);
+    return answers.every((a) => a.kind === "nxdomain" || a.kind === "nodata");
+  }
+
+  async evaluate(author: string, input: DmarcInput): Promise<DmarcResult> {
+    const spf = input.spf;
+    const base: DmarcResult = {
+      result: "none",
+      reason: "",
+      mode: this.mode,
+      fromDomain: author,
+      policy: "none",
+      disposition: "none",
+      testing: false,
+      spf: { aligned: false, mode: "r" },
+      dkim: { aligned: false, mode: "r" },
+    };
+    if (spf?.domain) base.spf = { aligned: false, mode: "r", domain: spf.domain, result: spf.result };
+    const found = await this.discover(author);
+    if ("error" in found) return { ...base, result: "temperror", reason: found.error };
+    if ("none" in found) return { ...base, result: "none", reason: found.none };
+    const { record, policyDomain } = found;
+    base.record = record;
+    base.policyDomain = policyDomain;
+    if (record.invalidPolicyTags.length > 0 || record.p === undefined) {
+      // RFC 9989 4.10.1: an invalid or missing p (or invalid sp/np) means p=none if rua holds a
+      // valid URI, otherwise no DMARC processing at all.
+      const what =
+        record.p === undefined && record.invalidPolicyTags.length === 0 ? "no p= tag" : `invalid ${record.invalidPolicyTags.join(", ")}=`;
+      if (record.rua.length === 0)
+        return { ...base, result: "none", reason: `record at ${policyDomain} has ${what} and no valid rua=: DMARC does not apply` };
+    }
+    base.spf.mode = record.aspf;
+    base.dkim.mode = record.adkim;
+    const org = await this.orgs.of(author);
+    if (!org.error) base.orgDomain = org.org;
+
+    // Identifier alignment (RFC 9989 4.4; RFC 7489 3.1).
+    const spfAligned = spf?.domain ? await this.aligned(author, spf.domain.toLowerCase(), record.aspf) : false;
+    if (spf?.domain) base.spf = { aligned: spfAligned && spf.result === "pass", mode: record.aspf, domain: spf.domain, result: spf.result };
+    let dkimTemp = false;
+    for (const d of input.dkim) {
+      if (!d.domain) continue;
+      const isAligned = await this.aligned(author, d.domain, record.adkim);
+      if (!isAligned) continue;
+      if (d.result === "pass") {
+        base.dkim = { aligned: true, mode: record.adkim, domain: d.domain, selector: d.selector, result: "pass" };
+        break;
+      }
+      if (d.result === "temperror") dkimTemp = true;
+      if (!base.dkim.domain) base.dkim = { aligned: false, mode: record.adkim, domain: d.domain, selector: d.selector, result: d.result };
+    }
+    if (base.spf.aligned || base.dkim.aligned) {
+      const which = [base.spf.aligned ? `SPF (${base.spf.domain})` : "", base.dkim.aligned ? `DKIM (${base.dkim.domain})` : ""]
+        .filter(Boolean)
+        .join(" and ");
+      return {
+        ...base,
+        result: "pass",
+        reason: `aligned ${which} pass for ${author}`,
+        policy: this.policyOf(record, author, policyDomain, false).policy,
+      };
+    }
+    // RFC 9989 5.3.5: with no aligned pass and an aligned identifier that failed temporarily, no
+    // permanent conclusion can be drawn.
+    if ((spfAligned && spf?.result === "temperror") || dkimTemp) {
+      return { ...base, result: "temperror", reason: "an aligned identifier could not be checked (temporary DNS error)" };
+    }
+    let nonExistent = false;
+    if (policyDomain !== author && this.mode === "rfc9989" && record.np !== undefined) nonExistent = await this.nonExistent(author);
+    const { policy, tag } = this.policyOf(record, author, policyDomain, nonExistent);
+    const result: DmarcResult = {
+      ...base,
+      result: "fail",
+      reason: `no aligned SPF or DKIM pass for ${author}`,
+      policy,
+      policyTag: tag,
+      disposition: policy,
+    };
+    if (nonExistent) result.nonExistent = true;
+    if (this.mode === "rfc9989") {
+      if (record.testing) {
+        result.testing = true;
+        result.disposition = "none";
+      }
+    } else if (record.pct < 100) {
+      // RFC 7489 6.6.4: outside the sample, apply the next less strict policy.
+      const sample = (this.options.random ?? Math.random)() * 100;
+      if (sample >= record.pct) {
+        result.sampledOut = true;
+        result.disposition = LOWER[policy];
+      }
+    }
+    return result;
+  }
+
+  policyOf(
+    record: DmarcRecord,
+    author: string,
+    policyDomain: string,
+    nonExistent: boolean,
+  ): { policy: DmarcPolicy; tag: "p" | "sp" | "np" } {
+    const p = record.p ?? "none";
+    if (record.invalidPolicyTags.length > 0) return { policy: "none", tag: "p" };
+    if (policyDomain === author) return { policy: p, tag: "p" };
+    if (nonExistent && record.np) return { policy: record.np, tag: "np" };
+    if (record.sp) return { policy: record.sp, tag: "sp" };
+    return { policy: p, tag: "p" };
+  }
+}
+
+function combine(author: AuthorResult, results: DmarcResult[], mode: DmarcMode): DmarcResult {
+  const first = results[0]!;
+  const failing = results.filter((r) => r.result === "fail");
+  const strictest = (rs: DmarcResult[], key: "policy" | "disposition") =>
+    rs.reduce<DmarcPolicy>((m, r) => (STRICTNESS[r[key]] > STRICTNESS[m] ? r[key] : m), "none");
+  let result: DmarcResultWord = "pass";
+  if (failing.length > 0) result = "fail";
+  else if (results.some((r) => r.result === "temperror")) result = "temperror";
+  else if (results.some((r) => r.result !== "pass")) result = results.every((r) => r.result === "none") ? "none" : "fail";
+  const detail = author.ok ? "" : author.detail;
+  return {
+    ...first,
+    mode,
+    result,
+    fromDomain: results.map((r) => r.fromDomain).join(","),
+    reason: `${detail}; evaluated each domain: ${results.map((r) => `${r.fromDomain}=${r.result}`).join(", ")}`,
+    policy: strictest(results, "policy"),
+    disposition: strictest(failing, "disposition"),
+    domains: results,
+  };
+}
+
+/**
+ * Evaluates DMARC for a message, given its author (parseAuthor) and its SPF and DKIM results.
+ * The From field is taken as the message carries it: no From or an unreadable one is a permerror;
+ * several From fields or mailboxes with one domain are evaluated for it; with several domains each
+ * is evaluated and the message passes only if all pass, with the strictest policy. Never throws
+ * for DNS content.
+ */
+export async function checkDmarc(input: DmarcInput, options: DmarcOptions): Promise<DmarcResult> {
+  const mode = options.mode ?? "rfc9989";
+  const ev = new Evaluation(options, mode);
+  const author = input.author;
+  if (author.ok) return ev.evaluate(author.domain, input);
+  const unusable: DmarcResult = {
+    result: "permerror",
+    reason: author.detail,
+    mode,
+    fromDomain: author.domains.join(","),
+    policy: "none",
+    disposition: "none",
+    testing: false,
+    spf: { aligned: false, mode: "r" },
+    dkim: { aligned: false, mode: "r" },
+  };
+  if (author.domains.length === 0 || !["multiple-from", "multiple-mailboxes", "group"].includes(author.reason)) return unusable;
+  const domains = author.domains.slice(0, options.maxAuthorDomains ?? 5);
+  const results = await Promise.all(domains.map((d) => ev.evaluate(d, input)));
+  if (results.length === 1 && author.reason !== "group") {
+    return { ...results[0]!, reason: `${results[0]!.reason} (${author.detail}, all with this domain)` };
+  }
+  return combine(author, results, mode);
+}
