@@ -1,7 +1,7 @@
 import { authenticate as mailauthAuthenticate } from "mailauth";
 import { describe, expect, it } from "vitest";
-import { authenticate, FixtureResolver, mergeZones, signMessage, toResolveFunction, zoneFromObject } from "../src/index.js";
-import { ED_PEM, EXAMPLE_ZONE, fixture } from "./helpers/keys.js";
+import { authenticate, FixtureResolver, mergeZones, signMessage, zoneFromObject } from "../src/index.js";
+import { ED_PEM, EXAMPLE_ZONE, fixture, mailauthResolver } from "./helpers/keys.js";
 
 const NOW = () => Date.parse("2026-11-20T12:00:00Z");
 const zone = mergeZones(
@@ -109,7 +109,7 @@ describe("authenticate() interop with mailauth on the same messages and answers"
         helo: s.helo,
         sender: s.mailFrom,
         mta: "mx.test",
-        resolver: toResolveFunction(resolver),
+        resolver: mailauthResolver(resolver),
         disableArc: true,
         disableBimi: true,
       });

@@ -2,11 +2,10 @@ import { dkimSign as mailauthSign } from "mailauth/lib/dkim/sign.js";
 import { dkimVerify as mailauthVerify } from "mailauth/lib/dkim/verify.js";
 import { describe, expect, it } from "vitest";
 import { signDkim, verifyDkim } from "../../src/dkim/index.js";
-import { toResolveFunction } from "../../src/dns/index.js";
-import { ED_PEM, exampleResolver, RSA_PEM } from "../helpers/keys.js";
+import { ED_PEM, exampleResolver, mailauthResolver, RSA_PEM } from "../helpers/keys.js";
 
 const resolver = exampleResolver();
-const mailauthResolver = toResolveFunction(resolver);
+const maResolver = mailauthResolver(resolver);
 
 const BASE =
   "From: Alice <alice@example.com>\r\nTo: bob@example.org\r\nSubject: Interop\r\nDate: Fri, 20 Nov 2026 10:00:00 +0000\r\n" +
@@ -38,7 +37,7 @@ describe("msgauth signs, mailauth verifies", () => {
               canonicalization: canon,
               bodyLength,
             });
-            const r = await mailauthVerify(Buffer.from(fields + message), { resolver: mailauthResolver });
+            const r = await mailauthVerify(Buffer.from(fields + message), { resolver: maResolver });
             expect(r.results.map((x: { status: { result: string } }) => x.status.result)).toEqual(["pass"]);
           });
         }
@@ -63,10 +62,12 @@ describe("mailauth signs, msgauth verifies", () => {
         for (const bodyLength of [false, true]) {
           const name = `${msgName}, ${canon}, ${keyName}${bodyLength ? ", l=" : ""}`;
           it(name, async () => {
-            const { signatures, errors } = await mailauthSign(Buffer.from(message), {
+            // mailauth's runtime reads the keys from signatureData; its .d.ts also demands them at the top level.
+            const signOptions = {
               canonicalization: canon,
               signatureData: [{ signingDomain: "example.com", selector, privateKey: pem, ...(bodyLength ? { maxBodyLength: 10 } : {}) }],
-            });
+            } as unknown as Parameters<typeof mailauthSign>[1];
+            const { signatures, errors } = await mailauthSign(Buffer.from(message), signOptions);
             expect(errors).toEqual([]);
             const r = await verifyDkim(signatures + message, { resolver });
             expect(r.map((x) => x.result)).toEqual([MAILAUTH_SIGNED_DISAGREEMENTS[name] ?? "pass"]);

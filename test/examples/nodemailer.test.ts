@@ -3,8 +3,7 @@ import nodemailer from "nodemailer";
 import { describe, expect, it } from "vitest";
 import { withDkim } from "../../examples/nodemailer-dkim.js";
 import { verifyDkim } from "../../src/dkim/index.js";
-import { toResolveFunction } from "../../src/dns/index.js";
-import { ED_PEM, exampleResolver, RSA_PEM } from "../helpers/keys.js";
+import { ED_PEM, exampleResolver, mailauthResolver, RSA_PEM } from "../helpers/keys.js";
 
 describe("nodemailer signs with msgauth's DkimSignStream", () => {
   it("a message sent through nodemailer carries RSA and Ed25519 signatures that both libraries verify", async () => {
@@ -25,7 +24,7 @@ describe("nodemailer signs with msgauth's DkimSignStream", () => {
       ["rsa-sha256", "pass"],
       ["ed25519-sha256", "pass"],
     ]);
-    const theirs = await mailauthVerify(raw, { resolver: toResolveFunction(exampleResolver()) });
+    const theirs = await mailauthVerify(raw, { resolver: mailauthResolver(exampleResolver()) });
     expect(theirs.results.map((r: { status: { result: string } }) => r.status.result)).toEqual(["pass", "pass"]);
   });
 });

@@ -1,7 +1,8 @@
 import { spf as mailauthSpf } from "mailauth/lib/spf/index.js";
 import { describe, expect, it } from "vitest";
-import { FixtureResolver, toResolveFunction } from "../../src/dns/index.js";
+import { FixtureResolver } from "../../src/dns/index.js";
 import { checkSpf } from "../../src/spf/index.js";
+import { mailauthResolver } from "../helpers/keys.js";
 import { loadSpfSuite } from "../helpers/spf-suite.js";
 import { suitePath } from "../helpers/suites.js";
 
@@ -62,7 +63,7 @@ describe.skipIf(!suite.present)("SPF interop with mailauth over the RFC 7208 sui
         ip: c.host,
         helo: c.helo,
         mta: "mx.test",
-        resolver: toResolveFunction(resolver),
+        resolver: mailauthResolver(resolver),
       });
       if (ours.result !== theirs.status.result) {
         found[c.name] = { ours: ours.result, mailauth: theirs.status.result };
