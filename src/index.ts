@@ -12,4 +12,5 @@ export * from "./dkim/index.js";
 export * from "./dmarc/index.js";
 export * from "./dns/index.js";
 export * from "./message/index.js";
+export * from "./smtp/index.js";
 export * from "./spf/index.js";
