@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { z } from "zod";
-import { dkimEntry, dmarcEntry, spfEntry } from "./authres/entries.js";
+import { type ArcResult, ArcVerifier } from "./arc/verify.js";
+import { arcEntry, dkimEntry, dmarcEntry, spfEntry } from "./authres/entries.js";
 import { type TrustedAuthResults, trustedAuthResults } from "./authres/read.js";
 import { type AuthResEntry, formatAuthResults } from "./authres/write.js";
 import { type DkimResult, DkimVerifier } from "./dkim/verify.js";
@@ -32,7 +33,7 @@ export interface Envelope {
 
 /** One check's duration, for logs and metrics. */
 export interface CheckTiming {
-  check: "spf" | "dkim" | "dmarc" | "total";
+  check: "spf" | "dkim" | "arc" | "dmarc" | "total";
   durationMs: number;
 }
 
@@ -53,7 +54,7 @@ export interface AuthenticateOptions {
   /** Random source in [0, 1) for RFC 7489 pct= sampling. */
   random?: () => number;
   /** Which checks to run; all by default. DMARC needs SPF and DKIM results to pass. */
-  checks?: { spf?: boolean; dkim?: boolean; dmarc?: boolean };
+  checks?: { spf?: boolean; dkim?: boolean; dmarc?: boolean; arc?: boolean };
   limits?: {
     /** DNS queries for the whole message, all checks together. Default 100. */
     maxDnsQueries?: number;
@@ -80,6 +81,8 @@ export interface AuthenticateOptions {
 export interface AuthenticationResult {
   spf?: SpfResult;
   dkim: DkimResult[];
+  /** The ARC chain as received (RFC 8617); also on dmarc.arc. */
+  arc?: ArcResult;
   dmarc?: DmarcResult;
   author: AuthorResult;
   /** The method results in Authentication-Results order. */
@@ -122,7 +125,7 @@ const optionsSchema = z
     now: fn<() => number>("now").optional(),
     dmarcMode: z.enum(["rfc9989", "rfc7489"]).optional(),
     random: fn<() => number>("random").optional(),
-    checks: z.object({ spf: z.boolean(), dkim: z.boolean(), dmarc: z.boolean() }).partial().strict().optional(),
+    checks: z.object({ spf: z.boolean(), dkim: z.boolean(), dmarc: z.boolean(), arc: z.boolean() }).partial().strict().optional(),
     limits: z
       .object({
         maxDnsQueries: positive,
@@ -179,7 +182,7 @@ export async function authenticate(
     o.onTiming?.(t);
   };
   const authservId = o.authservId ?? hostname();
-  const checks = { spf: true, dkim: true, dmarc: true, ...o.checks };
+  const checks = { spf: true, dkim: true, dmarc: true, arc: true, ...o.checks };
   const limits = o.limits ?? {};
   const resolver = new BudgetedResolver(o.resolver ?? (defaultResolver ??= new NodeResolver()), {
     maxQueries: limits.maxDnsQueries ?? 100,
@@ -207,6 +210,7 @@ export async function authenticate(
 
   let messageInfo: AuthenticationResult["message"] = { headerFields: 0, defects: 0 };
   let dkim: DkimResult[] = [];
+  let arc: ArcResult | undefined;
   let author: AuthorResult = { ok: false, reason: "no-from", detail: "the message could not be read", mailboxes: [], domains: [] };
   let trusted: TrustedAuthResults[] = [];
   const dmarcLookups = new DmarcLookups(resolver);
@@ -220,22 +224,27 @@ export async function authenticate(
     if (author.ok && checks.dmarc) void dmarcLookups.record(author.domain); // start the policy query now
     trusted = trustedAuthResults(opened.headers, o.trustedAuthservIds ?? []);
     const dkimStart = performance.now();
-    if (checks.dkim) {
-      const verifier = new DkimVerifier(opened.headers, {
-        resolver,
-        ...(o.now ? { now: o.now } : {}),
-        ...(o.dkim?.allowSha1 !== undefined ? { allowSha1: o.dkim.allowSha1 } : {}),
-        ...(o.dkim?.minRsaBits !== undefined ? { minRsaBits: o.dkim.minRsaBits } : {}),
-        ...(limits.maxSignatures !== undefined ? { maxSignatures: limits.maxSignatures } : {}),
-      });
-      for await (const chunk of opened.body) verifier.update(chunk);
-      dkim = await verifier.finish();
-    } else {
-      for await (const _ of opened.body) {
-        // drain the stream so the caller's source is consumed
-      }
+    const verifier = checks.dkim
+      ? new DkimVerifier(opened.headers, {
+          resolver,
+          ...(o.now ? { now: o.now } : {}),
+          ...(o.dkim?.allowSha1 !== undefined ? { allowSha1: o.dkim.allowSha1 } : {}),
+          ...(o.dkim?.minRsaBits !== undefined ? { minRsaBits: o.dkim.minRsaBits } : {}),
+          ...(limits.maxSignatures !== undefined ? { maxSignatures: limits.maxSignatures } : {}),
+        })
+      : undefined;
+    const arcVerifier = checks.arc
+      ? new ArcVerifier(opened.headers, { resolver, ...(o.dkim?.minRsaBits !== undefined ? { minRsaBits: o.dkim.minRsaBits } : {}) })
+      : undefined;
+    // One pass over the body feeds both (each drains what the caller's stream gives).
+    for await (const chunk of opened.body) {
+      verifier?.update(chunk);
+      arcVerifier?.update(chunk);
     }
+    const arcStart = performance.now();
+    [dkim, arc] = await Promise.all([verifier?.finish() ?? Promise.resolve([]), arcVerifier?.finish()]);
     time("dkim", dkimStart);
+    if (arc) time("arc", arcStart);
   } catch (err) {
     // A stream that fails while being read: the message is unreadable, the rest still reports.
     messageInfo = { ...messageInfo, error: "unreadable" };
@@ -247,7 +256,7 @@ export async function authenticate(
   if (checks.dmarc) {
     const dmarcStart = performance.now();
     dmarc = await checkDmarc(
-      { author, spf, dkim },
+      { author, spf, dkim, arc },
       { resolver, lookups: dmarcLookups, ...(o.dmarcMode ? { mode: o.dmarcMode } : {}), ...(o.random ? { random: o.random } : {}) },
     );
     time("dmarc", dmarcStart);
@@ -259,6 +268,7 @@ export async function authenticate(
     if (dkim.length === 0) entries.push({ method: "dkim", result: "none", props: [] });
     else entries.push(...dkim.map(dkimEntry));
   }
+  if (arc) entries.push(arcEntry(arc, e.ip));
   if (dmarc) entries.push(dmarcEntry(dmarc));
   const authenticationResults = formatAuthResults(authservId, entries);
   const headers: AuthenticationResult["headers"] = { authenticationResults };
@@ -277,6 +287,7 @@ export async function authenticate(
     timings,
   };
   if (spf) result.spf = spf;
+  if (arc) result.arc = arc;
   if (dmarc) result.dmarc = dmarc;
   o.logger?.debug?.("authenticated", {
     spf: spf?.result,
@@ -285,4 +296,30 @@ export async function authenticate(
     dnsQueries: resolver.queries,
   });
   return result;
+}
+
+export interface ArcOverrideOptions {
+  /** ARC sealers (d= of their ARC-Seal) you trust to report authentication honestly: your own
+   * relays, the mailing lists and forwarders you know. */
+  trustedSealers: readonly string[];
+}
+
+/**
+ * Local policy for forwarded mail (RFC 8617 7.2, RFC 9989 5.3.6): when DMARC fails but the ARC chain
+ * passes and its newest sealer is one you trust, that sealer's ARC-Authentication-Results says what it
+ * saw before the message was changed. If it saw dmarc=pass, you may deliver as if DMARC passed.
+ */
+export function arcOverride(
+  result: Pick<AuthenticationResult, "dmarc" | "arc">,
+  options: ArcOverrideOptions,
+): { override: boolean; reason: string } {
+  const { dmarc, arc } = result;
+  if (dmarc?.result !== "fail") return { override: false, reason: "DMARC did not fail" };
+  if (arc?.result !== "pass") return { override: false, reason: `ARC chain is ${arc?.result ?? "not checked"}` };
+  const newest = arc.sets[arc.sets.length - 1]!;
+  const trusted = options.trustedSealers.map((d) => d.toLowerCase().replace(/\.$/, ""));
+  if (!trusted.includes(newest.sealer)) return { override: false, reason: `the newest ARC sealer ${newest.sealer} is not trusted` };
+  if (!/(?:^|;)\s*dmarc\s*=\s*pass\b/i.test(newest.authResults))
+    return { override: false, reason: `${newest.sealer} did not record dmarc=pass` };
+  return { override: true, reason: `trusted sealer ${newest.sealer} (ARC instance ${newest.instance}) recorded dmarc=pass` };
 }

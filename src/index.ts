@@ -1,7 +1,11 @@
 // msgauth public API: re-exports, and the authenticate() entry point.
+
+export * from "./arc/index.js";
 export {
+  type ArcOverrideOptions,
   type AuthenticateOptions,
   type AuthenticationResult,
+  arcOverride,
   authenticate,
   type CheckTiming,
   type Envelope,

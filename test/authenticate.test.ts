@@ -23,8 +23,8 @@ describe("authenticate() end to end over the fixture zones", () => {
         "\theader.i=@example.com header.s=rsa2048 header.a=rsa-sha256",
         "\theader.b=b5Osjv6p; dkim=pass (256-bit Ed25519 key)",
         "\theader.d=example.com header.i=@example.com header.s=ed25519",
-        "\theader.a=ed25519-sha256 header.b=IXDWJGH0; dmarc=pass (p=reject",
-        "\tdis=none) header.from=example.com policy.dmarc=none",
+        "\theader.a=ed25519-sha256 header.b=IXDWJGH0; arc=none; dmarc=pass",
+        "\t(p=reject dis=none) header.from=example.com policy.dmarc=none",
       ].join("\r\n"),
     );
     expect(r.headers.receivedSpf).toMatch(/^Received-SPF: pass \(mx\.example\.org: domain of alice@example\.com designates/);
@@ -42,8 +42,9 @@ describe("authenticate() end to end over the fixture zones", () => {
       [
         "Authentication-Results: mx.example.org; spf=fail (example.com: does not",
         "\tdesignate 203.0.113.9 as permitted sender)",
-        "\tsmtp.mailfrom=alice@example.com; dkim=none; dmarc=fail (p=reject",
-        '\tdis=reject) reason="no aligned SPF or DKIM pass for example.com"',
+        "\tsmtp.mailfrom=alice@example.com; dkim=none; arc=none; dmarc=fail",
+        "\t(p=reject dis=reject)",
+        '\treason="no aligned SPF or DKIM pass for example.com"',
         "\theader.from=example.com policy.dmarc=reject",
       ].join("\r\n"),
     );
@@ -96,7 +97,7 @@ describe("authenticate() end to end over the fixture zones", () => {
       ].sort(),
     );
     expect(r.dns.queries).toBe(queries.length);
-    expect(checks.sort()).toEqual(["dkim", "dmarc", "spf", "total"]);
+    expect(checks.sort()).toEqual(["arc", "dkim", "dmarc", "spf", "total"]);
   });
 
   it("returns trusted Authentication-Results already in the message, and only those", async () => {

@@ -1,3 +1,4 @@
+import type { ArcResult } from "../arc/verify.js";
 import type { DkimResult } from "../dkim/verify.js";
 import type { DmarcResult } from "../dmarc/evaluate.js";
 import type { SpfResult } from "../spf/check.js";
@@ -48,5 +49,17 @@ export function dmarcEntry(r: DmarcResult): AuthResEntry {
     entry.comment = parts.join(" ");
   }
   if (r.result !== "pass" && r.result !== "none") entry.reason = r.reason;
+  return entry;
+}
+
+/** arc=... with header.oldest-pass and smtp.remote-ip (RFC 8617 10.2 registrations). */
+export function arcEntry(r: ArcResult, remoteIp?: string): AuthResEntry {
+  const props: AuthResEntry["props"] = [];
+  if (r.result === "pass" && r.oldestPass !== undefined)
+    props.push({ ptype: "header", property: "oldest-pass", value: String(r.oldestPass) });
+  if (remoteIp && r.instances > 0) props.push({ ptype: "smtp", property: "remote-ip", value: remoteIp });
+  const entry: AuthResEntry = { method: "arc", result: r.result, props };
+  if (r.instances > 0) entry.comment = `i=${r.instances}${r.sets.length ? ` sealed by ${r.sets.map((s) => s.sealer).join(", ")}` : ""}`;
+  if (r.result === "fail") entry.reason = r.reason;
   return entry;
 }

@@ -67,13 +67,14 @@ export function canonicalizeSignatureField(field: HeaderField, bValue: { start: 
 
 /**
  * Picks the fields named in h=, each name taking the next instance from the bottom up (RFC 6376
- * 5.4.2); a name with no instance left contributes nothing (that is how oversigning works).
+ * 5.4.2); a name with no instance left contributes nothing (that is how oversigning works). The
+ * signature being verified is never picked: it did not exist when it was made.
  */
-export function selectHeaders(headers: readonly HeaderField[], names: readonly string[]): HeaderField[] {
+export function selectHeaders(headers: readonly HeaderField[], names: readonly string[], exclude?: HeaderField): HeaderField[] {
   const byName = new Map<string, number[]>();
   for (let i = 0; i < headers.length; i++) {
     const h = headers[i]!;
-    if (h.malformed) continue;
+    if (h.malformed || h === exclude) continue;
     let list = byName.get(h.key);
     if (!list) byName.set(h.key, (list = []));
     list.push(i);

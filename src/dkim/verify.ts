@@ -55,9 +55,9 @@ export interface DkimVerifyOptions {
   limits?: SplitLimits;
 }
 
-type KeyLookup = { ok: true; key: DkimKey } | { ok: false; result: "permerror" | "temperror"; reason: string };
+export type KeyLookup = { ok: true; key: DkimKey } | { ok: false; result: "permerror" | "temperror"; reason: string };
 
-async function fetchKey(resolver: Resolver, name: string): Promise<KeyLookup> {
+export async function fetchKey(resolver: Resolver, name: string): Promise<KeyLookup> {
   let answer: DnsAnswer<string[]>;
   try {
     answer = await resolver.txt(name);
@@ -233,7 +233,7 @@ export function headerHashInput(
   headers: readonly HeaderField[],
   sig: Pick<DkimSignature, "signedHeaders" | "headerCanon" | "field" | "bValue">,
 ): Uint8Array {
-  const parts = selectHeaders(headers, sig.signedHeaders).map((f) => canonicalizeHeader(f, sig.headerCanon));
+  const parts = selectHeaders(headers, sig.signedHeaders, sig.field).map((f) => canonicalizeHeader(f, sig.headerCanon));
   parts.push(canonicalizeSignatureField(sig.field, sig.bValue, sig.headerCanon));
   return Buffer.concat(parts);
 }

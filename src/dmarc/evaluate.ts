@@ -1,3 +1,4 @@
+import type { ArcResult } from "../arc/verify.js";
 import type { DkimResult, DkimResultWord } from "../dkim/verify.js";
 import type { Resolver } from "../dns/types.js";
 import type { AuthorResult } from "../message/from.js";
@@ -46,12 +47,19 @@ export interface DmarcResult {
   dkim: DmarcAlignment;
   /** With several From domains: the result for each. */
   domains?: DmarcResult[];
+  /**
+   * The message's ARC chain, when it was checked: with a DMARC fail, a pass from sealers you trust
+   * can justify a local override (RFC 8617 7.2); see arcOverride().
+   */
+  arc?: ArcResult;
 }
 
 export interface DmarcInput {
   author: AuthorResult;
   spf?: SpfResult | undefined;
   dkim: readonly DkimResult[];
+  /** The ARC chain result, carried into the DMARC result for local policy. */
+  arc?: ArcResult | undefined;
 }
 
 export interface DmarcOptions {
@@ -259,6 +267,12 @@ function combine(author: AuthorResult, results: DmarcResult[], mode: DmarcMode):
  * for DNS content.
  */
 export async function checkDmarc(input: DmarcInput, options: DmarcOptions): Promise<DmarcResult> {
+  const result = await evaluateDmarc(input, options);
+  if (input.arc) result.arc = input.arc;
+  return result;
+}
+
+async function evaluateDmarc(input: DmarcInput, options: DmarcOptions): Promise<DmarcResult> {
   const mode = options.mode ?? "rfc9989";
   const ev = new Evaluation(options, mode);
   const author = input.author;

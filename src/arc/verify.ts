@@ -1,0 +1,223 @@
+import { createHash, verify as cryptoVerify, type KeyObject } from "node:crypto";
+import { BodyHashes, type BodyHashResult } from "../dkim/body-hash.js";
+import { canonicalizeHeader, canonicalizeSignatureField, selectHeaders } from "../dkim/canonicalize.js";
+import { fetchKey, type KeyLookup } from "../dkim/verify.js";
+import type { Resolver } from "../dns/types.js";
+import type { HeaderField } from "../message/header.js";
+import { type MessageInput, openMessage } from "../message/input.js";
+import { type ArcMessageSignature, type ArcSeal, type ArcSet, parseArcSets } from "./parse.js";
+
+export interface ArcSetSummary {
+  instance: number;
+  /** d= of the ARC-Seal: who vouches for this hop. */
+  sealer: string;
+  cv: "none" | "pass" | "fail";
+  /** The Authentication-Results this hop recorded (authserv-id and results). */
+  authResults: string;
+}
+
+export interface ArcResult {
+  /** RFC 8617 result: none (no ARC sets), pass, or fail. */
+  result: "none" | "pass" | "fail";
+  reason: string;
+  /** The instance where validation failed. */
+  failedInstance?: number;
+  /** Number of ARC sets. */
+  instances: number;
+  /** The oldest instance whose ARC-Message-Signature still validates, 0 when all do (RFC 8617 5.2). */
+  oldestPass?: number;
+  /** The chain, oldest first. */
+  sets: ArcSetSummary[];
+}
+
+export interface ArcVerifyOptions {
+  resolver: Resolver;
+  /** Smallest RSA key accepted, bits (never below 1024). */
+  minRsaBits?: number;
+}
+
+function verifyBytes(keyType: "rsa" | "ed25519", data: Uint8Array, key: KeyObject, signature: Uint8Array): boolean {
+  try {
+    return keyType === "ed25519"
+      ? cryptoVerify(null, createHash("sha256").update(data).digest(), key, signature)
+      : cryptoVerify("sha256", data, key, signature);
+  } catch {
+    return false;
+  }
+}
+
+/** ARC fields of instances above `instance`: they did not exist when that instance was made. */
+function headersAt(headers: readonly HeaderField[], sets: readonly ArcSet[], instance: number): HeaderField[] {
+  const later = new Set<HeaderField>();
+  for (const s of sets) if (s.instance > instance) later.add(s.aar.field).add(s.ams.field).add(s.seal.field);
+  return headers.filter((h) => !later.has(h));
+}
+
+/**
+ * Validates an ARC chain as the message streams (RFC 8617 5.2): construct with the header fields,
+ * feed the body, finish(). Key lookups start at once.
+ */
+export class ArcVerifier {
+  readonly #headers: readonly HeaderField[];
+  readonly #options: ArcVerifyOptions;
+  readonly #body = new BodyHashes();
+  readonly #early: ArcResult | undefined;
+  readonly #sets: ArcSet[] = [];
+  readonly #bodies = new Map<number, () => BodyHashResult>();
+  readonly #keys = new Map<string, Promise<KeyLookup>>();
+
+  constructor(headers: readonly HeaderField[], options: ArcVerifyOptions) {
+    this.#headers = headers;
+    this.#options = options;
+    const parsed = parseArcSets(headers);
+    if (parsed.kind === "none") {
+      this.#early = { result: "none", reason: "no ARC sets", instances: 0, sets: [] };
+      return;
+    }
+    if (parsed.kind === "fail") {
+      this.#early = {
+        result: "fail",
+        reason: parsed.reason,
+        instances: 0,
+        sets: [],
+        ...(parsed.instance ? { failedInstance: parsed.instance } : {}),
+      };
+      return;
+    }
+    const sets = parsed.sets;
+    this.#sets = sets;
+    const n = sets.length;
+    const last = sets[n - 1]!;
+    const fail = (reason: string, instance: number): ArcResult => ({
+      result: "fail",
+      reason,
+      failedInstance: instance,
+      instances: n,
+      sets: this.#summaries(),
+    });
+    // RFC 8617 5.2 step 2: a chain that already failed stays failed; cv must be none at 1, pass after.
+    if (last.seal.cv === "fail") {
+      this.#early = fail(`ARC-Seal ${n} says the chain had already failed (cv=fail)`, n);
+      return;
+    }
+    for (const s of sets) {
+      const want = s.instance === 1 ? "none" : "pass";
+      if (s.seal.cv !== want) {
+        this.#early = fail(`ARC-Seal ${s.instance} has cv=${s.seal.cv}, expected cv=${want} (RFC 8617 5.2)`, s.instance);
+        return;
+      }
+    }
+    for (const s of sets) {
+      this.#bodies.set(s.instance, this.#body.add({ canon: s.ams.bodyCanon, hash: "sha256" }));
+      this.#key(s.ams.domain, s.ams.selector);
+      this.#key(s.seal.domain, s.seal.selector);
+    }
+  }
+
+  #summaries(): ArcSetSummary[] {
+    return this.#sets.map((s) => ({ instance: s.instance, sealer: s.seal.domain, cv: s.seal.cv, authResults: s.aar.payload }));
+  }
+
+  #key(domain: string, selector: string): Promise<KeyLookup> {
+    const name = `${selector}._domainkey.${domain}`.toLowerCase();
+    let k = this.#keys.get(name);
+    if (!k) this.#keys.set(name, (k = fetchKey(this.#options.resolver, name)));
+    return k;
+  }
+
+  update(chunk: Uint8Array): void {
+    if (!this.#early) this.#body.update(chunk);
+  }
+
+  async #checkKey(sig: ArcMessageSignature | ArcSeal): Promise<{ key: KeyObject } | { problem: string }> {
+    const lookup = await this.#key(sig.domain, sig.selector);
+    if (!lookup.ok) return { problem: lookup.reason };
+    const key = lookup.key;
+    if (key.keyType !== sig.keyType) return { problem: `key type ${key.keyType} does not match a=${sig.algorithm}` };
+    if (key.hashes && !key.hashes.includes("sha256")) return { problem: "key h= does not allow sha256" };
+    const min = Math.max(this.#options.minRsaBits ?? 1024, 1024);
+    if (key.keyType === "rsa" && key.bits < min) return { problem: `RSA key of ${key.bits} bits is under ${min} (RFC 8301)` };
+    return { key: key.publicKey };
+  }
+
+  async #amsValid(set: ArcSet): Promise<string | undefined> {
+    const ams = set.ams;
+    const body = this.#bodies.get(set.instance)!();
+    if (Buffer.compare(Buffer.from(body.digest), Buffer.from(ams.bodyHash)) !== 0) return "body hash did not verify";
+    const k = await this.#checkKey(ams);
+    if ("problem" in k) return k.problem;
+    const visible = headersAt(this.#headers, this.#sets, set.instance);
+    const data = Buffer.concat([
+      ...selectHeaders(visible, ams.signedHeaders, ams.field).map((f) => canonicalizeHeader(f, ams.headerCanon)),
+      canonicalizeSignatureField(ams.field, ams.bValue, ams.headerCanon),
+    ]);
+    return verifyBytes(ams.keyType, data, k.key, ams.signature) ? undefined : "signature did not verify";
+  }
+
+  async #sealValid(set: ArcSet): Promise<string | undefined> {
+    const k = await this.#checkKey(set.seal);
+    if ("problem" in k) return k.problem;
+    // RFC 8617 5.1.1: every set up to this one, AAR, AMS, AS, relaxed; this seal with b= empty.
+    const parts: Uint8Array[] = [];
+    for (const s of this.#sets) {
+      if (s.instance > set.instance) break;
+      parts.push(canonicalizeHeader(s.aar.field, "relaxed"), canonicalizeHeader(s.ams.field, "relaxed"));
+      parts.push(
+        s.instance === set.instance
+          ? canonicalizeSignatureField(s.seal.field, s.seal.bValue, "relaxed")
+          : canonicalizeHeader(s.seal.field, "relaxed"),
+      );
+    }
+    return verifyBytes(set.seal.keyType, Buffer.concat(parts), k.key, set.seal.signature) ? undefined : "seal signature did not verify";
+  }
+
+  /**
+   * Checks one ARC-Seal's signature alone, whatever the chain's cv= values say: undefined when it
+   * verifies, otherwise why not. For diagnosis; finish() gives the chain's verdict.
+   */
+  async checkSeal(instance: number): Promise<string | undefined> {
+    const set = this.#sets[instance - 1];
+    if (!set) return `no ARC set ${instance}`;
+    return this.#sealValid(set);
+  }
+
+  async finish(): Promise<ArcResult> {
+    this.#body.end();
+    if (this.#early) return this.#early;
+    const sets = this.#sets;
+    const n = sets.length;
+    const summaries = this.#summaries();
+    const fail = (reason: string, instance: number): ArcResult => ({
+      result: "fail",
+      reason,
+      failedInstance: instance,
+      instances: n,
+      sets: summaries,
+    });
+    // Step 3: the most recent AMS must validate.
+    const latest = await this.#amsValid(sets[n - 1]!);
+    if (latest) return fail(`ARC-Message-Signature ${n}: ${latest}`, n);
+    // Step 4: oldest-pass, from the older AMSs.
+    let oldestPass = 0;
+    for (let i = n - 1; i >= 1; i--) {
+      if (await this.#amsValid(sets[i - 1]!)) {
+        oldestPass = i + 1;
+        break;
+      }
+    }
+    // Step 5: every seal, newest first.
+    for (let i = n; i >= 1; i--) {
+      const problem = await this.#sealValid(sets[i - 1]!);
+      if (problem) return fail(`ARC-Seal ${i}: ${problem}`, i);
+    }
+    return { result: "pass", reason: `${n} ARC set${n === 1 ? "" : "s"} validate`, instances: n, oldestPass, sets: summaries };
+  }
+}
+
+/** Validates the ARC chain of a message. Never throws for message or DNS content. */
+export async function verifyArc(message: MessageInput, options: ArcVerifyOptions): Promise<ArcResult> {
+  const opened = await openMessage(message);
+  const verifier = new ArcVerifier(opened.headers, options);
+  for await (const chunk of opened.body) verifier.update(chunk);
+  return verifier.finish();
+}
