@@ -99,7 +99,7 @@ async function expandInputs(paths: string[], io: CliIo): Promise<Array<{ name: s
     }
     const data = await readInput(path, io);
     if (data.subarray(0, 5).toString("latin1") === "From ") {
-      splitMbox(data).forEach((m, i) => out.push({ name: `${path}#${i + 1}`, data: m }));
+      for (const [i, m] of splitMbox(data).entries()) out.push({ name: `${path}#${i + 1}`, data: m });
     } else out.push({ name: path === "-" ? "<stdin>" : path, data });
   }
   return out;
