@@ -35,8 +35,12 @@ const zone = mergeZones(
     "_c.bench.example": { TXT: "v=spf1 ip4:203.0.113.0/24 -all" },
     "mx.bench.example": { A: "192.0.2.99" },
     "_dmarc.bench.example": { TXT: "v=DMARC1; p=reject; rua=mailto:d@bench.example" },
-    "rsa2048._domainkey.bench.example": { TXT: [parseZoneFile(readFileSync(at("zones/example.zone"), "utf8")).get("rsa2048._domainkey.example.com")!.TXT![0]!] },
-    "ed25519._domainkey.bench.example": { TXT: [parseZoneFile(readFileSync(at("zones/example.zone"), "utf8")).get("ed25519._domainkey.example.com")!.TXT![0]!] },
+    "rsa2048._domainkey.bench.example": {
+      TXT: [parseZoneFile(readFileSync(at("zones/example.zone"), "utf8")).get("rsa2048._domainkey.example.com")!.TXT![0]!],
+    },
+    "ed25519._domainkey.bench.example": {
+      TXT: [parseZoneFile(readFileSync(at("zones/example.zone"), "utf8")).get("ed25519._domainkey.example.com")!.TXT![0]!],
+    },
   }),
 );
 const resolver = new FixtureResolver(zone);
@@ -129,7 +133,9 @@ async function main(): Promise<void> {
     await makeCase("1MB", 1024 * 1024, signers.three!),
     await makeCase("20MB", 20 * 1024 * 1024, signers.two!),
   ];
-  console.log(`msgauth benchmark: Node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? "?"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; ${ms} ms per measurement`);
+  console.log(
+    `msgauth benchmark: Node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? "?"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; ${ms} ms per measurement`,
+  );
   console.log("operation              message  sigs   msgauth/s   mailauth/s   ratio   floor/s  msgauth/floor");
   const rows: string[] = [];
   const row = (op: string, c: Case, ours: number, theirs: number, floor?: number) => {
@@ -140,7 +146,10 @@ async function main(): Promise<void> {
   for (const c of cases) {
     const floor = await rate(cryptoFloor(c), ms);
     const oursAuth = await rate(() => authenticate(c.signed, envelope, { resolver, authservId: "mx.test" }), ms);
-    const theirAuth = await rate(() => maAuthenticate(c.signed, { ...envelope, sender: envelope.mailFrom, mta: "mx.test", resolver: maResolver, disableBimi: true }), ms);
+    const theirAuth = await rate(
+      () => maAuthenticate(c.signed, { ...envelope, sender: envelope.mailFrom, mta: "mx.test", resolver: maResolver, disableBimi: true }),
+      ms,
+    );
     row("authenticate()", c, oursAuth, theirAuth, floor);
     const oursVerify = await rate(() => verifyDkim(c.signed, { resolver }), ms);
     const theirVerify = await rate(() => maDkimVerify(c.signed, { resolver: maResolver }), ms);
@@ -149,7 +158,12 @@ async function main(): Promise<void> {
     const theirSign = await rate(
       () =>
         maDkimSign(c.unsigned, {
-          signatureData: c.signatures.map((s) => ({ signingDomain: s.domain, selector: s.selector, privateKey: s.privateKey as string, canonicalization: s.canonicalization ?? "relaxed/relaxed" })),
+          signatureData: c.signatures.map((s) => ({
+            signingDomain: s.domain,
+            selector: s.selector,
+            privateKey: s.privateKey as string,
+            canonicalization: s.canonicalization ?? "relaxed/relaxed",
+          })),
         } as never),
       ms,
     );
@@ -157,7 +171,10 @@ async function main(): Promise<void> {
   }
   const spfCase = cases[0]!;
   const oursSpf = await rate(() => checkSpf({ ...envelope }, { resolver }), ms);
-  const theirSpf = await rate(() => maSpf({ sender: envelope.mailFrom, ip: envelope.ip, helo: envelope.helo, mta: "mx.test", resolver: maResolver }), ms);
+  const theirSpf = await rate(
+    () => maSpf({ sender: envelope.mailFrom, ip: envelope.ip, helo: envelope.helo, mta: "mx.test", resolver: maResolver }),
+    ms,
+  );
   row("SPF (include chain)", { ...spfCase, name: "-", signatures: [] }, oursSpf, theirSpf);
 
   // Peak heap while a 20 MB message streams through authenticate().
@@ -173,7 +190,9 @@ async function main(): Promise<void> {
   }
   const r = await authenticate(Readable.from(chunks()), envelope, { resolver, authservId: "mx.test" });
   peak = Math.max(peak, process.memoryUsage().heapUsed - base);
-  console.log(`20 MB message streamed through authenticate(): dkim=${r.dkim.map((d) => d.result).join(",")}; peak heap growth ${(peak / 2 ** 20).toFixed(1)} MB (the source buffer itself excluded)`);
+  console.log(
+    `20 MB message streamed through authenticate(): dkim=${r.dkim.map((d) => d.result).join(",")}; peak heap growth ${(peak / 2 ** 20).toFixed(1)} MB (the source buffer itself excluded)`,
+  );
 }
 
 await main();

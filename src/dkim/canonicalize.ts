@@ -7,6 +7,7 @@ const SP = 0x20;
 const TAB = 0x09;
 const COLON = 0x3a;
 const CRLF = Uint8Array.from([CR, LF]);
+const DOUBLE_SPACE = Buffer.from("  ");
 
 /** RFC 6376 3.4.1 simple: the field exactly as it is, with its CRLF. */
 function headerSimple(raw: Uint8Array): Uint8Array {
@@ -108,10 +109,33 @@ export class BodyCanonicalizer {
   #midLine = false;
   #emittedAny = false;
   #buf = new Uint8Array(64 * 1024);
+  /** Small pieces are gathered here so the sink (a hash) gets few large calls. */
+  readonly #stage = new Uint8Array(64 * 1024);
+  #staged = 0;
 
   constructor(mode: Canonicalization, sink: BodySink) {
     this.mode = mode;
     this.#sink = sink;
+  }
+
+  /** Passes bytes on: small ones via the stage, large ones directly (after what is staged). */
+  #emit(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    this.#emittedAny = true;
+    if (bytes.length > 8192) {
+      this.#flushStage();
+      this.#sink(bytes);
+      return;
+    }
+    if (this.#staged + bytes.length > this.#stage.length) this.#flushStage();
+    this.#stage.set(bytes, this.#staged);
+    this.#staged += bytes.length;
+  }
+
+  #flushStage(): void {
+    if (this.#staged === 0) return;
+    this.#sink(this.#stage.subarray(0, this.#staged));
+    this.#staged = 0;
   }
 
   #reserve(n: number): Uint8Array {
@@ -119,8 +143,70 @@ export class BodyCanonicalizer {
     return this.#buf;
   }
 
+  /**
+   * Canonicalizes a chunk. Whole lines that need no change (CRLF-ended; for relaxed also no TAB,
+   * no double space, no white space before the CRLF) pass to the sink as views of the input, found
+   * with native searches; only other lines take the byte-by-byte path. (A line of one byte has
+   * lf - 2 === pos - 1, the previous line's LF, never SP or TAB.)
+   */
   update(chunk: Uint8Array): void {
-    this.#process(chunk, false);
+    let pos = 0;
+    // Finish a line begun in an earlier chunk the slow way.
+    if (this.#midLine || this.#pendingCR || this.#pendingSpace) {
+      const lf = chunk.indexOf(LF);
+      if (lf < 0) return this.#process(chunk, false);
+      this.#process(chunk.subarray(0, lf + 1), false);
+      pos = lf + 1;
+      if (this.#midLine || this.#pendingCR || this.#pendingSpace) return this.#process(chunk.subarray(pos), false);
+    }
+    const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const relaxed = this.mode === "relaxed";
+    // Next positions of what makes a relaxed line need work; searched again only once passed.
+    let nextTab = -2;
+    let nextDouble = -2;
+    let region = pos;
+    const n = chunk.length;
+    while (pos < n) {
+      const lf = buf.indexOf(LF, pos);
+      if (lf < 0) break;
+      let dirty = lf === pos || chunk[lf - 1] !== CR;
+      if (!dirty && relaxed) {
+        if (nextTab !== -1 && nextTab < pos) nextTab = buf.indexOf(TAB, pos);
+        if (nextDouble !== -1 && nextDouble < pos) nextDouble = buf.indexOf(DOUBLE_SPACE, pos);
+        const beforeCr = chunk[lf - 2];
+        dirty = beforeCr === SP || beforeCr === TAB || (nextTab !== -1 && nextTab < lf) || (nextDouble !== -1 && nextDouble < lf);
+      }
+      if (dirty) {
+        this.#emitClean(chunk, region, pos);
+        this.#process(chunk.subarray(pos, lf + 1), false);
+        region = lf + 1;
+      }
+      pos = lf + 1;
+    }
+    this.#emitClean(chunk, region, pos);
+    if (pos < n) this.#process(chunk.subarray(pos), false);
+  }
+
+  /** Passes whole unchanged lines [start, end) on, holding back empty lines at the end. */
+  #emitClean(chunk: Uint8Array, start: number, end: number): void {
+    if (end <= start) return;
+    // Trailing empty lines ("\r\n" pairs after the last line with content) wait for more content.
+    let contentEnd = end;
+    let empty = 0;
+    while (
+      contentEnd - start >= 2 &&
+      chunk[contentEnd - 1] === LF &&
+      chunk[contentEnd - 2] === CR &&
+      (contentEnd - 2 === start || chunk[contentEnd - 3] === LF)
+    ) {
+      contentEnd -= 2;
+      empty++;
+    }
+    if (contentEnd > start) {
+      for (; this.#pendingLines > 0; this.#pendingLines--) this.#emit(CRLF);
+      this.#emit(chunk.subarray(start, contentEnd));
+    }
+    this.#pendingLines += empty;
   }
 
   #process(chunk: Uint8Array, final: boolean): void {
@@ -132,8 +218,41 @@ export class BodyCanonicalizer {
     let pendingLines = this.#pendingLines;
     let pendingSpace = this.#pendingSpace;
     let midLine = this.#midLine;
+    const n = chunk.length;
     let i = 0;
-    const content = (c: number) => {
+    // A CR held from the last chunk is content unless this chunk starts with its LF.
+    let held = this.#pendingCR && chunk[0] !== LF;
+    this.#pendingCR = false;
+    while (i < n || held) {
+      let c: number;
+      if (held) {
+        c = CR;
+        held = false;
+      } else {
+        c = chunk[i++]!;
+        if (c === LF) {
+          if (midLine) {
+            out[o++] = CR;
+            out[o++] = LF;
+            midLine = false;
+          } else pendingLines++;
+          pendingSpace = false;
+          continue;
+        }
+        if (c === CR) {
+          if (i === n && !final) {
+            this.#pendingCR = true;
+            break;
+          }
+          if (chunk[i] === LF) continue; // the LF ends the line
+        } else if (relaxed && (c === SP || c === TAB)) {
+          // 3.4.4: reduce WSP runs to one SP and drop WSP at the end of a line. A line of only WSP
+          // is empty; leading WSP is kept (as one SP) when content follows.
+          pendingSpace = true;
+          continue;
+        }
+      }
+      // c is content.
       if (!midLine) {
         for (; pendingLines > 0; pendingLines--) {
           out[o++] = CR;
@@ -146,49 +265,11 @@ export class BodyCanonicalizer {
         pendingSpace = false;
       }
       out[o++] = c;
-    };
-    if (this.#pendingCR) {
-      this.#pendingCR = false;
-      if (chunk[0] !== LF) content(CR); // it was a bare CR, part of the line
-    }
-    const n = chunk.length;
-    for (; i < n; i++) {
-      const c = chunk[i]!;
-      if (c === LF) {
-        if (midLine) {
-          out[o++] = CR;
-          out[o++] = LF;
-          midLine = false;
-        } else {
-          pendingLines++;
-        }
-        pendingSpace = false;
-        continue;
-      }
-      if (c === CR) {
-        if (i + 1 === n && !final) {
-          this.#pendingCR = true;
-          break;
-        }
-        if (chunk[i + 1] === LF) continue; // the LF ends the line
-        content(CR);
-        continue;
-      }
-      if (relaxed && (c === SP || c === TAB)) {
-        // 3.4.4: reduce WSP runs to one SP and drop WSP at the end of a line. A line of only WSP
-        // is empty; leading WSP is kept (as one SP) when content follows.
-        pendingSpace = true;
-        continue;
-      }
-      content(c);
     }
     this.#pendingLines = pendingLines;
     this.#pendingSpace = pendingSpace;
     this.#midLine = midLine;
-    if (o > 0) {
-      this.#emittedAny = true;
-      this.#sink(out.subarray(0, o));
-    }
+    if (o > 0) this.#emit(out.subarray(0, o));
   }
 
   /** Finishes the body: a last line without CRLF gets one; simple makes an empty body one CRLF. */
@@ -199,12 +280,12 @@ export class BodyCanonicalizer {
       this.#process(Uint8Array.of(CR), true);
     }
     if (this.#midLine) {
-      this.#sink(CRLF);
-      this.#emittedAny = true;
+      this.#emit(CRLF);
       this.#midLine = false;
     } else if (!this.#emittedAny && this.mode === "simple") {
       // 3.4.3: "If there is no body or no CRLFs at the end of the body, a CRLF is added."
-      this.#sink(CRLF);
+      this.#emit(CRLF);
     }
+    this.#flushStage();
   }
 }
