@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { z } from "zod";
 import { type ArcResult, ArcVerifier } from "./arc/verify.js";
-import { arcEntry, dkimEntry, dmarcEntry, spfEntry } from "./authres/entries.js";
+import { arcEntry, dkimEntry, dmarcEntry, iprevEntry, spfEntry } from "./authres/entries.js";
 import { type TrustedAuthResults, trustedAuthResults } from "./authres/read.js";
 import { type AuthResEntry, formatAuthResults } from "./authres/write.js";
 import { type DkimResult, DkimVerifier } from "./dkim/verify.js";
@@ -10,6 +10,7 @@ import { checkDmarc, type DmarcResult } from "./dmarc/evaluate.js";
 import { BudgetedResolver, type DnsQueryEvent } from "./dns/budget.js";
 import { NodeResolver } from "./dns/node.js";
 import type { Resolver } from "./dns/types.js";
+import { checkIprev, type IprevResult } from "./iprev/check.js";
 import type { AuthorResult } from "./message/from.js";
 import { parseAuthor } from "./message/from.js";
 import { isMessageInput, type MessageInput, openMessage } from "./message/input.js";
@@ -33,7 +34,7 @@ export interface Envelope {
 
 /** One check's duration, for logs and metrics. */
 export interface CheckTiming {
-  check: "spf" | "dkim" | "arc" | "dmarc" | "total";
+  check: "iprev" | "spf" | "dkim" | "arc" | "dmarc" | "total";
   durationMs: number;
 }
 
@@ -54,7 +55,7 @@ export interface AuthenticateOptions {
   /** Random source in [0, 1) for RFC 7489 pct= sampling. */
   random?: () => number;
   /** Which checks to run; all by default. DMARC needs SPF and DKIM results to pass. */
-  checks?: { spf?: boolean; dkim?: boolean; dmarc?: boolean; arc?: boolean };
+  checks?: { spf?: boolean; dkim?: boolean; dmarc?: boolean; arc?: boolean; iprev?: boolean };
   limits?: {
     /** DNS queries for the whole message, all checks together. Default 100. */
     maxDnsQueries?: number;
@@ -79,6 +80,8 @@ export interface AuthenticateOptions {
 }
 
 export interface AuthenticationResult {
+  /** Forward-confirmed reverse DNS of the client (RFC 8601 3). */
+  iprev?: IprevResult;
   spf?: SpfResult;
   dkim: DkimResult[];
   /** The ARC chain as received (RFC 8617); also on dmarc.arc. */
@@ -125,7 +128,11 @@ const optionsSchema = z
     now: fn<() => number>("now").optional(),
     dmarcMode: z.enum(["rfc9989", "rfc7489"]).optional(),
     random: fn<() => number>("random").optional(),
-    checks: z.object({ spf: z.boolean(), dkim: z.boolean(), dmarc: z.boolean(), arc: z.boolean() }).partial().strict().optional(),
+    checks: z
+      .object({ spf: z.boolean(), dkim: z.boolean(), dmarc: z.boolean(), arc: z.boolean(), iprev: z.boolean() })
+      .partial()
+      .strict()
+      .optional(),
     limits: z
       .object({
         maxDnsQueries: positive,
@@ -182,7 +189,7 @@ export async function authenticate(
     o.onTiming?.(t);
   };
   const authservId = o.authservId ?? hostname();
-  const checks = { spf: true, dkim: true, dmarc: true, arc: true, ...o.checks };
+  const checks = { spf: true, dkim: true, dmarc: true, arc: true, iprev: true, ...o.checks };
   const limits = o.limits ?? {};
   const resolver = new BudgetedResolver(o.resolver ?? (defaultResolver ??= new NodeResolver()), {
     maxQueries: limits.maxDnsQueries ?? 100,
@@ -204,6 +211,14 @@ export async function authenticate(
         },
       ).then((r) => {
         time("spf", spfStart);
+        return r;
+      })
+    : Promise.resolve(undefined);
+
+  const iprevStart = performance.now();
+  const iprevPromise = checks.iprev
+    ? checkIprev(e.ip, { resolver }).then((r) => {
+        time("iprev", iprevStart);
         return r;
       })
     : Promise.resolve(undefined);
@@ -251,7 +266,7 @@ export async function authenticate(
     o.logger?.warn?.("message could not be read", { error: err instanceof Error ? err.message : String(err) });
   }
 
-  const spf = await spfPromise;
+  const [spf, iprev] = await Promise.all([spfPromise, iprevPromise]);
   let dmarc: DmarcResult | undefined;
   if (checks.dmarc) {
     const dmarcStart = performance.now();
@@ -263,6 +278,7 @@ export async function authenticate(
   }
 
   const entries: AuthResEntry[] = [];
+  if (iprev) entries.push(iprevEntry(iprev));
   if (spf) entries.push(spfEntry(spf));
   if (checks.dkim) {
     if (dkim.length === 0) entries.push({ method: "dkim", result: "none", props: [] });
@@ -286,6 +302,7 @@ export async function authenticate(
     dns: { queries: resolver.queries, refused: resolver.refused },
     timings,
   };
+  if (iprev) result.iprev = iprev;
   if (spf) result.spf = spf;
   if (arc) result.arc = arc;
   if (dmarc) result.dmarc = dmarc;

@@ -17,14 +17,15 @@ describe("authenticate() end to end over the fixture zones", () => {
     );
     expect(r.headers.authenticationResults).toBe(
       [
-        "Authentication-Results: mx.example.org; spf=pass (example.com: designates",
-        "\t192.0.2.25 as permitted sender) smtp.mailfrom=alice@example.com;",
-        "\tdkim=pass (2048-bit RSA key) header.d=example.com",
-        "\theader.i=@example.com header.s=rsa2048 header.a=rsa-sha256",
-        "\theader.b=b5Osjv6p; dkim=pass (256-bit Ed25519 key)",
-        "\theader.d=example.com header.i=@example.com header.s=ed25519",
-        "\theader.a=ed25519-sha256 header.b=IXDWJGH0; arc=none; dmarc=pass",
-        "\t(p=reject dis=none) header.from=example.com policy.dmarc=none",
+        "Authentication-Results: mx.example.org; iprev=pass (mx.example.com)",
+        "\tpolicy.iprev=192.0.2.25; spf=pass (example.com: designates 192.0.2.25",
+        "\tas permitted sender) smtp.mailfrom=alice@example.com; dkim=pass",
+        "\t(2048-bit RSA key) header.d=example.com header.i=@example.com",
+        "\theader.s=rsa2048 header.a=rsa-sha256 header.b=b5Osjv6p; dkim=pass",
+        "\t(256-bit Ed25519 key) header.d=example.com header.i=@example.com",
+        "\theader.s=ed25519 header.a=ed25519-sha256 header.b=IXDWJGH0; arc=none;",
+        "\tdmarc=pass (p=reject dis=none) header.from=example.com",
+        "\tpolicy.dmarc=none",
       ].join("\r\n"),
     );
     expect(r.headers.receivedSpf).toMatch(/^Received-SPF: pass \(mx\.example\.org: domain of alice@example\.com designates/);
@@ -40,10 +41,10 @@ describe("authenticate() end to end over the fixture zones", () => {
     );
     expect(r.headers.authenticationResults).toBe(
       [
-        "Authentication-Results: mx.example.org; spf=fail (example.com: does not",
-        "\tdesignate 203.0.113.9 as permitted sender)",
-        "\tsmtp.mailfrom=alice@example.com; dkim=none; arc=none; dmarc=fail",
-        "\t(p=reject dis=reject)",
+        'Authentication-Results: mx.example.org; iprev=fail reason="no PTR record"',
+        "\tpolicy.iprev=203.0.113.9; spf=fail (example.com: does not designate",
+        "\t203.0.113.9 as permitted sender) smtp.mailfrom=alice@example.com;",
+        "\tdkim=none; arc=none; dmarc=fail (p=reject dis=reject)",
         '\treason="no aligned SPF or DKIM pass for example.com"',
         "\theader.from=example.com policy.dmarc=reject",
       ].join("\r\n"),
@@ -89,6 +90,8 @@ describe("authenticate() end to end over the fixture zones", () => {
     );
     expect(queries.map((q) => `${q.type} ${q.name} ${q.outcome}`).sort()).toEqual(
       [
+        "PTR 192.0.2.25 ok",
+        "A mx.example.com ok",
         "TXT example.com ok",
         "TXT rsa2048._domainkey.example.com ok",
         "TXT ed25519._domainkey.example.com ok",
@@ -97,7 +100,7 @@ describe("authenticate() end to end over the fixture zones", () => {
       ].sort(),
     );
     expect(r.dns.queries).toBe(queries.length);
-    expect(checks.sort()).toEqual(["arc", "dkim", "dmarc", "spf", "total"]);
+    expect(checks.sort()).toEqual(["arc", "dkim", "dmarc", "iprev", "spf", "total"]);
   });
 
   it("returns trusted Authentication-Results already in the message, and only those", async () => {
@@ -145,6 +148,7 @@ describe("authenticate() under hostile input and failing DNS", () => {
       },
     ) as Resolver;
     const r = await authenticate(sample, env, { ...base, resolver: broken });
+    expect(r.iprev?.result).toBe("temperror");
     expect(r.spf?.result).toBe("temperror");
     expect(r.dkim.map((d) => d.result)).toEqual(["temperror", "temperror"]);
     expect(r.dmarc?.result).toBe("temperror");

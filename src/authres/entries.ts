@@ -1,6 +1,7 @@
 import type { ArcResult } from "../arc/verify.js";
 import type { DkimResult } from "../dkim/verify.js";
 import type { DmarcResult } from "../dmarc/evaluate.js";
+import type { IprevResult } from "../iprev/check.js";
 import type { SpfResult } from "../spf/check.js";
 import type { AuthResEntry } from "./write.js";
 
@@ -61,5 +62,13 @@ export function arcEntry(r: ArcResult, remoteIp?: string): AuthResEntry {
   const entry: AuthResEntry = { method: "arc", result: r.result, props };
   if (r.instances > 0) entry.comment = `i=${r.instances}${r.sets.length ? ` sealed by ${r.sets.map((s) => s.sealer).join(", ")}` : ""}`;
   if (r.result === "fail") entry.reason = r.reason;
+  return entry;
+}
+
+/** iprev=... with policy.iprev (the client address) and the confirmed name as a comment (RFC 8601 2.7.3). */
+export function iprevEntry(r: IprevResult): AuthResEntry {
+  const entry: AuthResEntry = { method: "iprev", result: r.result, props: [{ ptype: "policy", property: "iprev", value: r.ip }] };
+  if (r.name) entry.comment = r.name;
+  else entry.reason = r.reason;
   return entry;
 }

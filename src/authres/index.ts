@@ -1,4 +1,4 @@
-export { arcEntry, dkimEntry, dmarcEntry, spfEntry } from "./entries.js";
+export { arcEntry, dkimEntry, dmarcEntry, iprevEntry, spfEntry } from "./entries.js";
 export {
   type AuthResParse,
   type ParsedAuthResEntry,

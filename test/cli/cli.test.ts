@@ -45,7 +45,7 @@ describe("msgauth check", () => {
     ]);
     expect(r.code).toBe(EXIT.ok);
     expect(r.out).toMatch(/DMARC {2}pass for example\.com/);
-    expect(r.out).toContain("Authentication-Results: mx.example.org; spf=pass");
+    expect(r.out).toContain("Authentication-Results: mx.example.org; iprev=pass");
   });
   it("exits 1 for a DMARC fail, with --json output", async () => {
     const r = await run([

@@ -1,0 +1,1 @@
+export { checkDnsbl, checkDomainBl, type DnsblListing, type DnsblResult, dnsblLabel } from "./check.js";

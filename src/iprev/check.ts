@@ -1,0 +1,39 @@
+import { formatIp, parseIp } from "../dns/ip.js";
+import type { Resolver } from "../dns/types.js";
+
+export interface IprevResult {
+  /** RFC 8601 3 words. */
+  result: "pass" | "fail" | "temperror" | "permerror";
+  ip: string;
+  /** The name that pointed back to the address (for a pass). */
+  name?: string;
+  reason: string;
+}
+
+/**
+ * iprev (RFC 8601 3): the client address's PTR names, each looked up forward; pass when one resolves
+ * back to the address ("forward-confirmed reverse DNS"). At most `maxNames` (10) names are tried.
+ */
+export async function checkIprev(ip: string, options: { resolver: Resolver; maxNames?: number }): Promise<IprevResult> {
+  const parsed = parseIp(ip);
+  if (!parsed) return { result: "permerror", ip, reason: `not an IP address: ${ip}` };
+  const addr = formatIp(parsed);
+  const r = options.resolver;
+  const ptr = await r.ptr(addr);
+  if (ptr.kind === "error") return { result: "temperror", ip: addr, reason: `PTR lookup failed: ${ptr.reason}` };
+  if (ptr.kind !== "ok" || ptr.records.length === 0) return { result: "fail", ip: addr, reason: "no PTR record" };
+  let temp: string | undefined;
+  for (const raw of ptr.records.slice(0, options.maxNames ?? 10)) {
+    const name = raw.toLowerCase().replace(/\.$/, "");
+    const fwd = parsed.family === 4 ? await r.a(name) : await r.aaaa(name);
+    if (fwd.kind === "error") {
+      temp ??= `${name}: ${fwd.reason}`;
+      continue;
+    }
+    if (fwd.kind === "ok" && fwd.records.some((a) => parseIp(a) && formatIp(parseIp(a)!) === addr)) {
+      return { result: "pass", ip: addr, name, reason: `${name} resolves back to ${addr}` };
+    }
+  }
+  if (temp) return { result: "temperror", ip: addr, reason: `forward lookup failed for ${temp}` };
+  return { result: "fail", ip: addr, reason: `no PTR name (${ptr.records.slice(0, 3).join(", ")}) resolves back to ${addr}` };
+}

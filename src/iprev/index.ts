@@ -1,0 +1,1 @@
+export { checkIprev, type IprevResult } from "./check.js";
