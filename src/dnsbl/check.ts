@@ -39,6 +39,9 @@ async function lookup(name: string, zone: string, resolver: Resolver): Promise<D
   const codes = a.records;
   if (!codes.every((c) => c.startsWith("127.")))
     return { zone, status: "error", codes, error: `return code outside 127.0.0.0/8: ${codes.join(", ")}` };
+  // 127.255.255.x is what large lists answer when they refuse the query (open resolvers, over quota).
+  if (codes.some((c) => c.startsWith("127.255.255.")))
+    return { zone, status: "error", codes, error: `the list refused the query (${codes.join(", ")})` };
   const listing: DnsblListing = { zone, status: "listed", codes };
   const txt = await resolver.txt(name);
   if (txt.kind === "ok" && txt.records.length > 0) listing.reason = txt.records.join(" ");
