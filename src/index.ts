@@ -16,6 +16,7 @@ export * from "./dkim/index.js";
 export * from "./dmarc/index.js";
 export * from "./dns/index.js";
 export * from "./dnsbl/index.js";
+export * from "./dsn/index.js";
 export * from "./iprev/index.js";
 export * from "./message/index.js";
 export * from "./mx/index.js";
