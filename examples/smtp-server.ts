@@ -9,7 +9,17 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import { createSecureContext, createServer as createTlsServer, type SecureContext, TLSSocket } from "node:tls";
-import { type AuthenticateOptions, authenticate, type Envelope, type SessionOutput, type SmtpMode, SmtpSession } from "../src/index.js";
+import {
+  type AuthenticateOptions,
+  authenticate,
+  type Envelope,
+  formatReply,
+  type RateLimiter,
+  rateLimitReply,
+  type SessionOutput,
+  type SmtpMode,
+  SmtpSession,
+} from "../src/index.js";
 
 export interface DeliveredMessage {
   id: string;
@@ -37,6 +47,8 @@ export interface ExampleServerOptions {
   maxMessageSize?: number;
   /** Called for every delivered message. */
   onMessage?: (message: DeliveredMessage) => void;
+  /** Connections per client IP (keys "ip:<address>"): over the limit, 421 4.7.0 and close. */
+  connectionLimit?: RateLimiter;
 }
 
 export interface RunningServer {
@@ -54,10 +66,24 @@ export async function startSmtpServer(options: ExampleServerOptions): Promise<Ru
   const transcript: string[] = [];
   const sockets = new Set<Socket>();
 
-  function serve(raw: Socket, tlsFromStart: boolean): void {
+  async function accept(raw: Socket, tlsFromStart: boolean): Promise<void> {
     sockets.add(raw);
     raw.on("close", () => sockets.delete(raw));
     raw.on("error", () => raw.destroy());
+    const ip = (raw.remoteAddress ?? "").replace(/^::ffff:/, "");
+    if (options.connectionLimit) {
+      const take = await options.connectionLimit.take(`ip:${ip}`);
+      if (!take.allowed) {
+        const reply = formatReply(rateLimitReply(take, "session"));
+        transcript.push(reply.trim());
+        raw.end(reply);
+        return;
+      }
+    }
+    serve(raw, tlsFromStart);
+  }
+
+  function serve(raw: Socket, tlsFromStart: boolean): void {
     const session = new SmtpSession({
       hostname: options.hostname,
       clientIp: (raw.remoteAddress ?? "").replace(/^::ffff:/, ""),
@@ -124,7 +150,7 @@ export async function startSmtpServer(options: ExampleServerOptions): Promise<Ru
   }
 
   const server: Server =
-    mode === "submissions" ? createTlsServer({ ...options.tls }, (s) => serve(s, true)) : createServer((s) => serve(s, false));
+    mode === "submissions" ? createTlsServer({ ...options.tls }, (s) => void accept(s, true)) : createServer((s) => void accept(s, false));
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? "127.0.0.1", resolve));
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : 0;

@@ -20,5 +20,6 @@ export * from "./dsn/index.js";
 export * from "./iprev/index.js";
 export * from "./message/index.js";
 export * from "./mx/index.js";
+export * from "./ratelimit/index.js";
 export * from "./smtp/index.js";
 export * from "./spf/index.js";

@@ -1,10 +1,12 @@
 import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import nodemailer from "nodemailer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningServer, startSmtpServer } from "../../examples/smtp-server.js";
+import { RateLimiter } from "../../src/index.js";
 import { exampleResolver, fixture } from "../helpers/keys.js";
 
 function has(cmd: string): boolean {
@@ -237,5 +239,30 @@ describe("the example server, end to end over loopback", () => {
     await expect(
       transport.sendMail({ from: "alice@example.com", to: "victim@elsewhere.example", subject: "x", text: "x" }),
     ).rejects.toThrow(/550 5\.7\.1 Relaying denied/);
+  });
+});
+
+describe("connection rate limit in the example server", () => {
+  it("the second connection from one IP within the window gets 421 4.7.0 and is closed", async () => {
+    const server = await startSmtpServer({
+      ...common,
+      mode: "mx",
+      connectionLimit: new RateLimiter({ capacity: 1, refillPerSecond: 0.01 }),
+    });
+    const greet = () =>
+      new Promise<string>((resolve) => {
+        const s = connect(server.port, "127.0.0.1");
+        let got = "";
+        s.on("data", (d) => {
+          got += d.toString();
+          if (got.includes("\r\n")) {
+            s.destroy();
+            resolve(got.split("\r\n")[0]!);
+          }
+        });
+      });
+    expect(await greet()).toBe("220 2.0.0 mx.example.org ESMTP ready");
+    expect(await greet()).toMatch(/^421 4\.7\.0 Too many connections, try again in \d+ s$/);
+    await server.close();
   });
 });

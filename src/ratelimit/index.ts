@@ -1,0 +1,10 @@
+export {
+  MemoryStore,
+  RateLimiter,
+  type RateLimiterOptions,
+  type RateLimitStore,
+  type RedisEval,
+  RedisStore,
+  rateLimitReply,
+  type TakeResult,
+} from "./limiter.js";
