@@ -4,6 +4,7 @@ export {
   type ParsedAuthResEntry,
   type ParsedAuthResults,
   parseAuthResults,
+  removeAuthResults,
   type TrustedAuthResults,
   trustedAuthResults,
 } from "./read.js";

@@ -1,4 +1,5 @@
 import { fieldValue, getFields, type HeaderField, unfold } from "../message/header.js";
+import { findHeaderEnd, parseHeaderBlock } from "../message/split.js";
 
 export interface ParsedAuthResEntry {
   method: string;
@@ -145,3 +146,25 @@ export function trustedAuthResults(headers: readonly HeaderField[], trustedIds: 
   }
   return out;
 }
+
+/**
+ * Removes Authentication-Results fields claiming one of `authservIds` (RFC 8601 5): at your border,
+ * any such field in incoming mail was written by someone else and must not survive to be trusted later.
+ * Unparseable A-R fields are removed too. Returns a new message; the input is not changed.
+ */
+export function removeAuthResults(message: Uint8Array, authservIds: readonly string[]): Uint8Array {
+  const ids = new Set(authservIds.map((i) => i.toLowerCase()));
+  const end = findHeaderEnd(message);
+  const { headers } = parseHeaderBlock(end < 0 ? message : message.subarray(0, end));
+  const drop = headers.filter((f) => {
+    if (f.key !== "authentication-results") return false;
+    const parsed = parseAuthResults(fieldValue(f));
+    return !parsed.ok || ids.has(parsed.value.authservId.toLowerCase());
+  });
+  if (drop.length === 0) return message;
+  const parts: Uint8Array[] = [];
+  for (const f of headers) if (!drop.includes(f)) parts.push(f.raw, CRLF);
+  parts.push(CRLF, end < 0 ? new Uint8Array(0) : message.subarray(end));
+  return Buffer.concat(parts);
+}
+const CRLF = Uint8Array.of(0x0d, 0x0a);

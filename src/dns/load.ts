@@ -56,7 +56,14 @@ export async function parseZone(text: string, format: ZoneFormat, file = "<zone>
     }
     return undefined;
   };
-  return zoneFromObject(doc.toJS(), file, lineOf);
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // Unresolved or exploding aliases ("*x", billion laughs) end here.
+    throw new ZoneError(file, undefined, `invalid YAML: ${(err as Error).message.split("\n")[0]}`);
+  }
+  return zoneFromObject(data, file, lineOf);
 }
 
 /** Reads a fixture zone file: an RFC 1035 master file, or .yaml/.yml/.json in the object form. */

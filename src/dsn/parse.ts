@@ -28,7 +28,9 @@ function params(value: string): { type: string; params: Map<string, string> } {
   const [type = "", ...rest] = value.split(";");
   const map = new Map<string, string>();
   const text = rest.join(";");
-  const re = /\s*([A-Za-z0-9_.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)\s*;?/g;
+  // Sticky: each parameter must start where the last ended, so a failed match costs one scan, not
+  // one per position (an unanchored /g search here was quadratic on a long hostile header).
+  const re = /\s*([A-Za-z0-9_.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)\s*;?/y;
   for (let m = re.exec(text); m; m = re.exec(text)) {
     if (m[0] === "") break;
     map.set(m[1]!.toLowerCase(), m[2]!.startsWith('"') ? m[2]!.slice(1, -1).replace(/\\(.)/g, "$1") : m[2]!);
