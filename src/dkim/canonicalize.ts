@@ -8,6 +8,8 @@ const TAB = 0x09;
 const COLON = 0x3a;
 const CRLF = Uint8Array.from([CR, LF]);
 const DOUBLE_SPACE = Buffer.from("  ");
+const EMPTY = new Uint8Array(0);
+const STAGE_SIZE = 64 * 1024;
 
 /** RFC 6376 3.4.1 simple: the field exactly as it is, with its CRLF. */
 function headerSimple(raw: Uint8Array): Uint8Array {
@@ -108,9 +110,9 @@ export class BodyCanonicalizer {
   /** The current line has content (a partial line was emitted). */
   #midLine = false;
   #emittedAny = false;
-  #buf = new Uint8Array(64 * 1024);
-  /** Small pieces are gathered here so the sink (a hash) gets few large calls. */
-  readonly #stage = new Uint8Array(64 * 1024);
+  #buf = EMPTY;
+  /** Small pieces are gathered here so the sink (a hash) gets few large calls; grown on demand. */
+  #stage = EMPTY;
   #staged = 0;
 
   constructor(mode: Canonicalization, sink: BodySink) {
@@ -127,7 +129,11 @@ export class BodyCanonicalizer {
       this.#sink(bytes);
       return;
     }
-    if (this.#staged + bytes.length > this.#stage.length) this.#flushStage();
+    if (this.#staged + bytes.length > this.#stage.length) {
+      this.#flushStage();
+      if (this.#stage.length < STAGE_SIZE) this.#stage = new Uint8Array(Math.min(STAGE_SIZE, Math.max(bytes.length * 4, 4096)));
+      if (bytes.length > this.#stage.length) this.#stage = new Uint8Array(STAGE_SIZE);
+    }
     this.#stage.set(bytes, this.#staged);
     this.#staged += bytes.length;
   }
@@ -139,7 +145,7 @@ export class BodyCanonicalizer {
   }
 
   #reserve(n: number): Uint8Array {
-    if (this.#buf.length < n) this.#buf = new Uint8Array(Math.max(n, this.#buf.length * 2));
+    if (this.#buf.length < n) this.#buf = new Uint8Array(Math.max(n, this.#buf.length * 2, 1024));
     return this.#buf;
   }
 

@@ -31,8 +31,24 @@ function rsaKey(der: Uint8Array): KeyObject | undefined {
   return undefined;
 }
 
+/**
+ * Parsed records by their exact text: the same text is always the same key, and building a KeyObject
+ * (DER parsing) was most of the cost of verifying a small message. Bounded; oldest entries go first.
+ */
+const parsedKeys = new Map<string, KeyParse>();
+const MAX_CACHED_KEYS = 1000;
+
 /** Parses a DKIM key record (RFC 6376 3.6.1, RFC 8463 4). */
 export function parseKeyRecord(text: string): KeyParse {
+  const cached = parsedKeys.get(text);
+  if (cached) return cached;
+  const parsed = parseKeyRecordUncached(text);
+  if (parsedKeys.size >= MAX_CACHED_KEYS) parsedKeys.delete(parsedKeys.keys().next().value as string);
+  parsedKeys.set(text, parsed);
+  return parsed;
+}
+
+function parseKeyRecordUncached(text: string): KeyParse {
   const parsed = parseTagList(text);
   if (!parsed.ok) return { ok: false, revoked: false, reason: `key record: ${parsed.reason}` };
   const tags = parsed.tags;
