@@ -44,7 +44,10 @@ export function parseKeyRecord(text: string): KeyParse {
   if (cached) return cached;
   const parsed = parseKeyRecordUncached(text);
   if (parsedKeys.size >= MAX_CACHED_KEYS) parsedKeys.delete(parsedKeys.keys().next().value as string);
-  parsedKeys.set(text, parsed);
+  // Shared between messages: frozen so no caller can change what the next one gets.
+  if (parsed.ok && parsed.key.hashes) Object.freeze(parsed.key.hashes);
+  if (parsed.ok) Object.freeze(parsed.key);
+  parsedKeys.set(text, Object.freeze(parsed));
   return parsed;
 }
 

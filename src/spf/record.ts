@@ -159,6 +159,27 @@ function parseMechanism(name: string, sep: string | undefined, arg: string, term
  * that would match (4.6: "syntax errors anywhere in the record MUST be detected").
  */
 export function parseSpfRecord(text: string): RecordParse {
+  // The same text always parses the same; records repeat across messages (includes of big senders).
+  const cached = parsedRecords.get(text);
+  if (cached) return cached;
+  const parsed = parseUncached(text);
+  if (parsedRecords.size >= 1000) parsedRecords.delete(parsedRecords.keys().next().value as string);
+  parsedRecords.set(text, deepFreeze(parsed));
+  return parsed;
+}
+
+/** Cached results are shared: frozen, so no caller can change what the next one gets. */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value) && !ArrayBuffer.isView(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+const parsedRecords = new Map<string, RecordParse>();
+
+function parseUncached(text: string): RecordParse {
   if (!isSpfRecord(text)) return { ok: false, reason: "not an SPF record" };
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);

@@ -312,3 +312,12 @@ describe("Received-SPF (RFC 7208 9.1)", () => {
     expect(h).toContain("bad \\) \\( \\\\ record");
   });
 });
+
+describe("parse caches", () => {
+  it("a parsed record is shared but frozen: a caller cannot change what the next parse returns", () => {
+    const a = parseSpfRecord("v=spf1 ip4:192.0.2.0/24 -all");
+    expect(Object.isFrozen(a)).toBe(true);
+    if (a.ok) expect(() => (a.record.directives as unknown[]).push("x")).toThrow(TypeError);
+    expect(parseSpfRecord("v=spf1 ip4:192.0.2.0/24 -all")).toEqual(a);
+  });
+});
