@@ -2,37 +2,31 @@ import type { Canonicalization } from "../dkim/signature.js";
 import { decodeBase64, parseTagList, stripWsp, type Tag } from "../dkim/tags.js";
 import { getFields, type HeaderField } from "../message/header.js";
 
-/** ARC-Message-Signature (RFC 8617 4.1.2). */
-export interface ArcMessageSignature {
+/** What an ARC-Message-Signature and an ARC-Seal have in common. */
+export interface ArcSignatureBase {
   field: HeaderField;
   instance: number;
   algorithm: "rsa-sha256" | "ed25519-sha256";
   keyType: "rsa" | "ed25519";
   signature: Uint8Array;
   signatureText: string;
-  bodyHash: Uint8Array;
-  headerCanon: Canonicalization;
-  bodyCanon: Canonicalization;
   domain: string;
   selector: string;
-  signedHeaders: string[];
   bValue: { start: number; end: number };
   timestamp?: number;
 }
 
+/** ARC-Message-Signature (RFC 8617 4.1.2). */
+export interface ArcMessageSignature extends ArcSignatureBase {
+  bodyHash: Uint8Array;
+  headerCanon: Canonicalization;
+  bodyCanon: Canonicalization;
+  signedHeaders: string[];
+}
+
 /** ARC-Seal (RFC 8617 4.1.3). */
-export interface ArcSeal {
-  field: HeaderField;
-  instance: number;
-  algorithm: "rsa-sha256" | "ed25519-sha256";
-  keyType: "rsa" | "ed25519";
-  signature: Uint8Array;
-  signatureText: string;
+export interface ArcSeal extends ArcSignatureBase {
   cv: "none" | "pass" | "fail";
-  domain: string;
-  selector: string;
-  bValue: { start: number; end: number };
-  timestamp?: number;
 }
 
 /** ARC-Authentication-Results (RFC 8617 4.1.1). */
@@ -67,17 +61,7 @@ function instanceOf(value: string | undefined): number | undefined {
   return n <= MAX_ARC_INSTANCES ? n : undefined;
 }
 
-type Common = {
-  instance: number;
-  algorithm: "rsa-sha256" | "ed25519-sha256";
-  keyType: "rsa" | "ed25519";
-  signature: Uint8Array;
-  signatureText: string;
-  domain: string;
-  selector: string;
-  bValue: { start: number; end: number };
-  timestamp?: number;
-};
+type Common = Omit<ArcSignatureBase, "field">;
 
 function common(tags: Map<string, Tag>, what: string): Common | string {
   for (const t of ["i", "a", "b", "d", "s"]) if (!tags.has(t)) return `${what}: missing ${t}=`;

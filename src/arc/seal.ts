@@ -1,6 +1,7 @@
-import { createHash, createPrivateKey, sign as cryptoSign, type KeyObject } from "node:crypto";
+import type { KeyObject } from "node:crypto";
 import { BodyHashes } from "../dkim/body-hash.js";
 import { canonicalizeHeader, canonicalizeSignatureField, selectHeaders } from "../dkim/canonicalize.js";
+import { privateKeyOf, signHeaderData } from "../dkim/crypto.js";
 import { DEFAULT_SIGNED_HEADERS } from "../dkim/sign.js";
 import type { Resolver } from "../dns/types.js";
 import { fieldValue, getFields, type HeaderField, unfold } from "../message/header.js";
@@ -39,12 +40,6 @@ export type ArcSealResult =
       headers: string;
     }
   | { sealed: false; reason: string; chain: ArcResult };
-
-function privateKeyOf(key: ArcSealOptions["privateKey"]): KeyObject {
-  if (typeof key === "string") return createPrivateKey(key);
-  if (key instanceof Uint8Array) return createPrivateKey({ key: Buffer.from(key), format: "der", type: "pkcs8" });
-  return key;
-}
 
 const collapse = (s: string) =>
   unfold(s)
@@ -107,12 +102,6 @@ function field(name: string, text: string): HeaderField {
       malformed: false,
     }
   );
-}
-
-function signBytes(key: KeyObject, data: Uint8Array): Buffer {
-  return key.asymmetricKeyType === "ed25519"
-    ? cryptoSign(null, createHash("sha256").update(data).digest(), key)
-    : cryptoSign("sha256", data, key);
 }
 
 /**
@@ -185,7 +174,7 @@ export async function sealArc(message: MessageInput, options: ArcSealOptions): P
     ...selectHeaders(visible, hList).map((f) => canonicalizeHeader(f, "relaxed")),
     canonicalizeSignatureField(amsField, { start: amsField.raw.length, end: amsField.raw.length }, "relaxed"),
   ]);
-  const amsText = insertSignature(amsUnsigned, signBytes(key, amsData));
+  const amsText = insertSignature(amsUnsigned, signHeaderData(key, amsData));
   const ams = field("ARC-Message-Signature", amsText);
 
   // 3. ARC-Seal over every set, this one included, with its own b= empty.
@@ -207,7 +196,7 @@ export async function sealArc(message: MessageInput, options: ArcSealOptions): P
     canonicalizeHeader(ams, "relaxed"),
     canonicalizeSignatureField(sealField, { start: sealField.raw.length, end: sealField.raw.length }, "relaxed"),
   ]);
-  const sealText = insertSignature(sealUnsigned, signBytes(key, sealData));
+  const sealText = insertSignature(sealUnsigned, signHeaderData(key, sealData));
   return { sealed: true, instance, cv, headers: `${sealText}\r\n${amsText}\r\n${aarText}\r\n` };
 }
 

@@ -1,6 +1,7 @@
-import { createHash, verify as cryptoVerify, type KeyObject } from "node:crypto";
+import type { KeyObject } from "node:crypto";
 import { BodyHashes, type BodyHashResult } from "../dkim/body-hash.js";
 import { canonicalizeHeader, canonicalizeSignatureField, selectHeaders } from "../dkim/canonicalize.js";
+import { verifyHeaderData } from "../dkim/crypto.js";
 import { fetchKey, type KeyLookup } from "../dkim/verify.js";
 import type { Resolver } from "../dns/types.js";
 import type { HeaderField } from "../message/header.js";
@@ -34,16 +35,6 @@ export interface ArcVerifyOptions {
   resolver: Resolver;
   /** Smallest RSA key accepted, bits (never below 1024). */
   minRsaBits?: number;
-}
-
-function verifyBytes(keyType: "rsa" | "ed25519", data: Uint8Array, key: KeyObject, signature: Uint8Array): boolean {
-  try {
-    return keyType === "ed25519"
-      ? cryptoVerify(null, createHash("sha256").update(data).digest(), key, signature)
-      : cryptoVerify("sha256", data, key, signature);
-  } catch {
-    return false;
-  }
 }
 
 /** ARC fields of instances above `instance`: they did not exist when that instance was made. */
@@ -151,7 +142,7 @@ export class ArcVerifier {
       ...selectHeaders(visible, ams.signedHeaders, ams.field).map((f) => canonicalizeHeader(f, ams.headerCanon)),
       canonicalizeSignatureField(ams.field, ams.bValue, ams.headerCanon),
     ]);
-    return verifyBytes(ams.keyType, data, k.key, ams.signature) ? undefined : "signature did not verify";
+    return verifyHeaderData(ams.keyType, "sha256", data, k.key, ams.signature) ? undefined : "signature did not verify";
   }
 
   async #sealValid(set: ArcSet): Promise<string | undefined> {
@@ -168,7 +159,9 @@ export class ArcVerifier {
           : canonicalizeHeader(s.seal.field, "relaxed"),
       );
     }
-    return verifyBytes(set.seal.keyType, Buffer.concat(parts), k.key, set.seal.signature) ? undefined : "seal signature did not verify";
+    return verifyHeaderData(set.seal.keyType, "sha256", Buffer.concat(parts), k.key, set.seal.signature)
+      ? undefined
+      : "seal signature did not verify";
   }
 
   /**

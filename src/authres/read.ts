@@ -1,3 +1,4 @@
+import { skipComment } from "../message/comment.js";
 import { fieldValue, getFields, type HeaderField, unfold } from "../message/header.js";
 import { findHeaderEnd, parseHeaderBlock } from "../message/split.js";
 
@@ -30,16 +31,9 @@ function lex(text: string): Tok[] | { reason: string; position: number } {
     if (c === " " || c === "\t" || c === "\r" || c === "\n") {
       i++;
     } else if (c === "(") {
-      const start = i;
-      let depth = 0;
-      for (; i < n; i++) {
-        const d = text[i];
-        if (d === "\\") i++;
-        else if (d === "(") depth++;
-        else if (d === ")" && --depth === 0) break;
-      }
-      if (depth !== 0 || i >= n) return { reason: "unbalanced comment", position: start };
-      i++;
+      const end = skipComment(text, i);
+      if (end < 0) return { reason: "unbalanced comment", position: i };
+      i = end;
     } else if (c === '"') {
       const start = i;
       let v = "";

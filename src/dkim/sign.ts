@@ -1,8 +1,9 @@
-import { createHash, createPrivateKey, sign as cryptoSign, type KeyObject } from "node:crypto";
+import type { KeyObject } from "node:crypto";
 import type { HeaderField } from "../message/header.js";
 import { type MessageInput, openMessage, toBytes } from "../message/input.js";
 import { BodyHashes, type BodyHashResult } from "./body-hash.js";
 import { canonicalizeHeader, canonicalizeSignatureField, selectHeaders } from "./canonicalize.js";
+import { privateKeyOf, signHeaderData } from "./crypto.js";
 import type { Canonicalization } from "./signature.js";
 
 /**
@@ -88,12 +89,6 @@ export interface DkimSignOptions {
   now?: () => number;
 }
 
-function privateKeyOf(key: DkimSignOptions["privateKey"]): KeyObject {
-  if (typeof key === "string") return createPrivateKey(key);
-  if (key instanceof Uint8Array) return createPrivateKey({ key: Buffer.from(key), format: "der", type: "pkcs8" });
-  return key;
-}
-
 /** The h= list: present fields of the chosen names, bottom-up order kept by repetition, plus oversigning. */
 export function signedHeaderList(headers: readonly HeaderField[], names: readonly string[], oversign: readonly string[]): string[] {
   const counts = new Map<string, number>();
@@ -171,10 +166,7 @@ function makeSignature(p: Prepared, headers: readonly HeaderField[], eol: string
     ...selectHeaders(headers, hList).map((f) => canonicalizeHeader(f, p.headerCanon)),
     canonicalizeSignatureField(field, { start: raw.length, end: raw.length }, p.headerCanon),
   ]);
-  const signature =
-    p.algorithm === "ed25519-sha256"
-      ? cryptoSign(null, createHash("sha256").update(data).digest(), p.key)
-      : cryptoSign("sha256", data, p.key);
+  const signature = signHeaderData(p.key, data);
   const b64 = signature.toString("base64");
   // b= continues on the same line as far as it fits, then in 72-column lines.
   let out = unsigned;

@@ -1,10 +1,10 @@
-import { createHash, verify as cryptoVerify } from "node:crypto";
 import type { DnsAnswer, Resolver } from "../dns/types.js";
 import { getFields, type HeaderField } from "../message/header.js";
 import { type MessageInput, openMessage } from "../message/input.js";
 import type { SplitLimits } from "../message/split.js";
 import { BodyHashes, type BodyHashResult } from "./body-hash.js";
 import { canonicalizeHeader, canonicalizeSignatureField, selectHeaders } from "./canonicalize.js";
+import { verifyHeaderData } from "./crypto.js";
 import { type DkimKey, parseKeyRecord } from "./key.js";
 import { type DkimSignature, parseSignature } from "./signature.js";
 
@@ -204,15 +204,7 @@ export class DkimVerifier {
     if (!equalBytes(body.digest, sig.bodyHash))
       return { ...base, result: "fail", failure: "body-hash", reason: "body hash did not verify" };
     const data = headerHashInput(this.#headers, sig);
-    let valid = false;
-    try {
-      valid =
-        sig.keyType === "ed25519"
-          ? cryptoVerify(null, createHash("sha256").update(data).digest(), key.publicKey, sig.signature)
-          : cryptoVerify(sig.hash, data, key.publicKey, sig.signature);
-    } catch {
-      valid = false;
-    }
+    const valid = verifyHeaderData(sig.keyType, sig.hash, data, key.publicKey, sig.signature);
     if (!valid) return { ...base, result: "fail", failure: "signature", reason: "signature did not verify" };
     let reason = "signature verified";
     if (sig.bodyLength !== undefined && sig.bodyLength < body.canonicalLength) {

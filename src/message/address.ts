@@ -1,4 +1,5 @@
 import punycode from "punycode/punycode.js";
+import { skipComment } from "./comment.js";
 import { decodeEncodedWords } from "./encoded-word.js";
 
 /** One mailbox from an address header. */
@@ -37,16 +38,9 @@ function lex(text: string): Tok[] | { error: string; position: number } {
       continue;
     }
     if (c === "(") {
-      const start = i;
-      let depth = 0;
-      for (; i < n; i++) {
-        const d = text[i]!;
-        if (d === "\\") i++;
-        else if (d === "(") depth++;
-        else if (d === ")" && --depth === 0) break;
-      }
-      if (depth !== 0 || i >= n) return { error: "unbalanced comment", position: start };
-      i++;
+      const end = skipComment(text, i);
+      if (end < 0) return { error: "unbalanced comment", position: i };
+      i = end;
       continue;
     }
     if (c === '"') {

@@ -9,7 +9,7 @@ import {
   splitMessage,
   zoneFromObject,
 } from "../../src/index.js";
-import { ED_PEM, EXAMPLE_ZONE, RSA_PEM } from "../helpers/keys.js";
+import { ED_PEM, EXAMPLE_ZONE } from "../helpers/keys.js";
 
 const NOW = () => Date.parse("2026-11-20T12:00:00Z");
 const edKey = EXAMPLE_ZONE.get("ed25519._domainkey.example.com")!.TXT!;

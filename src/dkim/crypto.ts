@@ -1,0 +1,35 @@
+import { createHash, createPrivateKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from "node:crypto";
+
+/** A private key from PEM text, PKCS#8 DER bytes, or a KeyObject. */
+export function privateKeyOf(key: string | Uint8Array | KeyObject): KeyObject {
+  if (typeof key === "string") return createPrivateKey(key);
+  if (key instanceof Uint8Array) return createPrivateKey({ key: Buffer.from(key), format: "der", type: "pkcs8" });
+  return key;
+}
+
+/**
+ * Signs the header-hash input of a DKIM or ARC signature: RSA with SHA-256, or Ed25519 over the
+ * SHA-256 hash of the input (RFC 8463 3).
+ */
+export function signHeaderData(key: KeyObject, data: Uint8Array): Buffer {
+  return key.asymmetricKeyType === "ed25519"
+    ? cryptoSign(null, createHash("sha256").update(data).digest(), key)
+    : cryptoSign("sha256", data, key);
+}
+
+/** Verifies what signHeaderData made (RSA may also use SHA-1 for DKIM). Never throws: bad input is false. */
+export function verifyHeaderData(
+  keyType: "rsa" | "ed25519",
+  hash: "sha256" | "sha1",
+  data: Uint8Array,
+  key: KeyObject,
+  signature: Uint8Array,
+): boolean {
+  try {
+    return keyType === "ed25519"
+      ? cryptoVerify(null, createHash("sha256").update(data).digest(), key, signature)
+      : cryptoVerify(hash, data, key, signature);
+  } catch {
+    return false;
+  }
+}
