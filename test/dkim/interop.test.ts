@@ -75,3 +75,18 @@ describe("mailauth signs, msgauth verifies", () => {
           });
         }
 });
+
+describe("rsa-sha1 (RFC 8301): refused by default, verified only on request", () => {
+  it("a real rsa-sha1 signature is policy by default and passes with allowSha1", async () => {
+    const signOptions = {
+      algorithm: "rsa-sha1",
+      signatureData: [{ signingDomain: "example.com", selector: "rsa2048", privateKey: RSA_PEM, algorithm: "rsa-sha1" }],
+    } as unknown as Parameters<typeof mailauthSign>[1];
+    const { signatures } = await mailauthSign(Buffer.from(BASE), signOptions);
+    expect(signatures).toContain("a=rsa-sha1");
+    const strict = await verifyDkim(signatures + BASE, { resolver });
+    expect(strict[0]).toMatchObject({ result: "policy", reason: expect.stringMatching(/RFC 8301/) });
+    const allowed = await verifyDkim(signatures + BASE, { resolver, allowSha1: true });
+    expect(allowed[0]).toMatchObject({ result: "pass", algorithm: "rsa-sha1" });
+  });
+});
