@@ -1,4 +1,4 @@
-import { skipComment } from "../message/comment.js";
+import { readQuotedString, skipComment } from "../message/comment.js";
 import { fieldValue, getFields, type HeaderField, unfold } from "../message/header.js";
 import { findHeaderEnd, parseHeaderBlock } from "../message/split.js";
 
@@ -35,15 +35,10 @@ function lex(text: string): Tok[] | { reason: string; position: number } {
       if (end < 0) return { reason: "unbalanced comment", position: i };
       i = end;
     } else if (c === '"') {
-      const start = i;
-      let v = "";
-      for (i++; i < n && text[i] !== '"'; i++) {
-        if (text[i] === "\\" && i + 1 < n) i++;
-        v += text[i];
-      }
-      if (i >= n) return { reason: "unterminated quoted-string", position: start };
-      i++;
-      toks.push({ t: "quoted", v, pos: start });
+      const q = readQuotedString(text, i, false);
+      if (!q) return { reason: "unterminated quoted-string", position: i };
+      toks.push({ t: "quoted", v: q.value, pos: i });
+      i = q.end;
     } else if (c === ")") {
       return { reason: "')' without '('", position: i };
     } else if (c === ";" || c === "=") {

@@ -1,5 +1,5 @@
 import punycode from "punycode/punycode.js";
-import { skipComment } from "./comment.js";
+import { readQuotedString, skipComment } from "./comment.js";
 import { decodeEncodedWords } from "./encoded-word.js";
 
 /** One mailbox from an address header. */
@@ -44,17 +44,10 @@ function lex(text: string): Tok[] | { error: string; position: number } {
       continue;
     }
     if (c === '"') {
-      const start = i;
-      let v = "";
-      i++;
-      for (; i < n && text[i] !== '"'; i++) {
-        if (text[i] === "\\" && i + 1 < n) i++;
-        const ch = text[i]!;
-        if (ch !== "\r" && ch !== "\n") v += ch;
-      }
-      if (i >= n) return { error: "unterminated quoted string", position: start };
-      i++;
-      toks.push({ t: "quoted", v, pos: start });
+      const q = readQuotedString(text, i, true);
+      if (!q) return { error: "unterminated quoted string", position: i };
+      toks.push({ t: "quoted", v: q.value, pos: i });
+      i = q.end;
       continue;
     }
     if (c === "[") {

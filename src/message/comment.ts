@@ -12,3 +12,21 @@ export function skipComment(text: string, start: number): number {
   }
   return -1;
 }
+
+/**
+ * Reads an RFC 5322 quoted-string starting at text[start] === '"', undoing quoted-pairs. With
+ * dropLineBreaks, CR and LF inside it (folding left in the text) are left out of the value.
+ * Returns the value and the index just past the closing quote, or undefined when it is not closed.
+ * Linear.
+ */
+export function readQuotedString(text: string, start: number, dropLineBreaks: boolean): { value: string; end: number } | undefined {
+  const n = text.length;
+  let value = "";
+  let i = start + 1;
+  for (; i < n && text[i] !== '"'; i++) {
+    if (text[i] === "\\" && i + 1 < n) i++;
+    const ch = text[i]!;
+    if (!dropLineBreaks || (ch !== "\r" && ch !== "\n")) value += ch;
+  }
+  return i < n ? { value, end: i + 1 } : undefined;
+}
