@@ -1,4 +1,5 @@
 import type { HeaderField } from "../message/header.js";
+import { type CanonKernel, canonKernel, KERNEL_INPUT, KERNEL_MAX_PENDING, type KernelState } from "./canon-kernel.js";
 import type { Canonicalization } from "./signature.js";
 
 const CR = 0x0d;
@@ -95,12 +96,20 @@ export function selectHeaders(headers: readonly HeaderField[], names: readonly s
 export type BodySink = (chunk: Uint8Array) => void;
 
 /**
+ * Which implementation canonicalizes: "auto" the WebAssembly kernel (canon.wat) where the runtime has
+ * WebAssembly SIMD, else JavaScript; "js" always JavaScript (tests compare the two).
+ */
+export type CanonEngine = "auto" | "js";
+
+/**
  * Streaming body canonicalization (RFC 6376 3.4.3, 3.4.4). Input may end lines with CRLF or a bare
  * LF (both become CRLF); empty lines at the end are held back and dropped at `end()`.
  */
 export class BodyCanonicalizer {
   readonly mode: Canonicalization;
   readonly #sink: BodySink;
+  readonly #kernel: CanonKernel | null;
+  readonly #state: KernelState = { pendingSpace: false, midLine: false, pendingCR: false, pendingLines: 0 };
   /** Empty lines seen but not yet emitted: they count only if content follows. */
   #pendingLines = 0;
   /** A CR at the end of the last chunk, not yet known to be part of CRLF. */
@@ -115,9 +124,10 @@ export class BodyCanonicalizer {
   #stage = EMPTY;
   #staged = 0;
 
-  constructor(mode: Canonicalization, sink: BodySink) {
+  constructor(mode: Canonicalization, sink: BodySink, engine: CanonEngine = "auto") {
     this.mode = mode;
     this.#sink = sink;
+    this.#kernel = engine === "js" ? null : canonKernel();
   }
 
   /** Passes bytes on: small ones via the stage, large ones directly (after what is staged). */
@@ -149,13 +159,38 @@ export class BodyCanonicalizer {
     return this.#buf;
   }
 
+  /** Canonicalizes a chunk, in pieces through the WebAssembly kernel when there is one. */
+  update(chunk: Uint8Array): void {
+    const kernel = this.#kernel;
+    if (!kernel || chunk.length === 0) return this.#updateJs(chunk);
+    const state = this.#state;
+    const relaxed = this.mode === "relaxed";
+    for (let off = 0; off < chunk.length; off += KERNEL_INPUT) {
+      const piece = off === 0 && chunk.length <= KERNEL_INPUT ? chunk : chunk.subarray(off, off + KERNEL_INPUT);
+      if (this.#pendingLines > KERNEL_MAX_PENDING) {
+        this.#updateJs(piece);
+        continue;
+      }
+      state.pendingSpace = this.#pendingSpace;
+      state.midLine = this.#midLine;
+      state.pendingCR = this.#pendingCR;
+      state.pendingLines = this.#pendingLines;
+      const out = kernel.run(piece, relaxed, state);
+      this.#pendingSpace = state.pendingSpace;
+      this.#midLine = state.midLine;
+      this.#pendingCR = state.pendingCR;
+      this.#pendingLines = state.pendingLines;
+      this.#emit(out);
+    }
+  }
+
   /**
-   * Canonicalizes a chunk. Whole lines that need no change (CRLF-ended; for relaxed also no TAB,
+   * The JavaScript canonicalizer (the kernel's reference). Whole lines that need no change (CRLF-ended; for relaxed also no TAB,
    * no double space, no white space before the CRLF) pass to the sink as views of the input, found
    * with native searches; only other lines take the byte-by-byte path. (A line of one byte has
    * lf - 2 === pos - 1, the previous line's LF, never SP or TAB.)
    */
-  update(chunk: Uint8Array): void {
+  #updateJs(chunk: Uint8Array): void {
     let pos = 0;
     // Finish a line begun in an earlier chunk the slow way.
     if (this.#midLine || this.#pendingCR || this.#pendingSpace) {

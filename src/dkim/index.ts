@@ -1,5 +1,5 @@
 export { BodyHashes, type BodyHashResult, type BodyHashSpec } from "./body-hash.js";
-export { BodyCanonicalizer, canonicalizeHeader, canonicalizeSignatureField, selectHeaders } from "./canonicalize.js";
+export { BodyCanonicalizer, type CanonEngine, canonicalizeHeader, canonicalizeSignatureField, selectHeaders } from "./canonicalize.js";
 export { type DkimKey, type KeyParse, parseKeyRecord } from "./key.js";
 export {
   DEFAULT_OVERSIGNED_HEADERS,

@@ -1,0 +1,79 @@
+import { CANON_WASM_BASE64 } from "./canon-wasm.js";
+
+/** Bytes the kernel takes per call; its output starts at OUTPUT. */
+export const KERNEL_INPUT = 65536;
+const OUTPUT = 65600;
+/** Held-back empty lines the output area has room for (2 bytes each, besides 2 per input byte). */
+export const KERNEL_MAX_PENDING = 32768;
+
+/** The state BodyCanonicalizer carries between chunks, as the kernel reads and writes it. */
+export interface KernelState {
+  pendingSpace: boolean;
+  midLine: boolean;
+  pendingCR: boolean;
+  pendingLines: number;
+}
+
+/** The parts of the WebAssembly API used here (the project's lib settings do not declare it). */
+interface WasmGlobal {
+  value: number;
+}
+interface WasmExports {
+  memory: { buffer: ArrayBuffer };
+  canon: (n: number, relaxed: number) => number;
+  flags: WasmGlobal;
+  pending: WasmGlobal;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object) => { exports: unknown };
+}
+
+/** The WebAssembly body canonicalizer (canon.wat): same results as the JavaScript one, faster. */
+export class CanonKernel {
+  readonly #memory: Uint8Array;
+  readonly #canon: (n: number, relaxed: number) => number;
+  readonly #flags: WasmGlobal;
+  readonly #pending: WasmGlobal;
+
+  constructor(exports: WasmExports) {
+    this.#memory = new Uint8Array(exports.memory.buffer);
+    this.#canon = exports.canon;
+    this.#flags = exports.flags;
+    this.#pending = exports.pending;
+  }
+
+  /**
+   * Canonicalizes `input` (at most KERNEL_INPUT bytes, state.pendingLines at most
+   * KERNEL_MAX_PENDING), updating `state`. The result is a view of the kernel's memory, valid until
+   * the next call.
+   */
+  run(input: Uint8Array, relaxed: boolean, state: KernelState): Uint8Array {
+    this.#memory.set(input, 0);
+    this.#flags.value = (state.pendingSpace ? 1 : 0) | (state.midLine ? 2 : 0) | (state.pendingCR ? 4 : 0);
+    this.#pending.value = state.pendingLines;
+    const n = this.#canon(input.length, relaxed ? 1 : 0);
+    const flags = this.#flags.value;
+    state.pendingSpace = (flags & 1) !== 0;
+    state.midLine = (flags & 2) !== 0;
+    state.pendingCR = (flags & 4) !== 0;
+    state.pendingLines = this.#pending.value;
+    return this.#memory.subarray(OUTPUT, OUTPUT + n);
+  }
+}
+
+let kernel: CanonKernel | null | undefined;
+
+/** The shared kernel, or null where WebAssembly SIMD is not available (then JavaScript does the work). */
+export function canonKernel(): CanonKernel | null {
+  if (kernel === undefined) {
+    try {
+      const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+      const instance = new wasm.Instance(new wasm.Module(Buffer.from(CANON_WASM_BASE64, "base64")));
+      kernel = new CanonKernel(instance.exports as WasmExports);
+    } catch {
+      kernel = null;
+    }
+  }
+  return kernel;
+}
