@@ -96,7 +96,7 @@ function common(tags: Map<string, Tag>, what: string): Common | string {
 
 export function parseAms(field: HeaderField): ArcMessageSignature | string {
   const start = field.colon + 1;
-  const parsed = parseTagList(latin1(field).slice(start), start);
+  const parsed = parseTagList(latin1(field), 0, start);
   if (!parsed.ok) return `ARC-Message-Signature: ${parsed.reason}`;
   const tags = parsed.tags;
   const c = common(tags, "ARC-Message-Signature");
@@ -120,7 +120,7 @@ export function parseAms(field: HeaderField): ArcMessageSignature | string {
 
 export function parseSeal(field: HeaderField): ArcSeal | string {
   const start = field.colon + 1;
-  const parsed = parseTagList(latin1(field).slice(start), start);
+  const parsed = parseTagList(latin1(field), 0, start);
   if (!parsed.ok) return `ARC-Seal: ${parsed.reason}`;
   const tags = parsed.tags;
   const c = common(tags, "ARC-Seal");

@@ -180,7 +180,12 @@ export class BodyCanonicalizer {
       this.#midLine = state.midLine;
       this.#pendingCR = state.pendingCR;
       this.#pendingLines = state.pendingLines;
-      this.#emit(out);
+      if (out.length > 0) {
+        // Straight to the sink (it consumes during the call): the kernel's output is already one piece.
+        this.#flushStage();
+        this.#emittedAny = true;
+        this.#sink(out);
+      }
     }
   }
 

@@ -60,7 +60,7 @@ function digits(tag: Tag | undefined, max: number): number | undefined | "bad" {
 export function parseSignature(field: HeaderField): { ok: true; sig: DkimSignature } | ({ ok: false } & SignatureProblem) {
   const text = Buffer.from(field.raw.buffer, field.raw.byteOffset, field.raw.byteLength).toString("latin1");
   const start = field.colon + 1;
-  const parsed = parseTagList(text.slice(start), start);
+  const parsed = parseTagList(text, 0, start);
   const problem = (reason: string, tags?: Map<string, Tag>): { ok: false } & SignatureProblem => {
     const p: { ok: false } & SignatureProblem = {
       ok: false,

@@ -16,6 +16,9 @@ export interface Tag {
 
 export type TagList = { ok: true; tags: Map<string, Tag> } | { ok: false; reason: string };
 
+/** What a tag value may not hold: anything but VALCHAR (%x21-3A / %x3C-7E) and white space. */
+const INVALID_VALUE_CHAR = /[^\x21-\x3a\x3c-\x7e \t\r\n]/g;
+
 function isWsp(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
 }
@@ -24,10 +27,12 @@ function isWsp(c: number): boolean {
  * Parses a tag-list. Tag names are ALPHA *(ALPHA / DIGIT / "_"), compared case-sensitively as the RFC
  * says; a repeated tag is an error (3.2: "Tags with duplicate names MUST NOT occur"); values hold
  * %x21-3A / %x3C-7E and white space. Linear: one pass, no regular expressions over the whole text.
+ * Positions are offset + the index in text; parsing starts at index `from`.
  */
-export function parseTagList(text: string, offset = 0): TagList {
+export function parseTagList(text: string, offset = 0, from = 0): TagList {
   const tags = new Map<string, Tag>();
-  let i = 0;
+  let i = from;
+  let nextBad = -1;
   const n = text.length;
   while (i < n) {
     while (i < n && isWsp(text.charCodeAt(i))) i++;
@@ -42,20 +47,24 @@ export function parseTagList(text: string, offset = 0): TagList {
     const name = text.slice(nameStart, i);
     if (name === "") return { ok: false, reason: `expected a tag name at ${offset + nameStart}` };
     while (i < n && isWsp(text.charCodeAt(i))) i++;
-    if (text[i] !== "=") return { ok: false, reason: `expected '=' after tag '${name}' at ${offset + i}` };
+    if (text.charCodeAt(i) !== 0x3d) return { ok: false, reason: `expected '=' after tag '${name}' at ${offset + i}` };
     i++;
     const rawStart = i;
-    while (i < n && isWsp(text.charCodeAt(i))) i++;
-    const valueStart = i;
-    let valueEnd = i;
-    while (i < n && text[i] !== ";") {
-      const c = text.charCodeAt(i);
-      if (!isWsp(c)) {
-        if (c < 0x21 || c > 0x7e) return { ok: false, reason: `invalid character in tag '${name}' at ${offset + i}` };
-        valueEnd = i + 1;
-      }
-      i++;
+    // The value runs to the next ';' (native search); one sticky regex checks its characters.
+    let semi = text.indexOf(";", i);
+    if (semi < 0) semi = n;
+    if (nextBad < i) {
+      // Searched at most once per parse: a bad character inside a value ends it, and one beyond
+      // stays the answer until a value reaches it.
+      INVALID_VALUE_CHAR.lastIndex = i;
+      nextBad = INVALID_VALUE_CHAR.exec(text)?.index ?? n;
     }
+    if (nextBad < semi) return { ok: false, reason: `invalid character in tag '${name}' at ${offset + nextBad}` };
+    while (i < semi && isWsp(text.charCodeAt(i))) i++;
+    const valueStart = i;
+    let valueEnd = semi;
+    while (valueEnd > valueStart && isWsp(text.charCodeAt(valueEnd - 1))) valueEnd--;
+    i = semi;
     if (tags.has(name)) return { ok: false, reason: `tag '${name}' appears twice (RFC 6376 3.2)` };
     tags.set(name, {
       value: text.slice(valueStart, valueEnd),
@@ -64,18 +73,17 @@ export function parseTagList(text: string, offset = 0): TagList {
       rawStart: offset + rawStart,
       rawEnd: offset + i,
     });
-    if (text[i] === ";") i++;
+    if (text.charCodeAt(i) === 0x3b) i++;
   }
   return { ok: true, tags };
 }
 
+const HAS_WSP = /[ \t\r\n]/;
+const WSP_RUNS = /[ \t\r\n]+/g;
+
 /** Removes all white space (FWS inside base64 and h= lists). */
 export function stripWsp(value: string): string {
-  let out = "";
-  for (let i = 0; i < value.length; i++) {
-    if (!isWsp(value.charCodeAt(i))) out += value[i];
-  }
-  return out;
+  return HAS_WSP.test(value) ? value.replace(WSP_RUNS, "") : value;
 }
 
 /** Strict base64: only the alphabet, padding at the end, a length that is a multiple of 4. */

@@ -3,8 +3,11 @@
  * (RFC 5322 2.1.1, 2.2.3).
  */
 
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/;
+
 /** Drops CR, LF, NUL and other controls (tab becomes a space): what any written value must pass. */
 export function stripControls(text: string): string {
+  if (!CONTROLS.test(text)) return text;
   let out = "";
   for (const ch of text) {
     const c = ch.codePointAt(0)!;

@@ -4,7 +4,10 @@ export interface HeaderField {
   readonly name: string;
   /** The field name in lower case, for lookups. */
   readonly key: string;
-  /** The whole field's bytes, line breaks normalized to CRLF, without the final CRLF. */
+  /**
+   * The whole field's bytes, line breaks normalized to CRLF, without the final CRLF. Where the
+   * message already had CRLF this is a view of the message's bytes (never written to), not a copy.
+   */
   readonly raw: Uint8Array;
   /** Offset of the ':' in `raw` (-1 for a malformed line). */
   readonly colon: number;

@@ -101,7 +101,19 @@ export function parseHeaderBlock(block: Uint8Array, limits: SplitLimits = {}): P
   return { headers, defects };
 }
 
-function buildField(block: Uint8Array, lines: Array<[number, number]>): HeaderField {
+/**
+ * The field's bytes with CRLF between its lines: a view of the block when its lines already end in
+ * CRLF (the usual case; never written to), else a copy.
+ */
+function fieldBytes(block: Uint8Array, lines: Array<[number, number]>): Uint8Array {
+  const first = lines[0]![0];
+  const last = lines[lines.length - 1]![1];
+  let crlf = true;
+  for (let k = 0; crlf && k < lines.length - 1; k++) {
+    const e = lines[k]![1];
+    crlf = block[e] === CR && block[e + 1] === LF && lines[k + 1]![0] === e + 2;
+  }
+  if (crlf) return block.subarray(first, last);
   let size = 0;
   for (const [s, e] of lines) size += e - s;
   size += (lines.length - 1) * 2;
@@ -116,6 +128,11 @@ function buildField(block: Uint8Array, lines: Array<[number, number]>): HeaderFi
     raw.set(block.subarray(s, e), o);
     o += e - s;
   }
+  return raw;
+}
+
+function buildField(block: Uint8Array, lines: Array<[number, number]>): HeaderField {
+  const raw = fieldBytes(block, lines);
   const colon = raw.indexOf(COLON);
   // A name is ftext, optionally followed by WSP before the colon (RFC 5322 4.5 obs-optional).
   let nameEnd = colon;
