@@ -4,6 +4,7 @@ import { type ArcResult, ArcVerifier } from "./arc/verify.js";
 import { arcEntry, dkimEntry, dmarcEntry, iprevEntry, spfEntry } from "./authres/entries.js";
 import { type TrustedAuthResults, trustedAuthResults } from "./authres/read.js";
 import { type AuthResEntry, formatAuthResults } from "./authres/write.js";
+import { BodyHashes } from "./dkim/body-hash.js";
 import { type DkimResult, DkimVerifier } from "./dkim/verify.js";
 import { DmarcLookups, type DmarcMode } from "./dmarc/discover.js";
 import { checkDmarc, type DmarcResult } from "./dmarc/evaluate.js";
@@ -239,9 +240,13 @@ export async function authenticate(
     if (author.ok && checks.dmarc) void dmarcLookups.record(author.domain); // start the policy query now
     trusted = trustedAuthResults(opened.headers, o.trustedAuthservIds ?? []);
     const dkimStart = performance.now();
+    // DKIM and ARC register their body hashes in one BodyHashes: a body hash both need (the same
+    // canonicalization, as forwarded mail usually has) is computed once.
+    const bodyHashes = new BodyHashes();
     const verifier = checks.dkim
       ? new DkimVerifier(opened.headers, {
           resolver,
+          bodyHashes,
           ...(o.now ? { now: o.now } : {}),
           ...(o.dkim?.allowSha1 !== undefined ? { allowSha1: o.dkim.allowSha1 } : {}),
           ...(o.dkim?.minRsaBits !== undefined ? { minRsaBits: o.dkim.minRsaBits } : {}),
@@ -249,13 +254,14 @@ export async function authenticate(
         })
       : undefined;
     const arcVerifier = checks.arc
-      ? new ArcVerifier(opened.headers, { resolver, ...(o.dkim?.minRsaBits !== undefined ? { minRsaBits: o.dkim.minRsaBits } : {}) })
+      ? new ArcVerifier(opened.headers, {
+          resolver,
+          bodyHashes,
+          ...(o.dkim?.minRsaBits !== undefined ? { minRsaBits: o.dkim.minRsaBits } : {}),
+        })
       : undefined;
-    // One pass over the body feeds both (each drains what the caller's stream gives).
-    for await (const chunk of opened.body) {
-      verifier?.update(chunk);
-      arcVerifier?.update(chunk);
-    }
+    // One pass over the body feeds both.
+    for await (const chunk of opened.body) bodyHashes.update(chunk);
     const arcStart = performance.now();
     [dkim, arc] = await Promise.all([verifier?.finish() ?? Promise.resolve([]), arcVerifier?.finish()]);
     time("dkim", dkimStart);

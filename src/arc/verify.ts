@@ -35,6 +35,8 @@ export interface ArcVerifyOptions {
   resolver: Resolver;
   /** Smallest RSA key accepted, bits (never below 1024). */
   minRsaBits?: number;
+  /** Body hashing shared with the DKIM verifier; the caller feeds it (see DkimVerifyOptions). */
+  bodyHashes?: BodyHashes;
 }
 
 /** ARC fields of instances above `instance`: they did not exist when that instance was made. */
@@ -51,7 +53,8 @@ function headersAt(headers: readonly HeaderField[], sets: readonly ArcSet[], ins
 export class ArcVerifier {
   readonly #headers: readonly HeaderField[];
   readonly #options: ArcVerifyOptions;
-  readonly #body = new BodyHashes();
+  readonly #body: BodyHashes;
+  readonly #ownBody: boolean;
   readonly #early: ArcResult | undefined;
   readonly #sets: ArcSet[] = [];
   readonly #bodies = new Map<number, () => BodyHashResult>();
@@ -60,6 +63,8 @@ export class ArcVerifier {
   constructor(headers: readonly HeaderField[], options: ArcVerifyOptions) {
     this.#headers = headers;
     this.#options = options;
+    this.#body = options.bodyHashes ?? new BodyHashes();
+    this.#ownBody = options.bodyHashes === undefined;
     const parsed = parseArcSets(headers);
     if (parsed.kind === "none") {
       this.#early = { result: "none", reason: "no ARC sets", instances: 0, sets: [] };
@@ -116,8 +121,9 @@ export class ArcVerifier {
     return k;
   }
 
+  /** Feeds body bytes, in any chunking. (Not with shared bodyHashes.) */
   update(chunk: Uint8Array): void {
-    if (!this.#early) this.#body.update(chunk);
+    if (!this.#early && this.#ownBody) this.#body.update(chunk);
   }
 
   async #checkKey(sig: ArcMessageSignature | ArcSeal): Promise<{ key: KeyObject } | { problem: string }> {

@@ -32,15 +32,23 @@ interface CanonState {
 
 /**
  * Body hashes for several signatures in one pass: each canonicalization runs once, and signatures
- * with the same canonicalization, hash and l= share one hash.
+ * with the same canonicalization, hash and l= share one hash. DKIM and ARC verifiers can share one
+ * (their `bodyHashes` option): then the caller feeds it, once.
  */
 export class BodyHashes {
   readonly #canons = new Map<Canonicalization, CanonState>();
   readonly #sinks = new Map<string, Sink>();
   #ended = false;
+  #fed = false;
 
-  /** Registers a body hash; returns a function that gives its result after end(). */
+  /** Distinct hashes computed (signatures that agree on canonicalization, hash and l= share one). */
+  get size(): number {
+    return this.#sinks.size;
+  }
+
+  /** Registers a body hash, before the body is fed; returns a function that gives its result after end(). */
   add(spec: BodyHashSpec): () => BodyHashResult {
+    if (this.#fed) throw new Error("BodyHashes.add after the body began");
     const key = `${spec.canon}/${spec.hash}/${spec.limit ?? "-"}`;
     let sink = this.#sinks.get(key);
     if (!sink) {
@@ -79,6 +87,7 @@ export class BodyHashes {
   }
 
   update(chunk: Uint8Array): void {
+    this.#fed = true;
     for (const state of this.#canons.values()) state.canon.update(chunk);
   }
 

@@ -53,6 +53,11 @@ export interface DkimVerifyOptions {
   clockSkewSeconds?: number;
   /** Header limits when reading the message. */
   limits?: SplitLimits;
+  /**
+   * Body hashing shared with other verifiers (ARC): the verifier registers its hashes in it and
+   * reads them at finish(), and its update() does nothing: the caller feeds the shared hashes.
+   */
+  bodyHashes?: BodyHashes;
 }
 
 export type KeyLookup = { ok: true; key: DkimKey } | { ok: false; result: "permerror" | "temperror"; reason: string };
@@ -89,12 +94,15 @@ interface Pending {
 export class DkimVerifier {
   readonly #headers: readonly HeaderField[];
   readonly #options: DkimVerifyOptions;
-  readonly #body = new BodyHashes();
+  readonly #body: BodyHashes;
+  readonly #ownBody: boolean;
   readonly #results: Array<DkimResult | Pending> = [];
 
   constructor(headers: readonly HeaderField[], options: DkimVerifyOptions) {
     this.#headers = headers;
     this.#options = options;
+    this.#body = options.bodyHashes ?? new BodyHashes();
+    this.#ownBody = options.bodyHashes === undefined;
     const now = Math.floor((options.now?.() ?? Date.now()) / 1000);
     const max = options.maxSignatures ?? 10;
     const keys = new Map<string, Promise<KeyLookup>>();
@@ -158,9 +166,9 @@ export class DkimVerifier {
     return r;
   }
 
-  /** Feeds body bytes (after the blank line), in any chunking. */
+  /** Feeds body bytes (after the blank line), in any chunking. (Not with shared bodyHashes.) */
   update(chunk: Uint8Array): void {
-    this.#body.update(chunk);
+    if (this.#ownBody) this.#body.update(chunk);
   }
 
   /** Ends the body and returns one result per DKIM-Signature field, top to bottom. */

@@ -1,5 +1,8 @@
 import { authenticate as mailauthAuthenticate } from "mailauth";
 import { describe, expect, it } from "vitest";
+import { ArcVerifier } from "../../src/arc/verify.js";
+import { BodyHashes } from "../../src/dkim/body-hash.js";
+import { DkimVerifier } from "../../src/dkim/verify.js";
 import {
   arcOverride,
   authenticate,
@@ -10,6 +13,7 @@ import {
   verifyArc,
   zoneFromObject,
 } from "../../src/index.js";
+import { splitMessage } from "../../src/message/index.js";
 import { ED_PEM, EXAMPLE_ZONE, fixture, mailauthResolver, RSA_PEM } from "../helpers/keys.js";
 
 const NOW = () => Date.parse("2026-11-20T12:00:00Z");
@@ -91,6 +95,23 @@ describe("ARC chains sealed and verified by msgauth", () => {
       expect(r.sets.map((s) => s.sealer)).toEqual(hops.slice(0, n).map((h) => h.domain));
     });
   }
+
+  it("DKIM and ARC verifiers sharing one BodyHashes hash a relaxed body once and both pass", async () => {
+    let m = sample;
+    for (const hop of hops.slice(0, 2)) m = await msgauthHop(m, hop);
+    const opened = splitMessage(Buffer.from(m));
+    const bodyHashes = new BodyHashes();
+    const dkim = new DkimVerifier(opened.headers, { resolver: resolver(), now: NOW, bodyHashes });
+    const arc = new ArcVerifier(opened.headers, { resolver: resolver(), bodyHashes });
+    // Two DKIM signatures and two AMS, all relaxed SHA-256 over the whole body: one hash.
+    expect(bodyHashes.size).toBe(1);
+    dkim.update(opened.body); // ignored: the shared hashes are fed by their owner
+    bodyHashes.update(opened.body);
+    const [d, a] = await Promise.all([dkim.finish(), arc.finish()]);
+    expect(d.map((x) => x.result)).toEqual(["pass", "pass"]);
+    expect(a).toMatchObject({ result: "pass", instances: 2 });
+    expect(() => bodyHashes.add({ canon: "simple", hash: "sha256" })).toThrow(/after the body began/);
+  });
 
   it("a hop that changes the body after sealing makes the chain fail at the newest instance", async () => {
     let m = await msgauthHop(sample, hops[0]!);
