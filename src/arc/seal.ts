@@ -119,11 +119,8 @@ export async function sealArc(message: MessageInput, options: ArcSealOptions): P
   const headers = opened.headers;
   const hashes = new BodyHashes();
   const body = hashes.add({ canon: "relaxed", hash: "sha256" });
-  const verifier = options.chain ? undefined : new ArcVerifier(headers, { resolver: options.resolver! });
-  for await (const chunk of opened.body) {
-    hashes.update(chunk);
-    verifier?.update(chunk);
-  }
+  const verifier = options.chain ? undefined : new ArcVerifier(headers, { resolver: options.resolver!, bodyHashes: hashes });
+  for await (const chunk of opened.body) hashes.update(chunk);
   hashes.end();
   const chain = options.chain ?? (await verifier!.finish());
 

@@ -77,3 +77,8 @@ export function canonKernel(): CanonKernel | null {
   }
   return kernel;
 }
+
+/** Turns the kernel off for the rest of the process (after a fault; tests). */
+export function disableCanonKernel(): void {
+  kernel = null;
+}

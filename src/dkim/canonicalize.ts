@@ -1,5 +1,5 @@
 import type { HeaderField } from "../message/header.js";
-import { type CanonKernel, canonKernel, KERNEL_INPUT, KERNEL_MAX_PENDING, type KernelState } from "./canon-kernel.js";
+import { type CanonKernel, canonKernel, disableCanonKernel, KERNEL_INPUT, KERNEL_MAX_PENDING, type KernelState } from "./canon-kernel.js";
 import type { Canonicalization } from "./signature.js";
 
 const CR = 0x0d;
@@ -108,7 +108,7 @@ export type CanonEngine = "auto" | "js";
 export class BodyCanonicalizer {
   readonly mode: Canonicalization;
   readonly #sink: BodySink;
-  readonly #kernel: CanonKernel | null;
+  #kernel: CanonKernel | null;
   readonly #state: KernelState = { pendingSpace: false, midLine: false, pendingCR: false, pendingLines: 0 };
   /** Empty lines seen but not yet emitted: they count only if content follows. */
   #pendingLines = 0;
@@ -175,7 +175,18 @@ export class BodyCanonicalizer {
       state.midLine = this.#midLine;
       state.pendingCR = this.#pendingCR;
       state.pendingLines = this.#pendingLines;
-      const out = kernel.run(piece, relaxed, state);
+      let out: Uint8Array;
+      try {
+        out = kernel.run(piece, relaxed, state);
+      } catch {
+        // Cannot happen by construction (inputs and output are bounded), but a kernel fault must
+        // not lose a message: the state is untouched until run returns, so JavaScript redoes the
+        // piece and the rest.
+        this.#kernel = null;
+        disableCanonKernel();
+        this.#updateJs(chunk.subarray(off));
+        return;
+      }
       this.#pendingSpace = state.pendingSpace;
       this.#midLine = state.midLine;
       this.#pendingCR = state.pendingCR;

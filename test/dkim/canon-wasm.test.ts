@@ -100,6 +100,13 @@ describe("the WebAssembly body canonicalizer", () => {
     );
   });
 
+  it("agrees on pathological bodies: long runs of one special byte, in odd chunks", () => {
+    for (const unit of [" ", "\t", "\r", "\n", "\r\n", " \r\n", "\n\r", "x ", "\u0000"]) {
+      const text = `a${unit.repeat(Math.ceil(150_000 / unit.length))}b`;
+      expectSame(text, [1, 4095, 65_537, 131_071]);
+    }
+  });
+
   it("handles chunks larger than its input area and more held-back empty lines than its output area", () => {
     const line = "Lorem ipsum dolor sit amet,  consectetur\tadipiscing elit \r\n";
     const big = line.repeat(Math.ceil((3 * KERNEL_INPUT) / line.length));
