@@ -1,8 +1,8 @@
 import { CANON_WASM_BASE64 } from "./canon-wasm.js";
 
 /** Bytes the kernel takes per call; its output starts at OUTPUT. */
-export const KERNEL_INPUT = 65536;
-const OUTPUT = 65600;
+export const KERNEL_INPUT = 131072;
+const OUTPUT = 131136;
 /** Held-back empty lines the output area has room for (2 bytes each, besides 2 per input byte). */
 export const KERNEL_MAX_PENDING = 32768;
 

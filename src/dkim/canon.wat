@@ -4,12 +4,13 @@
 ;; the byte-by-byte path, which is the same state machine as BodyCanonicalizer#process in
 ;; canonicalize.ts. Tests compare the two on random input.
 ;;
-;; Memory: input at 0 (up to 65536 bytes, read up to 16 bytes past the block), output from 65600.
+;; Memory (8 pages): input at 0 (up to 131072 bytes; a block check reads one byte past the block,
+;; never past the input), output from 131136 (at most twice the input plus the held-back empty lines).
 ;; State in and out through the globals: flags bit 0 a pending space, bit 1 mid-line, bit 2 a CR at
 ;; the end of the last chunk; `pending` the empty lines held back.
 ;; Rebuild canon-wasm.ts after editing: npm run build:wasm
 (module
-  (memory (export "memory") 5)
+  (memory (export "memory") 8)
   (global $flags (export "flags") (mut i32) (i32.const 0))
   (global $pending (export "pending") (mut i32) (i32.const 0))
 
@@ -19,13 +20,13 @@
   (func $mayStart (param $a i32) (param $b i32) (result i32)
     (i32.and (i32.ne (local.get $a) (i32.const 13)) (i32.ne (local.get $b) (i32.const 10))))
 
-  ;; (n, relaxed) -> output length; output at 65600.
+  ;; (n, relaxed) -> output length; output at 131136.
   (func (export "canon") (param $n i32) (param $relaxed i32) (result i32)
     (local $i i32) (local $o i32) (local $mask i32) (local $mask2 i32) (local $k i32) (local $c i32) (local $end i32) (local $start i32)
     (local $ps i32) (local $mid i32) (local $midIn i32) (local $pl i32) (local $held i32) (local $heldOut i32)
     (local $cur v128) (local $next v128) (local $cur2 v128) (local $next2 v128)
     (local $vTab v128) (local $vSp v128) (local $vLf v128) (local $vCr v128)
-    (local.set $o (i32.const 65600))
+    (local.set $o (i32.const 131136))
     (local.set $ps (i32.and (global.get $flags) (i32.const 1)))
     (local.set $mid (i32.and (i32.shr_u (global.get $flags) (i32.const 1)) (i32.const 1)))
     (local.set $midIn (local.get $mid))
@@ -186,7 +187,7 @@
     ;; Empty lines at the end of the output (only whole blocks put them there) are held back: they
     ;; count only if content follows. A CRLF is an empty line when an LF comes before it, or it
     ;; starts the output and no line was open when the chunk began.
-    (local.set $k (i32.const 65600))
+    (local.set $k (i32.const 131136))
     (block $kept
       (loop $retract
         (br_if $kept (i32.lt_u (i32.sub (local.get $o) (local.get $k)) (i32.const 2)))
@@ -200,4 +201,4 @@
     (global.set $flags
       (i32.or (i32.or (local.get $ps) (i32.shl (local.get $mid) (i32.const 1))) (i32.shl (local.get $heldOut) (i32.const 2))))
     (global.set $pending (local.get $pl))
-    (i32.sub (local.get $o) (i32.const 65600))))
+    (i32.sub (local.get $o) (i32.const 131136))))
