@@ -14,12 +14,6 @@
   (global $flags (export "flags") (mut i32) (i32.const 0))
   (global $pending (export "pending") (mut i32) (i32.const 0))
 
-  ;; Blocks may start at a byte b after a byte a (both from the scalar path, with nothing pending)
-  ;; unless a is a CR the scalar path swallowed as half of a CRLF, or b is a bare LF: the pairs the
-  ;; block check would have flagged at a.
-  (func $mayStart (param $a i32) (param $b i32) (result i32)
-    (i32.and (i32.ne (local.get $a) (i32.const 13)) (i32.ne (local.get $b) (i32.const 10))))
-
   ;; (n, relaxed) -> output length; output at 131136.
   (func (export "canon") (param $n i32) (param $relaxed i32) (result i32)
     (local $i i32) (local $o i32) (local $mask i32) (local $mask2 i32) (local $k i32) (local $c i32) (local $end i32) (local $start i32)
@@ -46,51 +40,64 @@
     (local.set $vCr (v128.const i8x16 13 13 13 13 13 13 13 13 13 13 13 13 13 13 13 13))
     (block $done
       (loop $outer
-        ;; Whole blocks, when nothing is pending and $mayStart.
+        ;; Whole blocks, when nothing is pending, the byte before was not a CR that the scalar path
+        ;; swallowed as half of a CRLF, and this byte is not a bare LF: the pairs the block check
+        ;; would have flagged at the byte before.
         ;; (WebAssembly's i32.and evaluates both sides: the loads wait for their own if.)
         (if (i32.and
               (i32.eqz (i32.or (i32.or (local.get $ps) (local.get $pl)) (local.get $held)))
               (i32.and (i32.ge_u (local.get $i) (i32.const 1)) (i32.le_u (i32.add (local.get $i) (i32.const 17)) (local.get $n))))
-          (then (if (call $mayStart (i32.load8_u (i32.sub (local.get $i) (i32.const 1))) (i32.load8_u (local.get $i))) (then
+          (then (if (i32.and
+                      (i32.ne (i32.load8_u (i32.sub (local.get $i) (i32.const 1))) (i32.const 13))
+                      (i32.ne (i32.load8_u (local.get $i)) (i32.const 10))) (then
             (local.set $start (local.get $i))
             ;; A lane needs work if it is (relaxed) a TAB or an SP before a byte up to SP (white space
             ;; or a line end, or a control character: checked the slow way), or is the byte before a
             ;; bare LF. (Empty lines pass: see the end of the function.) Two blocks a round while
             ;; there is room, then one.
-            (block $pairdone
-              (loop $pair
-                (br_if $pairdone (i32.gt_u (i32.add (local.get $i) (i32.const 33)) (local.get $n)))
-                (local.set $cur (v128.load (local.get $i)))
-                (local.set $next (v128.load (i32.add (local.get $i) (i32.const 1))))
-                (local.set $cur2 (v128.load (i32.add (local.get $i) (i32.const 16))))
-                (local.set $next2 (v128.load (i32.add (local.get $i) (i32.const 17))))
-                (local.set $mask (i8x16.bitmask
-                  (v128.or
-                    (v128.or
-                      (i8x16.eq (local.get $cur) (local.get $vTab))
-                      (v128.and
-                        (i8x16.eq (local.get $cur) (local.get $vSp))
-                        (i8x16.le_u (local.get $next) (local.get $vSp))))
-                    (v128.andnot
-                      (i8x16.eq (local.get $next) (local.get $vLf))
-                      (i8x16.eq (local.get $cur) (local.get $vCr))))))
-                (local.set $mask2 (i8x16.bitmask
-                  (v128.or
-                    (v128.or
-                      (i8x16.eq (local.get $cur2) (local.get $vTab))
-                      (v128.and
-                        (i8x16.eq (local.get $cur2) (local.get $vSp))
-                        (i8x16.le_u (local.get $next2) (local.get $vSp))))
-                    (v128.andnot
-                      (i8x16.eq (local.get $next2) (local.get $vLf))
-                      (i8x16.eq (local.get $cur2) (local.get $vCr))))))
-                (br_if $pairdone (i32.or (local.get $mask) (local.get $mask2)))
-                (v128.store (local.get $o) (local.get $cur))
-                (v128.store (i32.add (local.get $o) (i32.const 16)) (local.get $cur2))
-                (local.set $o (i32.add (local.get $o) (i32.const 32)))
-                (local.set $i (i32.add (local.get $i) (i32.const 32)))
-                (br $pair)))
             (block $fastdone
+              (block $tail
+                (loop $pair
+                  (br_if $tail (i32.gt_u (i32.add (local.get $i) (i32.const 33)) (local.get $n)))
+                  (local.set $cur (v128.load (local.get $i)))
+                  (local.set $next (v128.load (i32.add (local.get $i) (i32.const 1))))
+                  (local.set $cur2 (v128.load (i32.add (local.get $i) (i32.const 16))))
+                  (local.set $next2 (v128.load (i32.add (local.get $i) (i32.const 17))))
+                  (local.set $mask (i8x16.bitmask
+                    (v128.or
+                      (v128.or
+                        (i8x16.eq (local.get $cur) (local.get $vTab))
+                        (v128.and
+                          (i8x16.eq (local.get $cur) (local.get $vSp))
+                          (i8x16.le_u (local.get $next) (local.get $vSp))))
+                      (v128.andnot
+                        (i8x16.eq (local.get $next) (local.get $vLf))
+                        (i8x16.eq (local.get $cur) (local.get $vCr))))))
+                  (local.set $mask2 (i8x16.bitmask
+                    (v128.or
+                      (v128.or
+                        (i8x16.eq (local.get $cur2) (local.get $vTab))
+                        (v128.and
+                          (i8x16.eq (local.get $cur2) (local.get $vSp))
+                          (i8x16.le_u (local.get $next2) (local.get $vSp))))
+                      (v128.andnot
+                        (i8x16.eq (local.get $next2) (local.get $vLf))
+                        (i8x16.eq (local.get $cur2) (local.get $vCr))))))
+                  ;; The bytes before the first lane that needs work are output as they are (the
+                  ;; stores write all 32; what follows overwrites the rest).
+                  (v128.store (local.get $o) (local.get $cur))
+                  (v128.store (i32.add (local.get $o) (i32.const 16)) (local.get $cur2))
+                  (local.set $mask (i32.or (local.get $mask) (i32.shl (local.get $mask2) (i32.const 16))))
+                  (if (local.get $mask)
+                    (then
+                      (local.set $k (i32.ctz (local.get $mask)))
+                      (local.set $o (i32.add (local.get $o) (local.get $k)))
+                      (local.set $i (i32.add (local.get $i) (local.get $k)))
+                      (br $fastdone)))
+                  (local.set $o (i32.add (local.get $o) (i32.const 32)))
+                  (local.set $i (i32.add (local.get $i) (i32.const 32)))
+                  (br $pair)))
+              ;; The last 17 to 32 bytes: one block at a time.
               (br_if $fastdone (i32.gt_u (i32.add (local.get $i) (i32.const 17)) (local.get $n)))
               (loop $fast
                 (local.set $cur (v128.load (local.get $i)))
