@@ -1,5 +1,5 @@
 import type { Canonicalization } from "../dkim/signature.js";
-import { decodeBase64, parseTagList, stripWsp, type Tag } from "../dkim/tags.js";
+import { decodeBase64, decodeBase64Text, parseTagList, stripWsp, type Tag } from "../dkim/tags.js";
 import { getFields, type HeaderField } from "../message/header.js";
 
 /** What an ARC-Message-Signature and an ARC-Seal have in common. */
@@ -70,7 +70,8 @@ function common(tags: Map<string, Tag>, what: string): Common | string {
   const algorithm = tags.get("a")!.value.toLowerCase();
   if (!(algorithm in ALGORITHMS)) return `${what}: unsupported algorithm a=${algorithm}`;
   const bTag = tags.get("b")!;
-  const signature = decodeBase64(bTag.value);
+  const signatureText = stripWsp(bTag.value);
+  const signature = decodeBase64Text(signatureText);
   if (!signature || signature.length === 0) return `${what}: b= is not valid base64`;
   const domain = tags.get("d")!.value.toLowerCase().replace(/\.$/, "");
   if (!DOMAIN.test(domain)) return `${what}: d= is not a valid domain`;
@@ -81,7 +82,7 @@ function common(tags: Map<string, Tag>, what: string): Common | string {
     algorithm: algorithm as Common["algorithm"],
     keyType: ALGORITHMS[algorithm as keyof typeof ALGORITHMS],
     signature,
-    signatureText: stripWsp(bTag.value),
+    signatureText,
     domain,
     selector,
     bValue: { start: bTag.rawStart, end: bTag.rawEnd },

@@ -1,5 +1,5 @@
 import type { HeaderField } from "../message/header.js";
-import { decodeBase64, parseTagList, stripWsp, type Tag } from "./tags.js";
+import { decodeBase64, decodeBase64Text, parseTagList, stripWsp, type Tag } from "./tags.js";
 
 export type DkimAlgorithm = "rsa-sha256" | "ed25519-sha256" | "rsa-sha1";
 export type Canonicalization = "simple" | "relaxed";
@@ -82,7 +82,8 @@ export function parseSignature(field: HeaderField): { ok: true; sig: DkimSignatu
   const alg = ALGORITHMS[algorithm];
   if (!alg) return problem(`unknown algorithm a=${algorithm}`, tags);
   const bTag = tags.get("b")!;
-  const signature = decodeBase64(bTag.value);
+  const signatureText = stripWsp(bTag.value);
+  const signature = decodeBase64Text(signatureText);
   if (!signature || signature.length === 0) return problem("b= is not valid base64", tags);
   const bodyHash = decodeBase64(tags.get("bh")!.value);
   if (!bodyHash || bodyHash.length === 0) return problem("bh= is not valid base64", tags);
@@ -136,7 +137,7 @@ export function parseSignature(field: HeaderField): { ok: true; sig: DkimSignatu
     keyType: alg.keyType,
     hash: alg.hash,
     signature,
-    signatureText: stripWsp(bTag.value),
+    signatureText,
     bodyHash,
     headerCanon: hc,
     bodyCanon: bc,

@@ -88,7 +88,13 @@ export function stripWsp(value: string): string {
 
 /** Strict base64: only the alphabet, padding at the end, a length that is a multiple of 4. */
 export function decodeBase64(value: string): Uint8Array | undefined {
-  const s = stripWsp(value);
-  if (s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) return undefined;
+  return decodeBase64Text(stripWsp(value));
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** decodeBase64 for text already without white space. */
+export function decodeBase64Text(s: string): Uint8Array | undefined {
+  if (s.length % 4 !== 0 || !BASE64.test(s)) return undefined;
   return new Uint8Array(Buffer.from(s, "base64"));
 }
