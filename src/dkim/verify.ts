@@ -85,6 +85,8 @@ interface Pending {
   sig: DkimSignature;
   body: () => BodyHashResult;
   key: Promise<KeyLookup>;
+  /** The signature over the header fields, checked as soon as the key is in (it does not need the body). */
+  header: Promise<boolean | undefined>;
 }
 
 /**
@@ -135,7 +137,16 @@ export class DkimVerifier {
       const name = `${sig.selector}._domainkey.${sig.domain}`.toLowerCase();
       let key = keys.get(name);
       if (!key) keys.set(name, (key = fetchKey(options.resolver, name)));
-      this.#results.push({ sig, body, key });
+      // The header signature does not depend on the body: check it when the key arrives, usually
+      // before the body streams (its code and data are then still in cache, not pushed out by a
+      // large body). Undefined when the key cannot be used; #check reports why.
+      const header = key.then((lookup) =>
+        lookup.ok && !this.#keyProblem(lookup.key, sig)
+          ? verifyHeaderData(sig.keyType, sig.hash, headerHashInput(this.#headers, sig), lookup.key.publicKey, sig.signature)
+          : undefined,
+      );
+      header.catch(() => {}); // a failure surfaces in #check
+      this.#results.push({ sig, body, key, header });
     });
   }
 
@@ -177,6 +188,24 @@ export class DkimVerifier {
     return Promise.all(this.#results.map((r) => ("sig" in r ? this.#check(r) : r)));
   }
 
+  /** Why this key cannot verify this signature, if it cannot. */
+  #keyProblem(key: DkimKey, sig: DkimSignature): { result: "permerror" | "policy"; reason: string } | undefined {
+    if (key.keyType !== sig.keyType) return { result: "permerror", reason: `key type ${key.keyType} does not match a=${sig.algorithm}` };
+    if (key.hashes && !key.hashes.includes(sig.hash)) return { result: "permerror", reason: `key h= does not allow ${sig.hash}` };
+    if (key.strict) {
+      const idDomain = sig.identity
+        .slice(sig.identity.lastIndexOf("@") + 1)
+        .toLowerCase()
+        .replace(/\.$/, "");
+      if (idDomain !== sig.domain) return { result: "permerror", reason: "key t=s requires i= to use exactly d=" };
+    }
+    const minBits = Math.max(this.#options.minRsaBits ?? 1024, 1024);
+    if (key.keyType === "rsa" && key.bits < minBits) {
+      return { result: "policy", reason: `RSA key of ${key.bits} bits is under ${minBits} (RFC 8301 3.2)` };
+    }
+    return undefined;
+  }
+
   async #check(p: Pending): Promise<DkimResult> {
     const { sig } = p;
     const base = this.#describe(sig);
@@ -187,20 +216,8 @@ export class DkimVerifier {
     const key = lookup.key;
     base.keyBits = key.bits;
     base.testing = key.testing;
-    if (key.keyType !== sig.keyType)
-      return { ...base, result: "permerror", reason: `key type ${key.keyType} does not match a=${sig.algorithm}` };
-    if (key.hashes && !key.hashes.includes(sig.hash)) return { ...base, result: "permerror", reason: `key h= does not allow ${sig.hash}` };
-    if (key.strict) {
-      const idDomain = sig.identity
-        .slice(sig.identity.lastIndexOf("@") + 1)
-        .toLowerCase()
-        .replace(/\.$/, "");
-      if (idDomain !== sig.domain) return { ...base, result: "permerror", reason: "key t=s requires i= to use exactly d=" };
-    }
-    const minBits = Math.max(this.#options.minRsaBits ?? 1024, 1024);
-    if (key.keyType === "rsa" && key.bits < minBits) {
-      return { ...base, result: "policy", reason: `RSA key of ${key.bits} bits is under ${minBits} (RFC 8301 3.2)` };
-    }
+    const problem = this.#keyProblem(key, sig);
+    if (problem) return { ...base, ...problem };
     if (sig.bodyLength !== undefined && sig.bodyLength > body.canonicalLength) {
       return {
         ...base,
@@ -211,8 +228,7 @@ export class DkimVerifier {
     }
     if (!equalBytes(body.digest, sig.bodyHash))
       return { ...base, result: "fail", failure: "body-hash", reason: "body hash did not verify" };
-    const data = headerHashInput(this.#headers, sig);
-    const valid = verifyHeaderData(sig.keyType, sig.hash, data, key.publicKey, sig.signature);
+    const valid = await p.header;
     if (!valid) return { ...base, result: "fail", failure: "signature", reason: "signature did not verify" };
     let reason = "signature verified";
     if (sig.bodyLength !== undefined && sig.bodyLength < body.canonicalLength) {
