@@ -3,6 +3,7 @@ import { CANON_WASM_BASE64 } from "./canon-wasm.js";
 /** Bytes the kernel takes per call; its output starts at OUTPUT. */
 export const KERNEL_INPUT = 131072;
 const OUTPUT = 131136;
+const STATE = 131072;
 /** Held-back empty lines the output area has room for (2 bytes each, besides 2 per input byte). */
 export const KERNEL_MAX_PENDING = 32768;
 
@@ -15,14 +16,9 @@ export interface KernelState {
 }
 
 /** The parts of the WebAssembly API used here (the project's lib settings do not declare it). */
-interface WasmGlobal {
-  value: number;
-}
 interface WasmExports {
   memory: { buffer: ArrayBuffer };
-  canon: (n: number, relaxed: number) => number;
-  flags: WasmGlobal;
-  pending: WasmGlobal;
+  canon: (n: number, relaxed: number, flags: number, pending: number) => number;
 }
 interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
@@ -32,15 +28,14 @@ interface WasmApi {
 /** The WebAssembly body canonicalizer (canon.wat): same results as the JavaScript one, faster. */
 export class CanonKernel {
   readonly #memory: Uint8Array;
-  readonly #canon: (n: number, relaxed: number) => number;
-  readonly #flags: WasmGlobal;
-  readonly #pending: WasmGlobal;
+  readonly #canon: WasmExports["canon"];
+  /** The state the kernel leaves at STATE: flags, held-back empty lines. */
+  readonly #state: Int32Array;
 
   constructor(exports: WasmExports) {
     this.#memory = new Uint8Array(exports.memory.buffer);
     this.#canon = exports.canon;
-    this.#flags = exports.flags;
-    this.#pending = exports.pending;
+    this.#state = new Int32Array(exports.memory.buffer, STATE, 2);
   }
 
   /**
@@ -50,14 +45,13 @@ export class CanonKernel {
    */
   run(input: Uint8Array, relaxed: boolean, state: KernelState): Uint8Array {
     this.#memory.set(input, 0);
-    this.#flags.value = (state.pendingSpace ? 1 : 0) | (state.midLine ? 2 : 0) | (state.pendingCR ? 4 : 0);
-    this.#pending.value = state.pendingLines;
-    const n = this.#canon(input.length, relaxed ? 1 : 0);
-    const flags = this.#flags.value;
+    const flagsIn = (state.pendingSpace ? 1 : 0) | (state.midLine ? 2 : 0) | (state.pendingCR ? 4 : 0);
+    const n = this.#canon(input.length, relaxed ? 1 : 0, flagsIn, state.pendingLines);
+    const flags = this.#state[0]!;
     state.pendingSpace = (flags & 1) !== 0;
     state.midLine = (flags & 2) !== 0;
     state.pendingCR = (flags & 4) !== 0;
-    state.pendingLines = this.#pending.value;
+    state.pendingLines = this.#state[1]!;
     return this.#memory.subarray(OUTPUT, OUTPUT + n);
   }
 }

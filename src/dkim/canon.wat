@@ -6,26 +6,25 @@
 ;;
 ;; Memory (8 pages): input at 0 (up to 131072 bytes; a block check reads one byte past the block,
 ;; never past the input), output from 131136 (at most twice the input plus the held-back empty lines).
-;; State in and out through the globals: flags bit 0 a pending space, bit 1 mid-line, bit 2 a CR at
-;; the end of the last chunk; `pending` the empty lines held back.
+;; State comes in as parameters and goes out at 131072 (two i32s, for JavaScript to read): flags
+;; (bit 0 a pending space, bit 1 mid-line, bit 2 a CR at the end of the last chunk) and the number of
+;; empty lines held back.
 ;; Rebuild canon-wasm.ts after editing: npm run build:wasm
 (module
   (memory (export "memory") 8)
-  (global $flags (export "flags") (mut i32) (i32.const 0))
-  (global $pending (export "pending") (mut i32) (i32.const 0))
 
-  ;; (n, relaxed) -> output length; output at 131136.
-  (func (export "canon") (param $n i32) (param $relaxed i32) (result i32)
+  ;; (n, relaxed, flags, pending) -> output length; output at 131136.
+  (func (export "canon") (param $n i32) (param $relaxed i32) (param $flags i32) (param $pending i32) (result i32)
     (local $i i32) (local $o i32) (local $mask i32) (local $mask2 i32) (local $k i32) (local $c i32) (local $end i32) (local $start i32)
     (local $ps i32) (local $mid i32) (local $midIn i32) (local $pl i32) (local $held i32) (local $heldOut i32)
     (local $cur v128) (local $next v128) (local $cur2 v128) (local $next2 v128)
     (local $vTab v128) (local $vSp v128) (local $vLf v128) (local $vCr v128)
     (local.set $o (i32.const 131136))
-    (local.set $ps (i32.and (global.get $flags) (i32.const 1)))
-    (local.set $mid (i32.and (i32.shr_u (global.get $flags) (i32.const 1)) (i32.const 1)))
+    (local.set $ps (i32.and (local.get $flags) (i32.const 1)))
+    (local.set $mid (i32.and (i32.shr_u (local.get $flags) (i32.const 1)) (i32.const 1)))
     (local.set $midIn (local.get $mid))
-    (local.set $held (i32.and (i32.shr_u (global.get $flags) (i32.const 2)) (i32.const 1)))
-    (local.set $pl (global.get $pending))
+    (local.set $held (i32.and (i32.shr_u (local.get $flags) (i32.const 2)) (i32.const 1)))
+    (local.set $pl (local.get $pending))
     ;; A CR held from the last chunk is content unless this chunk starts with its LF.
     (if (i32.and (local.get $held) (i32.gt_u (local.get $n) (i32.const 0)))
       (then (if (i32.eq (i32.load8_u (i32.const 0)) (i32.const 10)) (then (local.set $held (i32.const 0))))))
@@ -205,7 +204,7 @@
         (local.set $o (i32.sub (local.get $o) (i32.const 2)))
         (local.set $pl (i32.add (local.get $pl) (i32.const 1)))
         (br $retract)))
-    (global.set $flags
+    (i32.store (i32.const 131072)
       (i32.or (i32.or (local.get $ps) (i32.shl (local.get $mid) (i32.const 1))) (i32.shl (local.get $heldOut) (i32.const 2))))
-    (global.set $pending (local.get $pl))
+    (i32.store (i32.const 131076) (local.get $pl))
     (i32.sub (local.get $o) (i32.const 131136))))
