@@ -9,9 +9,13 @@ export const KERNEL_MAX_PENDING = 32768;
 
 /** The state BodyCanonicalizer carries between chunks, as the kernel reads and writes it. */
 export interface KernelState {
+  /** Relaxed: white space seen in the current line, emitted as one SP if content follows. */
   pendingSpace: boolean;
+  /** The current line has content (a partial line was emitted). */
   midLine: boolean;
+  /** A CR at the end of the last chunk, not yet known to be part of CRLF. */
   pendingCR: boolean;
+  /** Empty lines seen but not yet emitted: they count only if content follows. */
   pendingLines: number;
 }
 

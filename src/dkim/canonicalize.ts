@@ -109,15 +109,8 @@ export class BodyCanonicalizer {
   readonly mode: Canonicalization;
   readonly #sink: BodySink;
   #kernel: CanonKernel | null;
+  /** What carries over between chunks; the JavaScript path and the kernel read and write the same. */
   readonly #state: KernelState = { pendingSpace: false, midLine: false, pendingCR: false, pendingLines: 0 };
-  /** Empty lines seen but not yet emitted: they count only if content follows. */
-  #pendingLines = 0;
-  /** A CR at the end of the last chunk, not yet known to be part of CRLF. */
-  #pendingCR = false;
-  /** Relaxed: white space seen in the current line, emitted as one SP if content follows. */
-  #pendingSpace = false;
-  /** The current line has content (a partial line was emitted). */
-  #midLine = false;
   #emittedAny = false;
   #buf = EMPTY;
   /** Small pieces are gathered here so the sink (a hash) gets few large calls; grown on demand. */
@@ -167,14 +160,10 @@ export class BodyCanonicalizer {
     const relaxed = this.mode === "relaxed";
     for (let off = 0; off < chunk.length; off += KERNEL_INPUT) {
       const piece = off === 0 && chunk.length <= KERNEL_INPUT ? chunk : chunk.subarray(off, off + KERNEL_INPUT);
-      if (this.#pendingLines > KERNEL_MAX_PENDING) {
+      if (state.pendingLines > KERNEL_MAX_PENDING) {
         this.#updateJs(piece);
         continue;
       }
-      state.pendingSpace = this.#pendingSpace;
-      state.midLine = this.#midLine;
-      state.pendingCR = this.#pendingCR;
-      state.pendingLines = this.#pendingLines;
       let out: Uint8Array;
       try {
         out = kernel.run(piece, relaxed, state);
@@ -187,10 +176,6 @@ export class BodyCanonicalizer {
         this.#updateJs(chunk.subarray(off));
         return;
       }
-      this.#pendingSpace = state.pendingSpace;
-      this.#midLine = state.midLine;
-      this.#pendingCR = state.pendingCR;
-      this.#pendingLines = state.pendingLines;
       if (out.length > 0) {
         // Straight to the sink (it consumes during the call): the kernel's output is already one piece.
         this.#flushStage();
@@ -201,20 +186,21 @@ export class BodyCanonicalizer {
   }
 
   /**
-   * The JavaScript canonicalizer (the kernel's reference). Whole lines that need no change (CRLF-ended; for relaxed also no TAB,
-   * no double space, no white space before the CRLF) pass to the sink as views of the input, found
-   * with native searches; only other lines take the byte-by-byte path. (A line of one byte has
-   * lf - 2 === pos - 1, the previous line's LF, never SP or TAB.)
+   * The JavaScript canonicalizer (the kernel's reference). Whole lines that need no change
+   * (CRLF-ended; for relaxed also no TAB, no double space, no white space before the CRLF) pass to
+   * the sink as views of the input, found with native searches; only other lines take the
+   * byte-by-byte path. (A line of one byte has lf - 2 === pos - 1, the previous line's LF, never SP
+   * or TAB.)
    */
   #updateJs(chunk: Uint8Array): void {
     let pos = 0;
     // Finish a line begun in an earlier chunk the slow way.
-    if (this.#midLine || this.#pendingCR || this.#pendingSpace) {
+    if (this.#state.midLine || this.#state.pendingCR || this.#state.pendingSpace) {
       const lf = chunk.indexOf(LF);
       if (lf < 0) return this.#process(chunk, false);
       this.#process(chunk.subarray(0, lf + 1), false);
       pos = lf + 1;
-      if (this.#midLine || this.#pendingCR || this.#pendingSpace) return this.#process(chunk.subarray(pos), false);
+      if (this.#state.midLine || this.#state.pendingCR || this.#state.pendingSpace) return this.#process(chunk.subarray(pos), false);
     }
     const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const relaxed = this.mode === "relaxed";
@@ -260,26 +246,26 @@ export class BodyCanonicalizer {
       empty++;
     }
     if (contentEnd > start) {
-      for (; this.#pendingLines > 0; this.#pendingLines--) this.#emit(CRLF);
+      for (; this.#state.pendingLines > 0; this.#state.pendingLines--) this.#emit(CRLF);
       this.#emit(chunk.subarray(start, contentEnd));
     }
-    this.#pendingLines += empty;
+    this.#state.pendingLines += empty;
   }
 
   #process(chunk: Uint8Array, final: boolean): void {
     if (chunk.length === 0) return;
     // Worst case every byte is a bare LF (2 out) plus pending lines and a held CR.
-    const out = this.#reserve(chunk.length * 2 + this.#pendingLines * 2 + 4);
+    const out = this.#reserve(chunk.length * 2 + this.#state.pendingLines * 2 + 4);
     let o = 0;
     const relaxed = this.mode === "relaxed";
-    let pendingLines = this.#pendingLines;
-    let pendingSpace = this.#pendingSpace;
-    let midLine = this.#midLine;
+    let pendingLines = this.#state.pendingLines;
+    let pendingSpace = this.#state.pendingSpace;
+    let midLine = this.#state.midLine;
     const n = chunk.length;
     let i = 0;
     // A CR held from the last chunk is content unless this chunk starts with its LF.
-    let held = this.#pendingCR && chunk[0] !== LF;
-    this.#pendingCR = false;
+    let held = this.#state.pendingCR && chunk[0] !== LF;
+    this.#state.pendingCR = false;
     while (i < n || held) {
       let c: number;
       if (held) {
@@ -298,7 +284,7 @@ export class BodyCanonicalizer {
         }
         if (c === CR) {
           if (i === n && !final) {
-            this.#pendingCR = true;
+            this.#state.pendingCR = true;
             break;
           }
           if (chunk[i] === LF) continue; // the LF ends the line
@@ -323,22 +309,22 @@ export class BodyCanonicalizer {
       }
       out[o++] = c;
     }
-    this.#pendingLines = pendingLines;
-    this.#pendingSpace = pendingSpace;
-    this.#midLine = midLine;
+    this.#state.pendingLines = pendingLines;
+    this.#state.pendingSpace = pendingSpace;
+    this.#state.midLine = midLine;
     if (o > 0) this.#emit(out.subarray(0, o));
   }
 
   /** Finishes the body: a last line without CRLF gets one; simple makes an empty body one CRLF. */
   end(): void {
-    if (this.#pendingCR) {
+    if (this.#state.pendingCR) {
       // The body ended in a bare CR: it is content of the last line.
-      this.#pendingCR = false;
+      this.#state.pendingCR = false;
       this.#process(Uint8Array.of(CR), true);
     }
-    if (this.#midLine) {
+    if (this.#state.midLine) {
       this.#emit(CRLF);
-      this.#midLine = false;
+      this.#state.midLine = false;
     } else if (!this.#emittedAny && this.mode === "simple") {
       // 3.4.3: "If there is no body or no CRLFs at the end of the body, a CRLF is added."
       this.#emit(CRLF);

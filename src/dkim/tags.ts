@@ -26,8 +26,9 @@ function isWsp(c: number): boolean {
 /**
  * Parses a tag-list. Tag names are ALPHA *(ALPHA / DIGIT / "_"), compared case-sensitively as the RFC
  * says; a repeated tag is an error (3.2: "Tags with duplicate names MUST NOT occur"); values hold
- * %x21-3A / %x3C-7E and white space. Linear: one pass, no regular expressions over the whole text.
- * Positions are offset + the index in text; parsing starts at index `from`.
+ * %x21-3A / %x3C-7E and white space. Linear: one pass, with at most one regular-expression search
+ * (for the first invalid value character). Positions are offset + the index in text; parsing starts
+ * at index `from`.
  */
 export function parseTagList(text: string, offset = 0, from = 0): TagList {
   const tags = new Map<string, Tag>();
@@ -50,7 +51,7 @@ export function parseTagList(text: string, offset = 0, from = 0): TagList {
     if (text.charCodeAt(i) !== 0x3d) return { ok: false, reason: `expected '=' after tag '${name}' at ${offset + i}` };
     i++;
     const rawStart = i;
-    // The value runs to the next ';' (native search); one sticky regex checks its characters.
+    // The value runs to the next ';' (native search); INVALID_VALUE_CHAR checks its characters.
     let semi = text.indexOf(";", i);
     if (semi < 0) semi = n;
     if (nextBad < i) {
