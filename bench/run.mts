@@ -204,10 +204,8 @@ async function main(): Promise<void> {
     `msgauth benchmark: Node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? "?"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; ${ms} ms per measurement`,
   );
   console.log("operation              message  sigs   msgauth/s   mailauth/s   ratio   floor/s  msgauth/floor");
-  const rows: string[] = [];
   const row = (op: string, c: Case, ours: number, theirs: number, floor?: number) => {
     const line = `${op.padEnd(22)} ${c.name.padEnd(8)} ${String(c.signatures.length).padStart(4)} ${fmt(ours).padStart(11)} ${fmt(theirs).padStart(12)} ${`${(ours / theirs).toFixed(2)}x`.padStart(7)} ${floor ? fmt(floor).padStart(9) : "".padStart(9)} ${floor ? `${(floor / ours).toFixed(2)}x`.padStart(14) : ""}`;
-    rows.push(line);
     console.log(line);
   };
   /** Each operation on a message, msgauth's and mailauth's. */
