@@ -1,5 +1,7 @@
 import type { Envelope } from "../authenticate.js";
 import { type MailParams, parseCommand, type RcptParams, type SmtpCommand } from "./command.js";
+import { DataScanner } from "./data-scanner.js";
+import { MessageBuffer } from "./message-buffer.js";
 import type { SmtpPath } from "./path.js";
 import { formatReply, type Reply } from "./reply.js";
 import { type Credentials, decodeBase64Response, decodePlain, LOGIN_PASSWORD_PROMPT, LOGIN_USERNAME_PROMPT } from "./sasl.js";
@@ -31,10 +33,22 @@ export interface SessionOptions {
   maxRecipients?: number;
   /** Failed commands before the session ends with 421. Default 10. */
   maxErrors?: number;
-  /** Longest command line, CRLF included. Default 512. */
+  /**
+   * Longest command line, CRLF included. Default 512 (RFC 5321 4.5.3.1.4). MAIL and RCPT may be
+   * 1,024 octets longer for the parameters of the extensions offered (RFC 1870, RFC 3461, RFC 4954).
+   */
   maxLineLength?: number;
-  /** Refuse messages with a bare LF in DATA (550 5.5.2). Default false: kept as content. */
+  /**
+   * Refuse messages holding a bare LF or a bare CR (550 5.5.2). Default false: kept as content.
+   * Ambiguous end-of-data lines (`<LF>.<LF>`, `<CR>.<CR>`, ...) are refused either way.
+   */
   rejectBareLineFeed?: boolean;
+  /**
+   * Input held while the application decides on an event (a message, AUTH), bytes. Past it the
+   * session replies 421 4.7.0 and closes. Servers should stop reading while `wantsInput` is false,
+   * so a client only reaches this by ignoring the protocol. Default 1 MiB.
+   */
+  maxPendingInput?: number;
 }
 
 export type SessionEvent =
@@ -61,24 +75,107 @@ export interface SessionOutput {
   close: boolean;
 }
 
-type InputMode = "command" | "data" | "bdat" | "auth-plain" | "auth-login-user" | "auth-login-pass" | "wait" | "closed";
+/** completeMessage(), completeAuth() or tlsStarted() called when no such event is pending. */
+export class SessionStateError extends Error {
+  override name = "SessionStateError";
+}
 
+/** The message being received: its bytes, how they are framed and what the scanner saw. */
+interface MessageInProgress {
+  kind: "data" | "bdat";
+  buffer: MessageBuffer;
+  /** undefined for BINARYMIME: binary content is not scanned (RFC 3030 3). */
+  scanner: DataScanner | undefined;
+}
+
+/** One mail transaction: MAIL to the end of the message. RSET, HELO/EHLO, STARTTLS and a new MAIL replace it whole. */
 interface Transaction {
   from: SmtpPath;
   params: MailParams;
   recipients: Array<{ path: SmtpPath; params: RcptParams }>;
   rcptAttempts: number;
+  message: MessageInProgress | undefined;
 }
+
+/** How the next input bytes are read. */
+type Input =
+  | { kind: "command" }
+  | { kind: "data" }
+  /** A BDAT chunk's bytes: kept when `error` is undefined, then `error` or the chunk's reply is sent. */
+  | { kind: "bdat"; remaining: number; last: boolean; error: Reply | undefined }
+  | { kind: "auth-plain" }
+  | { kind: "auth-login-user" }
+  | { kind: "auth-login-pass"; username: string }
+  /** An event is out; input is held until the application answers it. */
+  | { kind: "wait"; for: "message" | "auth" | "starttls" }
+  | { kind: "closed" };
 
 const LF = 0x0a;
 const CR = 0x0d;
-const DOT = 0x2e;
+const AUTH_LINE_MAX = 12_288; // RFC 4954 4
+const EXTENSION_ALLOWANCE = 1024; // SIZE +26 (RFC 1870), DSN +100/+500 (RFC 3461), AUTH= +500 (RFC 4954)
+const utf8 = new TextDecoder("utf-8", { fatal: false });
+const encoder = new TextEncoder();
 const r = (code: number, enhanced: string, ...lines: string[]): Reply => ({ code, enhanced, lines });
+
+/**
+ * Bytes received and not yet read: one growable array read by index, compacted or doubled when
+ * full, so a chunk of many pipelined commands, or input a byte at a time, costs linear time.
+ */
+class InputQueue {
+  #buf = new Uint8Array(4096);
+  #start = 0;
+  #end = 0;
+
+  get length(): number {
+    return this.#end - this.#start;
+  }
+  get bytes(): Uint8Array {
+    return this.#buf;
+  }
+  get start(): number {
+    return this.#start;
+  }
+  get end(): number {
+    return this.#end;
+  }
+
+  push(bytes: Uint8Array): void {
+    if (this.#end + bytes.length > this.#buf.length) {
+      const live = this.length;
+      if (live + bytes.length <= this.#buf.length / 2) this.#buf.copyWithin(0, this.#start, this.#end);
+      else {
+        const grown = new Uint8Array(Math.max(2 * this.#buf.length, live + bytes.length));
+        grown.set(this.#buf.subarray(this.#start, this.#end));
+        this.#buf = grown;
+      }
+      this.#start = 0;
+      this.#end = live;
+    }
+    this.#buf.set(bytes, this.#end);
+    this.#end += bytes.length;
+  }
+
+  /** Marks everything before `index` (an absolute index into `bytes`) as read. */
+  consumeTo(index: number): void {
+    this.#start = index;
+    if (this.#start >= this.#end) this.clear();
+  }
+
+  clear(): void {
+    this.#start = this.#end = 0;
+    if (this.#buf.length > 65_536) this.#buf = new Uint8Array(4096);
+  }
+}
 
 /**
  * An SMTP server session with no I/O: feed it the client's bytes, write what it returns, act on its
  * events. It enforces command order, pipelining, DATA and BDAT framing, size and recipient limits,
  * the relay policy (no open relay), and AUTH only over TLS on submission ports.
+ *
+ * feed() never throws: bad input gets replies. Memory is bounded: a command line by
+ * `maxLineLength`, a message by `maxMessageSize` (held in large blocks), input held while an event
+ * is pending by `maxPendingInput`. Stop reading from the socket while `wantsInput` is false.
  */
 export class SmtpSession {
   readonly options: Readonly<
@@ -87,8 +184,12 @@ export class SmtpSession {
       isTrustedClient: SessionOptions["isTrustedClient"] | undefined;
     }
   >;
-  #mode: InputMode = "command";
-  #buf = new Uint8Array(0);
+  #input: Input = { kind: "command" };
+  #queue = new InputQueue();
+  /** Where the search for LF in the queue resumes (bytes before it hold none). */
+  #scanFrom = 0;
+  /** Skipping the rest of an over-long line (already answered with 500). */
+  #skipLongLine = false;
   #helo: string | undefined;
   #esmtp = false;
   #tls: boolean;
@@ -99,16 +200,6 @@ export class SmtpSession {
   #out: string[] = [];
   #events: SessionEvent[] = [];
   #close = false;
-  #data: Uint8Array[] = [];
-  #dataSize = 0;
-  #overSize = false;
-  #bareLf = false;
-  #dataLineStart = true;
-  #bdatRemaining = 0;
-  #bdatLast = false;
-  #bdatValid = false;
-  #skipLongLine = false;
-  #loginUser = "";
   #started = false;
 
   constructor(options: SessionOptions) {
@@ -124,6 +215,7 @@ export class SmtpSession {
       maxErrors: options.maxErrors ?? 10,
       maxLineLength: options.maxLineLength ?? 512,
       rejectBareLineFeed: options.rejectBareLineFeed ?? false,
+      maxPendingInput: options.maxPendingInput ?? 1024 * 1024,
       hostname: options.hostname,
       clientIp: options.clientIp,
       localDomains: options.localDomains,
@@ -154,7 +246,21 @@ export class SmtpSession {
   }
 
   get closed(): boolean {
-    return this.#mode === "closed";
+    return this.#input.kind === "closed";
+  }
+
+  /**
+   * False while an event waits for the application's answer (or the session is closed): stop
+   * reading from the socket (e.g. socket.pause()) and resume when it is true again. Input fed
+   * meanwhile is held, up to `maxPendingInput`.
+   */
+  get wantsInput(): boolean {
+    return this.#input.kind !== "wait" && this.#input.kind !== "closed";
+  }
+
+  /** Input bytes received and not yet read (held while an event is pending). */
+  get pendingInput(): number {
+    return this.#queue.length;
   }
 
   /** The greeting to send when the client connects. */
@@ -166,33 +272,44 @@ export class SmtpSession {
     return this.#flush();
   }
 
-  /** Feeds bytes from the client. */
+  /** Feeds bytes from the client. Never throws. */
   feed(chunk: Uint8Array | string): SessionOutput {
-    if (this.#mode === "closed") return this.#flush();
-    const bytes = typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk;
-    const merged = new Uint8Array(this.#buf.length + bytes.length);
-    merged.set(this.#buf);
-    merged.set(bytes, this.#buf.length);
-    this.#buf = merged;
-    this.#process();
+    const input = this.#input;
+    if (input.kind === "closed") return this.#flush();
+    // RFC 3207 4.2 / CVE-2011-0411: plaintext sent after STARTTLS, before the handshake, is dropped.
+    if (input.kind === "wait" && input.for === "starttls") return this.#flush();
+    const bytes = typeof chunk === "string" ? encoder.encode(chunk) : chunk;
+    if (input.kind === "wait" && this.#queue.length + bytes.length > this.options.maxPendingInput) {
+      this.#overflow();
+      return this.#flush();
+    }
+    this.#queue.push(bytes);
+    this.#guarded(() => this.#process());
     return this.#flush();
   }
 
   /** TLS is up after a starttls event: the session starts over (RFC 3207 4.2). */
   tlsStarted(info?: Record<string, unknown>): SessionOutput {
+    if (this.closed) return this.#flush();
+    this.#expectWait("starttls", "tlsStarted()");
     this.#tls = true;
     this.#tlsInfo = info;
     this.#helo = undefined;
     this.#esmtp = false;
     this.#user = undefined;
     this.#tx = undefined;
-    this.#buf = new Uint8Array(0);
-    this.#mode = "command";
+    this.#queue.clear();
+    this.#scanFrom = 0;
+    this.#skipLongLine = false;
+    this.#input = { kind: "command" };
     return this.#flush();
   }
 
   /** Answers an auth event: the user name on success, false on failure. */
   completeAuth(username: string | false): SessionOutput {
+    if (this.closed) return this.#flush();
+    this.#expectWait("auth", "completeAuth()");
+    this.#input = { kind: "command" };
     if (username === false) {
       this.#fail(r(535, "5.7.8", "Authentication credentials invalid"));
     } else {
@@ -202,18 +319,35 @@ export class SmtpSession {
     return this.#resume();
   }
 
-  /** Answers a message event: the final reply (default 250 2.0.0 queued). */
+  /** Answers a message event: the final reply (default 250 2.0.0 queued). Throws RangeError for a malformed reply. */
   completeMessage(reply: Reply = r(250, "2.0.0", "Ok: queued")): SessionOutput {
+    if (this.closed) return this.#flush();
+    this.#expectWait("message", "completeMessage()");
+    formatReply(reply); // a malformed reply is the caller's error: throw before changing state
+    this.#input = { kind: "command" };
+    this.#tx = undefined;
     if (reply.code >= 400) this.#fail(reply);
     else this.#reply(reply);
-    this.#tx = undefined;
     return this.#resume();
   }
 
+  #expectWait(event: "message" | "auth" | "starttls", method: string): void {
+    const input = this.#input;
+    if (input.kind !== "wait" || input.for !== event) throw new SessionStateError(`${method} called with no ${event} event pending`);
+  }
+
   #resume(): SessionOutput {
-    if (this.#mode === "wait") this.#mode = "command";
-    this.#process();
+    this.#guarded(() => this.#process());
     return this.#flush();
+  }
+
+  /** A defect must not escape to the socket handler: the session ends with 421 instead. */
+  #guarded(step: () => void): void {
+    try {
+      step();
+    } catch (error) {
+      this.#shutdown(r(421, "4.3.0", `${this.options.hostname} Internal error, closing connection`), `internal error: ${String(error)}`);
+    }
   }
 
   #flush(): SessionOutput {
@@ -234,64 +368,94 @@ export class SmtpSession {
       this.#shutdown(r(421, "4.7.0", `${this.options.hostname} Too many errors, closing connection`), "too many errors");
   }
 
+  #overflow(): void {
+    this.#shutdown(
+      r(421, "4.7.0", `${this.options.hostname} Too much input while a reply is pending, closing connection`),
+      "input overflow",
+    );
+  }
+
   #shutdown(reply: Reply, reason: string): void {
-    if (this.#mode === "closed") return;
+    if (this.#input.kind === "closed") return;
     this.#reply(reply);
-    this.#mode = "closed";
+    this.#end(reason);
+  }
+
+  #end(reason: string): void {
+    this.#input = { kind: "closed" };
     this.#close = true;
-    this.#buf = new Uint8Array(0);
+    this.#tx = undefined;
+    this.#queue.clear();
     this.#events.push({ type: "close", reason });
   }
 
   #process(): void {
     for (;;) {
-      switch (this.#mode) {
+      const input = this.#input;
+      switch (input.kind) {
         case "closed":
+          return;
         case "wait":
+          if (this.#queue.length > this.options.maxPendingInput) this.#overflow();
           return;
         case "data":
           if (!this.#processData()) return;
           continue;
         case "bdat":
-          if (!this.#processBdat()) return;
+          if (!this.#processBdat(input)) return;
           continue;
-        default: {
-          const line = this.#takeLine(this.#mode === "command" ? this.options.maxLineLength : 12288);
+        case "command": {
+          const line = this.#takeLine(this.options.maxLineLength + EXTENSION_ALLOWANCE);
           if (line === undefined) return;
-          if (this.#mode === "command") this.#command(line);
-          else this.#authLine(line);
+          this.#command(line);
+          continue;
+        }
+        default: {
+          const line = this.#takeLine(AUTH_LINE_MAX);
+          if (line === undefined) return;
+          this.#authLine(input, line);
         }
       }
     }
   }
 
-  /** One line (CRLF or LF ended) from the buffer, decoded as UTF-8; long lines get 500 5.5.2. */
+  /** One line (CRLF or LF ended) from the queue, decoded as UTF-8; a line over `limit` gets 500 5.5.2 and is skipped. */
   #takeLine(limit: number): string | undefined {
-    const lf = this.#buf.indexOf(LF);
-    if (lf < 0) {
-      if (this.#buf.length > limit) {
-        // Drop what we have and skip to the end of this line.
-        this.#buf = new Uint8Array(0);
-        if (!this.#skipLongLine) {
-          this.#skipLongLine = true;
-          this.#fail(r(500, "5.5.2", "Line too long"));
-        }
+    const q = this.#queue;
+    const bytes = q.bytes;
+    for (;;) {
+      const from = Math.max(q.start, this.#scanFrom);
+      let lf = bytes.indexOf(LF, from);
+      if (lf >= q.end) lf = -1;
+      if (lf < 0) {
+        if (q.length > limit) {
+          // Drop what we have and skip to the end of this line.
+          q.clear();
+          this.#scanFrom = 0;
+          if (!this.#skipLongLine) {
+            this.#skipLongLine = true;
+            this.#fail(r(500, "5.5.2", "Line too long"));
+          }
+        } else this.#scanFrom = q.end;
+        return undefined;
       }
-      return undefined;
+      const start = q.start;
+      q.consumeTo(lf + 1);
+      this.#scanFrom = 0;
+      if (this.#skipLongLine) {
+        this.#skipLongLine = false;
+        if (this.closed) return undefined;
+        continue;
+      }
+      let end = lf;
+      if (end > start && bytes[end - 1] === CR) end--;
+      if (end + 2 - start > limit) {
+        this.#fail(r(500, "5.5.2", "Line too long"));
+        if (this.closed) return undefined;
+        continue;
+      }
+      return utf8.decode(bytes.subarray(start, end));
     }
-    let end = lf;
-    if (end > 0 && this.#buf[end - 1] === CR) end--;
-    const bytes = this.#buf.subarray(0, end);
-    this.#buf = this.#buf.slice(lf + 1);
-    if (this.#skipLongLine) {
-      this.#skipLongLine = false;
-      return this.#mode === "closed" ? undefined : this.#takeLine(limit);
-    }
-    if (bytes.length + 2 > limit) {
-      this.#fail(r(500, "5.5.2", "Line too long"));
-      return this.#takeLine(limit);
-    }
-    return new TextDecoder("utf-8", { fatal: false }).decode(bytes);
   }
 
   #isLocal(domain: string): boolean {
@@ -324,7 +488,12 @@ export class SmtpSession {
   }
 
   #command(line: string): void {
-    const parsed = parseCommand(line, { maxLineLength: this.options.maxLineLength, utf8: this.#tx?.params.smtputf8 ?? false });
+    const verb = line.slice(0, 5).toUpperCase();
+    const extended = verb === "MAIL " || verb === "RCPT ";
+    const parsed = parseCommand(line, {
+      maxLineLength: this.options.maxLineLength + (extended ? EXTENSION_ALLOWANCE : 0),
+      utf8: this.#tx?.params.smtputf8 ?? false,
+    });
     if (!parsed.ok) {
       this.#fail(parsed.reply);
       return;
@@ -347,10 +516,7 @@ export class SmtpSession {
         return;
       case "QUIT":
         this.#reply(r(221, "2.0.0", `${this.options.hostname} closing connection`));
-        this.#mode = "closed";
-        this.#close = true;
-        this.#buf = new Uint8Array(0);
-        this.#events.push({ type: "close", reason: "QUIT" });
+        this.#end("QUIT");
         return;
       case "HELP":
         this.#reply(r(214, "2.0.0", "See RFC 5321"));
@@ -383,8 +549,10 @@ export class SmtpSession {
     if (!this.#esmtp) return this.#fail(r(503, "5.5.1", "Send EHLO first"));
     this.#reply(r(220, "2.0.0", "Ready to start TLS"));
     // RFC 3207 4.2 / CVE-2011-0411: anything pipelined after STARTTLS came in plaintext; drop it.
-    this.#buf = new Uint8Array(0);
-    this.#mode = "wait";
+    this.#queue.clear();
+    this.#scanFrom = 0;
+    this.#tx = undefined;
+    this.#input = { kind: "wait", for: "starttls" };
     this.#events.push({ type: "starttls" });
   }
 
@@ -399,52 +567,50 @@ export class SmtpSession {
     if (mech === "PLAIN") {
       if (c.initialResponse === undefined) {
         this.#out.push("334 \r\n");
-        this.#mode = "auth-plain";
+        this.#input = { kind: "auth-plain" };
         return;
       }
       return this.#plain(c.initialResponse);
     }
     if (c.initialResponse === undefined) {
       this.#out.push(`334 ${LOGIN_USERNAME_PROMPT}\r\n`);
-      this.#mode = "auth-login-user";
+      this.#input = { kind: "auth-login-user" };
       return;
     }
-    this.#mode = "auth-login-user";
-    this.#authLine(c.initialResponse);
+    this.#authLine({ kind: "auth-login-user" }, c.initialResponse);
   }
 
   #plain(response: string): void {
     const decoded = decodePlain(response);
     if (!decoded.ok) {
-      this.#mode = "command";
+      this.#input = { kind: "command" };
       return this.#fail(r(501, "5.5.2", `Cannot decode the AUTH response: ${decoded.reason}`));
     }
-    this.#mode = "wait";
+    this.#input = { kind: "wait", for: "auth" };
     this.#events.push({ type: "auth", mechanism: "PLAIN", credentials: decoded.credentials });
   }
 
-  #authLine(line: string): void {
+  #authLine(input: Extract<Input, { kind: "auth-plain" | "auth-login-user" | "auth-login-pass" }>, line: string): void {
     if (line.trim() === "*") {
-      this.#mode = "command";
+      this.#input = { kind: "command" };
       return this.#fail(r(501, "5.7.0", "Authentication cancelled"));
     }
-    if (this.#mode === "auth-plain") return this.#plain(line);
+    if (input.kind === "auth-plain") return this.#plain(line);
     const decoded = decodeBase64Response(line);
     if (!decoded.ok || decoded.value === "") {
-      this.#mode = "command";
+      this.#input = { kind: "command" };
       return this.#fail(r(501, "5.5.2", "Cannot decode the AUTH response"));
     }
-    if (this.#mode === "auth-login-user") {
-      this.#loginUser = decoded.value;
+    if (input.kind === "auth-login-user") {
       this.#out.push(`334 ${LOGIN_PASSWORD_PROMPT}\r\n`);
-      this.#mode = "auth-login-pass";
+      this.#input = { kind: "auth-login-pass", username: decoded.value };
       return;
     }
-    this.#mode = "wait";
+    this.#input = { kind: "wait", for: "auth" };
     this.#events.push({
       type: "auth",
       mechanism: "LOGIN",
-      credentials: { authzid: "", username: this.#loginUser, password: decoded.value },
+      credentials: { authzid: "", username: input.username, password: decoded.value },
     });
   }
 
@@ -461,13 +627,14 @@ export class SmtpSession {
     if (c.params.size !== undefined && c.params.size > this.options.maxMessageSize) {
       return this.#fail(r(552, "5.3.4", "Message size exceeds fixed maximum message size"));
     }
-    this.#tx = { from: c.from, params: c.params, recipients: [], rcptAttempts: 0 };
+    this.#tx = { from: c.from, params: c.params, recipients: [], rcptAttempts: 0, message: undefined };
     this.#reply(r(250, "2.1.0", "Sender OK"));
   }
 
   #rcpt(c: Extract<SmtpCommand, { verb: "RCPT" }>): void {
     const tx = this.#tx;
     if (!tx) return this.#fail(r(503, "5.5.1", "Need MAIL before RCPT"));
+    if (tx.message) return this.#fail(r(503, "5.5.1", "RCPT not allowed after BDAT"));
     tx.rcptAttempts++;
     if (tx.recipients.length >= this.options.maxRecipients) return this.#fail(r(452, "4.5.3", "Too many recipients"));
     const domain = c.to.domain;
@@ -478,131 +645,119 @@ export class SmtpSession {
     this.#reply(r(250, "2.1.5", "Recipient OK"));
   }
 
-  #startMessage(): boolean {
-    if (!this.#tx) {
-      this.#fail(r(503, "5.5.1", "Need MAIL command"));
-      return false;
-    }
-    if (this.#tx.recipients.length === 0) {
-      this.#fail(this.#tx.rcptAttempts > 0 ? r(554, "5.5.1", "No valid recipients") : r(503, "5.5.1", "Need RCPT command"));
-      return false;
-    }
-    this.#data = [];
-    this.#dataSize = 0;
-    this.#overSize = false;
-    this.#bareLf = false;
-    return true;
+  /** Why a message cannot start now, or undefined when it can. */
+  #cannotStart(): Reply | undefined {
+    const tx = this.#tx;
+    if (!tx) return r(503, "5.5.1", "Need MAIL command");
+    if (tx.recipients.length === 0)
+      return tx.rcptAttempts > 0 ? r(554, "5.5.1", "No valid recipients") : r(503, "5.5.1", "Need RCPT command");
+    return undefined;
+  }
+
+  #newMessage(kind: "data" | "bdat", tx: Transaction): MessageInProgress {
+    const binary = kind === "bdat" && tx.params.body === "BINARYMIME";
+    return { kind, buffer: new MessageBuffer(this.options.maxMessageSize), scanner: binary ? undefined : new DataScanner(kind === "data") };
   }
 
   #dataCommand(): void {
-    if (this.#tx?.params.body === "BINARYMIME") return this.#fail(r(503, "5.5.1", "BINARYMIME needs BDAT (RFC 3030)"));
-    if (!this.#startMessage()) return;
+    const tx = this.#tx;
+    if (tx?.params.body === "BINARYMIME") return this.#fail(r(503, "5.5.1", "BINARYMIME needs BDAT (RFC 3030)"));
+    if (tx?.message) return this.#fail(r(503, "5.5.1", "DATA not allowed after BDAT (RFC 3030 2)"));
+    const refused = this.#cannotStart();
+    if (refused) return this.#fail(refused);
+    tx!.message = this.#newMessage("data", tx!);
     this.#reply({ code: 354, lines: ["End data with <CR><LF>.<CR><LF>"] });
-    this.#mode = "data";
-    this.#dataLineStart = true;
+    this.#input = { kind: "data" };
   }
 
   #bdatCommand(c: Extract<SmtpCommand, { verb: "BDAT" }>): void {
-    // The chunk's bytes follow whatever we answer; read them either way (RFC 3030 2).
-    if (this.#bdatRemaining === 0 && this.#data.length === 0 && !this.#bdatValid) this.#bdatValid = this.#startMessage();
-    this.#bdatRemaining = c.size;
-    this.#bdatLast = c.last;
-    this.#mode = "bdat";
-  }
-
-  #append(bytes: Uint8Array): void {
-    if (this.#overSize) return;
-    if (this.#dataSize + bytes.length > this.options.maxMessageSize) {
-      this.#overSize = true;
-      this.#data = [];
-      return;
+    // The chunk's bytes follow whatever we answer: read them either way, then reply once (RFC 3030 2).
+    const tx = this.#tx;
+    let error: Reply | undefined;
+    if (!tx?.message) {
+      const refused = this.#cannotStart();
+      if (refused) error = r(503, "5.5.1", "BDAT chunk discarded: no valid transaction");
+      else tx!.message = this.#newMessage("bdat", tx!);
     }
-    this.#data.push(bytes.slice());
-    this.#dataSize += bytes.length;
+    this.#input = { kind: "bdat", remaining: c.size, last: c.last, error };
   }
 
-  /**
-   * DATA: lines end with CRLF only; "." alone ends the message; a leading dot is removed (RFC 5321
-   * 4.5.2). A bare LF never ends a line or the message (SMTP smuggling defence).
-   */
+  /** DATA: scan to CRLF.CRLF (see DataScanner); returns true when the message ended. */
   #processData(): boolean {
-    const buf = this.#buf;
-    let lineStart = 0;
-    let pos = 0;
-    for (;;) {
-      const lf = buf.indexOf(LF, pos);
-      if (lf < 0) break;
-      if (lf === 0 || buf[lf - 1] !== CR) {
-        this.#bareLf = true;
-        pos = lf + 1;
-        continue;
-      }
-      const line = buf.subarray(lineStart, lf - 1);
-      if (this.#dataLineStart && line.length === 1 && line[0] === DOT) {
-        this.#buf = buf.slice(lf + 1);
-        this.#endMessage();
-        return true;
-      }
-      const unstuffed = this.#dataLineStart && line[0] === DOT ? line.subarray(1) : line;
-      this.#append(buf.subarray(lineStart + (unstuffed.length < line.length ? 1 : 0), lf + 1));
-      this.#dataLineStart = true;
-      lineStart = pos = lf + 1;
+    const q = this.#queue;
+    const message = this.#tx!.message!;
+    const scanner = message.scanner!;
+    const end = scanner.scan(q.bytes, q.start, q.end, this.#keeping(message) ? message.buffer : undefined);
+    if (end < 0) {
+      q.clear();
+      if (!this.#keeping(message)) message.buffer.discard();
+      return false;
     }
-    // Keep the partial line; flush it when large (a lone "." line is short, so it is never split).
-    let rest = buf.subarray(lineStart);
-    if (rest.length > 65_536) {
-      const keep = rest[rest.length - 1] === CR ? 1 : 0;
-      let part = rest.subarray(0, rest.length - keep);
-      if (this.#dataLineStart && part[0] === DOT) part = part.subarray(1);
-      this.#append(part);
-      this.#dataLineStart = false;
-      rest = rest.subarray(rest.length - keep);
-    }
-    this.#buf = rest.slice();
-    return false;
+    q.consumeTo(end);
+    this.#endMessage();
+    return true;
   }
 
-  #processBdat(): boolean {
-    const take = Math.min(this.#bdatRemaining, this.#buf.length);
+  /** Content is still worth keeping: not over size, nothing that will refuse the message. */
+  #keeping(message: MessageInProgress): boolean {
+    const f = message.scanner?.flags;
+    if (message.buffer.overflowed || !f) return !message.buffer.overflowed;
+    return !f.ambiguousEnd && !(this.options.rejectBareLineFeed && (f.bareLf || f.bareCr));
+  }
+
+  #processBdat(input: Extract<Input, { kind: "bdat" }>): boolean {
+    const q = this.#queue;
+    const take = Math.min(input.remaining, q.length);
     if (take > 0) {
-      if (this.#bdatValid) this.#append(this.#buf.subarray(0, take));
-      this.#buf = this.#buf.slice(take);
-      this.#bdatRemaining -= take;
+      const message = this.#tx?.message;
+      if (!input.error && message) {
+        const sink = this.#keeping(message) ? message.buffer : undefined;
+        if (message.scanner) message.scanner.scan(q.bytes, q.start, q.start + take, sink);
+        else sink?.write(q.bytes, q.start, q.start + take);
+        if (!this.#keeping(message)) message.buffer.discard();
+      }
+      q.consumeTo(q.start + take);
+      input.remaining -= take;
     }
-    if (this.#bdatRemaining > 0) return false;
-    this.#mode = "command";
-    if (!this.#bdatValid) {
-      this.#fail(r(503, "5.5.1", "BDAT chunk discarded: no valid transaction"));
+    if (input.remaining > 0) return false;
+    this.#input = { kind: "command" };
+    if (input.error) {
+      this.#fail(input.error);
       return true;
     }
-    if (this.#bdatLast) {
-      this.#bdatValid = false;
+    const refused = this.#refusal(this.#tx!.message!);
+    if (refused || input.last) {
       this.#endMessage();
-    } else {
-      this.#reply(r(250, "2.0.0", `${this.#dataSize} octets received`));
+      return true;
     }
+    this.#reply(r(250, "2.0.0", `${this.#tx!.message!.buffer.size} octets received`));
     return true;
+  }
+
+  /** The reply that refuses this message, if any. */
+  #refusal(message: MessageInProgress): Reply | undefined {
+    if (message.buffer.overflowed) return r(552, "5.3.4", "Message size exceeds fixed maximum message size");
+    const f = message.scanner?.flags;
+    if (f?.ambiguousEnd)
+      return r(550, "5.5.2", "Ambiguous end-of-data sequence: lines must end with CRLF (RFC 5321 2.3.8, SMTP smuggling)");
+    if (f && this.options.rejectBareLineFeed && (f.bareLf || f.bareCr))
+      return r(550, "5.5.2", "Bare CR or LF is not allowed: lines must end with CRLF (RFC 5321 2.3.8)");
+    return undefined;
   }
 
   #endMessage(): void {
     const tx = this.#tx!;
-    this.#mode = "command";
-    if (this.#overSize) {
+    const message = tx.message!;
+    this.#input = { kind: "command" };
+    const refused = this.#refusal(message);
+    if (refused) {
+      // RFC 3030 2: a failed chunk ends the transaction; the client must start over.
       this.#tx = undefined;
-      return this.#fail(r(552, "5.3.4", "Message size exceeds fixed maximum message size"));
+      return this.#fail(refused);
     }
-    if (this.#bareLf && this.options.rejectBareLineFeed) {
-      this.#tx = undefined;
-      return this.#fail(r(550, "5.5.2", "Bare LF is not allowed: lines must end with CRLF (RFC 5321 2.3.8)"));
-    }
-    const data = new Uint8Array(this.#dataSize);
-    let o = 0;
-    for (const part of this.#data) {
-      data.set(part, o);
-      o += part.length;
-    }
-    this.#data = [];
-    this.#mode = "wait";
+    const data = message.buffer.finish();
+    tx.message = undefined;
+    this.#input = { kind: "wait", for: "message" };
     this.#events.push({ type: "message", envelope: this.envelope, data, mailParams: tx.params, recipients: tx.recipients });
   }
 }

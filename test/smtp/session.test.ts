@@ -215,11 +215,19 @@ describe("SMTP session: submission, TLS and AUTH", () => {
 describe("SMTP session: DATA, BDAT and limits", () => {
   const start = crlf("EHLO c", "MAIL FROM:<a@example.com>", "RCPT TO:<b@example.org>");
 
-  it("only CRLF.CRLF ends DATA: a bare-LF dot line is content (SMTP smuggling defence)", () => {
-    const r = run(new SmtpSession(base), `${start}DATA\r\nSubject: a\r\n\r\nhello\n.\nMAIL FROM:<evil@x.example>\r\n.\r\n`);
-    expect(r.messages).toHaveLength(1);
+  it("only CRLF.CRLF ends DATA: a bare-LF dot line neither ends the message nor passes (SMTP smuggling defence)", () => {
+    const r = run(new SmtpSession(base), `${start}DATA\r\nSubject: a\r\n\r\nhello\n.\nMAIL FROM:<evil@x.example>\r\n.\r\nNOOP\r\n`);
+    // The smuggled MAIL is never run as a command, and the message holding it is refused.
+    expect(r.messages).toHaveLength(0);
+    expect(r.replies.slice(-2)).toEqual([
+      "550 5.5.2 Ambiguous end-of-data sequence: lines must end with CRLF (RFC 5321 2.3.8, SMTP smuggling)",
+      "250 2.0.0 OK",
+    ]);
+  });
+  it("a bare LF elsewhere is content by default", () => {
+    const r = run(new SmtpSession(base), `${start}DATA\r\nSubject: a\r\n\r\nhello\nworld\r\n.\r\n`);
     const m = r.messages[0] as Extract<SessionEvent, { type: "message" }>;
-    expect(new TextDecoder().decode(m.data)).toBe("Subject: a\r\n\r\nhello\n.\nMAIL FROM:<evil@x.example>\r\n");
+    expect(new TextDecoder().decode(m.data)).toBe("Subject: a\r\n\r\nhello\nworld\r\n");
   });
   it("rejectBareLineFeed refuses such a message with 550 5.5.2", () => {
     const r = run(new SmtpSession({ ...base, rejectBareLineFeed: true }), `${start}DATA\r\nhello\n.\n\r\n.\r\n`);
