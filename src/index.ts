@@ -17,6 +17,7 @@ export * from "./dmarc/index.js";
 export * from "./dns/index.js";
 export * from "./dnsbl/index.js";
 export * from "./dsn/index.js";
+export * from "./errors.js";
 export * from "./iprev/index.js";
 export * from "./message/index.js";
 export * from "./mx/index.js";

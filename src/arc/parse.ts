@@ -1,4 +1,5 @@
 import type { Canonicalization } from "../dkim/signature.js";
+import { tagDomain } from "../dkim/tag-domain.js";
 import { decodeBase64, decodeBase64Text, parseTagList, stripWsp, type Tag } from "../dkim/tags.js";
 import { getFields, type HeaderField } from "../message/header.js";
 
@@ -46,7 +47,6 @@ export interface ArcSet {
 
 export type ArcSetsParse = { kind: "none" } | { kind: "ok"; sets: ArcSet[] } | { kind: "fail"; reason: string; instance?: number };
 
-const DOMAIN = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$/;
 const ALGORITHMS = { "rsa-sha256": "rsa", "ed25519-sha256": "ed25519" } as const;
 /** RFC 8617 4.2.1: at most 50 ARC sets. */
 export const MAX_ARC_INSTANCES = 50;
@@ -73,10 +73,11 @@ function common(tags: Map<string, Tag>, what: string): Common | string {
   const signatureText = stripWsp(bTag.value);
   const signature = decodeBase64Text(signatureText);
   if (!signature || signature.length === 0) return `${what}: b= is not valid base64`;
-  const domain = tags.get("d")!.value.toLowerCase().replace(/\.$/, "");
-  if (!DOMAIN.test(domain)) return `${what}: d= is not a valid domain`;
-  const selector = tags.get("s")!.value;
-  if (!DOMAIN.test(selector)) return `${what}: s= is not a valid selector`;
+  // ARC 4.1.4: d= and s= may hold U-labels; keys are looked up by their A-labels.
+  const domain = tagDomain(tags.get("d")!.value, { lowerCase: true });
+  if (domain === undefined) return `${what}: d= is not a valid domain`;
+  const selector = tagDomain(tags.get("s")!.value, { lowerCase: false });
+  if (selector === undefined) return `${what}: s= is not a valid selector`;
   const out: Common = {
     instance,
     algorithm: algorithm as Common["algorithm"],

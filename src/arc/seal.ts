@@ -1,20 +1,27 @@
-import type { KeyObject } from "node:crypto";
+import { z } from "zod";
 import { BodyHashes } from "../dkim/body-hash.js";
 import { canonicalizeHeader, canonicalizeSignatureField, selectHeaders } from "../dkim/canonicalize.js";
-import { privateKeyOf, signHeaderData } from "../dkim/crypto.js";
-import { DEFAULT_SIGNED_HEADERS } from "../dkim/sign.js";
+import { signHeaderData } from "../dkim/crypto.js";
+import { loadPrivateKey, type PrivateKeyInput } from "../dkim/private-key.js";
+import { DEFAULT_SIGNED_HEADERS, signingNames } from "../dkim/sign.js";
 import type { Resolver } from "../dns/types.js";
+import { ArgumentError, OptionsError } from "../errors.js";
 import { fieldValue, getFields, type HeaderField, unfold } from "../message/header.js";
-import { type MessageInput, openMessage, toBytes } from "../message/input.js";
+import { isMessageInput, type MessageInput, openMessage, toBytes } from "../message/input.js";
 import { parseHeaderBlock } from "../message/split.js";
+import { anyObject, fn, nonNegativeInt, optionsChecker, resolverSchema } from "../options.js";
 import { MAX_ARC_INSTANCES } from "./parse.js";
 import { type ArcResult, ArcVerifier } from "./verify.js";
 
 export interface ArcSealOptions {
-  /** d= and s= of the seal and the message signature; the key is at <selector>._domainkey.<domain>. */
+  /**
+   * d= and s= of the seal and the message signature; the key is at <selector>._domainkey.<domain>.
+   * An IDN is written in A-labels (RFC 6376 3.5, which ARC inherits).
+   */
   domain: string;
   selector: string;
-  privateKey: string | Uint8Array | KeyObject;
+  /** PEM (string or bytes), DER bytes or a KeyObject: RSA of 1024 bits or more, or Ed25519 (see loadPrivateKey). */
+  privateKey: PrivateKeyInput;
   /** This hop's authserv-id. */
   authservId: string;
   /**
@@ -40,6 +47,20 @@ export type ArcSealResult =
       headers: string;
     }
   | { sealed: false; reason: string; chain: ArcResult };
+
+export const arcSealShape = {
+  domain: z.string(),
+  selector: z.string(),
+  privateKey: z.custom<PrivateKeyInput>((v) => v !== undefined && v !== null, { message: "a private key is required" }),
+  authservId: z.string().min(1),
+  authResults: z.string().optional(),
+  chain: anyObject.optional(),
+  resolver: resolverSchema.optional(),
+  headers: z.array(z.string()).optional(),
+  timestamp: z.union([nonNegativeInt, z.literal(false)]).optional(),
+  now: fn<() => number>("now").optional(),
+};
+const checkSealOptions = optionsChecker<ArcSealOptions>("options", arcSealShape, { authResults: "authResults", signingDomain: "domain" });
 
 const collapse = (s: string) =>
   unfold(s)
@@ -110,10 +131,17 @@ function field(name: string, text: string): HeaderField {
  * the chain as received. A chain whose latest seal says cv=fail is not sealed again.
  */
 export async function sealArc(message: MessageInput, options: ArcSealOptions): Promise<ArcSealResult> {
-  const key = privateKeyOf(options.privateKey);
+  if (!isMessageInput(message)) throw new ArgumentError("message must be a Uint8Array, a string, or an async iterable of chunks");
+  checkSealOptions(options);
+  const signer = signingNames(options, "options");
+  const key = loadPrivateKey(options.privateKey);
   const type = key.asymmetricKeyType;
-  if (type !== "rsa" && type !== "ed25519") throw new TypeError(`ARC sealing needs an RSA or Ed25519 key, not ${type}`);
-  if (!options.chain && !options.resolver) throw new TypeError("sealArc needs either the chain result or a resolver to validate it");
+  if (!options.chain && !options.resolver)
+    throw new OptionsError(
+      "ERR_MSGAUTH_INVALID_OPTION",
+      "options.resolver",
+      "options: sealArc needs either the chain result or a resolver to validate it",
+    );
   const algorithm = type === "rsa" ? "rsa-sha256" : "ed25519-sha256";
   const opened = await openMessage(message);
   const headers = opened.headers;
@@ -136,7 +164,7 @@ export async function sealArc(message: MessageInput, options: ArcSealOptions): P
   if (instance > MAX_ARC_INSTANCES) return { sealed: false, reason: `the chain already has ${MAX_ARC_INSTANCES} sets`, chain };
   const cv = chain.result;
   const timestamp = options.timestamp === false ? undefined : (options.timestamp ?? Math.floor((options.now?.() ?? Date.now()) / 1000));
-  const domain = options.domain.toLowerCase().replace(/\.$/, "");
+  const { domain, selector } = signer;
 
   // 1. ARC-Authentication-Results.
   const given = options.authResults?.replace(/^\s*Authentication-Results\s*:/i, "");
@@ -161,7 +189,7 @@ export async function sealArc(message: MessageInput, options: ArcSealOptions): P
     `d=${domain};`,
     `h=${hList.join(":")};`,
     `i=${instance};`,
-    `s=${options.selector};`,
+    `s=${selector};`,
   ];
   if (timestamp !== undefined) amsPieces.push(`t=${timestamp}`);
   else amsPieces[amsPieces.length - 1] = amsPieces[amsPieces.length - 1]!.replace(/;$/, "");
@@ -181,7 +209,7 @@ export async function sealArc(message: MessageInput, options: ArcSealOptions): P
     `cv=${cv};`,
     `d=${domain};`,
     `i=${instance};`,
-    `s=${options.selector}${timestamp !== undefined ? ";" : ""}`,
+    `s=${selector}${timestamp !== undefined ? ";" : ""}`,
   ];
   if (timestamp !== undefined) sealPieces.push(`t=${timestamp}`);
   const sealUnsigned = foldTags("ARC-Seal", sealPieces);

@@ -1,11 +1,4 @@
-import { createHash, createPrivateKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from "node:crypto";
-
-/** A private key from PEM text, PKCS#8 DER bytes, or a KeyObject. */
-export function privateKeyOf(key: string | Uint8Array | KeyObject): KeyObject {
-  if (typeof key === "string") return createPrivateKey(key);
-  if (key instanceof Uint8Array) return createPrivateKey({ key: Buffer.from(key), format: "der", type: "pkcs8" });
-  return key;
-}
+import { createHash, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from "node:crypto";
 
 /**
  * Signs the header-hash input of a DKIM or ARC signature: RSA with SHA-256, or Ed25519 over the

@@ -1,6 +1,7 @@
 export { BodyHashes, type BodyHashResult, type BodyHashSpec } from "./body-hash.js";
 export { BodyCanonicalizer, type CanonEngine, canonicalizeHeader, canonicalizeSignatureField, selectHeaders } from "./canonicalize.js";
 export { type DkimKey, type KeyParse, parseKeyRecord } from "./key.js";
+export { ed25519KeyFromSeed, loadPrivateKey, MIN_SIGNING_RSA_BITS, type PrivateKeyInput } from "./private-key.js";
 export {
   DEFAULT_OVERSIGNED_HEADERS,
   DEFAULT_SIGNED_HEADERS,

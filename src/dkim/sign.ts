@@ -1,10 +1,15 @@
 import type { KeyObject } from "node:crypto";
+import { z } from "zod";
+import { ArgumentError, KeyError, OptionsError } from "../errors.js";
 import type { HeaderField } from "../message/header.js";
-import { type MessageInput, openMessage, toBytes } from "../message/input.js";
+import { isMessageInput, type MessageInput, openMessage, toBytes } from "../message/input.js";
+import { fn, nonNegativeInt, optionsChecker } from "../options.js";
 import { BodyHashes, type BodyHashResult } from "./body-hash.js";
 import { canonicalizeHeader, canonicalizeSignatureField, selectHeaders } from "./canonicalize.js";
-import { privateKeyOf, signHeaderData } from "./crypto.js";
+import { signHeaderData } from "./crypto.js";
+import { loadPrivateKey, type PrivateKeyInput } from "./private-key.js";
 import type { Canonicalization } from "./signature.js";
+import { signingName } from "./tag-domain.js";
 
 /**
  * Fields signed by default when present (RFC 6376 5.4.1: the fields that carry what a reader sees
@@ -63,12 +68,15 @@ export const DEFAULT_OVERSIGNED_HEADERS: readonly string[] = [
 ];
 
 export interface DkimSignOptions {
-  /** d=: the signing domain. */
+  /** d=: the signing domain; an IDN is written in A-labels (RFC 6376 3.5). */
   domain: string;
-  /** s=: the selector; the key is published at <selector>._domainkey.<domain>. */
+  /** s=: the selector; the key is published at <selector>._domainkey.<domain>. A-labels, as d=. */
   selector: string;
-  /** PEM text, DER bytes (PKCS#8) or a KeyObject; RSA (2048 bits or more advised) or Ed25519. */
-  privateKey: string | Uint8Array | KeyObject;
+  /**
+   * PEM (string or bytes), DER bytes (PKCS#8, PKCS#1) or a KeyObject; RSA of 1024 bits or more
+   * (2048 recommended) or Ed25519. See loadPrivateKey.
+   */
+  privateKey: PrivateKeyInput;
   /** Defaults to the key's type: rsa-sha256 or ed25519-sha256. */
   algorithm?: "rsa-sha256" | "ed25519-sha256";
   /** header/body canonicalization. Default "relaxed/relaxed". */
@@ -79,7 +87,7 @@ export interface DkimSignOptions {
   oversign?: boolean | readonly string[];
   /** Add l= with the body length (lets anyone append content: off by default). */
   bodyLength?: boolean;
-  /** i=: the agent or user identifier, under domain. */
+  /** i=: the agent or user identifier; its domain is the signing domain or under it (IDN in A-labels). */
   identity?: string;
   /** t=: the signing time, seconds; false to leave t= out. Default now. */
   timestamp?: number | false;
@@ -87,6 +95,30 @@ export interface DkimSignOptions {
   expiresIn?: number;
   /** Milliseconds clock for t=. */
   now?: () => number;
+}
+
+const privateKeySchema = z.custom<PrivateKeyInput>((v) => v !== undefined && v !== null, { message: "a private key is required" });
+
+const checkSignOptions = optionsChecker<DkimSignOptions>("options", {
+  domain: z.string(),
+  selector: z.string(),
+  privateKey: privateKeySchema,
+  algorithm: z.enum(["rsa-sha256", "ed25519-sha256"]).optional(),
+  canonicalization: z.enum(["simple/simple", "simple/relaxed", "relaxed/simple", "relaxed/relaxed"]).optional(),
+  headers: z.array(z.string()).optional(),
+  oversign: z.union([z.boolean(), z.array(z.string())]).optional(),
+  bodyLength: z.boolean().optional(),
+  identity: z.string().optional(),
+  timestamp: z.union([nonNegativeInt, z.literal(false)]).optional(),
+  expiresIn: nonNegativeInt.optional(),
+  now: fn<() => number>("now").optional(),
+});
+
+/** Checks signing options (one set or several) and the key of each; throws OptionsError or KeyError. */
+export function checkDkimSignOptions(options: DkimSignOptions | readonly DkimSignOptions[]): DkimSignOptions[] {
+  const list = Array.isArray(options) ? options : [options];
+  if (list.length === 0) throw new OptionsError("ERR_MSGAUTH_INVALID_OPTION", "options", "options: an empty list signs nothing");
+  return list.map((o, i) => checkSignOptions(o, list.length > 1 ? `options[${i}]` : "options"));
 }
 
 /** The h= list: present fields of the chosen names, bottom-up order kept by repetition, plus oversigning. */
@@ -121,6 +153,8 @@ function foldTags(prefix: string, pieces: string[], eol: string): { text: string
 
 interface Prepared {
   options: DkimSignOptions;
+  /** d=, s= and i= as written (A-labels). */
+  names: SigningNames;
   key: KeyObject;
   algorithm: "rsa-sha256" | "ed25519-sha256";
   headerCanon: Canonicalization;
@@ -128,22 +162,68 @@ interface Prepared {
   body: () => BodyHashResult;
 }
 
-function prepare(options: DkimSignOptions, hashes: BodyHashes): Prepared {
-  const key = privateKeyOf(options.privateKey);
-  const type = key.asymmetricKeyType;
-  if (type !== "rsa" && type !== "ed25519") throw new TypeError(`DKIM signing needs an RSA or Ed25519 key, not ${type}`);
+export interface SigningNames {
+  domain: string;
+  selector: string;
+  identity?: string;
+}
+
+/**
+ * d=, s= and the domain of i= in A-labels (RFC 6376 3.5: "Internationalized domain names MUST be
+ * encoded as A-labels"; the same for selectors), with i= under d= (3.5). `where` names the option
+ * object in errors ("options", "options.seal").
+ */
+export function signingNames(o: { domain: string; selector: string; identity?: string | undefined }, where: string): SigningNames {
+  const domain = signingName(o.domain);
+  if (domain === undefined)
+    throw new OptionsError(
+      "ERR_MSGAUTH_INVALID_OPTION",
+      `${where}.domain`,
+      `${where}.domain: ${JSON.stringify(o.domain)} is not a domain name`,
+    );
+  const selector = signingName(o.selector);
+  if (selector === undefined)
+    throw new OptionsError(
+      "ERR_MSGAUTH_INVALID_OPTION",
+      `${where}.selector`,
+      `${where}.selector: ${JSON.stringify(o.selector)} is not a selector (dot-separated DNS labels)`,
+    );
+  const names: SigningNames = { domain, selector };
+  if (o.identity !== undefined) {
+    const at = o.identity.lastIndexOf("@");
+    const idDomain = at < 0 ? undefined : signingName(o.identity.slice(at + 1));
+    if (idDomain === undefined)
+      throw new OptionsError(
+        "ERR_MSGAUTH_INVALID_OPTION",
+        `${where}.identity`,
+        `${where}.identity: ${JSON.stringify(o.identity)} is not [local-part]@domain`,
+      );
+    if (idDomain !== domain && !idDomain.endsWith(`.${domain}`))
+      throw new OptionsError(
+        "ERR_MSGAUTH_INVALID_OPTION",
+        `${where}.identity`,
+        `${where}.identity: the domain of i= (${idDomain}) must be ${domain} or under it (RFC 6376 3.5)`,
+      );
+    names.identity = `${o.identity.slice(0, at + 1)}${idDomain}`;
+  }
+  return names;
+}
+
+function prepare(options: DkimSignOptions, hashes: BodyHashes, where: string): Prepared {
+  const names = signingNames(options, where);
+  const key = loadPrivateKey(options.privateKey);
+  const type = key.asymmetricKeyType as "rsa" | "ed25519";
   const algorithm = options.algorithm ?? (type === "rsa" ? "rsa-sha256" : "ed25519-sha256");
-  if ((algorithm === "rsa-sha256") !== (type === "rsa")) throw new TypeError(`algorithm ${algorithm} does not fit a ${type} key`);
+  if ((algorithm === "rsa-sha256") !== (type === "rsa"))
+    throw new KeyError("ERR_MSGAUTH_KEY_ALGORITHM", `${where}.algorithm: ${algorithm} does not fit a ${type} key`);
   const [headerCanon = "relaxed", bodyCanon = "relaxed"] = (options.canonicalization ?? "relaxed/relaxed").split("/") as Canonicalization[];
-  for (const c of [headerCanon, bodyCanon]) if (c !== "simple" && c !== "relaxed") throw new TypeError(`unknown canonicalization ${c}`);
   const body = hashes.add({ canon: bodyCanon, hash: "sha256" });
-  return { options, key, algorithm, headerCanon, bodyCanon, body };
+  return { options, names, key, algorithm, headerCanon, bodyCanon, body };
 }
 
 function makeSignature(p: Prepared, headers: readonly HeaderField[], eol: string): string {
   const o = p.options;
   const body = p.body();
-  const domain = o.domain.toLowerCase().replace(/\.$/, "");
   const oversign = o.oversign === false ? [] : o.oversign === true || o.oversign === undefined ? DEFAULT_OVERSIGNED_HEADERS : o.oversign;
   const hList = signedHeaderList(
     headers,
@@ -151,8 +231,8 @@ function makeSignature(p: Prepared, headers: readonly HeaderField[], eol: string
     oversign.map((n) => n.toLowerCase()),
   );
   const timestamp = o.timestamp === false ? undefined : (o.timestamp ?? Math.floor((o.now?.() ?? Date.now()) / 1000));
-  const pieces = [`v=1;`, `a=${p.algorithm};`, `c=${p.headerCanon}/${p.bodyCanon};`, `d=${domain};`, `s=${o.selector};`];
-  if (o.identity !== undefined) pieces.push(`i=${o.identity};`);
+  const pieces = [`v=1;`, `a=${p.algorithm};`, `c=${p.headerCanon}/${p.bodyCanon};`, `d=${p.names.domain};`, `s=${p.names.selector};`];
+  if (p.names.identity !== undefined) pieces.push(`i=${p.names.identity};`);
   if (timestamp !== undefined) pieces.push(`t=${timestamp};`);
   if (o.expiresIn !== undefined) pieces.push(`x=${(timestamp ?? Math.floor(Date.now() / 1000)) + o.expiresIn};`);
   if (o.bodyLength) pieces.push(`l=${body.canonicalLength};`);
@@ -190,9 +270,10 @@ function detectEol(first: Uint8Array): string {
  * RSA and Ed25519). Throws only for a wrong call (a key that cannot sign).
  */
 export async function signDkim(message: MessageInput, options: DkimSignOptions | readonly DkimSignOptions[]): Promise<string> {
-  const list = Array.isArray(options) ? options : [options as DkimSignOptions];
+  if (!isMessageInput(message)) throw new ArgumentError("message must be a Uint8Array, a string, or an async iterable of chunks");
+  const list = checkDkimSignOptions(options);
   const hashes = new BodyHashes();
-  const prepared = list.map((o) => prepare(o, hashes));
+  const prepared = list.map((o, i) => prepare(o, hashes, list.length > 1 ? `options[${i}]` : "options"));
   let eol = typeof message === "string" || message instanceof Uint8Array ? detectEol(toBytes(message).subarray(0, 4096)) : "\r\n";
   const opened = await openMessage(message);
   if (opened.headers[0] && !(typeof message === "string" || message instanceof Uint8Array)) eol = "\r\n";

@@ -1,4 +1,5 @@
 import type { HeaderField } from "../message/header.js";
+import { tagDomain } from "./tag-domain.js";
 import { decodeBase64, decodeBase64Text, parseTagList, stripWsp, type Tag } from "./tags.js";
 
 export type DkimAlgorithm = "rsa-sha256" | "ed25519-sha256" | "rsa-sha1";
@@ -42,9 +43,6 @@ const ALGORITHMS: Record<string, { keyType: "rsa" | "ed25519"; hash: "sha256" | 
   "ed25519-sha256": { keyType: "ed25519", hash: "sha256" },
   "rsa-sha1": { keyType: "rsa", hash: "sha1" },
 };
-
-/** sub-domain *("." sub-domain) (RFC 5321 Domain), used by d= and s=. */
-const SUBDOMAINS = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$/;
 
 function digits(tag: Tag | undefined, max: number): number | undefined | "bad" {
   if (!tag) return undefined;
@@ -94,11 +92,11 @@ export function parseSignature(field: HeaderField): { ok: true; sig: DkimSignatu
   if (extra !== undefined || (hc !== "simple" && hc !== "relaxed") || (bc !== "simple" && bc !== "relaxed")) {
     return problem(`unknown canonicalization c=${c}`, tags);
   }
-  let domain = tags.get("d")!.value.toLowerCase();
-  if (domain.endsWith(".")) domain = domain.slice(0, -1);
-  if (!SUBDOMAINS.test(domain) || domain.length > 253) return problem(`d= is not a valid domain: ${domain}`, tags);
-  const selector = tags.get("s")!.value;
-  if (!SUBDOMAINS.test(selector)) return problem(`s= is not a valid selector: ${selector}`, tags);
+  // U-labels (RFC 8616 4) become A-labels: the key lookup and DMARC alignment use those.
+  const domain = tagDomain(tags.get("d")!.value, { lowerCase: true });
+  if (domain === undefined) return problem(`d= is not a valid domain: ${tags.get("d")!.value}`, tags);
+  const selector = tagDomain(tags.get("s")!.value, { lowerCase: false });
+  if (selector === undefined) return problem(`s= is not a valid selector: ${tags.get("s")!.value}`, tags);
   const signedHeaders = stripWsp(tags.get("h")!.value)
     .split(":")
     .map((h) => h.toLowerCase());
@@ -118,8 +116,8 @@ export function parseSignature(field: HeaderField): { ok: true; sig: DkimSignatu
     identity = Buffer.from(iTag.value, "latin1").toString("utf8");
     const at = identity.lastIndexOf("@");
     if (at < 0) return problem("i= has no '@'", tags);
-    let idDomain = identity.slice(at + 1).toLowerCase();
-    if (idDomain.endsWith(".")) idDomain = idDomain.slice(0, -1);
+    const idDomain = tagDomain(iTag.value.slice(iTag.value.lastIndexOf("@") + 1), { lowerCase: true });
+    if (idDomain === undefined) return problem(`i= domain is not a valid domain: ${identity.slice(at + 1)}`, tags);
     // 3.5: the domain of i= MUST be the same as, or a subdomain of, d=.
     if (idDomain !== domain && !idDomain.endsWith(`.${domain}`)) return problem(`i= domain ${idDomain} is not under d=${domain}`, tags);
   }

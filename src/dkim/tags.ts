@@ -16,8 +16,13 @@ export interface Tag {
 
 export type TagList = { ok: true; tags: Map<string, Tag> } | { ok: false; reason: string };
 
-/** What a tag value may not hold: anything but VALCHAR (%x21-3A / %x3C-7E) and white space. */
-const INVALID_VALUE_CHAR = /[^\x21-\x3a\x3c-\x7e \t\r\n]/g;
+/**
+ * What a tag value may not hold: anything but VALCHAR (%x21-3A / %x3C-7E), white space, and 8-bit
+ * bytes (the text is the field's bytes as latin1). RFC 8616 4 and ARC 4.1.4 allow UTF-8 (U-labels in
+ * d= and s=, UTF-8 in i=) in internationalized headers; each tag's own syntax still applies (base64,
+ * algorithm names, field names refuse them), and d=/s= must be valid UTF-8 IDNs.
+ */
+const INVALID_VALUE_CHAR = /[^\x21-\x3a\x3c-\x7e\x80-\xff \t\r\n]/g;
 
 function isWsp(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
@@ -26,7 +31,7 @@ function isWsp(c: number): boolean {
 /**
  * Parses a tag-list. Tag names are ALPHA *(ALPHA / DIGIT / "_"), compared case-sensitively as the RFC
  * says; a repeated tag is an error (3.2: "Tags with duplicate names MUST NOT occur"); values hold
- * %x21-3A / %x3C-7E and white space. Linear: one pass, with at most one regular-expression search
+ * %x21-3A / %x3C-7E, 8-bit bytes (RFC 8616) and white space. Linear: one pass, with at most one regular-expression search
  * (for the first invalid value character). Positions are offset + the index in text; parsing starts
  * at index `from`.
  */

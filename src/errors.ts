@@ -1,0 +1,64 @@
+/**
+ * Errors for programming mistakes: a wrong call, never bad mail or bad DNS (those are results).
+ *
+ * Every error msgauth throws on purpose is a {@link MsgauthError}: a TypeError (so existing
+ * `instanceof TypeError` checks keep working) with a stable `code`. Catch by class or by code.
+ *
+ * | class | code | thrown when |
+ * |---|---|---|
+ * | OptionsError | ERR_MSGAUTH_UNKNOWN_OPTION | an options object has a key msgauth does not know |
+ * | OptionsError | ERR_MSGAUTH_INVALID_OPTION | a known option has a wrong type or value, or a required one is missing |
+ * | ArgumentError | ERR_MSGAUTH_INVALID_ARGUMENT | a positional argument is wrong (a message that is not bytes, text or a stream) |
+ * | KeyError | ERR_MSGAUTH_KEY_UNREADABLE | a private key is neither PEM nor DER that Node can read |
+ * | KeyError | ERR_MSGAUTH_KEY_NOT_PRIVATE | a public key (or certificate) was given where a private key is needed |
+ * | KeyError | ERR_MSGAUTH_KEY_UNSUPPORTED | the key is not RSA or Ed25519 (EC, DSA, X25519...) |
+ * | KeyError | ERR_MSGAUTH_KEY_TOO_SMALL | an RSA signing key has fewer than 1024 bits (RFC 8301 3.2) |
+ * | KeyError | ERR_MSGAUTH_KEY_ALGORITHM | the algorithm option does not fit the key |
+ */
+export class MsgauthError extends TypeError {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+export type OptionsErrorCode = "ERR_MSGAUTH_UNKNOWN_OPTION" | "ERR_MSGAUTH_INVALID_OPTION";
+
+/** An options object (or the envelope) was refused. `path` names the option, e.g. "envelope.sender". */
+export class OptionsError extends MsgauthError {
+  declare readonly code: OptionsErrorCode;
+  /** Where the problem is: "options.limits.maxDnsQueries", "envelope.sender". */
+  readonly path: string;
+  /** For a key msgauth knows under another name (often mailauth's): the name to use instead. */
+  readonly suggestion?: string;
+  constructor(code: OptionsErrorCode, path: string, message: string, suggestion?: string) {
+    super(code, message);
+    this.path = path;
+    if (suggestion !== undefined) this.suggestion = suggestion;
+  }
+}
+
+/** A positional argument of the wrong kind. */
+export class ArgumentError extends MsgauthError {
+  declare readonly code: "ERR_MSGAUTH_INVALID_ARGUMENT";
+  constructor(message: string) {
+    super("ERR_MSGAUTH_INVALID_ARGUMENT", message);
+  }
+}
+
+export type KeyErrorCode =
+  | "ERR_MSGAUTH_KEY_UNREADABLE"
+  | "ERR_MSGAUTH_KEY_NOT_PRIVATE"
+  | "ERR_MSGAUTH_KEY_UNSUPPORTED"
+  | "ERR_MSGAUTH_KEY_TOO_SMALL"
+  | "ERR_MSGAUTH_KEY_ALGORITHM";
+
+/** A signing key msgauth cannot or will not use. */
+export class KeyError extends MsgauthError {
+  declare readonly code: KeyErrorCode;
+  constructor(code: KeyErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}

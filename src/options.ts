@@ -1,0 +1,110 @@
+import { z } from "zod";
+import type { Resolver } from "./dns/types.js";
+import { OptionsError } from "./errors.js";
+
+/**
+ * Option checking for every public entry point: a zod strict object per options shape, built once
+ * at module load, and one call that either returns the options or throws an OptionsError naming the
+ * key. Unknown keys are refused, never ignored; the usual mailauth names get the msgauth name in
+ * the message, since porting code is where they come from.
+ */
+
+/** mailauth (and other common) option names and what msgauth calls them, wherever they turn up. */
+const COMMON_HINTS: Readonly<Record<string, string>> = {
+  sender: "mailFrom",
+  mta: "authservId",
+  signingDomain: "domain",
+  headerList: "headers",
+  signTime: "timestamp (seconds) or now (a clock)",
+  expires: "expiresIn (seconds after t=)",
+  maxBodyLength: "bodyLength: true (l= of the whole body)",
+  signatureData: "an array of signing options: signDkim(message, [options, ...])",
+  minBitLength: "minRsaBits",
+  maxResolveCount: "maxLookups",
+  maxVoidCount: "maxVoidLookups",
+  curTime: "now (a function returning milliseconds)",
+  clientIp: "ip",
+  clientIP: "ip",
+  remoteAddress: "ip",
+  remoteIp: "ip",
+  hostname: "helo",
+  heloHostname: "helo",
+  envelopeFrom: "mailFrom",
+  returnPath: "mailFrom",
+  strict: "nothing: msgauth is always strict (RFC behaviour by default)",
+  rejectRsaSha1: "nothing: rsa-sha1 is refused by default (allowSha1 opts in)",
+  disableArc: "checks: { arc: false }",
+  disableDmarc: "checks: { dmarc: false }",
+  disableBimi: "nothing: msgauth has no BIMI",
+  trustReceived: "receivedChain (see docs/authenticate.md)",
+  cv: "chain (the ArcResult of the received chain)",
+};
+
+export type Hints = Readonly<Record<string, string>>;
+
+function fail(where: string, error: z.ZodError, known: readonly string[], hints: Hints): never {
+  const issue = error.issues[0]!;
+  const at = issue.path.length ? `${where}.${issue.path.join(".")}` : where;
+  if (issue.code === "unrecognized_keys") {
+    const key = issue.keys[0]!;
+    const path = `${at}.${key}`;
+    const hint = (issue.path.length === 0 ? hints[key] : undefined) ?? COMMON_HINTS[key];
+    const list = issue.path.length === 0 && known.length ? ` (known: ${known.join(", ")})` : "";
+    throw new OptionsError(
+      "ERR_MSGAUTH_UNKNOWN_OPTION",
+      path,
+      hint ? `${path}: unknown option; in msgauth this is ${hint}` : `${path}: unknown option${list}`,
+      hint,
+    );
+  }
+  throw new OptionsError("ERR_MSGAUTH_INVALID_OPTION", at, `${at}: ${issue.message}`);
+}
+
+/**
+ * A checker for one options shape: returns the value unchanged (not zod's copy) when it is valid,
+ * throws OptionsError otherwise. `where` is the name used in messages ("options", "envelope").
+ * `hints` adds names specific to this entry point (a key that belongs in another argument).
+ */
+export function optionsChecker<T>(name: string, shape: z.ZodRawShape, hints: Hints = {}): (value: unknown, where?: string) => T {
+  const schema = z.object(shape).strict();
+  const known = Object.keys(shape);
+  return (value: unknown, where = name): T => {
+    if (value === undefined) value = {};
+    if (typeof value !== "object" || value === null || Array.isArray(value))
+      throw new OptionsError(
+        "ERR_MSGAUTH_INVALID_OPTION",
+        where,
+        `${where}: expected an object, got ${value === null ? "null" : typeof value}`,
+      );
+    const r = schema.safeParse(value);
+    if (!r.success) fail(where, r.error, known, hints);
+    return value as T;
+  };
+}
+
+/** Strict nested object of optional fields. */
+export const partialStrict = (shape: z.ZodRawShape) => z.object(shape).partial().strict();
+
+export const fn = <T extends (...args: never[]) => unknown>(name: string) =>
+  z.custom<T>((v) => typeof v === "function", { message: `${name} must be a function` });
+
+/** A Resolver object; mailauth's resolver is a function, which gets the way to wrap it. */
+export const resolverSchema = z.custom<Resolver>(
+  (v) =>
+    typeof v === "object" &&
+    v !== null &&
+    ["txt", "a", "aaaa", "mx", "ptr"].every((m) => typeof (v as Record<string, unknown>)[m] === "function"),
+  {
+    error: (issue) =>
+      typeof issue.input === "function"
+        ? "a resolver is an object with txt, a, aaaa, mx and ptr; wrap a dns.promises.resolve-style function with fromResolveFunction(fn)"
+        : "resolver must implement txt, a, aaaa, mx and ptr",
+  },
+);
+
+export const positiveInt = z.number().int().positive();
+export const nonNegativeInt = z.number().int().min(0);
+export const anyObject = z.custom<object>((v) => typeof v === "object" && v !== null, { message: "expected an object" });
+export const bytesOrText = z.custom<string | Uint8Array>((v) => typeof v === "string" || v instanceof Uint8Array, {
+  message: "expected a string or bytes",
+});
