@@ -118,7 +118,7 @@ describe.skipIf(skip)("policy fetch over real HTTPS (RFC 8461 3.3)", () => {
     }
     const fallback = pki.issue({ names: ["fallback.invalid"] });
     server = createServer(
-      { key: fallback.key, cert: fallback.cert, SNICallback: (name, cb) => cb(null, contexts.get(name) ?? null) },
+      { key: fallback.key, cert: fallback.cert, SNICallback: (name, cb) => cb(null, contexts.get(name)) },
       (req, res) => {
         const host = String(req.headers.host);
         const path = req.url ?? "";
