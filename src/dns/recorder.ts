@@ -54,19 +54,23 @@ export class RecordingResolver implements Resolver {
   }
 
   /**
-   * The recorded answers as a fixture zone. Names that only ever answered NXDOMAIN are left out
-   * (absent means NXDOMAIN on replay); names that answered NODATA are kept with no records; failures
-   * become `timeout` for that type.
+   * The recorded answers as a fixture zone that replays them answer by answer: names that answered
+   * NXDOMAIN are written `nxdomain: true` (so that a recorded name below them cannot turn them into
+   * NODATA on replay), or `nxdomain: [types]` when other types of the name had answers; names that
+   * answered NODATA are kept with no records; failures become `timeout` for that type (replayed as
+   * an ETIMEOUT error: same kind, the original reason is not kept).
    */
   toZone(): Zone {
     const zone: Zone = new Map();
     for (const [name, byType] of this.#answers) {
       const entry: ZoneEntry = {};
-      let exists = false;
       const timeouts: RecordType[] = [];
+      const missing: RecordType[] = [];
       for (const [type, ans] of byType) {
-        if (ans.kind === "nxdomain") continue;
-        exists = true;
+        if (ans.kind === "nxdomain") {
+          missing.push(type);
+          continue;
+        }
         if (ans.kind === "error") timeouts.push(type);
         if (ans.kind !== "ok") continue;
         if (type === "TXT") entry.TXT = (ans.records as string[]).map((r) => [r]);
@@ -74,7 +78,8 @@ export class RecordingResolver implements Resolver {
         else entry[type] = ans.records as string[];
       }
       if (timeouts.length > 0) entry.timeout = timeouts;
-      if (exists) zone.set(name, entry);
+      if (missing.length > 0) entry.nxdomain = missing.length === byType.size ? true : missing;
+      zone.set(name, entry);
     }
     return zone;
   }

@@ -17,6 +17,12 @@ export interface ZoneEntry {
    * A name with only `timeout: true` times out for everything.
    */
   timeout?: true | RecordType[];
+  /**
+   * Queries answer NXDOMAIN: `true` for every type, even when names below this one exist (a name
+   * recorded as NXDOMAIN replays as NXDOMAIN); or a list of types (a recording in which live DNS
+   * answered NXDOMAIN for some types of a name and records for others). `true` holds no records.
+   */
+  nxdomain?: true | RecordType[];
 }
 
 /** Fixture zone data keyed by normalized owner name (lower case, no trailing dot). */
@@ -67,7 +73,8 @@ export interface FixtureResolverOptions {
 /**
  * Answers from fixture zones, offline and deterministic. A name that is absent is NXDOMAIN unless a
  * name below it exists (an empty non-terminal answers NODATA, as real DNS does); a present name
- * without records of the asked type is NODATA. CNAMEs are followed up to 8 hops.
+ * without records of the asked type is NODATA; a name marked `nxdomain` is NXDOMAIN. CNAMEs are
+ * followed up to 8 hops.
  */
 export class FixtureResolver implements Resolver {
   readonly zone: Zone;
@@ -96,6 +103,8 @@ export class FixtureResolver implements Resolver {
         owner = normalizeName(entry.CNAME);
         continue;
       }
+      const nx = entry.nxdomain;
+      if (nx === true || (Array.isArray(nx) && nx.includes(type))) return { kind: "nxdomain" };
       const timeout = entry.timeout;
       if (Array.isArray(timeout) && timeout.includes(type)) return this.#timedOut();
       const records = type === "TXT" ? entry.TXT?.map((chunks) => chunks.join("")) : entry[type];

@@ -163,8 +163,9 @@ export interface ZoneFileOptions {
 
 /**
  * Parses an RFC 1035 master file into a fixture zone: $ORIGIN, $TTL, relative names, '@', quoted
- * multi-string TXT, parentheses. msgauth extension: the pseudo-type `TIMEOUT` (optionally followed by
- * record types) marks a name whose queries time out.
+ * multi-string TXT, parentheses. msgauth extensions: the pseudo-type `TIMEOUT` (optionally followed by
+ * record types) marks a name whose queries time out; `NXDOMAIN` (optionally followed by record
+ * types) marks a name that does not exist (for those types), even when names below it do.
  */
 export function parseZoneFile(text: string, options: ZoneFileOptions = {}): Zone {
   const file = options.file ?? "<zone>";
@@ -279,6 +280,20 @@ export function parseZoneFile(text: string, options: ZoneFileOptions = {}): Zone
         if (entry.timeout !== true) entry.timeout = [...(entry.timeout ?? []), ...types];
         break;
       }
+      case "NXDOMAIN": {
+        if (rdata.length === 0) {
+          entry.nxdomain = true;
+          break;
+        }
+        const types: RecordType[] = [];
+        for (const t of rdata) {
+          const up = t.text.toUpperCase() as RecordType;
+          if (!RECORD_TYPES.includes(up)) throw new ZoneError(file, line, `NXDOMAIN for unknown type ${t.text}`);
+          types.push(up);
+        }
+        if (entry.nxdomain !== true) entry.nxdomain = [...(entry.nxdomain ?? []), ...types];
+        break;
+      }
       default:
         if (!IGNORED_TYPES.has(type) && !/^TYPE[0-9]+$/.test(type)) {
           throw new ZoneError(file, line, `unknown record type ${typeTok.text}`);
@@ -288,6 +303,9 @@ export function parseZoneFile(text: string, options: ZoneFileOptions = {}): Zone
   for (const [name, entry] of zone) {
     if (entry.CNAME !== undefined && Object.keys(entry).length > 1) {
       throw new ZoneError(file, undefined, `${name} has a CNAME and other data (RFC 1034 3.6.2)`);
+    }
+    if (entry.nxdomain === true && Object.keys(entry).length > 1) {
+      throw new ZoneError(file, undefined, `${name} is NXDOMAIN and has other data`);
     }
   }
   return zone;

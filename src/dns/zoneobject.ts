@@ -21,9 +21,11 @@ const entrySchema = z
     PTR: oneOrMany(z.string()).optional(),
     CNAME: z.string().optional(),
     timeout: z.union([z.literal(true), z.array(z.enum(RECORD_TYPES as [RecordType, ...RecordType[]]))]).optional(),
+    nxdomain: z.union([z.literal(true), z.array(z.enum(RECORD_TYPES as [RecordType, ...RecordType[]]))]).optional(),
   })
   .strict()
-  .refine((e) => e.CNAME === undefined || Object.keys(e).length === 1, "a CNAME name holds no other data");
+  .refine((e) => e.CNAME === undefined || Object.keys(e).length === 1, "a CNAME name holds no other data")
+  .refine((e) => e.nxdomain !== true || Object.keys(e).length === 1, "a name with nxdomain: true holds no other data");
 
 /**
  * The object form of a fixture zone (what a YAML or JSON fixture file holds): owner names as keys,
@@ -36,6 +38,7 @@ const entrySchema = z
  * sel._domainkey.example.com:
  *   TXT: [["v=DKIM1; k=ed25519; ", "p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="]]
  * slow.example.com: { timeout: true }
+ * gone.example.com: { nxdomain: true } # NXDOMAIN even if names below it exist; or nxdomain: [TXT]
  * ```
  */
 export const zoneObjectSchema = z.record(
@@ -80,6 +83,7 @@ export function zoneFromObject(data: unknown, file = "<zone>", lineOf?: (path: P
     if (ptr) entry.PTR = ptr.map(normalizeName);
     if (e.CNAME !== undefined) entry.CNAME = normalizeName(e.CNAME);
     if (e.timeout !== undefined) entry.timeout = e.timeout;
+    if (e.nxdomain !== undefined) entry.nxdomain = e.nxdomain;
     const name = normalizeName(rawName);
     const prev = zone.get(name);
     zone.set(name, prev ? { ...prev, ...entry } : entry);
@@ -105,6 +109,7 @@ export function zoneToObject(zone: Zone): Record<string, Record<string, unknown>
     if (e.MX) o.MX = e.MX.map((m) => [m.priority, m.exchange === "" ? "." : m.exchange]);
     if (e.PTR) o.PTR = e.PTR;
     if (e.timeout !== undefined) o.timeout = e.timeout;
+    if (e.nxdomain !== undefined) o.nxdomain = e.nxdomain;
     out[name] = o;
   }
   return out;
@@ -131,5 +136,6 @@ export function zoneToYaml(zone: Zone): string {
       }
     }
   }
-  return `${lines.join("\n")}\n`;
+  // An empty zone is "{}": an empty YAML document would read back as null, not as a zone.
+  return lines.length === 0 ? "{}\n" : `${lines.join("\n")}\n`;
 }
