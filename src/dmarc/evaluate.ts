@@ -1,5 +1,6 @@
 import type { ArcResult } from "../arc/verify.js";
 import type { DkimResult, DkimResultWord } from "../dkim/verify.js";
+import { guardResolver } from "../dns/guard.js";
 import type { Resolver } from "../dns/types.js";
 import type { AuthorResult } from "../message/from.js";
 import type { SpfResult, SpfResultWord } from "../spf/check.js";
@@ -48,6 +49,11 @@ export interface DmarcResult {
   /** With several From domains: the result for each. */
   domains?: DmarcResult[];
   /**
+   * From domains past `maxAuthorDomains`, not evaluated. Their policy is unknown, so the result is
+   * `fail` with `reject` (a domain that was not evaluated can never count as passed).
+   */
+  unevaluated?: string[];
+  /**
    * The message's ARC chain, when it was checked: with a DMARC fail, a pass from sealers you trust
    * can justify a local override (RFC 8617 7.2); see arcOverride().
    */
@@ -68,7 +74,10 @@ export interface DmarcOptions {
   mode?: DmarcMode;
   /** A number in [0, 1) for pct= sampling in RFC 7489 mode; injectable for reproducible tests. */
   random?: () => number;
-  /** Most distinct From domains evaluated when a message has several. Default 5. */
+  /**
+   * Most distinct From domains evaluated when a message has several (a positive integer). Default 5.
+   * With more, the result is `fail` with `reject`: the rest are listed in `unevaluated`.
+   */
   maxAuthorDomains?: number;
   /** Record look-ups to share (authenticate() starts the From domain's query before DKIM ends). */
   lookups?: DmarcLookups;
@@ -125,12 +134,17 @@ class Evaluation {
   }
 
   async nonExistent(domain: string): Promise<boolean> {
-    const r = this.options.resolver;
+    const r = guardResolver(this.options.resolver);
     const answers = await Promise.all([r.a(domain), r.aaaa(domain), r.mx(domain)]);
     return answers.every((a) => a.kind === "nxdomain" || a.kind === "nodata");
   }
 
-  async evaluate(author: string, input: DmarcInput): Promise<DmarcResult> {
+  /**
+   * DMARC for one author domain. `noAlignment` names why identifier alignment cannot occur (a
+   * malformed, absent or repeated From: RFC 9989 4.4): the domain is then judged as if no identifier
+   * aligned, so its policy applies whatever passed.
+   */
+  async evaluate(author: string, input: DmarcInput, noAlignment?: string): Promise<DmarcResult> {
     const spf = input.spf;
     const base: DmarcResult = {
       result: "none",
@@ -178,10 +192,10 @@ class Evaluation {
       if (d.result === "temperror") dkimTemp = true;
       if (!base.dkim.domain) base.dkim = { aligned: false, mode: record.adkim, domain: d.domain, selector: d.selector, result: d.result };
     }
-    if (base.spf.aligned || base.dkim.aligned) {
-      const which = [base.spf.aligned ? `SPF (${base.spf.domain})` : "", base.dkim.aligned ? `DKIM (${base.dkim.domain})` : ""]
-        .filter(Boolean)
-        .join(" and ");
+    const which = [base.spf.aligned ? `SPF (${base.spf.domain})` : "", base.dkim.aligned ? `DKIM (${base.dkim.domain})` : ""]
+      .filter(Boolean)
+      .join(" and ");
+    if (which && !noAlignment) {
       return {
         ...base,
         result: "pass",
@@ -191,7 +205,7 @@ class Evaluation {
     }
     // RFC 9989 5.3.5: with no aligned pass and an aligned identifier that failed temporarily, no
     // permanent conclusion can be drawn.
-    if ((spfAligned && spf?.result === "temperror") || dkimTemp) {
+    if (!noAlignment && ((spfAligned && spf?.result === "temperror") || dkimTemp)) {
       return { ...base, result: "temperror", reason: "an aligned identifier could not be checked (temporary DNS error)" };
     }
     let nonExistent = false;
@@ -200,7 +214,9 @@ class Evaluation {
     const result: DmarcResult = {
       ...base,
       result: "fail",
-      reason: `no aligned SPF or DKIM pass for ${author}`,
+      reason: noAlignment
+        ? `${which ? `${which} pass for ${author}, but` : `no aligned SPF or DKIM pass for ${author}, and`} identifier alignment cannot occur with ${noAlignment} (RFC 9989 4.4)`
+        : `no aligned SPF or DKIM pass for ${author}`,
       policy,
       policyTag: tag,
       disposition: policy,
@@ -237,7 +253,27 @@ class Evaluation {
   }
 }
 
-function combine(author: AuthorResult, results: DmarcResult[], mode: DmarcMode): DmarcResult {
+/** Why identifier alignment cannot occur for this author, or undefined when it can (RFC 9989 4.4). */
+function alignmentBlocked(author: Extract<AuthorResult, { ok: false }>): string | undefined {
+  switch (author.reason) {
+    case "multiple-mailboxes":
+    case "group":
+      return undefined; // a valid multi-valued From: each domain is evaluated (RFC 9989 11.5)
+    case "multiple-from":
+      return "a repeated From field";
+    case "ambiguous-local-part":
+      return "an ambiguous From address";
+    default:
+      return "a malformed From field";
+  }
+}
+
+function combine(
+  author: Extract<AuthorResult, { ok: false }>,
+  results: DmarcResult[],
+  mode: DmarcMode,
+  unevaluated: string[],
+): DmarcResult {
   const first = results[0]!;
   const failing = results.filter((r) => r.result === "fail");
   const strictest = (rs: DmarcResult[], key: "policy" | "disposition") =>
@@ -246,27 +282,46 @@ function combine(author: AuthorResult, results: DmarcResult[], mode: DmarcMode):
   if (failing.length > 0) result = "fail";
   else if (results.some((r) => r.result === "temperror")) result = "temperror";
   else if (results.some((r) => r.result !== "pass")) result = results.every((r) => r.result === "none") ? "none" : "fail";
-  const detail = author.ok ? "" : author.detail;
-  return {
+  let policy = strictest(results, "policy");
+  let disposition = strictest(failing, "disposition");
+  let reason = `${author.detail}; evaluated each domain: ${results.map((r) => `${r.fromDomain}=${r.result}`).join(", ")}`;
+  if (unevaluated.length > 0) {
+    // A domain that was not evaluated may ask for reject: under doubt, the strictest policy.
+    result = "fail";
+    policy = "reject";
+    disposition = "reject";
+    reason += `; ${unevaluated.length} more From domains past the limit of ${results.length} not evaluated: treated as reject`;
+  }
+  const combined: DmarcResult = {
     ...first,
     mode,
     result,
     fromDomain: results.map((r) => r.fromDomain).join(","),
-    reason: `${detail}; evaluated each domain: ${results.map((r) => `${r.fromDomain}=${r.result}`).join(", ")}`,
-    policy: strictest(results, "policy"),
-    disposition: strictest(failing, "disposition"),
+    reason,
+    policy,
+    disposition,
     domains: results,
   };
+  if (unevaluated.length > 0) combined.unevaluated = unevaluated;
+  return combined;
 }
 
 /**
  * Evaluates DMARC for a message, given its author (parseAuthor) and its SPF and DKIM results.
- * The From field is taken as the message carries it: no From or an unreadable one is a permerror;
- * several From fields or mailboxes with one domain are evaluated for it; with several domains each
- * is evaluated and the message passes only if all pass, with the strictest policy. Never throws
- * for DNS content.
+ * DMARC passes only when every author domain a reader could be shown was evaluated and passed:
+ * - one From with one mailbox: that domain is evaluated;
+ * - one From with several mailboxes (or RFC 6854 group syntax): each domain is evaluated, the
+ *   message passes only if all pass, the strictest policy among the failures applies;
+ * - a repeated, malformed or ambiguous From: identifier alignment cannot occur (RFC 9989 4.4), so it
+ *   never passes; every domain a reader could be shown (recovered leniently where the field does
+ *   not parse) is evaluated and the strictest policy applies. permerror only when no domain at all
+ *   can be recovered, or there is no From;
+ * - more distinct domains than `maxAuthorDomains`: fail with reject, the rest listed in `unevaluated`.
+ * Never throws for DNS content; throws a TypeError for an invalid `maxAuthorDomains`.
  */
 export async function checkDmarc(input: DmarcInput, options: DmarcOptions): Promise<DmarcResult> {
+  const max = options.maxAuthorDomains;
+  if (max !== undefined && !(Number.isInteger(max) && max > 0)) throw new TypeError("options.maxAuthorDomains must be a positive integer");
   const result = await evaluateDmarc(input, options);
   if (input.arc) result.arc = input.arc;
   return result;
@@ -277,22 +332,26 @@ async function evaluateDmarc(input: DmarcInput, options: DmarcOptions): Promise<
   const ev = new Evaluation(options, mode);
   const author = input.author;
   if (author.ok) return ev.evaluate(author.domain, input);
-  const unusable: DmarcResult = {
-    result: "permerror",
-    reason: author.detail,
-    mode,
-    fromDomain: author.domains.join(","),
-    policy: "none",
-    disposition: "none",
-    testing: false,
-    spf: { aligned: false, mode: "r" },
-    dkim: { aligned: false, mode: "r" },
-  };
-  if (author.domains.length === 0 || !["multiple-from", "multiple-mailboxes", "group"].includes(author.reason)) return unusable;
-  const domains = author.domains.slice(0, options.maxAuthorDomains ?? 5);
-  const results = await Promise.all(domains.map((d) => ev.evaluate(d, input)));
-  if (results.length === 1 && author.reason !== "group") {
-    return { ...results[0]!, reason: `${results[0]!.reason} (${author.detail}, all with this domain)` };
+  if (author.domains.length === 0) {
+    return {
+      result: "permerror",
+      reason: author.detail,
+      mode,
+      fromDomain: "",
+      policy: "none",
+      disposition: "none",
+      testing: false,
+      spf: { aligned: false, mode: "r" },
+      dkim: { aligned: false, mode: "r" },
+    };
   }
-  return combine(author, results, mode);
+  const blocked = alignmentBlocked(author);
+  const cap = options.maxAuthorDomains ?? 5;
+  const domains = author.domains.slice(0, cap);
+  const unevaluated = author.domains.slice(cap);
+  const results = await Promise.all(domains.map((d) => ev.evaluate(d, input, blocked)));
+  if (results.length === 1 && unevaluated.length === 0 && author.reason !== "group") {
+    return { ...results[0]!, reason: `${results[0]!.reason} (${author.detail})` };
+  }
+  return combine(author, results, mode, unevaluated);
 }

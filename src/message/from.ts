@@ -1,45 +1,113 @@
-import { asciiDomain, type Mailbox, parseAddressList } from "./address.js";
+import { type Mailbox, parseAddressList } from "./address.js";
 import { fieldText, getFields, type HeaderField } from "./header.js";
+import { readerDomains, recoverDomains } from "./recover.js";
+
+type AuthorDefect = "no-from" | "multiple-from" | "no-mailbox" | "empty-group" | "syntax" | "bad-domain" | "ambiguous-local-part";
 
 /**
  * The author of a message (RFC 5322 From), as DMARC needs it. Anything but exactly one From field
- * holding exactly one mailbox with a valid domain is reported, never silently narrowed to one guess.
+ * holding exactly one mailbox with a plain domain is reported, never silently narrowed to one guess.
+ *
+ * Two kinds of failure: "multiple-mailboxes" and "group" are a From that parsed, holding several
+ * mailboxes (RFC 5322 3.6.2, RFC 6854), each with a plain domain: DMARC can evaluate each. Every
+ * other reason is a From that is absent, repeated, or not a valid mailbox list: the author is in
+ * doubt, and `domains` then holds every domain a mail reader could show for it (the strict parse
+ * where a field parses, a lenient recovery where it does not), so that DMARC can apply the strictest
+ * policy among them, never a pass.
  */
 export type AuthorResult =
   | { ok: true; mailbox: Mailbox /** A-label, lower case */; domain: string }
   | {
       ok: false;
-      reason: "no-from" | "multiple-from" | "multiple-mailboxes" | "no-mailbox" | "group" | "syntax" | "bad-domain";
+      reason: AuthorDefect | "multiple-mailboxes" | "group";
       detail: string;
-      /** The mailboxes found, where the field could be parsed. */
+      /** The mailboxes found, where the fields could be parsed. */
       mailboxes: Mailbox[];
-      /** Their distinct domains in A-label form, where each was valid. */
+      /** Every distinct author domain a reader could be shown, in A-label form, top field first. */
       domains: string[];
+      /** Those of `domains` found only by the lenient recovery (src/message/recover.ts). */
+      recovered?: string[];
     };
+
+interface FieldReading {
+  mailboxes: Mailbox[];
+  groups: number;
+  /** Domains of strictly parsed mailboxes with plain domains. */
+  plain: string[];
+  /** Domains recovered leniently. */
+  recovered: string[];
+  defect?: { reason: AuthorDefect; detail: string };
+}
+
+/** One From field: the strict parse, and where it fails or is doubtful, the lenient recovery. */
+function readField(field: HeaderField): FieldReading {
+  const text = fieldText(field);
+  const parsed = parseAddressList(text);
+  if (!parsed.ok) {
+    return {
+      mailboxes: [],
+      groups: 0,
+      plain: [],
+      recovered: recoverDomains(text),
+      defect: { reason: "syntax", detail: `From: ${parsed.error} at ${parsed.position}` },
+    };
+  }
+  const reading: FieldReading = { mailboxes: parsed.mailboxes, groups: parsed.groups, plain: [], recovered: [] };
+  const flag = (reason: AuthorDefect, detail: string) => {
+    reading.defect ??= { reason, detail };
+  };
+  for (const m of parsed.mailboxes) {
+    const r = readerDomains(m.domain);
+    if (r.clean) reading.plain.push(r.domains[0]!);
+    else {
+      reading.recovered.push(...r.domains);
+      flag("bad-domain", `From domain '${m.domain}' is not a plain domain name`);
+    }
+    // A quoted local part holding '@' ("ceo@bank.example"@evil.example) or hidden characters shows
+    // a second address to the reader.
+    if (m.local.includes("@") || /[\p{Cc}\p{Cf}]/u.test(m.local)) {
+      reading.recovered.push(...recoverDomains(m.local));
+      flag("ambiguous-local-part", `From local part '${m.local}' holds '@' or hidden characters`);
+    }
+  }
+  if (parsed.mailboxes.length === 0) flag("no-mailbox", "From holds no mailbox");
+  // An empty group shows only its display name ("ceo@bank.example":;). Groups sharing a name count
+  // once here, which can only make this stricter.
+  const filled = new Set(parsed.mailboxes.filter((m) => m.group !== undefined).map((m) => m.group)).size;
+  if (parsed.groups > filled) flag("empty-group", "From holds an empty group, shown by its display name only");
+  // In doubt, the whole field as a reader shows it: an encoded word standing for the domain
+  // (ceo@=?utf-8?q?bank.example?=), a display name of an empty group.
+  if (reading.defect) reading.recovered.push(...recoverDomains(text));
+  return reading;
+}
 
 export function parseAuthor(headers: readonly HeaderField[]): AuthorResult {
   const fields = getFields(headers, "from");
-  const fail = (reason: Extract<AuthorResult, { ok: false }>["reason"], detail: string, mailboxes: Mailbox[] = []) => {
-    const domains = [...new Set(mailboxes.map((m) => asciiDomain(m.domain)).filter((d): d is string => !!d))];
-    return { ok: false as const, reason, detail, mailboxes, domains };
-  };
-  if (fields.length === 0) return fail("no-from", "the message has no From field");
-  if (fields.length > 1) {
-    const all: Mailbox[] = [];
-    for (const f of fields) {
-      const r = parseAddressList(fieldText(f));
-      if (r.ok) all.push(...r.mailboxes);
+  if (fields.length === 0) return { ok: false, reason: "no-from", detail: "the message has no From field", mailboxes: [], domains: [] };
+  const readings = fields.map(readField);
+  const mailboxes = readings.flatMap((r) => r.mailboxes);
+  const plain = new Set(readings.flatMap((r) => r.plain));
+  const domains = [...new Set(readings.flatMap((r) => [...r.plain, ...r.recovered]))];
+  const recovered = domains.filter((d) => !plain.has(d));
+  const fail = (reason: Extract<AuthorResult, { ok: false }>["reason"], detail: string): AuthorResult => {
+    const result: AuthorResult = { ok: false, reason, detail, mailboxes, domains };
+    if (recovered.length > 0) {
+      result.recovered = recovered;
+      result.detail += `; domains a reader could be shown: ${recovered.join(", ")}`;
     }
-    return fail("multiple-from", `the message has ${fields.length} From fields (RFC 5322 3.6 allows one)`, all);
+    return result;
+  };
+  if (fields.length > 1) {
+    // Every field counts, parsed or not: a broken field is never dropped for a clean one.
+    const broken = readings.filter((r) => r.defect).length;
+    return fail(
+      "multiple-from",
+      `the message has ${fields.length} From fields (RFC 5322 3.6 allows one)${broken ? `, ${broken} of them not a valid mailbox list` : ""}`,
+    );
   }
-  const parsed = parseAddressList(fieldText(fields[0]!));
-  if (!parsed.ok) return fail("syntax", `From: ${parsed.error} at ${parsed.position}`);
-  const { mailboxes } = parsed;
-  if (parsed.groups > 0) return fail("group", "From holds group syntax (RFC 5322 3.6.2 allows mailboxes only)", mailboxes);
-  if (mailboxes.length === 0) return fail("no-mailbox", "From holds no mailbox");
-  if (mailboxes.length > 1) return fail("multiple-mailboxes", `From holds ${mailboxes.length} mailboxes`, mailboxes);
-  const mailbox = mailboxes[0]!;
-  const domain = asciiDomain(mailbox.domain);
-  if (!domain) return fail("bad-domain", `From domain '${mailbox.domain}' is not a valid domain name`, mailboxes);
-  return { ok: true, mailbox, domain };
+  const reading = readings[0]!;
+  if (reading.defect) return fail(reading.defect.reason, reading.defect.detail);
+  if (reading.groups > 0) return fail("group", "From holds group syntax (RFC 6854: each mailbox is evaluated)");
+  if (mailboxes.length > 1) return fail("multiple-mailboxes", `From holds ${mailboxes.length} mailboxes`);
+  return { ok: true, mailbox: mailboxes[0]!, domain: reading.plain[0]! };
 }

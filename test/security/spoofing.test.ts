@@ -89,9 +89,10 @@ describe("From-field tricks: DMARC judges the domain a mail reader shows, or fai
     const spoof = await run(await sign("a@bücher.example", "evil.example"));
     expect(spoof.dmarc).toMatchObject({ result: "fail", disposition: "reject" });
   });
-  it("a NUL byte in the From domain makes the author unusable (permerror), not a pass", async () => {
+  it("a NUL byte in the From domain: both readings (cut at it, and without it) are judged, the strictest policy applies", async () => {
     const r = await run(`From: alice@example.com\u0000.evil.example\r\n${BODY}`);
-    expect(r.dmarc?.result).toBe("permerror");
+    expect(r.author).toMatchObject({ ok: false, reason: "syntax", domains: ["example.com", "example.com.evil.example"] });
+    expect(r.dmarc).toMatchObject({ result: "fail", disposition: "reject" });
   });
 });
 

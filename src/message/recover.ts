@@ -1,0 +1,169 @@
+import { asciiDomain } from "./address.js";
+import { decodeEncodedWords } from "./encoded-word.js";
+
+/**
+ * The lenient second pass for author domains. The strict parser (parseAddressList) decides what an
+ * address *is*; these functions answer a different question, asked only when the strict answer is
+ * not usable: which domains could a mail reader *show* for this text? A reader that meets a broken
+ * From field still displays `ceo@bank.example` from `CEO <ceo@bank.example` or `ceo@bank.example.`,
+ * so DMARC must judge bank.example rather than give up. Every function here is linear in its input
+ * and never throws.
+ */
+
+/**
+ * Characters that cannot be part of a domain name once NFKC is applied: controls, invisible format
+ * characters (zero-width space, bidi overrides, soft hyphen), white space such as NBSP, U+FFFD from
+ * undecodable bytes, symbols and punctuation. A reader may drop them, stop at them, or show them
+ * beside a domain that looks whole.
+ */
+const JUNK = /[^\p{L}\p{N}\p{M}._-]/u;
+const JUNK_ALL = /[^\p{L}\p{N}\p{M}._-]/gu;
+/** Ideographic and fullwidth full stops: label separators in IDNA (RFC 3490 3.1). */
+const IDEOGRAPHIC_DOTS = /[\u3002\uff0e\uff61]/g;
+
+function isWsp(c: string): boolean {
+  return c === " " || c === "\t" || c === "\r" || c === "\n";
+}
+
+/**
+ * A character a recovered domain runs through: LDH, '.', '_', C0 controls and DEL, and anything
+ * non-ASCII (letters, or junk that readerDomains cuts at or drops). ASCII specials and space end it.
+ */
+function inDomainRun(c: string): boolean {
+  const code = c.charCodeAt(0);
+  if (isWsp(c)) return false;
+  if (code >= 0x80 || code < 0x20 || code === 0x7f) return true;
+  return /[A-Za-z0-9._-]/.test(c);
+}
+
+/** An all-digit top label: an IPv4 address or a number, never a domain name (RFC 3696 2). */
+function numericTop(domain: string): boolean {
+  return /(?:^|\.)[0-9]+$/.test(domain);
+}
+
+function trimHyphens(label: string): string {
+  let a = 0;
+  let b = label.length;
+  while (a < b && label[a] === "-") a++;
+  while (b > a && label[b - 1] === "-") b--;
+  return label.slice(a, b);
+}
+
+/** A domain as a reader would show it, made into an A-label name if at all possible. */
+function repair(text: string): string | undefined {
+  const d = repairName(text.replace(/[[\]]/g, "")); // "[bank.example]" is shown with its name in it
+  // A single label left over ("bank" from "bank<ZWSP>.example" cut short) is not what was shown.
+  return d?.includes(".") && !numericTop(d) ? d : undefined;
+}
+
+function repairName(text: string): string | undefined {
+  const direct = asciiDomain(text.replace(/^\.+/, ""));
+  if (direct) return direct;
+  // Empty labels ("bank..example", trailing dots) and hyphens at label edges ("-bank-.example")
+  // are what a reader's eye skips over.
+  const labels = text
+    .split(".")
+    .map(trimHyphens)
+    .filter((l) => l !== "");
+  const joined = asciiDomain(labels.join("."));
+  if (joined) return joined;
+  // Still not a name (a label with junk, too long): the longest valid tail of two labels or more,
+  // the name a DNS tree walk from the displayed text would reach.
+  let tail: string | undefined;
+  for (let i = labels.length - 1; i >= 0; i--) {
+    if (!asciiDomain(labels[i]!)) break;
+    if (labels.length - i >= 2) {
+      const candidate = asciiDomain(labels.slice(i).join("."));
+      if (!candidate) break;
+      tail = candidate;
+    }
+  }
+  return tail;
+}
+
+export interface ReaderDomains {
+  /** The domain as written is a plain domain name (no controls, invisibles or repairs needed). */
+  clean: boolean;
+  /** The A-label forms a reader could show, lower case, distinct; empty when none can be made. */
+  domains: string[];
+}
+
+/**
+ * The domains a reader could show for a domain as written. NFKC first (UTS 46 maps fullwidth and
+ * compatibility characters: `ｂａｎｋ.example` is shown, and resolved, as bank.example). A domain
+ * holding controls or invisible characters gives two readings: cut at the first one (a C string,
+ * a reader that stops there) and with them removed (a reader that does not draw them).
+ */
+export function readerDomains(written: string): ReaderDomains {
+  const text = written.normalize("NFKC").replace(IDEOGRAPHIC_DOTS, ".");
+  const junk = text.search(JUNK);
+  if (junk < 0 && !text.endsWith(".")) {
+    const d = asciiDomain(text);
+    if (d && !numericTop(d)) return { clean: true, domains: [d] };
+  }
+  const readings = junk < 0 ? [text] : [text.slice(0, junk), text.replace(JUNK_ALL, "")];
+  const out = new Set<string>();
+  for (const r of readings) {
+    const d = repair(r);
+    if (d) out.add(d);
+  }
+  return { clean: false, domains: [...out] };
+}
+
+/** The text with balanced comments removed (one pass; an unclosed comment drops the rest). */
+function withoutComments(text: string): string {
+  let out = "";
+  let depth = 0;
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "\\") {
+      i++;
+      continue;
+    }
+    if (c === "(") {
+      if (depth === 0) out += text.slice(from, i);
+      depth++;
+    } else if (c === ")" && depth > 0 && --depth === 0) from = i + 1;
+  }
+  return depth === 0 ? out + text.slice(from) : out;
+}
+
+/**
+ * Every domain that follows an '@' in a header field's text, in the readings a reader could show:
+ * as written, with encoded words decoded (RFC 2047 text hiding `ceo@bank.example`), and with
+ * comments removed (`ceo@(x)bank.example`). White space or controls right after the '@' and around
+ * dots are skipped, trailing junk (`;`, `>`, `'`, a missing `>`) ends the domain. Used for a From
+ * field the strict parser refuses; it over-collects on purpose (a domain in a comment counts), since
+ * each domain found only makes the verdict stricter. Distinct, in order of appearance.
+ */
+export function recoverDomains(value: string): string[] {
+  const out = new Set<string>();
+  const sources = new Set([value, decodeEncodedWords(value), withoutComments(value)]);
+  for (const source of sources) {
+    const text = source.normalize("NFKC"); // fullwidth '＠' and small '﹫' become '@'
+    const n = text.length;
+    let at = text.indexOf("@");
+    while (at >= 0) {
+      let i = at + 1;
+      while (i < n && (isWsp(text[i]!) || text[i] === "[" || (inDomainRun(text[i]!) && JUNK.test(text[i]!)))) i++;
+      const start = i;
+      while (i < n) {
+        const c = text[i]!;
+        if (inDomainRun(c)) {
+          i++;
+          continue;
+        }
+        if (!isWsp(c)) break;
+        // White space counts only around a dot: "bank . example" (obs-domain, or a reader's view).
+        let j = i;
+        while (j < n && isWsp(text[j]!)) j++;
+        if (text[i - 1] === "." || text[j] === ".") i = j;
+        else break;
+      }
+      if (i > start) for (const d of readerDomains(text.slice(start, i).replace(/[ \t\r\n]+/g, "")).domains) out.add(d);
+      at = text.indexOf("@", Math.max(i, at + 1));
+    }
+  }
+  return [...out];
+}

@@ -1,0 +1,264 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { authenticate, FixtureResolver, signMessage, zoneFromObject } from "../../src/index.js";
+import { ED_PEM, EXAMPLE_ZONE } from "../helpers/keys.js";
+
+// The rule (docs/security.md, "The author domain"): DMARC is pass only when every author domain a
+// reader could be shown was evaluated and passed; under doubt the strictest policy applies.
+
+const NOW = () => Date.parse("2026-11-20T12:00:00Z");
+const edKey = EXAMPLE_ZONE.get("ed25519._domainkey.example.com")!.TXT!;
+const extra: Record<string, { TXT: string }> = {};
+for (let i = 1; i <= 9; i++) extra[`_dmarc.d${i}.example`] = { TXT: "v=DMARC1; p=none" };
+const zone = zoneFromObject({
+  // The victim: p=reject, signs its own mail.
+  "_dmarc.bank.example": { TXT: "v=DMARC1; p=reject" },
+  "ed25519._domainkey.bank.example": { TXT: edKey },
+  "bank.example": { TXT: "v=spf1 -all" },
+  "_dmarc.shop.example": { TXT: "v=DMARC1; p=quarantine" },
+  // The attacker's own, correctly configured domain.
+  "evil.example": { TXT: "v=spf1 ip4:203.0.113.0/24 -all" },
+  "ed25519._domainkey.evil.example": { TXT: edKey },
+  "_dmarc.evil.example": { TXT: "v=DMARC1; p=none" },
+  ...extra,
+});
+const BODY = "To: bob@example.org\r\nSubject: Invoice\r\nDate: Fri, 20 Nov 2026 10:00:00 +0000\r\nMessage-ID: <x@x>\r\n\r\nPay.\r\n";
+/** `from` holds the From field(s), each starting "From:", joined by CRLF. */
+const sign = async (from: string, d: string) =>
+  (await signMessage(`${from}\r\n${BODY}`, { domain: d, selector: "ed25519", privateKey: ED_PEM, timestamp: 1_795_000_000 })).toString();
+/** The attacker's server: SPF passes for evil.example. */
+const attacker = { ip: "203.0.113.66", helo: "mail.evil.example", mailFrom: "bounce@evil.example" };
+const run = (m: string) => authenticate(m, attacker, { resolver: new FixtureResolver(zone), authservId: "mx.example.org", now: NOW });
+const b64 = (s: string) => Buffer.from(s).toString("base64");
+const sixDomains = ["d1", "d2", "d3", "d4", "d5"].map((d) => `x@${d}.example`).join(", ");
+
+interface Case {
+  name: string;
+  from: string;
+  /** Who signed the message (d=); the attacker by default. */
+  signer?: string;
+  expect: Record<string, unknown>;
+}
+const REJECT = { result: "fail", disposition: "reject" };
+
+// Each of these was pass, none or permerror with disposition none before the change.
+const attacks: Case[] = [
+  // Too many From domains: the ones past the cap never count as passed.
+  {
+    name: "bank.example as the 6th From domain",
+    from: `From: ${sixDomains}, ceo@bank.example`,
+    expect: { ...REJECT, unevaluated: ["bank.example"] },
+  },
+  {
+    name: "bank.example as the 10th, in a second From field",
+    from: `From: ${sixDomains}, x@d6.example, x@d7.example\r\nFrom: x@d8.example, ceo@bank.example`,
+    expect: REJECT,
+  },
+  {
+    name: "six attacker domains in one field: unevaluated is doubt, reject",
+    from: `From: ${sixDomains}, x@d6.example`,
+    signer: "d1.example",
+    expect: { ...REJECT, unevaluated: ["d6.example"] },
+  },
+  // A From that does not parse is never dropped while another is evaluated.
+  { name: "broken From above a clean one", from: "From: CEO <ceo@bank.example\r\nFrom: x@evil.example", expect: REJECT },
+  { name: "broken From below a clean one", from: "From: x@evil.example\r\nFrom: CEO <ceo@bank.example", expect: REJECT },
+  { name: "a From with a trailing ';' beside a clean one", from: "From: ceo@bank.example;\r\nFrom: x@evil.example", expect: REJECT },
+  { name: "an empty From beside a clean one", from: "From: x@evil.example\r\nFrom:", expect: { result: "fail" } },
+  {
+    name: "an encoded word hiding the address beside a clean one",
+    from: `From: x@evil.example\r\nFrom: =?utf-8?b?${b64("ceo@bank.example")}?=`,
+    expect: REJECT,
+  },
+  // A single malformed From that a reader still shows as ceo@bank.example.
+  { name: "missing '>'", from: "From: CEO <ceo@bank.example", expect: REJECT },
+  { name: "missing '<'", from: "From: CEO ceo@bank.example>", expect: REJECT },
+  { name: "trailing dot on the domain", from: "From: ceo@bank.example.", expect: REJECT },
+  { name: "two trailing dots inside angle brackets", from: "From: CEO <ceo@bank.example..>", expect: REJECT },
+  { name: "an empty label", from: "From: ceo@bank..example", expect: REJECT },
+  { name: "unbalanced comment", from: "From: ceo@bank.example (CEO", expect: REJECT },
+  { name: "stray ')'", from: "From: ceo@bank.example)", expect: REJECT },
+  { name: "trailing ';'", from: "From: ceo@bank.example;", expect: REJECT },
+  { name: "a stray backslash", from: "From: ceo@bank.example\\", expect: REJECT },
+  { name: "a NUL after the domain", from: "From: ceo@bank.example\u0000", expect: REJECT },
+  { name: "a NUL inside the domain", from: "From: ceo@bank.example\u0000.evil.example", expect: REJECT },
+  { name: "a control byte inside the domain", from: "From: CEO <ceo@bank\u0001.example>", expect: REJECT },
+  { name: "an escape sequence after the domain", from: "From: ceo@bank.example\u001b[8m@evil.example", expect: REJECT },
+  { name: "DEL in the domain", from: "From: ceo@bank.exa\u007fmple", expect: REJECT },
+  { name: "an address in an unquoted display name", from: "From: ceo@bank.example <x@evil.example>", expect: REJECT },
+  { name: "an address as an unquoted group name", from: "From: ceo@bank.example: x@evil.example;", expect: REJECT },
+  { name: "two angle addresses", from: "From: CEO <ceo@bank.example> <x@evil.example>", expect: REJECT },
+  { name: "two '@'", from: "From: ceo@bank.example@evil.example", expect: REJECT },
+  { name: "the whole From as an encoded word", from: `From: =?utf-8?b?${b64("CEO <ceo@bank.example>")}?=`, expect: REJECT },
+  { name: "the domain as an encoded word", from: "From: ceo@=?utf-8?q?bank.example?=", expect: REJECT },
+  { name: "fullwidth '＠' (NFKC)", from: "From: ceo＠bank.example", expect: REJECT },
+  { name: "a space after '@' and missing '>'", from: "From: CEO <ceo@ bank.example", expect: REJECT },
+  { name: "folding around a dot with missing '>'", from: "From: CEO\r\n <ceo@bank.\r\n example", expect: REJECT },
+  { name: "upper case with missing '>'", from: "From: CEO <CEO@BANK.EXAMPLE", expect: REJECT },
+  { name: "the domain in brackets", from: "From: ceo@[bank.example]", expect: REJECT },
+  { name: "an unterminated quoted display name", from: 'From: "CEO <ceo@bank.example>', expect: REJECT },
+  // Strictly valid, but a reader shows another domain: the From is doubtful, never a pass.
+  { name: "fullwidth letters in the domain (UTS 46 maps them)", from: "From: ceo@ｂａｎｋ.example", expect: REJECT },
+  { name: "a zero-width space in the domain", from: "From: ceo@bank\u200b.example", expect: REJECT },
+  { name: "a soft hyphen in the domain", from: "From: ceo@ba\u00adnk.example", expect: REJECT },
+  { name: "U+FFFD (undecodable byte) after the domain", from: "From: ceo@bank.example\ufffd", expect: REJECT },
+  { name: "a quoted local part holding an address", from: 'From: "ceo@bank.example"@evil.example', expect: REJECT },
+  { name: "an empty group named with the address", from: 'From: "ceo@bank.example":;', expect: REJECT },
+  // Several From fields never pass, even when all share the domain that signed.
+  {
+    name: "a From prepended to a message bank.example signed (replay)",
+    from: "From: attacker@bank.example\r\nFrom: ceo@bank.example",
+    signer: "bank.example",
+    expect: REJECT,
+  },
+  {
+    name: "two identical From fields signed by their domain",
+    from: "From: ceo@bank.example\r\nFrom: ceo@bank.example",
+    signer: "bank.example",
+    expect: REJECT,
+  },
+  {
+    name: "two From fields at the attacker's domain: fail (with its p=none)",
+    from: "From: x@evil.example\r\nFrom: y@evil.example",
+    expect: { result: "fail", disposition: "none" },
+  },
+  {
+    name: "the strictest policy among the recovered domains",
+    from: "From: a@shop.example <b@evil.example",
+    expect: { result: "fail", disposition: "quarantine" },
+  },
+];
+
+// Legitimate mail keeps passing.
+const legitimate: Case[] = [
+  { name: "a clean From", from: "From: CEO <ceo@bank.example>", signer: "bank.example", expect: { result: "pass" } },
+  { name: "a bare address", from: "From: ceo@bank.example", signer: "bank.example", expect: { result: "pass" } },
+  {
+    name: "an encoded-word display name",
+    from: `From: =?utf-8?b?${b64("Geschäftsführer")}?= <ceo@bank.example>`,
+    signer: "bank.example",
+    expect: { result: "pass" },
+  },
+  {
+    name: "several mailboxes at the signing domain",
+    from: "From: CEO <ceo@bank.example>, cfo@Bank.Example, =?utf-8?q?Board?= <board@bank.example>",
+    signer: "bank.example",
+    expect: { result: "pass", fromDomain: "bank.example" },
+  },
+  { name: "folded and commented", from: "From: CEO (the boss)\r\n <ceo@bank.example>", signer: "bank.example", expect: { result: "pass" } },
+  { name: "the attacker's own clean mail", from: "From: x@evil.example", expect: { result: "pass" } },
+  {
+    name: "a malformed From with no domain at all stays permerror",
+    from: "From: <<<",
+    expect: { result: "permerror", disposition: "none" },
+  },
+  { name: "a domain literal stays permerror", from: "From: a@[192.0.2.1]", expect: { result: "permerror", disposition: "none" } },
+];
+
+describe("the author domain: never an unsafe DMARC verdict", () => {
+  for (const c of attacks) {
+    it(`attack: ${c.name}`, async () => {
+      const r = await run(await sign(c.from, c.signer ?? "evil.example"));
+      expect(r.dmarc).toMatchObject(c.expect);
+    });
+  }
+  for (const c of legitimate) {
+    it(`legitimate: ${c.name}`, async () => {
+      const r = await run(await sign(c.from, c.signer ?? "evil.example"));
+      expect(r.dmarc).toMatchObject(c.expect);
+    });
+  }
+});
+
+// --- the property ---
+
+const pick = <T>(xs: readonly T[]) => fc.constantFrom(...xs);
+/** Random upper/lower case. */
+const cased = (s: string) =>
+  fc
+    .array(fc.boolean(), { minLength: s.length, maxLength: s.length })
+    .map((bs) => [...s].map((c, i) => (bs[i] ? c.toUpperCase() : c)).join(""));
+const displayName = pick(["", "CEO ", '"Bank CEO" ', `=?utf-8?q?Bank_CEO?= `, `=?utf-8?b?${b64("Bänk")}?= `, "CEO (Bank) "]);
+const comment = pick(["", " (c)", " (nested (comment))", "(x) "]);
+/** Folding: CRLF + WSP in place of some spaces. */
+const fold = (s: string, folds: boolean[]) => {
+  let k = 0;
+  return s.replace(/ /g, (sp) => (folds[k++ % Math.max(1, folds.length)] ? "\r\n " : sp));
+};
+const victim = fc.record({ local: cased("ceo"), domain: cased("bank.example"), name: displayName, comment });
+const mailboxText = (v: { local: string; domain: string; name: string; comment: string }) =>
+  `${v.name}<${v.local}@${v.domain}>${v.comment}`;
+
+/** Ways to break a From that a reader still shows as the victim's address. */
+const breakage: Array<(v: { local: string; domain: string; name: string }) => string> = [
+  (v) => `${v.name}<${v.local}@${v.domain}`,
+  (v) => `${v.name}${v.local}@${v.domain}>`,
+  (v) => `${v.local}@${v.domain}.`,
+  (v) => `${v.local}@${v.domain};`,
+  (v) => `${v.local}@${v.domain} (unclosed`,
+  (v) => `${v.local}@${v.domain})`,
+  (v) => `${v.name}<${v.local}@${v.domain}\u0000>`,
+  (v) => `${v.local}@${v.domain}\u0000.evil.example`,
+  (v) => `${v.local}@${v.domain.replace(".", "\u0007.")}`,
+  (v) => `${v.local}@${v.domain.replace(".", "\u200b.")}`,
+  (v) => `${v.local}@${v.domain} <x@evil.example>`,
+  (v) => `${v.local}@${v.domain}@evil.example`,
+  (v) => `=?utf-8?b?${b64(`${v.local}@${v.domain}`)}?=`,
+  (v) => `x@=?utf-8?q?${v.domain}?=`,
+  (v) => `"${v.local}@${v.domain}":;`,
+  (v) => `${v.local}＠${v.domain}`,
+  (v) => `${v.name}<${v.local}@${v.domain}>>`,
+  (v) => `${v.name}<${v.local}@${v.domain}\\`,
+];
+const attackerFields = pick(["From: x@evil.example", "From: Bank <x@evil.example>", "From: x@d1.example, y@d2.example"]);
+
+const forged = fc
+  .record({
+    v: victim,
+    how: fc.oneof(
+      fc.record({ kind: fc.constant("clean" as const) }),
+      fc.record({ kind: fc.constant("broken" as const), which: fc.nat(breakage.length - 1) }),
+    ),
+    wrap: pick(["none", "group", "list-before", "list-after", "many-domains"] as const),
+    others: fc.array(fc.record({ field: attackerFields, above: fc.boolean() }), { maxLength: 2 }),
+    folds: fc.array(fc.boolean(), { maxLength: 4 }),
+  })
+  .map(({ v, how, wrap, others, folds }) => {
+    let mb = how.kind === "clean" ? mailboxText(v) : breakage[how.which]!(v);
+    if (wrap === "group") mb = `Team: ${mb};`;
+    if (wrap === "list-before") mb = `x@evil.example, ${mb}`;
+    if (wrap === "list-after") mb = `${mb}, x@evil.example`;
+    if (wrap === "many-domains") mb = `${sixDomains}, ${mb}`;
+    const fields = [fold(`From: ${mb}`, folds)];
+    for (const o of others) (o.above ? fields.unshift : fields.push).call(fields, o.field);
+    return fields.join("\r\n");
+  });
+
+describe("property: a From showing a p=reject domain that did not sign never passes", () => {
+  it("forged variants fail with the victim's reject", async () => {
+    await fc.assert(
+      fc.asyncProperty(forged, async (from) => {
+        const r = await run(await sign(from, "evil.example"));
+        expect(r.dmarc?.result, from).not.toBe("pass");
+        expect(r.dmarc, from).toMatchObject({ result: "fail", disposition: "reject" });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  const legit = fc
+    .record({
+      mailboxes: fc.array(victim, { minLength: 1, maxLength: 3 }),
+      folds: fc.array(fc.boolean(), { maxLength: 4 }),
+    })
+    .map(({ mailboxes, folds }) => fold(`From: ${mailboxes.map(mailboxText).join(", ")}`, folds));
+  it("legitimate variants signed by the domain pass", async () => {
+    await fc.assert(
+      fc.asyncProperty(legit, async (from) => {
+        const r = await run(await sign(from, "bank.example"));
+        expect(r.dmarc, from).toMatchObject({ result: "pass", fromDomain: "bank.example" });
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
