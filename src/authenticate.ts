@@ -12,6 +12,7 @@ import { BudgetedResolver, type DnsQueryEvent } from "./dns/budget.js";
 import { NodeResolver } from "./dns/node.js";
 import type { Resolver } from "./dns/types.js";
 import { checkIprev, type IprevResult } from "./iprev/check.js";
+import { abortableStream } from "./message/abortable.js";
 import type { AuthorResult } from "./message/from.js";
 import { parseAuthor } from "./message/from.js";
 import { isMessageInput, type MessageInput, openMessage } from "./message/input.js";
@@ -60,8 +61,14 @@ export interface AuthenticateOptions {
   limits?: {
     /** DNS queries for the whole message, all checks together. Default 100. */
     maxDnsQueries?: number;
-    /** Milliseconds of DNS for the whole message. Default 20,000. */
+    /**
+     * Milliseconds authenticate() may take, from the call: DNS and reading a message stream. When it
+     * runs out, pending lookups are abandoned (temperror), no more are sent, a stream still being read
+     * is abandoned (the message is "unreadable"), and the result is returned at once. Default 20,000.
+     */
     timeBudgetMs?: number;
+    /** Milliseconds to wait for one DNS answer before it counts as failed (temperror). Default 5,000. */
+    dnsQueryTimeoutMs?: number;
     /** DKIM signatures verified. Default 10. */
     maxSignatures?: number;
     /** Header block size and field count. Defaults 4 MiB and 20,000. */
@@ -74,6 +81,11 @@ export interface AuthenticateOptions {
   dkim?: { allowSha1?: boolean; minRsaBits?: number };
   /** authserv-ids whose Authentication-Results already in the message you trust (your own MTAs). */
   trustedAuthservIds?: string[];
+  /**
+   * Stops the evaluation as the time budget running out does: pending lookups and stream reads are
+   * abandoned, checks that needed them report temperror, and the result is returned at once.
+   */
+  signal?: AbortSignal;
   /** Observability: each DNS query, and each check's duration. */
   onQuery?: (event: DnsQueryEvent) => void;
   onTiming?: (timing: CheckTiming) => void;
@@ -138,6 +150,7 @@ const optionsSchema = z
       .object({
         maxDnsQueries: positive,
         timeBudgetMs: positive,
+        dnsQueryTimeoutMs: positive,
         maxSignatures: positive,
         maxHeaderBytes: positive,
         maxHeaderFields: positive,
@@ -149,6 +162,7 @@ const optionsSchema = z
       .optional(),
     dkim: z.object({ allowSha1: z.boolean(), minRsaBits: positive }).partial().strict().optional(),
     trustedAuthservIds: z.array(z.string()).optional(),
+    signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, { message: "signal must be an AbortSignal" }).optional(),
     onQuery: fn<(e: DnsQueryEvent) => void>("onQuery").optional(),
     onTiming: fn<(t: CheckTiming) => void>("onTiming").optional(),
     logger: z.custom<Logger>((v) => typeof v === "object" && v !== null).optional(),
@@ -181,7 +195,30 @@ export async function authenticate(
   if (!opts.success) throw new TypeError(describeIssue(opts.error, "options"));
   const o = opts.data as AuthenticateOptions;
   const e = env.data as Envelope;
+  // One deadline for the whole call: the time budget or the caller's signal, whichever comes first.
+  // Every wait (DNS answers, stream chunks) gives up when it fires, so the call settles within the
+  // budget plus the CPU work left, whatever the resolver or the stream does.
+  const budgetMs = o.limits?.timeBudgetMs ?? 20_000;
+  const deadline = new AbortController();
+  const budgetTimer = setTimeout(() => deadline.abort(`time budget of ${budgetMs} ms exceeded`), budgetMs);
+  const onCallerAbort = () => deadline.abort("aborted by the caller");
+  if (o.signal?.aborted) onCallerAbort();
+  else o.signal?.addEventListener("abort", onCallerAbort, { once: true });
+  try {
+    return await evaluate(message, e, o, budgetMs, deadline.signal);
+  } finally {
+    clearTimeout(budgetTimer);
+    o.signal?.removeEventListener("abort", onCallerAbort);
+  }
+}
 
+async function evaluate(
+  message: MessageInput,
+  e: Envelope,
+  o: AuthenticateOptions,
+  budgetMs: number,
+  deadline: AbortSignal,
+): Promise<AuthenticationResult> {
   const started = performance.now();
   const timings: CheckTiming[] = [];
   const time = (check: CheckTiming["check"], since: number) => {
@@ -194,7 +231,9 @@ export async function authenticate(
   const limits = o.limits ?? {};
   const resolver = new BudgetedResolver(o.resolver ?? (defaultResolver ??= new NodeResolver()), {
     maxQueries: limits.maxDnsQueries ?? 100,
-    timeBudgetMs: limits.timeBudgetMs ?? 20_000,
+    timeBudgetMs: budgetMs,
+    queryTimeoutMs: limits.dnsQueryTimeoutMs ?? 5000,
+    signal: deadline,
     ...(o.onQuery ? { onQuery: o.onQuery } : {}),
   });
 
@@ -229,9 +268,13 @@ export async function authenticate(
   let arc: ArcResult | undefined;
   let author: AuthorResult = { ok: false, reason: "no-from", detail: "the message could not be read", mailboxes: [], domains: [] };
   let trusted: TrustedAuthResults[] = [];
+  let unreadable: string | undefined;
+  let verifier: DkimVerifier | undefined;
+  let arcVerifier: ArcVerifier | undefined;
   const dmarcLookups = new DmarcLookups(resolver);
   try {
-    const opened = await openMessage(message, {
+    const input = typeof message === "string" || message instanceof Uint8Array ? message : abortableStream(message, deadline);
+    const opened = await openMessage(input, {
       ...(limits.maxHeaderBytes !== undefined ? { maxHeaderBytes: limits.maxHeaderBytes } : {}),
       ...(limits.maxHeaderFields !== undefined ? { maxHeaderFields: limits.maxHeaderFields } : {}),
     });
@@ -243,7 +286,7 @@ export async function authenticate(
     // DKIM and ARC register their body hashes in one BodyHashes: a body hash both need (the same
     // canonicalization, as forwarded mail usually has) is computed once.
     const bodyHashes = new BodyHashes();
-    const verifier = checks.dkim
+    verifier = checks.dkim
       ? new DkimVerifier(opened.headers, {
           resolver,
           bodyHashes,
@@ -253,7 +296,7 @@ export async function authenticate(
           ...(limits.maxSignatures !== undefined ? { maxSignatures: limits.maxSignatures } : {}),
         })
       : undefined;
-    const arcVerifier = checks.arc
+    arcVerifier = checks.arc
       ? new ArcVerifier(opened.headers, {
           resolver,
           bodyHashes,
@@ -267,14 +310,26 @@ export async function authenticate(
     time("dkim", dkimStart);
     if (arc) time("arc", arcStart);
   } catch (err) {
-    // A stream that fails while being read: the message is unreadable, the rest still reports.
+    // A stream that fails, stalls past the deadline or is aborted while being read: the message is
+    // unreadable. What depended on it cannot pass: DKIM verdicts over a partial body (pass or fail)
+    // become temperror, an ARC pass is withdrawn, and DMARC is temperror (below).
+    unreadable = err instanceof Error ? err.message : String(err);
     messageInfo = { ...messageInfo, error: "unreadable" };
-    o.logger?.warn?.("message could not be read", { error: err instanceof Error ? err.message : String(err) });
+    o.logger?.warn?.("message could not be read", { error: unreadable });
+    const why = `the message could not be read: ${unreadable}`;
+    if (verifier) dkim = (await verifier.finish()).map((r) => (r.result === "pass" || r.result === "fail" ? unreadableDkim(r, why) : r));
+    if (arcVerifier) {
+      const a = await arcVerifier.finish();
+      arc = a.result === "pass" ? { ...a, result: "fail", reason: why } : a;
+    }
   }
 
   const [spf, iprev] = await Promise.all([spfPromise, iprevPromise]);
   let dmarc: DmarcResult | undefined;
-  if (checks.dmarc) {
+  if (checks.dmarc && unreadable !== undefined) {
+    // Without the whole message the author domains and DKIM verdicts are not certain: never pass.
+    dmarc = unreadableDmarc(author, o.dmarcMode ?? "rfc9989", `the message could not be read: ${unreadable}`);
+  } else if (checks.dmarc) {
     const dmarcStart = performance.now();
     dmarc = await checkDmarc(
       { author, spf, dkim, arc },
@@ -319,6 +374,27 @@ export async function authenticate(
     dnsQueries: resolver.queries,
   });
   return result;
+}
+
+/** A DKIM verdict that needed the whole body, withdrawn because the body could not be read. */
+function unreadableDkim(r: DkimResult, reason: string): DkimResult {
+  const out: DkimResult = { ...r, result: "temperror", reason };
+  delete out.failure;
+  return out;
+}
+
+function unreadableDmarc(author: AuthorResult, mode: DmarcMode, reason: string): DmarcResult {
+  return {
+    result: "temperror",
+    reason,
+    mode,
+    fromDomain: author.ok ? author.domain : author.domains.join(","),
+    policy: "none",
+    disposition: "none",
+    testing: false,
+    spf: { aligned: false, mode: "r" },
+    dkim: { aligned: false, mode: "r" },
+  };
 }
 
 export interface ArcOverrideOptions {

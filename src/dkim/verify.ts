@@ -1,7 +1,10 @@
+import { guardResolver } from "../dns/guard.js";
 import type { DnsAnswer, Resolver } from "../dns/types.js";
+import { abortableStream } from "../message/abortable.js";
 import { getFields, type HeaderField } from "../message/header.js";
 import { type MessageInput, openMessage } from "../message/input.js";
 import type { SplitLimits } from "../message/split.js";
+import { checkDkimVerifyOptions } from "../options.js";
 import { BodyHashes, type BodyHashResult } from "./body-hash.js";
 import { canonicalizeHeader, canonicalizeSignatureField, selectHeaders } from "./canonicalize.js";
 import { verifyHeaderData } from "./crypto.js";
@@ -54,6 +57,11 @@ export interface DkimVerifyOptions {
   /** Header limits when reading the message. */
   limits?: SplitLimits;
   /**
+   * Stops the verification: pending key lookups are abandoned (temperror) and, in verifyDkim, a
+   * message stream still being read is abandoned (see verifyDkim).
+   */
+  signal?: AbortSignal;
+  /**
    * Body hashing shared with other verifiers (ARC): the verifier registers its hashes in it and
    * reads them at finish(), and its update() does nothing: the caller feeds the shared hashes.
    */
@@ -63,12 +71,8 @@ export interface DkimVerifyOptions {
 export type KeyLookup = { ok: true; key: DkimKey } | { ok: false; result: "permerror" | "temperror"; reason: string };
 
 export async function fetchKey(resolver: Resolver, name: string): Promise<KeyLookup> {
-  let answer: DnsAnswer<string[]>;
-  try {
-    answer = await resolver.txt(name);
-  } catch (err) {
-    answer = { kind: "error", reason: String(err) };
-  }
+  // The guard validates the answer and bounds the wait; it never throws or rejects.
+  const answer: DnsAnswer<string[]> = await guardResolver(resolver).txt(name);
   if (answer.kind === "error") return { ok: false, result: "temperror", reason: `key lookup at ${name} failed: ${answer.reason}` };
   if (answer.kind !== "ok" || answer.records.length === 0)
     return { ok: false, result: "permerror", reason: `no key at ${name} (${answer.kind})` };
@@ -101,6 +105,7 @@ export class DkimVerifier {
   readonly #results: Array<DkimResult | Pending> = [];
 
   constructor(headers: readonly HeaderField[], options: DkimVerifyOptions) {
+    checkDkimVerifyOptions(options);
     this.#headers = headers;
     this.#options = options;
     this.#body = options.bodyHashes ?? new BodyHashes();
@@ -108,6 +113,7 @@ export class DkimVerifier {
     const now = Math.floor((options.now?.() ?? Date.now()) / 1000);
     const max = options.maxSignatures ?? 10;
     const keys = new Map<string, Promise<KeyLookup>>();
+    const resolver = guardResolver(options.resolver, options.signal ? { signal: options.signal } : {});
     const fields = getFields(headers, "dkim-signature");
     fields.forEach((field, index) => {
       const base = { testing: false, signedHeaders: [] as string[], signature: "", field };
@@ -136,7 +142,7 @@ export class DkimVerifier {
       });
       const name = `${sig.selector}._domainkey.${sig.domain}`.toLowerCase();
       let key = keys.get(name);
-      if (!key) keys.set(name, (key = fetchKey(options.resolver, name)));
+      if (!key) keys.set(name, (key = fetchKey(resolver, name)));
       // The header signature does not depend on the body: check it when the key arrives, usually
       // before the body streams (its code and data are then still in cache, not pushed out by a
       // large body). Undefined when the key cannot be used; #check reports why.
@@ -257,10 +263,25 @@ export function headerHashInput(
 /**
  * Verifies every DKIM signature of a message (bytes, text or a stream). One result per
  * DKIM-Signature field; an empty list when there is none. Never throws for message or DNS content.
+ * A stream whose body fails, or is abandoned when `signal` aborts, gives temperror for every
+ * signature that needed the body; a stream whose header cannot be read rejects with its error.
  */
 export async function verifyDkim(message: MessageInput, options: DkimVerifyOptions): Promise<DkimResult[]> {
-  const opened = await openMessage(message, options.limits);
+  checkDkimVerifyOptions(options);
+  const stream = !(typeof message === "string" || message instanceof Uint8Array);
+  const opened = await openMessage(stream && options.signal ? abortableStream(message, options.signal) : message, options.limits);
   const verifier = new DkimVerifier(opened.headers, options);
-  for await (const chunk of opened.body) verifier.update(chunk);
+  try {
+    for await (const chunk of opened.body) verifier.update(chunk);
+  } catch (err) {
+    // The body stream failed or was abandoned: a verdict over part of the body is no verdict.
+    const reason = `the message body could not be read: ${err instanceof Error ? err.message : String(err)}`;
+    return (await verifier.finish()).map((r) => {
+      if (r.result !== "pass" && r.result !== "fail") return r;
+      const out: DkimResult = { ...r, result: "temperror", reason };
+      delete out.failure;
+      return out;
+    });
+  }
   return verifier.finish();
 }

@@ -1,4 +1,5 @@
 import { getDomain } from "tldts";
+import { guardResolver } from "../dns/guard.js";
 import type { Resolver } from "../dns/types.js";
 import { type DmarcRecord, isDmarcRecord, parseDmarcRecord } from "./record.js";
 
@@ -19,7 +20,7 @@ export class DmarcLookups {
   queries = 0;
 
   constructor(resolver: Resolver) {
-    this.#resolver = resolver;
+    this.#resolver = guardResolver(resolver); // answers validated, waits bounded
   }
 
   record(domain: string): Promise<RecordLookup> {

@@ -1,3 +1,4 @@
+import { guardResolver } from "../dns/guard.js";
 import type { Resolver } from "../dns/types.js";
 import { asciiDomain } from "../message/address.js";
 import { DmarcLookups, type DmarcMode, pslOrgDomain, selectOrgDomain, treeWalk } from "./discover.js";
@@ -25,7 +26,8 @@ export async function verifyReportDestination(
   const dest = at > 0 ? asciiDomain(address.slice(at + 1)) : undefined;
   const policy = asciiDomain(policyDomain);
   if (!dest || !policy) return { result: "unauthorized", reason: `not a valid address: ${address}` };
-  const lookups = new DmarcLookups(options.resolver);
+  const resolver = guardResolver(options.resolver);
+  const lookups = new DmarcLookups(resolver);
   const org = async (d: string) => {
     if ((options.mode ?? "rfc9989") === "rfc7489") return pslOrgDomain(d);
     const w = await treeWalk(lookups, d);
@@ -35,7 +37,7 @@ export async function verifyReportDestination(
     return { result: "authorized", reason: `${dest} is in the same organizational domain as ${policy}` };
   }
   const name = `${policy}._report._dmarc.${dest}`;
-  const answer = await options.resolver.txt(name);
+  const answer = await resolver.txt(name);
   if (answer.kind === "error") return { result: "temperror", reason: `DNS failure looking up ${name}: ${answer.reason}` };
   if (answer.kind === "ok" && answer.records.some(isDmarcRecord)) return { result: "authorized", reason: `${name} authorizes reports` };
   return { result: "unauthorized", reason: `${dest} has not authorized reports for ${policy} (no v=DMARC1 at ${name})` };

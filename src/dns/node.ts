@@ -1,6 +1,7 @@
 import { Resolver as NodeDnsResolver } from "node:dns/promises";
+import { checkNodeResolverOptions } from "../options.js";
 import { ipFromReverseName, reverseName } from "./reverse.js";
-import type { DnsAnswer, MxRecord, Resolver } from "./types.js";
+import type { DnsAnswer, MxRecord, QueryOptions, Resolver } from "./types.js";
 
 export interface NodeResolverOptions {
   /** DNS servers ("192.0.2.53", "[2001:db8::53]:5353"); the system's when omitted. */
@@ -20,15 +21,28 @@ export function answerFromDnsError(err: unknown): DnsAnswer<never> {
   return { kind: "error", reason: text };
 }
 
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+function withTimeout<T>(work: Promise<T>, ms: number, signal?: AbortSignal): Promise<T | typeof TIMED_OUT | typeof ABORTED> {
+  if (signal?.aborted) {
+    work.catch(() => {});
+    return Promise.resolve(ABORTED);
+  }
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+  let onAbort: (() => void) | undefined;
+  const timeout = new Promise<typeof TIMED_OUT | typeof ABORTED>((resolve) => {
     timer = setTimeout(() => resolve(TIMED_OUT), ms);
     timer.unref?.();
+    if (signal) {
+      onAbort = () => resolve(ABORTED);
+      signal.addEventListener("abort", onAbort, { once: true });
+    }
   });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([work, timeout]).finally(() => {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener("abort", onAbort);
+  });
 }
 const TIMED_OUT = Symbol("timeout");
+const ABORTED = Symbol("aborted");
 
 /** The default resolver, on node:dns, with a per-query time limit and configurable servers. */
 export class NodeResolver implements Resolver {
@@ -36,55 +50,65 @@ export class NodeResolver implements Resolver {
   readonly #timeoutMs: number;
 
   constructor(options: NodeResolverOptions = {}) {
+    checkNodeResolverOptions(options);
     this.#timeoutMs = options.timeoutMs ?? 5000;
     this.#dns = new NodeDnsResolver({ timeout: this.#timeoutMs, tries: options.tries ?? 2 });
     if (options.servers) this.#dns.setServers(options.servers);
   }
 
-  async #run<T, R>(work: () => Promise<R>, map: (r: R) => T): Promise<DnsAnswer<T>> {
+  async #run<T, R>(work: () => Promise<R>, map: (r: R) => T, signal: AbortSignal | undefined): Promise<DnsAnswer<T>> {
+    // node:dns can only cancel every query of a Resolver at once, so an aborted query is abandoned:
+    // its answer is dropped and the caller stops waiting at once.
+    if (signal?.aborted) return { kind: "error", reason: "aborted" };
     try {
-      const r = await withTimeout(work(), this.#timeoutMs);
+      const r = await withTimeout(work(), this.#timeoutMs, signal);
       if (r === TIMED_OUT) return { kind: "error", reason: "ETIMEOUT" };
+      if (r === ABORTED) return { kind: "error", reason: "aborted" };
       return { kind: "ok", records: map(r) };
     } catch (err) {
       return answerFromDnsError(err);
     }
   }
 
-  txt(name: string): Promise<DnsAnswer<string[]>> {
+  txt(name: string, options?: QueryOptions): Promise<DnsAnswer<string[]>> {
     return this.#run(
       () => this.#dns.resolveTxt(name),
       (rs) => rs.map((chunks) => chunks.join("")),
+      options?.signal,
     );
   }
-  async a(name: string): Promise<DnsAnswer<string[]>> {
+  async a(name: string, options?: QueryOptions): Promise<DnsAnswer<string[]>> {
     return this.#withTtl(
       await this.#run(
         () => this.#dns.resolve4(name, { ttl: true }),
         (rs) => rs,
+        options?.signal,
       ),
     );
   }
-  async aaaa(name: string): Promise<DnsAnswer<string[]>> {
+  async aaaa(name: string, options?: QueryOptions): Promise<DnsAnswer<string[]>> {
     return this.#withTtl(
       await this.#run(
         () => this.#dns.resolve6(name, { ttl: true }),
         (rs) => rs,
+        options?.signal,
       ),
     );
   }
-  mx(name: string): Promise<DnsAnswer<MxRecord[]>> {
+  mx(name: string, options?: QueryOptions): Promise<DnsAnswer<MxRecord[]>> {
     return this.#run(
       () => this.#dns.resolveMx(name),
       (rs) => rs.map((r) => ({ exchange: r.exchange, priority: r.priority })),
+      options?.signal,
     );
   }
-  ptr(ip: string): Promise<DnsAnswer<string[]>> {
+  ptr(ip: string, options?: QueryOptions): Promise<DnsAnswer<string[]>> {
     const name = reverseName(ip);
     if (!name) return Promise.resolve({ kind: "error", reason: `not an IP address: ${ip}` });
     return this.#run(
       () => this.#dns.resolvePtr(name),
       (rs) => rs,
+      options?.signal,
     );
   }
 

@@ -24,33 +24,52 @@ export interface RecordsByType {
   PTR: string[];
 }
 
+/** Per-query options msgauth passes to a resolver. */
+export interface QueryOptions {
+  /**
+   * Aborted when msgauth no longer wants the answer (the time budget ran out, the per-query
+   * timeout passed, or the caller's own signal fired). A resolver may stop the lookup; msgauth
+   * does not wait for it either way.
+   */
+  signal?: AbortSignal;
+}
+
 /**
  * What msgauth needs from DNS. Names are passed without a trailing dot; implementations follow
  * CNAME chains as a recursive resolver would. `txt` gives one string per record, its chunks joined
- * in order (RFC 7208 3.3, RFC 6376 3.6.2.2).
+ * in order (RFC 7208 3.3, RFC 6376 3.6.2.2). The `options` argument is optional to honour: msgauth
+ * validates every answer and bounds every wait itself (see `guardResolver`).
  */
 export interface Resolver {
-  txt(name: string): Promise<DnsAnswer<string[]>>;
-  a(name: string): Promise<DnsAnswer<string[]>>;
-  aaaa(name: string): Promise<DnsAnswer<string[]>>;
-  mx(name: string): Promise<DnsAnswer<MxRecord[]>>;
+  txt(name: string, options?: QueryOptions): Promise<DnsAnswer<string[]>>;
+  a(name: string, options?: QueryOptions): Promise<DnsAnswer<string[]>>;
+  aaaa(name: string, options?: QueryOptions): Promise<DnsAnswer<string[]>>;
+  mx(name: string, options?: QueryOptions): Promise<DnsAnswer<MxRecord[]>>;
   /** Reverse lookup of an IPv4 or IPv6 address (the resolver builds the in-addr/ip6.arpa name). */
-  ptr(ip: string): Promise<DnsAnswer<string[]>>;
+  ptr(ip: string, options?: QueryOptions): Promise<DnsAnswer<string[]>>;
 }
 
 /** Calls a resolver method by record type, typed. */
-export function query<T extends RecordType>(resolver: Resolver, type: T, name: string): Promise<DnsAnswer<RecordsByType[T]>> {
+export function query<T extends RecordType>(
+  resolver: Resolver,
+  type: T,
+  name: string,
+  options?: QueryOptions,
+): Promise<DnsAnswer<RecordsByType[T]>> {
+  // The options argument is passed only when there is one: a resolver written for one argument
+  // sees exactly the call it was written for.
+  const args: [string, QueryOptions?] = options ? [name, options] : [name];
   switch (type) {
     case "TXT":
-      return resolver.txt(name) as Promise<DnsAnswer<RecordsByType[T]>>;
+      return resolver.txt(...args) as Promise<DnsAnswer<RecordsByType[T]>>;
     case "A":
-      return resolver.a(name) as Promise<DnsAnswer<RecordsByType[T]>>;
+      return resolver.a(...args) as Promise<DnsAnswer<RecordsByType[T]>>;
     case "AAAA":
-      return resolver.aaaa(name) as Promise<DnsAnswer<RecordsByType[T]>>;
+      return resolver.aaaa(...args) as Promise<DnsAnswer<RecordsByType[T]>>;
     case "MX":
-      return resolver.mx(name) as Promise<DnsAnswer<RecordsByType[T]>>;
+      return resolver.mx(...args) as Promise<DnsAnswer<RecordsByType[T]>>;
     default:
-      return resolver.ptr(name) as Promise<DnsAnswer<RecordsByType[T]>>;
+      return resolver.ptr(...args) as Promise<DnsAnswer<RecordsByType[T]>>;
   }
 }
 

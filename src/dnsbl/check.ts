@@ -1,6 +1,8 @@
+import { guardResolver } from "../dns/guard.js";
 import { parseIp } from "../dns/ip.js";
 import type { Resolver } from "../dns/types.js";
 import { asciiDomain } from "../message/address.js";
+import { checkLookupOptions } from "../options.js";
 
 export interface DnsblListing {
   zone: string;
@@ -49,7 +51,12 @@ async function lookup(name: string, zone: string, resolver: Resolver): Promise<D
 }
 
 /** Checks an address against IP blocklists (RFC 5782), all zones at once. */
-export async function checkDnsbl(ip: string, zones: readonly string[], options: { resolver: Resolver }): Promise<DnsblResult> {
+export async function checkDnsbl(
+  ip: string,
+  zones: readonly string[],
+  options: { resolver: Resolver; signal?: AbortSignal },
+): Promise<DnsblResult> {
+  checkLookupOptions(options);
   const label = dnsblLabel(ip);
   if (!label)
     return {
@@ -57,11 +64,17 @@ export async function checkDnsbl(ip: string, zones: readonly string[], options: 
       incomplete: true,
       listings: zones.map((zone) => ({ zone, status: "error", codes: [], error: `not an IP address: ${ip}` })),
     };
-  return summarize(await Promise.all(zones.map((z) => lookup(`${label}.${z}`, z, options.resolver))));
+  const resolver = guardResolver(options.resolver, options.signal ? { signal: options.signal } : {});
+  return summarize(await Promise.all(zones.map((z) => lookup(`${label}.${z}`, z, resolver))));
 }
 
 /** Checks a domain against domain (URI/RHS) blocklists (RFC 5782 2.3). */
-export async function checkDomainBl(domain: string, zones: readonly string[], options: { resolver: Resolver }): Promise<DnsblResult> {
+export async function checkDomainBl(
+  domain: string,
+  zones: readonly string[],
+  options: { resolver: Resolver; signal?: AbortSignal },
+): Promise<DnsblResult> {
+  checkLookupOptions(options);
   const d = asciiDomain(domain);
   if (!d)
     return {
@@ -69,7 +82,8 @@ export async function checkDomainBl(domain: string, zones: readonly string[], op
       incomplete: true,
       listings: zones.map((zone) => ({ zone, status: "error", codes: [], error: `not a domain: ${domain}` })),
     };
-  return summarize(await Promise.all(zones.map((z) => lookup(`${d}.${z}`, z, options.resolver))));
+  const resolver = guardResolver(options.resolver, options.signal ? { signal: options.signal } : {});
+  return summarize(await Promise.all(zones.map((z) => lookup(`${d}.${z}`, z, resolver))));
 }
 
 function summarize(listings: DnsblListing[]): DnsblResult {

@@ -1,5 +1,7 @@
+import { guardResolver } from "../dns/guard.js";
 import { formatIp, parseIp } from "../dns/ip.js";
 import type { Resolver } from "../dns/types.js";
+import { checkIprevOptions } from "../options.js";
 
 export interface IprevResult {
   /** RFC 8601 3 words. */
@@ -14,11 +16,15 @@ export interface IprevResult {
  * iprev (RFC 8601 3): the client address's PTR names, each looked up forward; pass when one resolves
  * back to the address ("forward-confirmed reverse DNS"). At most `maxNames` (10) names are tried.
  */
-export async function checkIprev(ip: string, options: { resolver: Resolver; maxNames?: number }): Promise<IprevResult> {
+export async function checkIprev(
+  ip: string,
+  options: { resolver: Resolver; maxNames?: number; signal?: AbortSignal },
+): Promise<IprevResult> {
+  checkIprevOptions(options);
   const parsed = parseIp(ip);
   if (!parsed) return { result: "permerror", ip, reason: `not an IP address: ${ip}` };
   const addr = formatIp(parsed);
-  const r = options.resolver;
+  const r = guardResolver(options.resolver, options.signal ? { signal: options.signal } : {});
   const ptr = await r.ptr(addr);
   if (ptr.kind === "error") return { result: "temperror", ip: addr, reason: `PTR lookup failed: ${ptr.reason}` };
   if (ptr.kind !== "ok" || ptr.records.length === 0) return { result: "fail", ip: addr, reason: "no PTR record" };

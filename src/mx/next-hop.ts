@@ -1,5 +1,7 @@
+import { guardResolver } from "../dns/guard.js";
 import type { Resolver } from "../dns/types.js";
 import { asciiDomain } from "../message/address.js";
+import { checkLookupOptions, checkNextHopOptions } from "../options.js";
 import type { Reply } from "../smtp/reply.js";
 
 export interface NextHopHost {
@@ -27,6 +29,8 @@ export interface NextHopOptions {
   addresses?: boolean;
   /** Most MX hosts used. Default 10. */
   maxHosts?: number;
+  /** Stops the lookups: pending ones are abandoned and the answer is temporary. */
+  signal?: AbortSignal;
 }
 
 function shuffleEqual<T extends { priority: number }>(list: T[], random: () => number): T[] {
@@ -41,6 +45,7 @@ function shuffleEqual<T extends { priority: number }>(list: T[], random: () => n
  * from permanent ones. IDN domains are looked up as A-labels.
  */
 export async function resolveNextHop(domain: string, options: NextHopOptions): Promise<NextHop> {
+  checkNextHopOptions(options);
   const ascii = asciiDomain(domain);
   if (!ascii)
     return {
@@ -49,7 +54,7 @@ export async function resolveNextHop(domain: string, options: NextHopOptions): P
       reason: "not a valid domain name",
       reply: { code: 550, enhanced: "5.1.2", lines: [`Bad destination system address: ${domain}`] },
     };
-  const r = options.resolver;
+  const r = guardResolver(options.resolver, options.signal ? { signal: options.signal } : {});
   const random = options.random ?? Math.random;
   const temporary = (reason: string): NextHop => ({
     kind: "temporary",
@@ -127,10 +132,14 @@ export async function resolveNextHop(domain: string, options: NextHopOptions): P
  * A receiver's check of the sender's domain (RFC 7505 4.2): mail from a domain that publishes a null MX
  * cannot get a bounce back, so it may be refused with 550 5.7.27.
  */
-export async function checkSenderNullMx(domain: string, options: { resolver: Resolver }): Promise<{ nullMx: boolean; reply?: Reply }> {
+export async function checkSenderNullMx(
+  domain: string,
+  options: { resolver: Resolver; signal?: AbortSignal },
+): Promise<{ nullMx: boolean; reply?: Reply }> {
+  checkLookupOptions(options);
   const ascii = asciiDomain(domain);
   if (!ascii) return { nullMx: false };
-  const mx = await options.resolver.mx(ascii);
+  const mx = await guardResolver(options.resolver, options.signal ? { signal: options.signal } : {}).mx(ascii);
   if (mx.kind === "ok" && mx.records.length > 0 && mx.records.every((m) => m.exchange === "" || m.exchange === ".")) {
     return { nullMx: true, reply: { code: 550, enhanced: "5.7.27", lines: [`Sender address has null MX: ${ascii}`] } };
   }

@@ -1,7 +1,9 @@
 import { BudgetedResolver } from "../dns/budget.js";
+import { guardResolver } from "../dns/guard.js";
 import { formatIp, type ParsedIp, parseIp, prefixMatch } from "../dns/ip.js";
 import type { DnsAnswer, Resolver } from "../dns/types.js";
 import { asciiDomain } from "../message/address.js";
+import { checkSpfHeloParams, checkSpfOptions, checkSpfParams } from "../options.js";
 import { expandMacro, type MacroPart, type MacroValues, parseMacroString } from "./macro.js";
 import { countsLookup, type Directive, isSpfRecord, parseSpfRecord, type Qualifier, type SpfRecord } from "./record.js";
 
@@ -29,6 +31,8 @@ export interface SpfOptions {
   maxPtrNames?: number;
   /** Milliseconds the whole check may spend on DNS; past it the result is temperror. */
   timeBudgetMs?: number;
+  /** Stops the check: pending lookups are abandoned and the result is temperror. */
+  signal?: AbortSignal;
   /** This host's domain, for %{r} in explanations. Default "unknown". */
   receiver?: string;
   /** Clock in milliseconds, for %{t}. */
@@ -361,10 +365,15 @@ async function run(identity: "mailfrom" | "helo", params: SpfParams, options: Sp
   if (domain === "" || domain.startsWith("[")) {
     return { ...base, result: "none", reason: identity === "helo" ? "HELO is not a domain name" : "no domain to check" };
   }
+  // Every answer is validated and every wait bounded, whatever resolver the caller gave.
   const resolver =
     options.timeBudgetMs === undefined
-      ? options.resolver
-      : new BudgetedResolver(options.resolver, { maxQueries: Number.MAX_SAFE_INTEGER, timeBudgetMs: options.timeBudgetMs });
+      ? guardResolver(options.resolver, options.signal ? { signal: options.signal } : {})
+      : new BudgetedResolver(options.resolver, {
+          maxQueries: Number.MAX_SAFE_INTEGER,
+          timeBudgetMs: options.timeBudgetMs,
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
   const ev = new Evaluation(resolver, ip, local, domain, helo, {
     ...options,
     maxLookups: options.maxLookups ?? 10,
@@ -388,11 +397,15 @@ async function run(identity: "mailfrom" | "helo", params: SpfParams, options: Sp
  * postmaster@helo (2.4, 4.3). Never throws for anything DNS or the record holds.
  */
 export function checkSpf(params: SpfParams, options: SpfOptions): Promise<SpfResult> {
+  checkSpfParams(params);
+  checkSpfOptions(options);
   const nullSender = splitSender(params.mailFrom ?? "") === undefined;
   return run(nullSender ? "helo" : "mailfrom", params, options);
 }
 
 /** Checks the HELO identity on its own (RFC 7208 2.3). */
 export function checkSpfHelo(params: Omit<SpfParams, "mailFrom">, options: SpfOptions): Promise<SpfResult> {
+  checkSpfHeloParams(params);
+  checkSpfOptions(options);
   return run("helo", params, options);
 }

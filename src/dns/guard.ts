@@ -1,0 +1,201 @@
+import { type DnsAnswer, type MxRecord, type QueryOptions, query, type RecordType, type Resolver } from "./types.js";
+
+/**
+ * The resolver boundary. A Resolver is code msgauth did not write: it may throw, reject, return
+ * something that is not a DnsAnswer, or never settle. Every query msgauth makes goes through
+ * `guardedQuery`, which turns each of those into `{ kind: "error", reason }` (temperror for that
+ * query), so no protocol module ever sees an answer it was not typed for, and no wait is unbounded.
+ */
+
+/** Default milliseconds msgauth waits for one answer before treating the query as failed. */
+export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
+
+/** Records in one answer: a DNS message is at most 65,535 bytes, so no real answer has more. */
+const MAX_RECORDS = 4096;
+/** Characters in one record (a TXT record's chunks joined are under 65,535 bytes). */
+const MAX_RECORD_CHARS = 65_535;
+/** Characters kept of an error reason (it may end up in a header field). */
+const MAX_REASON_CHARS = 200;
+
+const KINDS = new Set(["ok", "nxdomain", "nodata", "error"]);
+
+/** A reason safe to carry: a string, controls replaced, bounded. Never throws. */
+export function reasonText(value: unknown, fallback: string): string {
+  let text: string;
+  try {
+    text = typeof value === "string" ? value : value instanceof Error ? String(value.message) : fallback;
+  } catch {
+    text = fallback;
+  }
+  text = text.replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
+  if (text === "") text = fallback;
+  return text.length > MAX_REASON_CHARS ? `${text.slice(0, MAX_REASON_CHARS)}...` : text;
+}
+
+function malformed(type: RecordType, what: string): DnsAnswer<never> {
+  return { kind: "error", reason: `malformed ${type} answer from the resolver: ${what}` };
+}
+
+function validTtl(ttl: unknown): ttl is number | undefined {
+  return ttl === undefined || (typeof ttl === "number" && Number.isFinite(ttl) && ttl >= 0);
+}
+
+/**
+ * Checks that `raw` is a well-formed DnsAnswer for `type` and returns a fresh copy of it (plain
+ * data: later changes to the resolver's objects, getters or proxies cannot reach msgauth). Anything
+ * else becomes an error answer naming the problem. Never throws.
+ */
+export function validateAnswer(type: "MX", raw: unknown): DnsAnswer<MxRecord[]>;
+export function validateAnswer(type: Exclude<RecordType, "MX">, raw: unknown): DnsAnswer<string[]>;
+export function validateAnswer(type: RecordType, raw: unknown): DnsAnswer<string[] | MxRecord[]>;
+export function validateAnswer(type: RecordType, raw: unknown): DnsAnswer<string[] | MxRecord[]> {
+  try {
+    if (typeof raw !== "object" || raw === null) return malformed(type, raw === null ? "null" : typeof raw);
+    const a = raw as Record<string, unknown>;
+    const kind = a.kind;
+    if (typeof kind !== "string" || !KINDS.has(kind)) return malformed(type, "no valid kind");
+    if (kind === "error") return { kind: "error", reason: reasonText(a.reason, "resolver error") };
+    const ttl = a.ttl;
+    if (!validTtl(ttl)) return malformed(type, "ttl is not a non-negative number");
+    if (kind === "nxdomain" || kind === "nodata") return ttl === undefined ? { kind } : { kind, ttl };
+    const records = a.records;
+    if (!Array.isArray(records)) return malformed(type, "records is not an array");
+    const n = records.length;
+    if (n > MAX_RECORDS) return malformed(type, `${n} records`);
+    let out: string[] | MxRecord[];
+    if (type === "MX") {
+      const mx: MxRecord[] = [];
+      for (let i = 0; i < n; i++) {
+        const r = records[i] as unknown;
+        if (typeof r !== "object" || r === null) return malformed(type, `record ${i} is not an object`);
+        const { exchange, priority } = r as Record<string, unknown>;
+        if (typeof exchange !== "string" || exchange.length > 255) return malformed(type, `record ${i} has no valid exchange`);
+        // RFC 1035 3.3.9: PREFERENCE is a 16-bit integer.
+        if (typeof priority !== "number" || !Number.isInteger(priority) || priority < 0 || priority > 65535)
+          return malformed(type, `record ${i} has no valid priority`);
+        mx.push({ exchange, priority });
+      }
+      out = mx;
+    } else {
+      const strings: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const r = records[i] as unknown;
+        if (typeof r !== "string") return malformed(type, `record ${i} is ${r === null ? "null" : typeof r}, not a string`);
+        if (r.length > MAX_RECORD_CHARS) return malformed(type, `record ${i} is too long`);
+        strings.push(r);
+      }
+      out = strings;
+    }
+    return ttl === undefined ? { kind: "ok", records: out } : { kind: "ok", records: out, ttl };
+  } catch (err) {
+    // A getter or a proxy threw while being read.
+    return malformed(type, reasonText(err, "reading it threw"));
+  }
+}
+
+export interface GuardOptions {
+  /** Milliseconds to wait for one answer. Default 10,000. */
+  timeoutMs?: number;
+  /** The reason given when timeoutMs passes. */
+  timeoutReason?: string;
+  /** Stops waiting (and aborts the query for resolvers that honour it) when aborted. */
+  signal?: AbortSignal;
+}
+
+function abortReason(signal: AbortSignal): string {
+  const r = signal.reason as unknown;
+  if (r instanceof Error && r.name !== "AbortError" && r.name !== "TimeoutError") return reasonText(r, "aborted");
+  return typeof r === "string" ? reasonText(r, "aborted") : "DNS query abandoned: aborted";
+}
+
+/**
+ * Runs one query on an untrusted resolver: catches synchronous throws and rejections, validates the
+ * answer, and stops waiting after `timeoutMs` or when `signal` aborts. The resolver is given its
+ * own AbortSignal, aborted whenever msgauth stops waiting. Always settles; never rejects.
+ */
+export function guardedQuery(resolver: Resolver, type: "MX", name: string, options?: GuardOptions): Promise<DnsAnswer<MxRecord[]>>;
+export function guardedQuery(
+  resolver: Resolver,
+  type: Exclude<RecordType, "MX">,
+  name: string,
+  options?: GuardOptions,
+): Promise<DnsAnswer<string[]>>;
+export function guardedQuery(
+  resolver: Resolver,
+  type: RecordType,
+  name: string,
+  options?: GuardOptions,
+): Promise<DnsAnswer<string[] | MxRecord[]>>;
+export function guardedQuery(
+  resolver: Resolver,
+  type: RecordType,
+  name: string,
+  options: GuardOptions = {},
+): Promise<DnsAnswer<string[] | MxRecord[]>> {
+  const outer = options.signal;
+  if (outer?.aborted) return Promise.resolve({ kind: "error", reason: abortReason(outer) });
+  const ms = options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+  return new Promise((resolve) => {
+    const inner = new AbortController();
+    let settled = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const onAbort = () => finish({ kind: "error", reason: abortReason(outer!) }, true);
+    function finish(answer: DnsAnswer<string[] | MxRecord[]>, abandon = false) {
+      if (settled) return;
+      settled = true;
+      if (timer !== undefined) clearTimeout(timer);
+      outer?.removeEventListener("abort", onAbort);
+      if (abandon) inner.abort();
+      resolve(answer);
+    }
+    // The timer is not unref'd: a caller awaiting a result keeps the process alive until it settles.
+    if (Number.isFinite(ms))
+      timer = setTimeout(
+        () => finish({ kind: "error", reason: options.timeoutReason ?? `no DNS answer within ${ms} ms` }, true),
+        Math.max(0, ms),
+      );
+    outer?.addEventListener("abort", onAbort, { once: true });
+    let pending: unknown;
+    try {
+      const opts: QueryOptions = { signal: inner.signal };
+      pending = query(resolver, type, name, opts);
+    } catch (err) {
+      finish({ kind: "error", reason: reasonText(err, "the resolver threw") });
+      return;
+    }
+    Promise.resolve(pending).then(
+      (raw) => finish(validateAnswer(type, raw)),
+      (err) => finish({ kind: "error", reason: reasonText(err, "the resolver failed") }),
+    );
+  });
+}
+
+const guarded = new WeakSet<object>();
+
+/** Marks a resolver whose every method already goes through guardedQuery (BudgetedResolver). */
+export function markGuarded<R extends Resolver>(resolver: R): R {
+  guarded.add(resolver);
+  return resolver;
+}
+
+/**
+ * A resolver whose answers are always well-formed DnsAnswers and whose waits are bounded: what every
+ * public function taking a Resolver uses. Returns `resolver` itself when it is already guarded.
+ */
+export function guardResolver(resolver: Resolver, options: GuardOptions = {}): Resolver {
+  if (guarded.has(resolver) && options.signal === undefined && options.timeoutMs === undefined) return resolver;
+  return markGuarded({
+    txt: (name: string, q?: QueryOptions) => guardedQuery(resolver, "TXT", name, withSignal(options, q)),
+    a: (name: string, q?: QueryOptions) => guardedQuery(resolver, "A", name, withSignal(options, q)),
+    aaaa: (name: string, q?: QueryOptions) => guardedQuery(resolver, "AAAA", name, withSignal(options, q)),
+    mx: (name: string, q?: QueryOptions) => guardedQuery(resolver, "MX", name, withSignal(options, q)),
+    ptr: (ip: string, q?: QueryOptions) => guardedQuery(resolver, "PTR", ip, withSignal(options, q)),
+  });
+}
+
+/** Both the guard's signal and the caller's, when there are two. */
+function withSignal(options: GuardOptions, q: QueryOptions | undefined): GuardOptions {
+  const extra = q?.signal;
+  if (!extra) return options;
+  return { ...options, signal: options.signal ? AbortSignal.any([options.signal, extra]) : extra };
+}

@@ -1,0 +1,73 @@
+/** Thrown by an abortable stream when its signal fires before the next chunk arrived. */
+export class StreamAbortedError extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = "StreamAbortedError";
+  }
+}
+
+function reasonOf(signal: AbortSignal): string {
+  const r = signal.reason as unknown;
+  if (typeof r === "string") return r;
+  if (r instanceof Error && r.name !== "AbortError") return r.message;
+  return "the stream was abandoned: aborted";
+}
+
+/**
+ * A view of a stream that stops waiting when `signal` aborts: a pending or later `next()` rejects
+ * with StreamAbortedError, and the source is told to stop (`return()`, which destroys a Node
+ * Readable) without waiting for it. A source that stalls forever can then hold up nothing.
+ */
+export function abortableStream<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<T> {
+      const it = source[Symbol.asyncIterator]();
+      let closed = false;
+      const close = () => {
+        if (closed) return;
+        closed = true;
+        try {
+          // Not awaited: a stalled source may never answer this either.
+          Promise.resolve(it.return?.()).catch(() => {});
+        } catch {
+          // A source whose return() throws is closed as far as we are concerned.
+        }
+      };
+      return {
+        next(): Promise<IteratorResult<T>> {
+          if (signal.aborted) {
+            close();
+            return Promise.reject(new StreamAbortedError(reasonOf(signal)));
+          }
+          return new Promise<IteratorResult<T>>((resolve, reject) => {
+            const onAbort = () => {
+              close();
+              reject(new StreamAbortedError(reasonOf(signal)));
+            };
+            signal.addEventListener("abort", onAbort, { once: true });
+            let step: Promise<IteratorResult<T>>;
+            try {
+              step = Promise.resolve(it.next());
+            } catch (err) {
+              step = Promise.reject(err);
+            }
+            step.then(
+              (r) => {
+                signal.removeEventListener("abort", onAbort);
+                resolve(r);
+              },
+              (err: unknown) => {
+                signal.removeEventListener("abort", onAbort);
+                reject(err);
+              },
+            );
+          });
+        },
+        return(): Promise<IteratorResult<T>> {
+          close();
+          return Promise.resolve({ done: true, value: undefined });
+        },
+      };
+    },
+  };
+}
