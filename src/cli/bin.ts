@@ -1,16 +1,17 @@
 #!/usr/bin/env node
 import { main } from "./main.js";
 
-async function readStdin(): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
+// A closed pipe (`msgauth check ... | head`) ends the run quietly, as other command-line tools do.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw err;
+});
 
 main(process.argv.slice(2), {
-  stdout: (t) => process.stdout.write(t),
-  stderr: (t) => process.stderr.write(t),
-  readStdin,
+  // Wait for the pipe to drain when it is full, so output never piles up in memory.
+  stdout: (data) => (process.stdout.write(data) ? undefined : new Promise((resolve) => process.stdout.once("drain", resolve))),
+  stderr: (text) => process.stderr.write(text),
+  stdin: () => process.stdin,
 }).then((code) => {
   process.exitCode = code;
 });

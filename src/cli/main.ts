@@ -1,8 +1,8 @@
 import { generateKeyPairSync } from "node:crypto";
-import { readdir, readFile, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { readFile, writeFile } from "node:fs/promises";
+import { isIP } from "node:net";
 import { parseArgs } from "node:util";
-import { z } from "zod";
+import pkg from "../../package.json" with { type: "json" };
 import { sealArc } from "../arc/seal.js";
 import { authenticate } from "../authenticate.js";
 import { signDkim } from "../dkim/sign.js";
@@ -14,179 +14,244 @@ import type { Resolver } from "../dns/types.js";
 import { FixtureResolver } from "../dns/zone.js";
 import { checkSpf } from "../spf/check.js";
 import { receivedSpf } from "../spf/received-spf.js";
+import { escapeText, safeJson } from "./escape.js";
+import { COMMAND_HELP, USAGE } from "./help.js";
+import { readInputs } from "./inputs.js";
 
 /** Exit codes a script can rely on. */
 export const EXIT = { ok: 0, fail: 1, usage: 2, temperror: 3, input: 4 } as const;
 
 export interface CliIo {
-  stdout: (text: string) => void;
+  /** Standard output; bytes are written as they are. May return a promise to apply backpressure. */
+  stdout: (data: string | Uint8Array) => void | Promise<void>;
   stderr: (text: string) => void;
-  readStdin: () => Promise<Buffer>;
+  /** Standard input as a stream of chunks (read only for "-"). */
+  stdin: () => AsyncIterable<Uint8Array>;
   /** Seconds clock, for progress. */
   now?: () => number;
   /** The resolver when no --zone is given (tests inject one). */
   resolver?: () => Resolver;
 }
 
+/** A mistake in the command line: one line for stderr, exit 2. */
 class UsageError extends Error {}
-
-const USAGE = `usage: msgauth <command> [options]
-
-  check <file.eml|folder|mbox|->...  authenticate messages (SPF, DKIM, ARC, DMARC)
-      --ip <addr> --helo <name> --mail-from <addr> --authserv-id <id> [--zone <file>]... [--json]
-      [--dmarc-mode rfc9989|rfc7489]
-  sign <file|->                      DKIM-sign; prints the signed message
-      --domain <d> (--selector <s> --key <pem>)... [--canonicalization relaxed/relaxed] [--body-length]
-  seal <file|->                      add an ARC set; prints the sealed message
-      --domain <d> --selector <s> --key <pem> --authserv-id <id> [--ip --helo --mail-from] [--zone <file>]...
-  spf <ip> <mail-from> [--helo <name>] [--zone <file>]... [--json]
-  dmarc <domain> [--zone <file>]... [--dmarc-mode rfc9989|rfc7489] [--json]
-  keygen [--type rsa|ed25519] [--bits 2048] [--selector <s>] [--domain <d>] [--out <file>]
-  record --out <zone.yaml|zone.json> -- <check|spf|dmarc ...>
-                                     run a command on live DNS and save every answer as a fixture zone
-
-exit codes: 0 pass/ok, 1 fail, 2 usage error, 3 temporary error, 4 unreadable input`;
-
-const ip = z.string().regex(/^[0-9a-fA-F:.]+$/, "not an IP address");
-const domain = z.string().regex(/^[A-Za-z0-9_.-]+\.?$/, "not a domain name");
-const dmarcMode = z.enum(["rfc9989", "rfc7489"]);
-
-function check<T>(schema: z.ZodType<T>, value: unknown, name: string): T {
-  const r = schema.safeParse(value);
-  if (!r.success) throw new UsageError(`--${name}: ${r.error.issues[0]!.message}`);
-  return r.data;
-}
-
-async function readInput(path: string, io: CliIo): Promise<Buffer> {
-  if (path === "-") return io.readStdin();
-  try {
-    return await readFile(path);
-  } catch (err) {
-    throw new InputError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-}
-
+/** Input that cannot be read (file, key, message): one line for stderr, exit 4. */
 class InputError extends Error {}
+/** `--help` was asked for. */
+class HelpRequest extends Error {}
 
-async function resolverFrom(zones: string[] | undefined, io: CliIo): Promise<Resolver> {
-  if (zones && zones.length > 0) return new FixtureResolver(await Promise.all(zones.map((z) => loadZone(z))));
+const DEFAULT_MAX = 64 * 1024 * 1024;
+const q = (s: string) => escapeText(s);
+
+type OptionSpec = Record<string, { type: "string" | "boolean"; multiple?: boolean; short?: string }>;
+type Values = Record<string, string[] | boolean | undefined>;
+
+/**
+ * parseArgs in the user's terms: --help anywhere asks for help; unknown options, missing values and
+ * repeated single options are one-line usage errors naming the option.
+ */
+function parse(command: string, args: string[], spec: OptionSpec, positionals: boolean) {
+  const end = args.indexOf("--");
+  const own = end < 0 ? args : args.slice(0, end);
+  if (own.includes("--help") || own.includes("-h")) throw new HelpRequest(command);
+  const options: Record<string, { type: "string" | "boolean"; multiple: boolean; short?: string }> = {};
+  for (const [name, o] of Object.entries(spec)) options[name] = { ...o, multiple: o.type === "string" };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args, options, allowPositionals: positionals, strict: true });
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? "";
+    const msg = (err as Error).message;
+    const opt = /'(-[^' ]*)/.exec(msg)?.[1] ?? "";
+    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw new UsageError(`${command}: unknown option ${q(opt)}`);
+    if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+      throw new UsageError(/does not take/.test(msg) ? `${command}: ${q(opt)} takes no value` : `${command}: ${q(opt)} needs a value`);
+    }
+    if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
+      throw new UsageError(`${command}: unexpected argument ${q(/'([^']*)'/.exec(msg)?.[1] ?? "")}`);
+    }
+    throw new UsageError(`${command}: ${q(msg.split("\n")[0]!)}`);
+  }
+  const values = parsed.values as Values;
+  for (const [name, o] of Object.entries(spec)) {
+    const v = values[name];
+    if (!o.multiple && Array.isArray(v) && v.length > 1) throw new UsageError(`${command}: --${name} given more than once`);
+  }
+  return { values, positionals: parsed.positionals };
+}
+
+const one = (v: Values, name: string): string | undefined => {
+  const x = v[name];
+  return Array.isArray(x) ? x[0] : undefined;
+};
+const many = (v: Values, name: string): string[] => {
+  const x = v[name];
+  return Array.isArray(x) ? x : [];
+};
+function required(command: string, v: Values, name: string, what: string): string {
+  const x = one(v, name);
+  if (x === undefined || x === "") throw new UsageError(`${command}: --${name} is required (${what})`);
+  return x;
+}
+function ipAddress(command: string, value: string, name = "--ip"): string {
+  if (isIP(value) === 0) throw new UsageError(`${command}: ${name} ${q(value)} is not an IP address`);
+  return value;
+}
+function domainName(command: string, value: string, name: string): string {
+  // A-labels or U-labels: letters of any script, digits, '-', '_' and dots; no spaces or controls.
+  if (value.length > 253 || !/^(?:[\p{L}\p{N}_-](?:[\p{L}\p{N}\p{M}_-]*)\.?)+$/u.test(value)) {
+    throw new UsageError(`${command}: ${name} ${q(value)} is not a domain name`);
+  }
+  return value;
+}
+function oneOf<T extends string>(command: string, value: string, name: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new UsageError(`${command}: ${name} must be ${allowed.join(", ").replace(/, ([^,]*)$/, " or $1")}, not ${q(value)}`);
+  }
+  return value as T;
+}
+function size(command: string, value: string | undefined): number {
+  if (value === undefined) return DEFAULT_MAX;
+  const m = /^([0-9]{1,12})([KMG]?)$/i.exec(value);
+  const n = m ? Number(m[1]) * { "": 1, K: 1024, M: 1048576, G: 1073741824 }[m[2]!.toUpperCase() as "" | "K" | "M" | "G"] : 0;
+  if (!m || n < 1 || n > 2 ** 31) {
+    throw new UsageError(`${command}: --max-message-size ${q(value)} is not a size (bytes, or a number with K, M or G, at most 2G)`);
+  }
+  return n;
+}
+
+async function resolverFrom(zones: string[], io: CliIo): Promise<Resolver> {
+  if (zones.length > 0) return new FixtureResolver(await Promise.all(zones.map((z) => loadZone(z))));
   return io.resolver?.() ?? new NodeResolver();
 }
 
-/** Splits an mbox into messages at "From " lines (mboxrd: ">From " lines are unescaped). */
-export function splitMbox(data: Buffer): Buffer[] {
-  const text = data.toString("latin1");
-  const out: Buffer[] = [];
-  const starts: number[] = [];
-  const re = /^From [^\r\n]*\r?\n/gm;
-  for (let m = re.exec(text); m; m = re.exec(text)) starts.push(m.index, m.index + m[0].length);
-  for (let i = 0; i < starts.length; i += 2) {
-    const bodyStart = starts[i + 1]!;
-    const end = i + 2 < starts.length ? starts[i + 2]! : text.length;
-    const message = text.slice(bodyStart, end).replace(/^>(>*From )/gm, "$1");
-    out.push(Buffer.from(message, "latin1"));
+/** One whole message for sign and seal: a file or "-", up to the cap. */
+async function readMessage(path: string, io: CliIo, maxBytes: number): Promise<Buffer> {
+  let message: Buffer | undefined;
+  for await (const input of readInputs([path], { stdin: io.stdin, maxBytes })) {
+    if (input.kind === "problem") throw new InputError(`${input.name}: ${input.why}`);
+    if (message) throw new InputError(`${q(path)}: holds more than one message (an mbox): give one message`);
+    message = input.data;
   }
-  return out;
+  if (!message) throw new InputError(`${q(path)}: no message`);
+  return message;
 }
 
-async function expandInputs(paths: string[], io: CliIo): Promise<Array<{ name: string; data: Buffer }>> {
-  const out: Array<{ name: string; data: Buffer }> = [];
-  for (const path of paths) {
-    if (path !== "-" && (await stat(path).catch(() => undefined))?.isDirectory()) {
-      for (const entry of (await readdir(path)).filter((f) => f.endsWith(".eml")).sort())
-        out.push({ name: join(path, entry), data: await readInput(join(path, entry), io) });
-      continue;
-    }
-    const data = await readInput(path, io);
-    if (data.subarray(0, 5).toString("latin1") === "From ") {
-      for (const [i, m] of splitMbox(data).entries()) out.push({ name: `${path}#${i + 1}`, data: m });
-    } else out.push({ name: path === "-" ? "<stdin>" : path, data });
-  }
-  return out;
+async function readKey(path: string): Promise<Buffer> {
+  // Bytes: the key may be PEM or DER; signDkim and sealArc tell which.
+  return readFile(path).catch((err: NodeJS.ErrnoException) => {
+    throw new InputError(`cannot read key ${q(path)} (${err.code ?? String(err)})`);
+  });
 }
 
-type Parsed = ReturnType<typeof parseArgs>;
-const str = (v: Parsed["values"][string]): string | undefined => (typeof v === "string" ? v : undefined);
-const strs = (v: Parsed["values"][string]): string[] =>
-  Array.isArray(v) ? (v.filter((x) => typeof x === "string") as string[]) : typeof v === "string" ? [v] : [];
+/** Writes a message byte for byte: to --out, or to standard output. */
+async function writeMessage(out: string | undefined, bytes: Buffer, io: CliIo): Promise<void> {
+  if (out === undefined) {
+    await io.stdout(bytes);
+    return;
+  }
+  await writeFile(out, bytes).catch((err: NodeJS.ErrnoException) => {
+    throw new InputError(`cannot write ${q(out)} (${err.code ?? String(err)})`);
+  });
+}
 
 async function cmdCheck(args: string[], io: CliIo, resolverOverride?: Resolver): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parse(
+    "check",
     args,
-    allowPositionals: true,
-    options: {
+    {
       ip: { type: "string" },
-      helo: { type: "string", default: "" },
-      "mail-from": { type: "string", default: "" },
-      "authserv-id": { type: "string", default: "msgauth.invalid" },
+      helo: { type: "string" },
+      "mail-from": { type: "string" },
+      "authserv-id": { type: "string" },
       zone: { type: "string", multiple: true },
-      json: { type: "boolean", default: false },
-      "dmarc-mode": { type: "string", default: "rfc9989" },
+      json: { type: "boolean" },
+      "dmarc-mode": { type: "string" },
+      "max-message-size": { type: "string" },
     },
-  });
-  if (positionals.length === 0) throw new UsageError("check needs a message file, a folder, an mbox, or -");
-  const address = check(ip, values.ip, "ip");
-  const mode = check(dmarcMode, values["dmarc-mode"], "dmarc-mode");
-  const resolver = resolverOverride ?? (await resolverFrom(strs(values.zone), io));
-  const inputs = await expandInputs(positionals, io);
+    true,
+  );
+  if (positionals.length === 0) throw new UsageError("check: give a message file, a folder, an mbox, or - for standard input");
+  const address = ipAddress("check", required("check", values, "ip", "the IP address of the SMTP client"));
+  const mode = oneOf("check", one(values, "dmarc-mode") ?? "rfc9989", "--dmarc-mode", ["rfc9989", "rfc7489"] as const);
+  const maxBytes = size("check", one(values, "max-message-size"));
+  const envelope = { ip: address, helo: one(values, "helo") ?? "", mailFrom: one(values, "mail-from") ?? "" };
+  const authservId = one(values, "authserv-id") ?? "msgauth.invalid";
+  const resolver = resolverOverride ?? (await resolverFrom(many(values, "zone"), io));
   const now = io.now ?? (() => Date.now() / 1000);
   const started = now();
+  let progress = false;
   let worst = 0;
   let done = 0;
-  for (const input of inputs) {
-    const r = await authenticate(
-      input.data,
-      { ip: address, helo: str(values.helo) ?? "", mailFrom: str(values["mail-from"]) ?? "" },
-      { resolver, authservId: str(values["authserv-id"])!, dmarcMode: mode },
-    );
+  // One message at a time: the next is read only when this one is checked and printed.
+  for await (const input of readInputs(positionals, { stdin: io.stdin, maxBytes })) {
+    if (input.kind === "problem") {
+      io.stderr(`${progress ? "\n" : ""}msgauth: ${input.severity === "warning" ? "warning: " : ""}${input.name}: ${input.why}\n`);
+      progress = false;
+      if (input.severity === "error") worst = Math.max(worst, EXIT.input);
+      continue;
+    }
+    const r = await authenticate(input.data, envelope, { resolver, authservId, dmarcMode: mode });
     const dmarc = r.dmarc?.result ?? "none";
+    // The exit code follows DMARC alone: SPF or DKIM failing under a DMARC pass is still exit 0.
     const code = dmarc === "fail" || dmarc === "permerror" ? EXIT.fail : dmarc === "temperror" ? EXIT.temperror : EXIT.ok;
     worst = Math.max(worst, code);
     if (values.json) {
-      io.stdout(
-        `${JSON.stringify({ file: input.name, spf: r.spf, dkim: r.dkim.map(({ field: _f, ...d }) => d), arc: r.arc, dmarc: r.dmarc && { ...r.dmarc, record: r.dmarc.record?.text }, authenticationResults: r.headers.authenticationResults })}\n`,
+      await io.stdout(
+        `${safeJson({ file: input.file, spf: r.spf, dkim: r.dkim.map(({ field: _f, ...d }) => d), arc: r.arc, dmarc: r.dmarc && { ...r.dmarc, record: r.dmarc.record?.text }, authenticationResults: r.headers.authenticationResults })}\n`,
       );
     } else {
-      const lines = [`${input.name}:`, `  SPF    ${r.spf?.result ?? "-"} ${r.spf ? `(${r.spf.reason})` : ""}`];
-      for (const d of r.dkim) lines.push(`  DKIM   ${d.result} d=${d.domain} s=${d.selector} (${d.reason})`);
+      const lines = [`${input.name}:`, `  SPF    ${r.spf?.result ?? "-"} ${r.spf ? `(${q(r.spf.reason)})` : ""}`];
+      for (const d of r.dkim) lines.push(`  DKIM   ${d.result} d=${q(d.domain)} s=${q(d.selector)} (${q(d.reason)})`);
       if (r.dkim.length === 0) lines.push("  DKIM   none");
-      if (r.arc) lines.push(`  ARC    ${r.arc.result} (${r.arc.reason})`);
+      if (r.arc) lines.push(`  ARC    ${r.arc.result} (${q(r.arc.reason)})`);
       lines.push(
-        `  DMARC  ${dmarc}${r.dmarc ? ` for ${r.dmarc.fromDomain}: policy ${r.dmarc.policy}, disposition ${r.dmarc.disposition}` : ""}`,
+        `  DMARC  ${dmarc}${r.dmarc ? ` for ${q(r.dmarc.fromDomain)}: policy ${r.dmarc.policy}, disposition ${r.dmarc.disposition}` : ""}`,
       );
-      lines.push(r.headers.authenticationResults, "");
-      io.stdout(lines.join("\n"));
+      lines.push(q(r.headers.authenticationResults), "");
+      await io.stdout(lines.join("\n"));
     }
     done++;
-    if (inputs.length > 1 && now() - started > 1) io.stderr(`\r${done}/${inputs.length} messages`);
+    if (now() - started > 1) {
+      io.stderr(`\r${done} messages checked`);
+      progress = true;
+    }
   }
-  if (inputs.length > 1 && now() - started > 1) io.stderr("\n");
+  if (progress) io.stderr("\n");
   return worst;
 }
 
 async function cmdSign(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parse(
+    "sign",
     args,
-    allowPositionals: true,
-    options: {
+    {
       domain: { type: "string" },
       selector: { type: "string", multiple: true },
       key: { type: "string", multiple: true },
-      canonicalization: { type: "string", default: "relaxed/relaxed" },
-      "body-length": { type: "boolean", default: false },
+      canonicalization: { type: "string" },
+      "body-length": { type: "boolean" },
+      out: { type: "string" },
+      "max-message-size": { type: "string" },
     },
-  });
-  const d = check(domain, values.domain, "domain");
-  const selectors = strs(values.selector);
-  const keys = strs(values.key);
-  if (selectors.length === 0 || selectors.length !== keys.length) throw new UsageError("sign needs --selector and --key in pairs");
-  const canon = check(
-    z.enum(["simple/simple", "simple/relaxed", "relaxed/simple", "relaxed/relaxed"]),
-    values.canonicalization,
-    "canonicalization",
+    true,
   );
-  const message = await readInput(positionals[0] ?? "-", io);
-  const pems = await Promise.all(keys.map((k) => readFile(k, "utf8").catch(() => Promise.reject(new InputError(`cannot read key ${k}`)))));
+  if (positionals.length > 1) throw new UsageError("sign: give one message file, or - for standard input");
+  const d = domainName("sign", required("sign", values, "domain", "the signing domain, d="), "--domain");
+  const selectors = many(values, "selector");
+  const keys = many(values, "key");
+  if (selectors.length === 0 || selectors.length !== keys.length) {
+    throw new UsageError("sign: give --selector and --key in pairs, one pair per signature");
+  }
+  const canon = oneOf("sign", one(values, "canonicalization") ?? "relaxed/relaxed", "--canonicalization", [
+    "relaxed/relaxed",
+    "simple/simple",
+    "relaxed/simple",
+    "simple/relaxed",
+  ] as const);
+  const maxBytes = size("sign", one(values, "max-message-size"));
+  const message = await readMessage(positionals[0] ?? "-", io, maxBytes);
+  const pems = await Promise.all(keys.map(readKey));
   const fields = await signDkim(
     message,
     selectors.map((s, i) => ({
@@ -197,37 +262,44 @@ async function cmdSign(args: string[], io: CliIo): Promise<number> {
       bodyLength: values["body-length"] === true,
     })),
   );
-  io.stdout(fields + message.toString("latin1"));
+  // Bytes out as they came in: the fields (UTF-8) on top of the message's own bytes.
+  await writeMessage(one(values, "out"), Buffer.concat([Buffer.from(fields, "utf8"), message]), io);
   return EXIT.ok;
 }
 
 async function cmdSeal(args: string[], io: CliIo, resolverOverride?: Resolver): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parse(
+    "seal",
     args,
-    allowPositionals: true,
-    options: {
+    {
       domain: { type: "string" },
       selector: { type: "string" },
       key: { type: "string" },
       "authserv-id": { type: "string" },
       ip: { type: "string" },
-      helo: { type: "string", default: "" },
-      "mail-from": { type: "string", default: "" },
+      helo: { type: "string" },
+      "mail-from": { type: "string" },
       zone: { type: "string", multiple: true },
+      out: { type: "string" },
+      "max-message-size": { type: "string" },
     },
-  });
-  const d = check(domain, values.domain, "domain");
-  const selector = check(z.string().min(1), values.selector, "selector");
-  const keyPath = check(z.string().min(1), values.key, "key");
-  const authservId = check(z.string().min(1), values["authserv-id"], "authserv-id");
-  const resolver = resolverOverride ?? (await resolverFrom(strs(values.zone), io));
-  const message = await readInput(positionals[0] ?? "-", io);
-  const privateKey = await readFile(keyPath, "utf8").catch(() => Promise.reject(new InputError(`cannot read key ${keyPath}`)));
-  const address = values.ip === undefined ? undefined : check(ip, values.ip, "ip");
+    true,
+  );
+  if (positionals.length > 1) throw new UsageError("seal: give one message file, or - for standard input");
+  const d = domainName("seal", required("seal", values, "domain", "the sealing domain, d="), "--domain");
+  const selector = required("seal", values, "selector", "the selector, s=");
+  const keyPath = required("seal", values, "key", "the private key file");
+  const authservId = required("seal", values, "authserv-id", "this host's authserv-id");
+  const ipValue = one(values, "ip");
+  const address = ipValue === undefined ? undefined : ipAddress("seal", ipValue);
+  const maxBytes = size("seal", one(values, "max-message-size"));
+  const resolver = resolverOverride ?? (await resolverFrom(many(values, "zone"), io));
+  const message = await readMessage(positionals[0] ?? "-", io, maxBytes);
+  const privateKey = await readKey(keyPath);
   const r = address
     ? await authenticate(
         message,
-        { ip: address, helo: str(values.helo) ?? "", mailFrom: str(values["mail-from"]) ?? "" },
+        { ip: address, helo: one(values, "helo") ?? "", mailFrom: one(values, "mail-from") ?? "" },
         { resolver, authservId },
       )
     : undefined;
@@ -239,26 +311,28 @@ async function cmdSeal(args: string[], io: CliIo, resolverOverride?: Resolver): 
     resolver,
     ...(r ? { authResults: r.headers.authenticationResults, chain: r.arc! } : {}),
   });
+  const out = one(values, "out");
   if (!seal.sealed) {
-    io.stderr(`not sealed: ${seal.reason}\n`);
-    io.stdout(message.toString("latin1"));
+    io.stderr(`msgauth: not sealed: ${q(seal.reason)}\n`);
+    await writeMessage(out, message, io);
     return EXIT.fail;
   }
-  io.stdout(seal.headers + message.toString("latin1"));
+  await writeMessage(out, Buffer.concat([Buffer.from(seal.headers, "utf8"), message]), io);
   return EXIT.ok;
 }
 
 async function cmdSpf(args: string[], io: CliIo, resolverOverride?: Resolver): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parse(
+    "spf",
     args,
-    allowPositionals: true,
-    options: { helo: { type: "string", default: "" }, zone: { type: "string", multiple: true }, json: { type: "boolean", default: false } },
-  });
-  if (positionals.length !== 2) throw new UsageError("spf needs <ip> <mail-from>");
-  const address = check(ip, positionals[0], "ip");
-  const resolver = resolverOverride ?? (await resolverFrom(strs(values.zone), io));
-  const r = await checkSpf({ ip: address, mailFrom: positionals[1]!, helo: str(values.helo) ?? "" }, { resolver });
-  io.stdout(values.json ? `${JSON.stringify(r)}\n` : `${r.result} (${r.reason})\n${receivedSpf(r)}\n`);
+    { helo: { type: "string" }, zone: { type: "string", multiple: true }, json: { type: "boolean" } },
+    true,
+  );
+  if (positionals.length !== 2) throw new UsageError("spf: give <ip> <mail-from>");
+  const address = ipAddress("spf", positionals[0]!, "<ip>");
+  const resolver = resolverOverride ?? (await resolverFrom(many(values, "zone"), io));
+  const r = await checkSpf({ ip: address, mailFrom: positionals[1]!, helo: one(values, "helo") ?? "" }, { resolver });
+  await io.stdout(values.json ? `${safeJson(r)}\n` : `${r.result} (${q(r.reason)})\n${q(receivedSpf(r))}\n`);
   return r.result === "fail" || r.result === "softfail" || r.result === "permerror"
     ? EXIT.fail
     : r.result === "temperror"
@@ -267,49 +341,53 @@ async function cmdSpf(args: string[], io: CliIo, resolverOverride?: Resolver): P
 }
 
 async function cmdDmarc(args: string[], io: CliIo, resolverOverride?: Resolver): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parse(
+    "dmarc",
     args,
-    allowPositionals: true,
-    options: {
-      zone: { type: "string", multiple: true },
-      "dmarc-mode": { type: "string", default: "rfc9989" },
-      json: { type: "boolean", default: false },
-    },
-  });
-  if (positionals.length !== 1) throw new UsageError("dmarc needs <domain>");
-  const d = check(domain, positionals[0], "domain").toLowerCase().replace(/\.$/, "");
-  const mode = check(dmarcMode, values["dmarc-mode"], "dmarc-mode");
-  const resolver = resolverOverride ?? (await resolverFrom(strs(values.zone), io));
+    { zone: { type: "string", multiple: true }, "dmarc-mode": { type: "string" }, json: { type: "boolean" } },
+    true,
+  );
+  if (positionals.length !== 1) throw new UsageError("dmarc: give one <domain>");
+  const d = domainName("dmarc", positionals[0]!, "<domain>").toLowerCase().replace(/\.$/, "");
+  const mode = oneOf("dmarc", one(values, "dmarc-mode") ?? "rfc9989", "--dmarc-mode", ["rfc9989", "rfc7489"] as const);
+  const resolver = resolverOverride ?? (await resolverFrom(many(values, "zone"), io));
   // Evaluate a message from the domain with no authentication: shows the policy that would apply.
   const r = await checkDmarc(
     { author: { ok: true, mailbox: { local: "x", domain: d, address: `x@${d}` }, domain: d }, dkim: [] },
     { resolver, mode },
   );
   if (values.json)
-    io.stdout(
-      `${JSON.stringify({ domain: d, result: r.result === "fail" ? "record" : r.result, policyDomain: r.policyDomain, orgDomain: r.orgDomain, policy: r.policy, record: r.record?.text, warnings: r.record?.warnings })}\n`,
+    await io.stdout(
+      `${safeJson({ domain: d, result: r.result === "fail" ? "record" : r.result, policyDomain: r.policyDomain, orgDomain: r.orgDomain, policy: r.policy, record: r.record?.text, warnings: r.record?.warnings })}\n`,
     );
-  else if (!r.record) io.stdout(`${d}: no DMARC record (${r.reason})\n`);
+  else if (!r.record) await io.stdout(`${q(d)}: no DMARC record (${q(r.reason)})\n`);
   else
-    io.stdout(
-      `${d}: ${r.record.text}\n  found at ${r.policyDomain}, organizational domain ${r.orgDomain ?? "?"}\n  policy for ${d}: ${r.policy}${r.testing ? " (t=y: testing)" : ""}\n${r.record.warnings.map((w) => `  warning: ${w}\n`).join("")}`,
+    await io.stdout(
+      `${q(d)}: ${q(r.record.text)}\n  found at ${q(r.policyDomain ?? "?")}, organizational domain ${q(r.orgDomain ?? "?")}\n  policy for ${q(d)}: ${r.policy}${r.testing ? " (t=y: testing)" : ""}\n${r.record.warnings.map((w) => `  warning: ${q(w)}\n`).join("")}`,
     );
   return r.result === "temperror" ? EXIT.temperror : r.record ? EXIT.ok : EXIT.fail;
 }
 
 async function cmdKeygen(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parse(
+    "keygen",
     args,
-    options: {
-      type: { type: "string", default: "rsa" },
-      bits: { type: "string", default: "2048" },
-      selector: { type: "string", default: "default" },
+    {
+      type: { type: "string" },
+      bits: { type: "string" },
+      selector: { type: "string" },
       domain: { type: "string" },
       out: { type: "string" },
     },
-  });
-  const type = check(z.enum(["rsa", "ed25519"]), values.type, "type");
-  const bits = check(z.coerce.number().int().min(1024).max(8192), values.bits, "bits");
+    false,
+  );
+  const type = oneOf("keygen", one(values, "type") ?? "rsa", "--type", ["rsa", "ed25519"] as const);
+  const bitsText = one(values, "bits") ?? "2048";
+  const bits = /^[0-9]{1,5}$/.test(bitsText) ? Number(bitsText) : Number.NaN;
+  if (!(bits >= 1024 && bits <= 8192)) throw new UsageError(`keygen: --bits must be 1024 to 8192 (2048 recommended), not ${q(bitsText)}`);
+  const selector = one(values, "selector") ?? "default";
+  const dom = one(values, "domain");
+  if (dom !== undefined) domainName("keygen", dom, "--domain");
   const pair = type === "rsa" ? generateKeyPairSync("rsa", { modulusLength: bits }) : generateKeyPairSync("ed25519");
   const pem = pair.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
   const der = pair.publicKey.export({ type: "spki", format: "der" });
@@ -317,25 +395,26 @@ async function cmdKeygen(args: string[], io: CliIo): Promise<number> {
   const value = `v=DKIM1; k=${type}; p=${p}`;
   const chunks: string[] = [];
   for (let i = 0; i < value.length; i += 250) chunks.push(`"${value.slice(i, i + 250)}"`);
-  const name = `${str(values.selector)}._domainkey${values.domain ? `.${str(values.domain)}.` : ""}`;
-  const out = str(values.out);
+  const name = `${q(selector)}._domainkey${dom ? `.${q(dom)}.` : ""}`;
+  const out = one(values, "out");
   if (out) await writeFile(out, pem, { mode: 0o600 });
-  else io.stdout(pem);
-  io.stdout(`${name} IN TXT ( ${chunks.join("\n    ")} )\n`);
+  else await io.stdout(pem);
+  await io.stdout(`${name} IN TXT ( ${chunks.join("\n    ")} )\n`);
   return EXIT.ok;
 }
 
 async function cmdRecord(args: string[], io: CliIo): Promise<number> {
   const split = args.indexOf("--");
-  if (split < 0) throw new UsageError("record needs -- before the command to run");
-  const { values } = parseArgs({
-    args: args.slice(0, split),
-    options: { out: { type: "string" }, zone: { type: "string", multiple: true } },
-  });
-  const out = check(z.string().min(1), values.out, "out");
-  const inner = args.slice(split + 1);
-  const recorder = new RecordingResolver(await resolverFrom(strs(values.zone), io));
-  const [command, ...rest] = inner;
+  const { values, positionals } = parse(
+    "record",
+    split < 0 ? args : args.slice(0, split),
+    { out: { type: "string" }, zone: { type: "string", multiple: true } },
+    true,
+  );
+  if (positionals.length > 0) throw new UsageError(`record: unexpected argument ${q(positionals[0]!)} (the command to run goes after --)`);
+  if (split < 0) throw new UsageError("record: put -- before the command to run, as in: msgauth record --out z.yaml -- spf ...");
+  const out = required("record", values, "out", "the zone file to write");
+  const [command, ...rest] = args.slice(split + 1);
   const runners: Record<string, (a: string[], io: CliIo, r: Resolver) => Promise<number>> = {
     check: cmdCheck,
     spf: cmdSpf,
@@ -343,14 +422,18 @@ async function cmdRecord(args: string[], io: CliIo): Promise<number> {
     seal: cmdSeal,
   };
   const run = command ? runners[command] : undefined;
-  if (!run) throw new UsageError("record runs check, spf, dmarc or seal");
-  const code = await run(
-    rest.filter((a, i) => !(a === "--zone" || rest[i - 1] === "--zone")),
-    io,
-    recorder,
-  );
-  await recorder.save(out);
-  io.stderr(`recorded ${recorder.size} answers to ${out}\n`);
+  if (!run) throw new UsageError(`record: runs check, spf, dmarc or seal${command ? `, not ${q(command)}` : ""}`);
+  const innerEnd = rest.indexOf("--");
+  if ((innerEnd < 0 ? rest : rest.slice(0, innerEnd)).some((a) => a === "--zone" || a.startsWith("--zone="))) {
+    // Dropping it would record live DNS while the user believes the zone was used.
+    throw new UsageError("record: put --zone before -- (the zones record reads from); after -- it would not be used");
+  }
+  const recorder = new RecordingResolver(await resolverFrom(many(values, "zone"), io));
+  const code = await run(rest, io, recorder);
+  await recorder.save(out).catch((err: NodeJS.ErrnoException) => {
+    throw new InputError(`cannot write ${q(out)} (${err.code ?? String(err)})`);
+  });
+  io.stderr(`recorded ${recorder.size} answers to ${q(out)}\n`);
   return code;
 }
 
@@ -373,21 +456,40 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await cmdKeygen(args, io);
       case "record":
         return await cmdRecord(args, io);
-      case undefined:
+      case "--version":
+      case "-V":
+      case "version":
+        await io.stdout(`msgauth ${pkg.version}\n`);
+        return EXIT.ok;
       case "help":
+        if (args[0] && COMMAND_HELP[args[0]]) throw new HelpRequest(args[0]);
+        await io.stdout(`${USAGE}\n`);
+        return EXIT.ok;
       case "--help":
       case "-h":
-        io.stdout(`${USAGE}\n`);
-        return command === undefined ? EXIT.usage : EXIT.ok;
+        await io.stdout(`${USAGE}\n`);
+        return EXIT.ok;
+      case undefined:
+        io.stderr(`${USAGE}\n`);
+        return EXIT.usage;
       default:
-        throw new UsageError(`unknown command: ${command}`);
+        throw new UsageError(`unknown command ${q(command)} (commands: check, sign, seal, spf, dmarc, keygen, record)`);
     }
   } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      io.stderr(`msgauth: ${(err as Error).message}\n${USAGE.split("\n")[0]}\n`);
+    if (err instanceof HelpRequest) {
+      await io.stdout(`${COMMAND_HELP[err.message] ?? USAGE}\n`);
+      return EXIT.ok;
+    }
+    if (err instanceof UsageError) {
+      io.stderr(`msgauth: ${err.message}\n`);
       return EXIT.usage;
     }
-    io.stderr(`msgauth: ${(err as Error).message ?? String(err)}\n`);
+    // Unreadable input, bad keys, zone file errors: one line, in the words of the error.
+    const message = err instanceof Error ? err.message : String(err);
+    io.stderr(`msgauth: ${q(message.split("\n")[0] ?? "")}\n`);
     return EXIT.input;
   }
 }
+
+/** Kept for callers of the first version (tests): splits a whole mbox in memory. */
+export { splitMbox } from "./mbox.js";

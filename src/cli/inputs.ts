@@ -1,0 +1,186 @@
+import { constants } from "node:fs";
+import { type FileHandle, open, readdir, stat } from "node:fs/promises";
+import { displayName } from "./escape.js";
+import { looksLikeMbox, readMbox } from "./mbox.js";
+
+/** One message to check, or one input that could not be checked (and why, for stderr). */
+export type Input =
+  /** `name` is escaped for display; `file` is the name as it is (for JSON). */
+  | { kind: "message"; name: string; file: string; data: Buffer }
+  /** `error`: counts as unreadable input (exit 4); `warning`: skipped without changing the exit code. */
+  | { kind: "problem"; name: string; why: string; severity: "error" | "warning" };
+
+export interface InputOptions {
+  /** Standard input, read only when "-" is given. */
+  stdin: () => AsyncIterable<Uint8Array>;
+  /** Per-message size cap in bytes. */
+  maxBytes: number;
+}
+
+const CHUNK = 64 * 1024;
+
+function typeOf(s: {
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+}): string {
+  if (s.isDirectory()) return "a folder";
+  if (s.isFIFO()) return "a FIFO";
+  if (s.isSocket()) return "a socket";
+  if (s.isCharacterDevice() || s.isBlockDevice()) return "a device";
+  return "not a regular file";
+}
+
+async function* chunksOf(handle: FileHandle): AsyncGenerator<Buffer> {
+  for (;;) {
+    const buf = Buffer.allocUnsafe(CHUNK);
+    const { bytesRead } = await handle.read(buf, 0, CHUNK, null);
+    if (bytesRead === 0) return;
+    yield buf.subarray(0, bytesRead);
+  }
+}
+
+const mib = (n: number) => `${Math.ceil(n / 1048576)} MiB`;
+
+/**
+ * The messages of one source: an mbox (it starts with "From ") one message at a time, otherwise
+ * one message, read up to the cap.
+ */
+async function* messagesOf(name: string, file: string, source: AsyncIterable<Uint8Array>, maxBytes: number): AsyncGenerator<Input> {
+  const it = source[Symbol.asyncIterator]();
+  const parts: Buffer[] = [];
+  let size = 0;
+  // Enough bytes to tell an mbox.
+  while (size < 5) {
+    const next = await it.next();
+    if (next.done) break;
+    const b = Buffer.from(next.value.buffer, next.value.byteOffset, next.value.length);
+    parts.push(b);
+    size += b.length;
+  }
+  const first = Buffer.concat(parts, size);
+  const rest: AsyncIterable<Uint8Array> = {
+    [Symbol.asyncIterator]: () => ({
+      next: () => it.next(),
+      return: async () => (await it.return?.()) ?? { done: true, value: undefined },
+    }),
+  };
+  if (looksLikeMbox(first)) {
+    let n = 0;
+    const all = (async function* () {
+      yield first;
+      yield* rest;
+    })();
+    for await (const item of readMbox(all, maxBytes)) {
+      n++;
+      const part = `${name}#${n}`;
+      if (item.kind === "message") {
+        yield { kind: "message", name: part, file: `${file}#${n}`, data: item.data };
+      } else if (item.kind === "too-large") {
+        yield {
+          kind: "problem",
+          name: part,
+          why: `message is over the ${mib(maxBytes)} limit (--max-message-size); skipped`,
+          severity: "error",
+        };
+      } else {
+        yield { kind: "problem", name: part, why: "empty message (a From line with nothing after it: truncated mbox?)", severity: "error" };
+      }
+    }
+    if (n === 0) yield { kind: "problem", name, why: "no messages found in this mbox (truncated?)", severity: "error" };
+    return;
+  }
+  const body: Buffer[] = [first];
+  let total = first.length;
+  for await (const chunk of rest) {
+    total += chunk.length;
+    if (total > maxBytes) {
+      // Stop reading: the rest would only be dropped.
+      await it.return?.();
+      yield { kind: "problem", name, why: `message is over the ${mib(maxBytes)} limit (--max-message-size); skipped`, severity: "error" };
+      return;
+    }
+    body.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+  }
+  if (total > maxBytes) {
+    yield { kind: "problem", name, why: `message is over the ${mib(maxBytes)} limit (--max-message-size); skipped`, severity: "error" };
+    return;
+  }
+  yield { kind: "message", name, file, data: Buffer.concat(body, total) };
+}
+
+/**
+ * Opens a path only if it is a regular file. O_NONBLOCK makes opening a FIFO return at once (instead
+ * of waiting for a writer), and the type is taken from the open descriptor (fstat), so a name swapped
+ * between a check and the open cannot slip a FIFO or a device through. Symbolic links are followed:
+ * a link to a regular file is read, a link to anything else is skipped like its target.
+ */
+async function openRegular(path: string | Buffer): Promise<{ handle: FileHandle } | { why: string }> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return { why: code === "ENOENT" ? "no such file" : `cannot open (${code ?? String(err)})` };
+  }
+  const s = await handle.stat();
+  if (!s.isFile()) {
+    await handle.close();
+    return { why: `skipped: ${typeOf(s)}, not a regular file` };
+  }
+  return { handle };
+}
+
+async function* fileMessages(path: string | Buffer, name: string, maxBytes: number, inFolder: boolean): AsyncGenerator<Input> {
+  const opened = await openRegular(path);
+  if ("why" in opened) {
+    // In a folder, skipping what is not a message file is normal; a name the user gave is an error.
+    const skipped = opened.why.startsWith("skipped");
+    yield { kind: "problem", name, why: opened.why, severity: inFolder && skipped ? "warning" : "error" };
+    return;
+  }
+  try {
+    yield* messagesOf(name, typeof path === "string" ? path : path.toString("utf8"), chunksOf(opened.handle), maxBytes);
+  } catch (err) {
+    yield { kind: "problem", name, why: `read error (${(err as NodeJS.ErrnoException).code ?? String(err)})`, severity: "error" };
+  } finally {
+    await opened.handle.close();
+  }
+}
+
+const EML = Buffer.from(".eml");
+
+/**
+ * Every message of the inputs, in order, one at a time: files, folders (each `*.eml` in them, not
+ * recursing), mbox files and "-" for standard input. Names are display-safe (escaped).
+ */
+export async function* readInputs(paths: string[], options: InputOptions): AsyncGenerator<Input> {
+  for (const path of paths) {
+    if (path === "-") {
+      yield* messagesOf("<stdin>", "<stdin>", options.stdin(), options.maxBytes);
+      continue;
+    }
+    const name = displayName(path);
+    const s = await stat(path).catch(() => undefined);
+    if (!s?.isDirectory()) {
+      yield* fileMessages(path, name, options.maxBytes, false);
+      continue;
+    }
+    let entries: Buffer[];
+    try {
+      // Names as bytes: a name that is not UTF-8 can still be opened.
+      entries = (await readdir(path, { encoding: "buffer" })).filter((e) => e.length > EML.length && e.subarray(-EML.length).equals(EML));
+    } catch (err) {
+      yield { kind: "problem", name, why: `cannot list folder (${(err as NodeJS.ErrnoException).code ?? String(err)})`, severity: "error" };
+      continue;
+    }
+    entries.sort(Buffer.compare);
+    const dir = Buffer.from(path.endsWith("/") ? path : `${path}/`);
+    for (const entry of entries) {
+      const full = Buffer.concat([dir, entry]);
+      yield* fileMessages(full, displayName(full), options.maxBytes, true);
+    }
+  }
+}
