@@ -1,10 +1,11 @@
+export { RateLimiter, type RateLimiterOptions, type RateLimitFaultEvent, rateLimitReply } from "./limiter.js";
+export { MemoryStore, type MemoryStoreOptions } from "./memory.js";
+export { ioredisOptions, type RedisEval, RedisStore, type RedisStoreOptions } from "./redis.js";
 export {
-  MemoryStore,
-  RateLimiter,
-  type RateLimiterOptions,
+  RATE_LIMIT_BOUNDS,
+  RateLimitError,
+  type RateLimitFault,
+  RateLimitFaultError,
   type RateLimitStore,
-  type RedisEval,
-  RedisStore,
-  rateLimitReply,
   type TakeResult,
-} from "./limiter.js";
+} from "./store.js";

@@ -1,152 +1,155 @@
+import { createHash } from "node:crypto";
 import type { Reply } from "../smtp/reply.js";
+import { MemoryStore } from "./memory.js";
+import {
+  checkBucket,
+  checkInteger,
+  checkKnownOptions,
+  describe,
+  RATE_LIMIT_BOUNDS,
+  RateLimitError,
+  type RateLimitFault,
+  RateLimitFaultError,
+  type RateLimitStore,
+  type TakeResult,
+} from "./store.js";
 
-export interface TakeResult {
+/** What `onFault` is told about a take the store could not decide. */
+export interface RateLimitFaultEvent {
+  fault: RateLimitFault;
+  /** The key as given to take(). */
+  key: string;
+  error: string;
+  /** The answer given instead: true when failing open. */
   allowed: boolean;
-  /** Tokens left after this take. */
-  remaining: number;
-  /** When refused: milliseconds until enough tokens are back. */
-  retryAfterMs: number;
-}
-
-/** Where buckets live: memory for one process, Redis for a fleet. */
-export interface RateLimitStore {
-  /** Takes `tokens` from the bucket `key` atomically; `nowMs` undefined means the store's own clock. */
-  take(key: string, capacity: number, refillPerMs: number, tokens: number, nowMs: number | undefined): Promise<TakeResult>;
-}
-
-interface Bucket {
-  tokens: number;
-  ts: number;
-}
-
-/** Buckets in this process's memory, at most `maxKeys` (least recently used dropped first). */
-export class MemoryStore implements RateLimitStore {
-  readonly #buckets = new Map<string, Bucket>();
-  readonly #maxKeys: number;
-
-  constructor(options: { maxKeys?: number } = {}) {
-    this.#maxKeys = options.maxKeys ?? 100_000;
-  }
-
-  get size(): number {
-    return this.#buckets.size;
-  }
-
-  async take(key: string, capacity: number, refillPerMs: number, tokens: number, nowMs: number | undefined): Promise<TakeResult> {
-    const now = nowMs ?? Date.now();
-    let b = this.#buckets.get(key);
-    if (b) this.#buckets.delete(key);
-    else b = { tokens: capacity, ts: now };
-    if (now > b.ts) {
-      b.tokens = Math.min(capacity, b.tokens + (now - b.ts) * refillPerMs);
-      b.ts = now;
-    }
-    let result: TakeResult;
-    if (b.tokens >= tokens) {
-      b.tokens -= tokens;
-      result = { allowed: true, remaining: b.tokens, retryAfterMs: 0 };
-    } else {
-      result = { allowed: false, remaining: b.tokens, retryAfterMs: Math.ceil((tokens - b.tokens) / refillPerMs) };
-    }
-    this.#buckets.set(key, b);
-    while (this.#buckets.size > this.#maxKeys) this.#buckets.delete(this.#buckets.keys().next().value as string);
-    return result;
-  }
-}
-
-/** The part of a Redis client the store needs: EVAL (ioredis and node-redis v4 `eval` fit with a wrapper). */
-export interface RedisEval {
-  eval(script: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>;
-}
-
-/**
- * The token bucket as one Lua script: Redis runs it atomically, so any number of servers sharing the
- * Redis see one bucket per key. Without an injected time the script reads Redis's own clock, so server
- * clocks need not agree.
- */
-const SCRIPT = `
-local capacity = tonumber(ARGV[1])
-local rate = tonumber(ARGV[2])
-local want = tonumber(ARGV[3])
-local now = tonumber(ARGV[4])
-if now < 0 then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-local tokens = tonumber(b[1])
-local ts = tonumber(b[2])
-if tokens == nil then tokens = capacity; ts = now end
-if now > ts then
-  tokens = math.min(capacity, tokens + (now - ts) * rate)
-  ts = now
-end
-local allowed = 0
-local retry = 0
-if tokens >= want then
-  tokens = tokens - want
-  allowed = 1
-else
-  retry = math.ceil((want - tokens) / rate)
-end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(ts))
-redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate) + 1000)
-return {allowed, tostring(tokens), retry}
-`;
-
-export class RedisStore implements RateLimitStore {
-  readonly #client: RedisEval;
-  readonly #prefix: string;
-
-  constructor(client: RedisEval, options: { prefix?: string } = {}) {
-    this.#client = client;
-    this.#prefix = options.prefix ?? "msgauth:rl:";
-  }
-
-  async take(key: string, capacity: number, refillPerMs: number, tokens: number, nowMs: number | undefined): Promise<TakeResult> {
-    const r = (await this.#client.eval(SCRIPT, 1, this.#prefix + key, capacity, refillPerMs, tokens, nowMs ?? -1)) as [
-      number,
-      string,
-      number,
-    ];
-    return { allowed: Number(r[0]) === 1, remaining: Number(r[1]), retryAfterMs: Number(r[2]) };
-  }
+  /** How long the take waited for the store. */
+  durationMs: number;
 }
 
 export interface RateLimiterOptions {
-  /** Bucket size: how many may come at once. */
+  /** Bucket size: how many may come at once (an integer, 1 to 1,000,000,000). */
   capacity: number;
-  /** Tokens added per second. */
+  /** Tokens added per second (above 0; the bucket must refill from empty within a year). */
   refillPerSecond: number;
   /** Default: a MemoryStore. */
   store?: RateLimitStore;
   /** Milliseconds clock; default: the store's (Redis: the server's time). */
   now?: () => number;
+  /** Longest wait for the store, in milliseconds (1 to 60,000; default 250). Past it the take is a "timeout" fault. */
+  timeoutMs?: number;
+  /** When the store cannot decide: refuse (true) or allow (false, the default). */
+  failClosed?: boolean;
+  /** Called once for each take that ends in a fault (an exception it throws is ignored). */
+  onFault?: (event: RateLimitFaultEvent) => void;
 }
+
+const KNOWN_OPTIONS = ["capacity", "refillPerSecond", "store", "now", "timeoutMs", "failClosed", "onFault"] as const;
 
 /**
  * A token-bucket limiter keyed by whatever you choose: "ip:192.0.2.1", "user:alice",
- * "domain:example.com". take() never throws for a store failure; it allows and says why, so a Redis
- * outage does not stop mail (fail open) unless you choose otherwise with `failClosed`.
+ * "domain:example.com".
+ *
+ * take() answers within `timeoutMs` whatever the store does. When the store cannot decide (it timed
+ * out, is unreachable, or its script failed) the answer is `allowed: true` (fail open, the default) or
+ * `allowed: false` (`failClosed: true`), with `fault` and `error` set and `onFault` called: a fault is
+ * never a silent allow. take() throws only for a wrong call: a key that is not a string, or tokens not
+ * an integer from 1 to capacity (a {@link RateLimitError}); the constructor throws the same for bad options.
  */
 export class RateLimiter {
-  readonly #o: RateLimiterOptions & { store: RateLimitStore };
+  readonly #capacity: number;
+  readonly #refillPerMs: number;
+  readonly #store: RateLimitStore;
+  readonly #now: (() => number) | undefined;
+  readonly #timeoutMs: number;
   readonly #failClosed: boolean;
+  readonly #onFault: ((event: RateLimitFaultEvent) => void) | undefined;
 
-  constructor(options: RateLimiterOptions & { failClosed?: boolean }) {
-    if (!(options.capacity > 0) || !(options.refillPerSecond > 0)) throw new RangeError("capacity and refillPerSecond must be positive");
-    this.#o = { ...options, store: options.store ?? new MemoryStore() };
+  constructor(options: RateLimiterOptions) {
+    if (typeof options !== "object" || options === null) throw new RateLimitError("options", "must be an object");
+    checkKnownOptions(options, KNOWN_OPTIONS, "options");
+    checkBucket(options.capacity, options.refillPerSecond, "options.");
+    if (options.store !== undefined && typeof options.store?.take !== "function")
+      throw new RateLimitError("options.store", "must have a take() method");
+    if (options.now !== undefined && typeof options.now !== "function") throw new RateLimitError("options.now", "must be a function");
+    if (options.onFault !== undefined && typeof options.onFault !== "function")
+      throw new RateLimitError("options.onFault", "must be a function");
+    if (options.failClosed !== undefined && typeof options.failClosed !== "boolean")
+      throw new RateLimitError("options.failClosed", "must be a boolean");
+    this.#timeoutMs =
+      options.timeoutMs === undefined ? 250 : checkInteger(options.timeoutMs, 1, RATE_LIMIT_BOUNDS.maxTimeoutMs, "options.timeoutMs");
+    this.#capacity = options.capacity;
+    this.#refillPerMs = options.refillPerSecond / 1000;
+    this.#store = options.store ?? new MemoryStore();
+    this.#now = options.now;
     this.#failClosed = options.failClosed ?? false;
+    this.#onFault = options.onFault;
   }
 
-  async take(key: string, tokens = 1): Promise<TakeResult & { error?: string }> {
+  async take(key: string, tokens = 1): Promise<TakeResult> {
+    if (typeof key !== "string") throw new RateLimitError("key", `must be a string, got ${describe(key)}`);
+    checkInteger(tokens, 1, this.#capacity, "tokens");
+    let nowMs: number | undefined;
+    if (this.#now) {
+      const raw = this.#now();
+      if (typeof raw !== "number" || !(raw >= 0 && raw <= RATE_LIMIT_BOUNDS.maxNowMs)) {
+        throw new RateLimitError(
+          "options.now",
+          `must return milliseconds from 0 to ${RATE_LIMIT_BOUNDS.maxNowMs}, returned ${describe(raw)}`,
+        );
+      }
+      nowMs = Math.floor(raw);
+    }
+    // A long key (a hostile user name, say) is stored under its digest: bounded memory, same bucket.
+    const storeKey = key.length > RATE_LIMIT_BOUNDS.maxKeyLength ? `sha256:${createHash("sha256").update(key).digest("hex")}` : key;
+
+    const started = performance.now();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new RateLimitFaultError("timeout", `no answer from the store within ${this.#timeoutMs} ms`)),
+        this.#timeoutMs,
+      );
+    });
+    let call: Promise<TakeResult>;
     try {
-      return await this.#o.store.take(key, this.#o.capacity, this.#o.refillPerSecond / 1000, tokens, this.#o.now?.());
+      call = Promise.resolve(this.#store.take(storeKey, this.#capacity, this.#refillPerMs, tokens, nowMs));
     } catch (err) {
+      call = Promise.reject(err);
+    }
+    call.catch(() => {}); // it may fail after the deadline answered: not an unhandled rejection
+    try {
+      const result = await Promise.race([call, deadline]);
+      if (!isResult(result)) throw new RateLimitFaultError("script-error", "the store answered something that is not a rate-limit result");
+      return result;
+    } catch (err) {
+      const fault = err instanceof RateLimitFaultError ? err.fault : "unavailable";
       const error = err instanceof Error ? err.message : String(err);
-      return { allowed: !this.#failClosed, remaining: 0, retryAfterMs: 0, error };
+      const allowed = !this.#failClosed;
+      if (this.#onFault) {
+        try {
+          this.#onFault({ fault, key, error, allowed, durationMs: performance.now() - started });
+        } catch {
+          // a hook's own failure must not change the answer
+        }
+      }
+      return { allowed, remaining: 0, retryAfterMs: 0, fault, error };
+    } finally {
+      clearTimeout(timer);
     }
   }
+}
+
+function isResult(r: unknown): r is TakeResult {
+  if (typeof r !== "object" || r === null) return false;
+  const { allowed, remaining, retryAfterMs } = r as Record<string, unknown>;
+  return (
+    typeof allowed === "boolean" &&
+    typeof remaining === "number" &&
+    Number.isFinite(remaining) &&
+    typeof retryAfterMs === "number" &&
+    Number.isFinite(retryAfterMs) &&
+    retryAfterMs >= 0
+  );
 }
 
 /** The SMTP reply for a refused take: 421 to end the session, or 450 for one command. */

@@ -1,8 +1,7 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { connect, createServer } from "node:net";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MemoryStore, RateLimiter, RedisStore, rateLimitReply } from "../../src/index.js";
+import { ioredisOptions, MemoryStore, RateLimitError, RateLimiter, RedisStore, rateLimitReply } from "../../src/ratelimit/index.js";
+import { HAS_REDIS, RedisProcess } from "./redis-process.js";
 
 describe("token bucket in memory", () => {
   it("allows the capacity at once, then refills at the rate", async () => {
@@ -12,6 +11,7 @@ describe("token bucket in memory", () => {
     for (let i = 0; i < 4; i++) takes.push(await rl.take("ip:192.0.2.1"));
     expect(takes.map((t) => t.allowed)).toEqual([true, true, true, false]);
     expect(takes[3]!.retryAfterMs).toBe(1000);
+    expect(takes.every((t) => t.fault === undefined)).toBe(true);
     expect(rateLimitReply(takes[3]!)).toEqual({ code: 450, enhanced: "4.7.1", lines: ["Rate limit exceeded, try again in 1 s"] });
     now += 1000;
     expect((await rl.take("ip:192.0.2.1")).allowed).toBe(true);
@@ -22,74 +22,45 @@ describe("token bucket in memory", () => {
     const rl = new RateLimiter({ capacity: 1, refillPerSecond: 1, store });
     for (let i = 0; i < 100; i++) await rl.take(`k${i}`);
     expect(store.size).toBe(10);
+    expect(store.evicted).toBe(90);
   });
   it("a failing store fails open (or closed, when asked), never throws", async () => {
     const broken = { take: async () => Promise.reject(new Error("connection refused")) };
     expect(await new RateLimiter({ capacity: 1, refillPerSecond: 1, store: broken }).take("x")).toMatchObject({
       allowed: true,
+      fault: "unavailable",
       error: "connection refused",
     });
     expect(await new RateLimiter({ capacity: 1, refillPerSecond: 1, store: broken, failClosed: true }).take("x")).toMatchObject({
       allowed: false,
+      fault: "unavailable",
     });
+  });
+  it("a wrong call throws RateLimitError (typed, naming the argument)", async () => {
+    const rl = new RateLimiter({ capacity: 2, refillPerSecond: 1 });
+    await expect(rl.take(42 as unknown as string)).rejects.toMatchObject({ name: "RateLimitError", path: "key" });
+    await expect(rl.take("k", 3)).rejects.toBeInstanceOf(RateLimitError);
   });
 });
 
-function hasRedis(): boolean {
-  try {
-    execFileSync("redis-server", ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const HAS_REDIS = hasRedis();
 if (!HAS_REDIS) console.warn("REDIS ABSENT: the Redis rate-limit tests are skipped (.ci/run installs redis-server from Debian)");
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Resolves once something accepts connections on the port (the server has started). */
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = connect(port, "127.0.0.1", () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on("error", () => resolve(false));
-    });
-    if (up) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`redis-server did not start on port ${port}`);
-}
-
 describe.skipIf(!HAS_REDIS)("token bucket shared through a real Redis", () => {
-  let server: ChildProcess;
+  const server = new RedisProcess();
   let a: Redis;
   let b: Redis;
   beforeAll(async () => {
-    const port = await freePort();
-    server = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
-      stdio: "ignore",
-    });
-    await waitForPort(port);
-    a = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 2 });
-    b = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 2 });
+    await server.start();
+    a = new Redis({ port: server.port, host: "127.0.0.1", ...ioredisOptions() });
+    b = new Redis({ port: server.port, host: "127.0.0.1", ...ioredisOptions() });
     for (const c of [a, b]) c.on("error", () => {});
+    await Promise.all([a, b].map((c) => new Promise((resolve) => c.once("ready", resolve))));
     await a.flushall();
   });
   afterAll(async () => {
     a?.disconnect();
     b?.disconnect();
-    server?.kill();
+    await server.dispose();
   });
 
   it("the same bucket semantics as memory, with an injected clock", async () => {
@@ -98,17 +69,19 @@ describe.skipIf(!HAS_REDIS)("token bucket shared through a real Redis", () => {
     const t = [await rl.take("user:alice"), await rl.take("user:alice"), await rl.take("user:alice")];
     expect(t.map((x) => x.allowed)).toEqual([true, true, false]);
     expect(t[2]!.retryAfterMs).toBe(2000);
+    expect(t.every((x) => x.fault === undefined)).toBe(true);
     now += 2000;
     expect((await rl.take("user:alice")).allowed).toBe(true);
   });
 
   it("is atomic under concurrency across two servers' clients: exactly the capacity is allowed", async () => {
     const limiters = [a, b].map(
-      (client) => new RateLimiter({ capacity: 50, refillPerSecond: 0.001, store: new RedisStore(client, { prefix: "fleet:" }) }),
+      (client) =>
+        new RateLimiter({ capacity: 50, refillPerSecond: 0.001, timeoutMs: 5000, store: new RedisStore(client, { prefix: "fleet:" }) }),
     );
     const results = await Promise.all(Array.from({ length: 200 }, (_, i) => limiters[i % 2]!.take("ip:203.0.113.5")));
     expect(results.filter((r) => r.allowed)).toHaveLength(50);
-    expect(results.every((r) => r.error === undefined)).toBe(true);
+    expect(results.every((r) => r.fault === undefined && r.error === undefined)).toBe(true);
   });
 
   it("uses Redis's own clock when none is injected, and buckets expire", async () => {
