@@ -1,0 +1,165 @@
+import type { Resolver } from "../dns/types.js";
+import { asciiDomain } from "../message/address.js";
+import { MemoryStateStore } from "../store/memory.js";
+import { type CachedPolicy, expiresAt, PolicyCache, type PolicyStore } from "./cache.js";
+import { DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_POLICY_BYTES, fetchStsPolicy, type PolicyFetcher, type StsFailure } from "./fetch.js";
+import type { StsPolicy } from "./policy.js";
+import { discoverStsRecord } from "./record.js";
+
+/** The policy that applies to a domain now (RFC 8461 5.1), or why there is none. */
+export type StsPolicyLookup =
+  | {
+      kind: "policy";
+      domain: string;
+      id: string;
+      policy: StsPolicy;
+      /** The policy body as served. */
+      text: string;
+      /** "fetched" just now, or from the cache (the TXT id was unchanged, or no live policy could be had). */
+      source: "fetched" | "cache";
+      fetchedAt: number;
+      expiresAt: number;
+      /** A refresh failed and the cached policy was applied instead (reportable, RFC 8461 6, unless mode is none). */
+      failure?: StsFailure;
+      /** Why the TXT record could not be used, when the cached policy was applied without it. */
+      dns?: string;
+      /** The store failed or was slow; the policy was still applied. */
+      storeError?: string;
+    }
+  | {
+      kind: "none";
+      domain: string;
+      reason: string;
+      /** A TXT record was found but no policy could be fetched: reportable (RFC 8461 6, RFC 8460 4.3.2.2). */
+      failure?: StsFailure;
+      storeError?: string;
+    };
+
+export interface MtaStsOptions {
+  resolver: Resolver;
+  /** The HTTPS edge: `createNodePolicyFetcher()` in Node, or your own. */
+  fetch: PolicyFetcher;
+  /** Where policies are cached: a `Store` (memory, SQLite, Redis). Default: a memory store of this instance. */
+  store?: PolicyStore;
+  /** Milliseconds for a policy fetch. Default 60000. */
+  timeoutMs?: number;
+  /** Largest policy body. Default 65536 bytes. */
+  maxBytes?: number;
+  /** Milliseconds before fetching again after a failed fetch of the same policy id. Default 300000 (RFC 8461 3.3). */
+  retryAfterFailureMs?: number;
+  /** Milliseconds for each store call. Default 2000. */
+  storeTimeoutMs?: number;
+  /** Milliseconds clock. Default Date.now. */
+  now?: () => number;
+}
+
+const OPTION_KEYS = new Set(["resolver", "fetch", "store", "timeoutMs", "maxBytes", "retryAfterFailureMs", "storeTimeoutMs", "now"]);
+
+function positiveInt(name: string, value: unknown, min: number): void {
+  if (value !== undefined && !(Number.isSafeInteger(value) && (value as number) >= min))
+    throw new TypeError(`MtaSts: ${name} must be an integer of at least ${min}`);
+}
+
+/**
+ * MTA-STS for a sending MTA or app (RFC 8461): discovers, fetches, caches and applies policies.
+ * On every call the `_mta-sts` TXT record is looked up: an unchanged id uses the cached policy, a new
+ * id fetches the new one. A cached, unexpired policy keeps applying when DNS or the fetch fails, so an
+ * attacker who blocks the refresh cannot turn the policy off.
+ */
+export class MtaSts {
+  readonly #resolver: Resolver;
+  readonly #fetch: PolicyFetcher;
+  readonly #cache: PolicyCache;
+  readonly #timeoutMs: number;
+  readonly #maxBytes: number;
+  readonly #retryMs: number;
+  readonly #now: () => number;
+
+  constructor(options: MtaStsOptions) {
+    if (options === null || typeof options !== "object") throw new TypeError("MtaSts: options are required");
+    for (const key of Object.keys(options)) if (!OPTION_KEYS.has(key)) throw new TypeError(`MtaSts: unknown option "${key}"`);
+    if (!options.resolver || typeof options.resolver.txt !== "function") throw new TypeError("MtaSts: resolver must be a Resolver");
+    if (typeof options.fetch !== "function") throw new TypeError("MtaSts: fetch must be a PolicyFetcher function");
+    if (options.store !== undefined && (typeof options.store?.get !== "function" || typeof options.store?.set !== "function"))
+      throw new TypeError("MtaSts: store must have get and set");
+    positiveInt("timeoutMs", options.timeoutMs, 1);
+    positiveInt("maxBytes", options.maxBytes, 1);
+    positiveInt("retryAfterFailureMs", options.retryAfterFailureMs, 0);
+    positiveInt("storeTimeoutMs", options.storeTimeoutMs, 1);
+    if (options.now !== undefined && typeof options.now !== "function") throw new TypeError("MtaSts: now must be a function");
+    this.#resolver = options.resolver;
+    this.#fetch = options.fetch;
+    const now = options.now ?? Date.now;
+    this.#now = now;
+    this.#cache = new PolicyCache(options.store ?? new MemoryStateStore({ now }), options.storeTimeoutMs ?? 2000);
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
+    this.#maxBytes = options.maxBytes ?? DEFAULT_MAX_POLICY_BYTES;
+    this.#retryMs = options.retryAfterFailureMs ?? 300_000;
+  }
+
+  /**
+   * The policy for a recipient domain (RFC 8461 5.1). The domain is the recipient's own: a subdomain
+   * never falls back to its parent (RFC 8461 3.4); for a smart host pass the smart host's domain.
+   * `refresh: true` fetches even when the TXT id matches the cached policy (a proactive refresh).
+   * Never throws for DNS, HTTPS or store trouble.
+   */
+  async policy(domain: string, options: { refresh?: boolean } = {}): Promise<StsPolicyLookup> {
+    const ascii = typeof domain === "string" ? asciiDomain(domain) : undefined;
+    if (!ascii) return { kind: "none", domain: String(domain), reason: "not a valid domain name" };
+    const name = ascii.toLowerCase();
+    const now = this.#now();
+    const cached = await this.#cache.get(name, now);
+    const storeError = cached.error;
+    const withStore = <T extends object>(r: T): T => (storeError ? { ...r, storeError } : r);
+    const fromCache = (entry: CachedPolicy, extra: { failure?: StsFailure; dns?: string }): StsPolicyLookup =>
+      withStore({
+        kind: "policy",
+        domain: name,
+        id: entry.id,
+        policy: entry.policy,
+        text: entry.text,
+        source: "cache",
+        fetchedAt: entry.fetchedAt,
+        expiresAt: expiresAt(entry),
+        ...extra,
+      });
+    const discovery = await discoverStsRecord(name, this.#resolver);
+    if (discovery.kind !== "found") {
+      // RFC 8461 3.1, 5.1: no usable TXT record does not by itself remove a cached policy.
+      if (cached.entry) return fromCache(cached.entry, { dns: discovery.reason });
+      return withStore({ kind: "none", domain: name, reason: discovery.reason });
+    }
+    const id = discovery.record.id;
+    if (cached.entry && cached.entry.id === id && !options.refresh) return fromCache(cached.entry, {});
+    if (await this.#cache.failedRecently(name, id)) {
+      const failure: StsFailure = {
+        resultType: "sts-policy-fetch-error",
+        reason: `fetching policy ${id} failed recently; not retried yet`,
+      };
+      if (cached.entry) return fromCache(cached.entry, { failure });
+      return withStore({ kind: "none", domain: name, reason: failure.reason, failure });
+    }
+    const fetched = await fetchStsPolicy(name, { fetch: this.#fetch, timeoutMs: this.#timeoutMs, maxBytes: this.#maxBytes });
+    if (!fetched.ok) {
+      await this.#cache.noteFailure(name, id, this.#retryMs);
+      // RFC 8461 3.3: with a valid cached policy, apply it; without one, deliver as if there were none.
+      if (cached.entry) return fromCache(cached.entry, { failure: fetched.failure });
+      return withStore({ kind: "none", domain: name, reason: fetched.failure.reason, failure: fetched.failure });
+    }
+    const fetchedAt = this.#now();
+    const entry: CachedPolicy = { id, policy: fetched.policy, text: fetched.text, fetchedAt };
+    const setError = await this.#cache.set(name, entry, fetchedAt);
+    const result: StsPolicyLookup = {
+      kind: "policy",
+      domain: name,
+      id,
+      policy: fetched.policy,
+      text: fetched.text,
+      source: "fetched",
+      fetchedAt,
+      expiresAt: expiresAt(entry),
+    };
+    const err = setError ?? storeError;
+    return err ? { ...result, storeError: err } : result;
+  }
+}
