@@ -1,6 +1,16 @@
 import { z } from "zod";
+import type { ArcVerifyOptions } from "./arc/verify.js";
+import type { DkimVerifyOptions } from "./dkim/verify.js";
+import type { DmarcOptions } from "./dmarc/evaluate.js";
+import type { DnsQueryEvent, QueryBudgetOptions } from "./dns/budget.js";
+import type { CacheOptions } from "./dns/cache.js";
+import type { NodeResolverOptions } from "./dns/node.js";
 import type { Resolver } from "./dns/types.js";
+import type { FixtureResolverOptions } from "./dns/zone.js";
 import { OptionsError } from "./errors.js";
+import type { NextHopOptions } from "./mx/next-hop.js";
+import type { SpfOptions, SpfParams } from "./spf/check.js";
+import type { ReceivedSpfOptions } from "./spf/received-spf.js";
 
 /**
  * Option checking for every public entry point: a zod strict object per options shape, built once
@@ -65,8 +75,11 @@ function fail(where: string, error: z.ZodError, known: readonly string[], hints:
  * throws OptionsError otherwise. `where` is the name used in messages ("options", "envelope").
  * `hints` adds names specific to this entry point (a key that belongs in another argument).
  */
-export function optionsChecker<T>(name: string, shape: z.ZodRawShape, hints: Hints = {}): (value: unknown, where?: string) => T {
-  const schema = z.object(shape).strict();
+/** A schema for every key of T (tsc fails when an option is added to T and not to its schema). */
+export type OptionsShape<T> = { [K in keyof T]-?: z.ZodType };
+
+export function optionsChecker<T>(name: string, shape: OptionsShape<T>, hints: Hints = {}): (value: unknown, where?: string) => T {
+  const schema = z.object(shape as z.ZodRawShape).strict();
   const known = Object.keys(shape);
   return (value: unknown, where = name): T => {
     if (value === undefined) value = {};
@@ -108,3 +121,124 @@ export const anyObject = z.custom<object>((v) => typeof v === "object" && v !== 
 export const bytesOrText = z.custom<string | Uint8Array>((v) => typeof v === "string" || v instanceof Uint8Array, {
   message: "expected a string or bytes",
 });
+
+// ---- The entry points' option shapes, in one place (their modules call the checkers). ----
+
+const signal = z.custom<AbortSignal>((v) => v instanceof AbortSignal, { message: "signal must be an AbortSignal" });
+const clock = fn<() => number>("now");
+
+/** SPF envelope (checkSpf's first argument): mailauth passes `sender` where msgauth reads `mailFrom`. */
+export const checkSpfParams = optionsChecker<SpfParams>(
+  "params",
+  { ip: z.string(), helo: z.string().optional(), mailFrom: z.string().optional() },
+  { sender: "mailFrom" },
+);
+
+/** checkSpfHelo's first argument: the HELO identity alone. */
+export const checkSpfHeloParams = optionsChecker<Omit<SpfParams, "mailFrom">>(
+  "params",
+  { ip: z.string(), helo: z.string().optional() },
+  { mailFrom: "checkSpf (checkSpfHelo checks the HELO identity only)", sender: "checkSpf (checkSpfHelo checks the HELO identity only)" },
+);
+
+const spfShape: OptionsShape<SpfOptions> = {
+  resolver: resolverSchema,
+  maxLookups: nonNegativeInt.optional(),
+  maxVoidLookups: nonNegativeInt.optional(),
+  maxMxNames: positiveInt.optional(),
+  maxPtrNames: positiveInt.optional(),
+  timeBudgetMs: positiveInt.optional(),
+  signal: signal.optional(),
+  receiver: z.string().optional(),
+  now: clock.optional(),
+};
+const ENVELOPE_HINTS: Hints = {
+  ip: "params.ip (the first argument)",
+  helo: "params.helo (the first argument)",
+  sender: "params.mailFrom (the first argument)",
+  mta: "receiver",
+};
+export const checkSpfOptions = optionsChecker<SpfOptions>("options", spfShape, ENVELOPE_HINTS);
+
+export const checkDkimVerifyOptions = optionsChecker<DkimVerifyOptions>(
+  "options",
+  {
+    resolver: resolverSchema,
+    now: clock.optional(),
+    allowSha1: z.boolean().optional(),
+    minRsaBits: positiveInt.optional(),
+    maxSignatures: positiveInt.optional(),
+    clockSkewSeconds: nonNegativeInt.optional(),
+    limits: partialStrict({ maxHeaderBytes: positiveInt, maxHeaderFields: positiveInt }).optional(),
+    signal: signal.optional(),
+    bodyHashes: anyObject.optional(),
+  },
+  { sender: "nothing: DKIM does not read the envelope", minBitLength: "minRsaBits", curTime: "now" },
+);
+
+export const checkArcVerifyOptions = optionsChecker<ArcVerifyOptions>(
+  "options",
+  { resolver: resolverSchema, minRsaBits: positiveInt.optional(), bodyHashes: anyObject.optional() },
+  { minBitLength: "minRsaBits" },
+);
+
+export const checkDmarcOptions = optionsChecker<DmarcOptions>("options", {
+  resolver: resolverSchema,
+  mode: z.enum(["rfc9989", "rfc7489"]).optional(),
+  random: fn<() => number>("random").optional(),
+  maxAuthorDomains: positiveInt.optional(),
+  lookups: anyObject.optional(),
+});
+
+export const checkIprevOptions = optionsChecker<{ resolver: Resolver; maxNames?: number; signal?: AbortSignal }>("options", {
+  resolver: resolverSchema,
+  maxNames: positiveInt.optional(),
+  signal: signal.optional(),
+});
+
+/** checkDnsbl, checkDomainBl, checkSenderNullMx. */
+export const checkLookupOptions = optionsChecker<{ resolver: Resolver; signal?: AbortSignal }>("options", {
+  resolver: resolverSchema,
+  signal: signal.optional(),
+});
+
+export const checkNextHopOptions = optionsChecker<NextHopOptions>("options", {
+  resolver: resolverSchema,
+  random: fn<() => number>("random").optional(),
+  addresses: z.boolean().optional(),
+  maxHosts: positiveInt.optional(),
+  signal: signal.optional(),
+});
+
+export const checkBudgetOptions = optionsChecker<QueryBudgetOptions>("options", {
+  maxQueries: nonNegativeInt.optional(),
+  timeBudgetMs: positiveInt.optional(),
+  queryTimeoutMs: positiveInt.optional(),
+  signal: signal.optional(),
+  onQuery: fn<(e: DnsQueryEvent) => void>("onQuery").optional(),
+  now: clock.optional(),
+});
+
+export const checkNodeResolverOptions = optionsChecker<NodeResolverOptions>("options", {
+  servers: z.array(z.string()).optional(),
+  timeoutMs: positiveInt.optional(),
+  tries: positiveInt.optional(),
+});
+
+export const checkCacheOptions = optionsChecker<CacheOptions>("options", {
+  maxEntries: positiveInt.optional(),
+  defaultTtl: nonNegativeInt.optional(),
+  negativeTtl: nonNegativeInt.optional(),
+  maxTtl: nonNegativeInt.optional(),
+  now: clock.optional(),
+});
+
+export const checkFixtureResolverOptions = optionsChecker<FixtureResolverOptions>("options", {
+  timeoutDelayMs: nonNegativeInt.optional(),
+});
+
+export const checkReceivedSpfOptions = optionsChecker<ReceivedSpfOptions>(
+  "options",
+  { receiver: z.string().optional() },
+  { mta: "receiver" },
+);

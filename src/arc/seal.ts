@@ -9,7 +9,7 @@ import { ArgumentError, OptionsError } from "../errors.js";
 import { fieldValue, getFields, type HeaderField, unfold } from "../message/header.js";
 import { isMessageInput, type MessageInput, openMessage, toBytes } from "../message/input.js";
 import { parseHeaderBlock } from "../message/split.js";
-import { anyObject, fn, nonNegativeInt, optionsChecker, resolverSchema } from "../options.js";
+import { anyObject, fn, nonNegativeInt, type OptionsShape, optionsChecker, resolverSchema } from "../options.js";
 import { MAX_ARC_INSTANCES } from "./parse.js";
 import { type ArcResult, ArcVerifier } from "./verify.js";
 
@@ -59,8 +59,8 @@ export const arcSealShape = {
   headers: z.array(z.string()).optional(),
   timestamp: z.union([nonNegativeInt, z.literal(false)]).optional(),
   now: fn<() => number>("now").optional(),
-};
-const checkSealOptions = optionsChecker<ArcSealOptions>("options", arcSealShape, { authResults: "authResults", signingDomain: "domain" });
+} satisfies OptionsShape<ArcSealOptions>;
+const checkSealOptions = optionsChecker<ArcSealOptions>("options", arcSealShape);
 
 const collapse = (s: string) =>
   unfold(s)

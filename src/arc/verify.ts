@@ -6,6 +6,7 @@ import { fetchKey, type KeyLookup } from "../dkim/verify.js";
 import type { Resolver } from "../dns/types.js";
 import type { HeaderField } from "../message/header.js";
 import { type MessageInput, openMessage } from "../message/input.js";
+import { checkArcVerifyOptions } from "../options.js";
 import { type ArcMessageSignature, type ArcSeal, type ArcSet, parseArcSets } from "./parse.js";
 
 export interface ArcSetSummary {
@@ -61,6 +62,7 @@ export class ArcVerifier {
   readonly #keys = new Map<string, Promise<KeyLookup>>();
 
   constructor(headers: readonly HeaderField[], options: ArcVerifyOptions) {
+    checkArcVerifyOptions(options);
     this.#headers = headers;
     this.#options = options;
     this.#body = options.bodyHashes ?? new BodyHashes();
@@ -215,6 +217,7 @@ export class ArcVerifier {
 
 /** Validates the ARC chain of a message. Never throws for message or DNS content. */
 export async function verifyArc(message: MessageInput, options: ArcVerifyOptions): Promise<ArcResult> {
+  checkArcVerifyOptions(options);
   const opened = await openMessage(message);
   const verifier = new ArcVerifier(opened.headers, options);
   for await (const chunk of opened.body) verifier.update(chunk);

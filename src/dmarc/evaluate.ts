@@ -3,6 +3,7 @@ import type { DkimResult, DkimResultWord } from "../dkim/verify.js";
 import { guardResolver } from "../dns/guard.js";
 import type { Resolver } from "../dns/types.js";
 import type { AuthorResult } from "../message/from.js";
+import { checkDmarcOptions } from "../options.js";
 import type { SpfResult, SpfResultWord } from "../spf/check.js";
 import { DmarcLookups, type DmarcMode, OrgDomains, pslOrgDomain, selectOrgDomain, treeWalk } from "./discover.js";
 import type { AlignmentMode, DmarcPolicy, DmarcRecord } from "./record.js";
@@ -320,6 +321,7 @@ function combine(
  * Never throws for DNS content; throws a TypeError for an invalid `maxAuthorDomains`.
  */
 export async function checkDmarc(input: DmarcInput, options: DmarcOptions): Promise<DmarcResult> {
+  checkDmarcOptions(options);
   const max = options.maxAuthorDomains;
   if (max !== undefined && !(Number.isInteger(max) && max > 0)) throw new TypeError("options.maxAuthorDomains must be a positive integer");
   const result = await evaluateDmarc(input, options);

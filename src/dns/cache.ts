@@ -1,3 +1,4 @@
+import { checkCacheOptions } from "../options.js";
 import type { DnsAnswer, MxRecord, RecordType, Resolver } from "./types.js";
 import { normalizeName } from "./types.js";
 
@@ -35,6 +36,7 @@ export class CachingResolver implements Resolver {
   misses = 0;
 
   constructor(inner: Resolver, options: CacheOptions = {}) {
+    checkCacheOptions(options);
     this.#inner = inner;
     this.#max = options.maxEntries ?? 10_000;
     this.#defaultTtl = options.defaultTtl ?? 300;

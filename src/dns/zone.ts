@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6 } from "node:net";
+import { checkFixtureResolverOptions } from "../options.js";
 import { reverseName } from "./reverse.js";
 import type { DnsAnswer, MxRecord, RecordsByType, RecordType, Resolver } from "./types.js";
 import { normalizeName } from "./types.js";
@@ -82,6 +83,7 @@ export class FixtureResolver implements Resolver {
   readonly #delay: number;
 
   constructor(zone: Zone | Zone[], options: FixtureResolverOptions = {}) {
+    checkFixtureResolverOptions(options);
     this.zone = Array.isArray(zone) ? mergeZones(...zone) : zone;
     this.#delay = options.timeoutDelayMs ?? 0;
     for (const name of this.zone.keys()) {

@@ -1,4 +1,5 @@
 import { commentText, foldField, quoteIfNeeded, words } from "../message/fold.js";
+import { checkReceivedSpfOptions } from "../options.js";
 import type { SpfResult } from "./check.js";
 
 export interface ReceivedSpfOptions {
@@ -32,6 +33,7 @@ function comment(r: SpfResult, receiver: string): string {
  * Every value is quoted or escaped, so nothing in the envelope or DNS can break out of the field.
  */
 export function receivedSpf(result: SpfResult, options: ReceivedSpfOptions = {}): string {
+  checkReceivedSpfOptions(options);
   const receiver = options.receiver ?? "";
   const pairs: string[] = [];
   const add = (key: string, value: string) => pairs.push(`${key}=${quoteIfNeeded(value)};`);
