@@ -139,6 +139,7 @@ function withoutComments(text: string): string {
  */
 export function recoverDomains(value: string): string[] {
   const out = new Set<string>();
+  const seen = new Set<string>();
   const sources = new Set([value, decodeEncodedWords(value), withoutComments(value)]);
   for (const source of sources) {
     const text = source.normalize("NFKC"); // fullwidth '＠' and small '﹫' become '@'
@@ -161,7 +162,13 @@ export function recoverDomains(value: string): string[] {
         if (text[i - 1] === "." || text[j] === ".") i = j;
         else break;
       }
-      if (i > start) for (const d of readerDomains(text.slice(start, i).replace(/[ \t\r\n]+/g, "")).domains) out.add(d);
+      if (i > start) {
+        const run = text.slice(start, i);
+        if (!seen.has(run)) {
+          seen.add(run); // a run repeated a million times is read once
+          for (const d of readerDomains(run.replace(/[ \t\r\n]+/g, "")).domains) if (d.includes(".")) out.add(d);
+        }
+      }
       at = text.indexOf("@", Math.max(i, at + 1));
     }
   }
