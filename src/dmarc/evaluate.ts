@@ -321,9 +321,7 @@ function combine(
  * Never throws for DNS content; throws a TypeError for an invalid `maxAuthorDomains`.
  */
 export async function checkDmarc(input: DmarcInput, options: DmarcOptions): Promise<DmarcResult> {
-  checkDmarcOptions(options);
-  const max = options.maxAuthorDomains;
-  if (max !== undefined && !(Number.isInteger(max) && max > 0)) throw new TypeError("options.maxAuthorDomains must be a positive integer");
+  checkDmarcOptions(options); // maxAuthorDomains: a positive integer
   const result = await evaluateDmarc(input, options);
   if (input.arc) result.arc = input.arc;
   return result;
