@@ -734,14 +734,17 @@ export class SmtpSession {
     return true;
   }
 
-  /** The reply that refuses this message, if any. */
+  /**
+   * The reply that refuses this message, if any. The scanner's findings come first: they depend only
+   * on the bytes, while the size is no longer counted once content is dropped for them.
+   */
   #refusal(message: MessageInProgress): Reply | undefined {
-    if (message.buffer.overflowed) return r(552, "5.3.4", "Message size exceeds fixed maximum message size");
     const f = message.scanner?.flags;
     if (f?.ambiguousEnd)
       return r(550, "5.5.2", "Ambiguous end-of-data sequence: lines must end with CRLF (RFC 5321 2.3.8, SMTP smuggling)");
     if (f && this.options.rejectBareLineFeed && (f.bareLf || f.bareCr))
       return r(550, "5.5.2", "Bare CR or LF is not allowed: lines must end with CRLF (RFC 5321 2.3.8)");
+    if (message.buffer.overflowed) return r(552, "5.3.4", "Message size exceeds fixed maximum message size");
     return undefined;
   }
 
