@@ -1,7 +1,8 @@
 import fc from "fast-check";
+import { authenticate as mailauthAuthenticate } from "mailauth";
 import { describe, expect, it } from "vitest";
 import { authenticate, FixtureResolver, signMessage, zoneFromObject } from "../../src/index.js";
-import { ED_PEM, EXAMPLE_ZONE } from "../helpers/keys.js";
+import { ED_PEM, EXAMPLE_ZONE, mailauthResolver } from "../helpers/keys.js";
 
 // The rule (docs/security.md, "The author domain"): DMARC is pass only when every author domain a
 // reader could be shown was evaluated and passed; under doubt the strictest policy applies.
@@ -166,6 +167,48 @@ describe("the author domain: never an unsafe DMARC verdict", () => {
     it(`legitimate: ${c.name}`, async () => {
       const r = await run(await sign(c.from, c.signer ?? "evil.example"));
       expect(r.dmarc).toMatchObject(c.expect);
+    });
+  }
+});
+
+// mailauth (4.13.3, the dev-only oracle) disagrees on these; the rule above wins, and why:
+const disagreements: Array<{ name: string; from: string; signer: string; mailauth: string | undefined; why: string }> = [
+  {
+    name: "an address in an unquoted display name",
+    from: "From: ceo@bank.example <x@evil.example>",
+    signer: "evil.example",
+    mailauth: "pass",
+    why: "RFC 5322 3.2.5: '@' cannot stand in an unquoted phrase, so the field is malformed and a reader may show ceo@bank.example",
+  },
+  {
+    name: "a quoted local part holding an address",
+    from: 'From: "ceo@bank.example"@evil.example',
+    signer: "evil.example",
+    mailauth: "pass",
+    why: "valid RFC 5322, but the address a reader shows holds '@bank.example': doubt, never pass",
+  },
+  {
+    name: "a From prepended to a signed message",
+    from: "From: attacker@bank.example\r\nFrom: ceo@bank.example",
+    signer: "bank.example",
+    mailauth: undefined,
+    why: "mailauth gives no DMARC verdict (delivered untouched); RFC 9989 4.4: no alignment with a repeated From, so bank.example's p=reject applies",
+  },
+];
+describe("where mailauth differs", () => {
+  for (const c of disagreements) {
+    it(`${c.name}: ${c.why}`, async () => {
+      const m = await sign(c.from, c.signer);
+      const theirs = (await mailauthAuthenticate(Buffer.from(m), {
+        ip: attacker.ip,
+        helo: attacker.helo,
+        sender: attacker.mailFrom,
+        mta: "mx.example.org",
+        resolver: mailauthResolver(new FixtureResolver(zone)),
+        curTime: new Date(NOW()),
+      } as never)) as { dmarc?: { status?: { result?: string } } };
+      expect(theirs.dmarc?.status?.result).toBe(c.mailauth);
+      expect((await run(m)).dmarc).toMatchObject(REJECT);
     });
   }
 });
