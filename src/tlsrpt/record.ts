@@ -1,0 +1,176 @@
+import type { Resolver } from "../dns/types.js";
+
+/** One reporting destination from `rua=` (RFC 8460 3): mail to an address, or an HTTPS POST. */
+export type TlsRptDestination = { scheme: "mailto"; uri: string; address: string } | { scheme: "https"; uri: string; url: string };
+
+/** A parsed `_smtp._tls` record. */
+export interface TlsRptRecord {
+  /** Destinations with a supported scheme, in order. */
+  rua: TlsRptDestination[];
+  /** URIs of other schemes, kept for diagnostics and never used. */
+  unsupported: string[];
+  /** Unknown fields, first occurrence of each (ignored, RFC 8460 3). */
+  extensions: Record<string, string>;
+}
+
+export type TlsRptRecordParse = { ok: true; record: TlsRptRecord } | { ok: false; reason: string; position: number };
+
+export type TlsRptDiscovery =
+  | { kind: "found"; record: TlsRptRecord; text: string }
+  /** No record, several, or an invalid one: the domain does not implement TLSRPT (RFC 8460 3). */
+  | { kind: "none"; reason: string }
+  | { kind: "temperror"; reason: string };
+
+const isAlnum = (c: number) => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+const isWsp = (c: number) => c === 0x20 || c === 0x09;
+const VERSION = "v=TLSRPTv1";
+
+/** A mailto: URI's single address (RFC 6068), percent-decoded; undefined when it is not one plain address. */
+function mailtoAddress(uri: string): string | undefined {
+  const rest = uri.slice(7);
+  const q = rest.indexOf("?");
+  let address: string;
+  try {
+    address = decodeURIComponent(q < 0 ? rest : rest.slice(0, q));
+  } catch {
+    return undefined;
+  }
+  const at = address.lastIndexOf("@");
+  if (at < 1 || at === address.length - 1 || address.includes(",")) return undefined;
+  for (let i = 0; i < address.length; i++) {
+    const c = address.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f || c === 0x3c || c === 0x3e) return undefined;
+  }
+  return address;
+}
+
+/** URI = scheme ":" hier-part ... (RFC 3986); here: a scheme, a colon, and visible characters. */
+function isUri(text: string): boolean {
+  const colon = text.indexOf(":");
+  if (colon < 1 || colon === text.length - 1) return false;
+  if (!/^[A-Za-z][A-Za-z0-9+.-]*$/.test(text.slice(0, colon))) return false;
+  for (let i = colon + 1; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    // RFC 8460 3: commas, exclamation points and semicolons MUST be percent-encoded in a URI.
+    if (c <= 0x20 || c >= 0x7f || c === 0x21 || c === 0x2c || c === 0x3b || c === 0x22 || c === 0x3c || c === 0x3e) return false;
+  }
+  return true;
+}
+
+/**
+ * Parses a `_smtp._tls` TXT record strictly (RFC 8460 3): `v=TLSRPTv1` first, a required `rua=` of
+ * comma-separated URIs, unknown fields kept and ignored, a repeated field keeping its first value.
+ * mailto: and https: destinations are used; URIs of other schemes are listed as unsupported.
+ */
+export function parseTlsRptRecord(text: string): TlsRptRecordParse {
+  if (typeof text !== "string") return { ok: false, reason: "not a string", position: 0 };
+  if (!text.startsWith(VERSION)) return { ok: false, reason: `the record does not begin with "${VERSION}"`, position: 0 };
+  const n = text.length;
+  let i = VERSION.length;
+  let ruaText: string | undefined;
+  let ruaPos = 0;
+  const extensions: Record<string, string> = {};
+  for (;;) {
+    let j = i;
+    while (j < n && isWsp(text.charCodeAt(j))) j++;
+    if (j === n) {
+      if (j !== i) return { ok: false, reason: "trailing white space without a delimiter", position: i };
+      break;
+    }
+    if (text.charCodeAt(j) !== 0x3b) return { ok: false, reason: 'expected ";"', position: j };
+    j++;
+    while (j < n && isWsp(text.charCodeAt(j))) j++;
+    if (j === n) break;
+    const nameStart = j;
+    if (!isAlnum(text.charCodeAt(j))) return { ok: false, reason: "a field name must begin with a letter or digit", position: j };
+    j++;
+    while (j < n) {
+      const c = text.charCodeAt(j);
+      if (isAlnum(c) || c === 0x5f || c === 0x2d || c === 0x2e) j++;
+      else break;
+    }
+    if (j - nameStart > 32) return { ok: false, reason: "a field name is longer than 32 characters", position: nameStart };
+    const name = text.slice(nameStart, j);
+    if (text.charCodeAt(j) !== 0x3d) return { ok: false, reason: `expected "=" after ${name}`, position: j };
+    j++;
+    const valueStart = j;
+    if (name === "rua") {
+      // tlsrpt-uri *(*WSP "," *WSP tlsrpt-uri): runs to the next ";" or the end, trailing WSP excluded
+      while (j < n && text.charCodeAt(j) !== 0x3b) j++;
+      let end = j;
+      while (end > valueStart && isWsp(text.charCodeAt(end - 1))) end--;
+      if (ruaText === undefined) {
+        ruaText = text.slice(valueStart, end);
+        ruaPos = valueStart;
+      }
+      i = end;
+      continue;
+    }
+    while (j < n) {
+      const c = text.charCodeAt(j);
+      if (c >= 0x21 && c <= 0x7e && c !== 0x3b && c !== 0x3d) j++;
+      else break;
+    }
+    if (j === valueStart) return { ok: false, reason: `${name} has an empty value`, position: j };
+    if (name !== "v" && !Object.hasOwn(extensions, name)) extensions[name] = text.slice(valueStart, j);
+    i = j;
+  }
+  if (ruaText === undefined) return { ok: false, reason: "the record has no rua", position: n };
+  const rua: TlsRptDestination[] = [];
+  const unsupported: string[] = [];
+  let pos = ruaPos;
+  for (const raw of ruaText.split(",")) {
+    const uri = raw.replace(/^[ \t]+|[ \t]+$/g, "");
+    if (!isUri(uri))
+      return { ok: false, reason: `rua: "${uri.slice(0, 80)}" is not a URI (",", "!" and ";" must be percent-encoded)`, position: pos };
+    const scheme = uri.slice(0, uri.indexOf(":")).toLowerCase();
+    if (scheme === "mailto") {
+      const address = mailtoAddress(uri);
+      if (!address) return { ok: false, reason: `rua: "${uri.slice(0, 80)}" is not a mailto: URI with one address`, position: pos };
+      rua.push({ scheme: "mailto", uri, address });
+    } else if (scheme === "https") {
+      let url: URL;
+      try {
+        url = new URL(uri);
+      } catch {
+        return { ok: false, reason: `rua: "${uri.slice(0, 80)}" is not an https: URL`, position: pos };
+      }
+      rua.push({ scheme: "https", uri, url: url.href });
+    } else unsupported.push(uri);
+    pos += raw.length + 1;
+  }
+  return { ok: true, record: { rua, unsupported, extensions } };
+}
+
+/** True when a TXT string begins with "v=TLSRPTv1" then ";" (after optional WSP). */
+function claimsTlsRpt(text: string): boolean {
+  if (!text.startsWith(VERSION)) return false;
+  let i = VERSION.length;
+  while (i < text.length && isWsp(text.charCodeAt(i))) i++;
+  return text.charCodeAt(i) === 0x3b;
+}
+
+/**
+ * Looks up `_smtp._tls.<domain>` (RFC 8460 3): records not beginning with `v=TLSRPTv1;` are discarded;
+ * if the number left is not one, or it does not parse, the domain does not implement TLSRPT.
+ */
+export async function discoverTlsRpt(domain: string, resolver: Resolver): Promise<TlsRptDiscovery> {
+  let answer: Awaited<ReturnType<Resolver["txt"]>>;
+  try {
+    answer = await resolver.txt(`_smtp._tls.${domain}`);
+  } catch (err) {
+    return { kind: "temperror", reason: `resolver threw: ${(err as Error)?.message ?? String(err)}` };
+  }
+  if (answer.kind === "error") return { kind: "temperror", reason: answer.reason };
+  if (answer.kind !== "ok") return { kind: "none", reason: `no _smtp._tls record (${answer.kind})` };
+  const candidates = answer.records.filter(claimsTlsRpt);
+  if (candidates.length !== 1)
+    return {
+      kind: "none",
+      reason: candidates.length === 0 ? "no TXT record begins with v=TLSRPTv1;" : `${candidates.length} TLSRPT records`,
+    };
+  const text = candidates[0]!;
+  const parsed = parseTlsRptRecord(text);
+  if (!parsed.ok) return { kind: "none", reason: `invalid TLSRPT record at ${parsed.position}: ${parsed.reason}` };
+  return { kind: "found", record: parsed.record, text };
+}
