@@ -221,7 +221,7 @@ function runSession(cmds: Cmd[], sent: string[], rejectBare: boolean, cuts: numb
       if (e.type === "message") {
         deliveries.push({
           data: Buffer.from(e.data).toString("latin1"),
-          mailFrom: e.envelope.mailFrom,
+          mailFrom: e.envelope.mailFrom ?? "",
           rcptTo: e.envelope.rcptTo ?? [],
           user: e.envelope.authenticatedUser,
           tls: e.envelope.tls !== false,
