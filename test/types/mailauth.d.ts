@@ -2,3 +2,5 @@
 // modules ship no types; we call them as plain JavaScript.
 declare module "mailauth/lib/*";
 declare module "mailauth";
+declare module "mailauth7/lib/*";
+declare module "mailauth7";
