@@ -108,6 +108,10 @@ async function* messagesOf(name: string, file: string, source: AsyncIterable<Uin
     yield { kind: "problem", name, why: `message is over the ${mib(maxBytes)} limit (--max-message-size); skipped`, severity: "error" };
     return;
   }
+  if (total === 0) {
+    yield { kind: "problem", name, why: "empty (0 bytes)", severity: "error" };
+    return;
+  }
   yield { kind: "message", name, file, data: Buffer.concat(body, total) };
 }
 
@@ -176,6 +180,7 @@ export async function* readInputs(paths: string[], options: InputOptions): Async
       yield { kind: "problem", name, why: `cannot list folder (${(err as NodeJS.ErrnoException).code ?? String(err)})`, severity: "error" };
       continue;
     }
+    if (entries.length === 0) yield { kind: "problem", name, why: "no .eml files in this folder", severity: "warning" };
     entries.sort(Buffer.compare);
     const dir = Buffer.from(path.endsWith("/") ? path : `${path}/`);
     for (const entry of entries) {

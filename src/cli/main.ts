@@ -42,6 +42,12 @@ class HelpRequest extends Error {}
 
 const DEFAULT_MAX = 64 * 1024 * 1024;
 const q = (s: string) => escapeText(s);
+/** A header field for the terminal: folding (CRLF, then a space or tab) stays a line break; the rest is escaped. */
+const field = (f: string) =>
+  f
+    .split(/\r\n(?=[ \t])/)
+    .map((part, i) => (i === 0 ? q(part) : part[0] + q(part.slice(1))))
+    .join("\n");
 
 type OptionSpec = Record<string, { type: "string" | "boolean"; multiple?: boolean; short?: string }>;
 type Values = Record<string, string[] | boolean | undefined>;
@@ -208,7 +214,7 @@ async function cmdCheck(args: string[], io: CliIo, resolverOverride?: Resolver):
       lines.push(
         `  DMARC  ${dmarc}${r.dmarc ? ` for ${q(r.dmarc.fromDomain)}: policy ${r.dmarc.policy}, disposition ${r.dmarc.disposition}` : ""}`,
       );
-      lines.push(q(r.headers.authenticationResults), "");
+      lines.push(field(r.headers.authenticationResults), "");
       await io.stdout(lines.join("\n"));
     }
     done++;
@@ -218,6 +224,11 @@ async function cmdCheck(args: string[], io: CliIo, resolverOverride?: Resolver):
     }
   }
   if (progress) io.stderr("\n");
+  if (done === 0 && worst === EXIT.ok) {
+    // Nothing was checked (an empty folder): not a pass.
+    io.stderr("msgauth: no messages to check\n");
+    return EXIT.input;
+  }
   return worst;
 }
 
@@ -332,7 +343,7 @@ async function cmdSpf(args: string[], io: CliIo, resolverOverride?: Resolver): P
   const address = ipAddress("spf", positionals[0]!, "<ip>");
   const resolver = resolverOverride ?? (await resolverFrom(many(values, "zone"), io));
   const r = await checkSpf({ ip: address, mailFrom: positionals[1]!, helo: one(values, "helo") ?? "" }, { resolver });
-  await io.stdout(values.json ? `${safeJson(r)}\n` : `${r.result} (${q(r.reason)})\n${q(receivedSpf(r))}\n`);
+  await io.stdout(values.json ? `${safeJson(r)}\n` : `${r.result} (${q(r.reason)})\n${field(receivedSpf(r))}\n`);
   return r.result === "fail" || r.result === "softfail" || r.result === "permerror"
     ? EXIT.fail
     : r.result === "temperror"

@@ -53,6 +53,9 @@ describe("msgauth check", () => {
     expect(r.code).toBe(EXIT.ok);
     expect(r.out).toMatch(/DMARC {2}pass for example\.com/);
     expect(r.out).toContain("Authentication-Results: mx.example.org; iprev=pass");
+    // The field is printed folded on lines of its own, not with its CRLFs escaped.
+    expect(r.out).toMatch(/\n\theader\.s=/);
+    expect(r.out).not.toContain("\\r\\n");
   });
   it("exits 1 for a DMARC fail, with --json output", async () => {
     const r = await run([
@@ -377,5 +380,21 @@ describe("record", () => {
     const r = await run(["record", "--out", out, "--zone", zone, "--", "spf", "192.0.2.25", "alice@example.com"]);
     expect(r.code).toBe(EXIT.ok);
     expect(JSON.parse(readFileSync(out, "utf8"))["example.com"].TXT[0]).toMatch(/^v=spf1 /);
+  });
+});
+
+describe("check with nothing to check", () => {
+  it("an empty folder or an empty file is not a pass", async () => {
+    const d = mkdtempSync(join(tmpdir(), "msgauth-cli-empty-"));
+    const folder = await run(["check", d, ...CHECK]);
+    expect([folder.code, folder.err]).toEqual([
+      EXIT.input,
+      `msgauth: warning: ${d}: no .eml files in this folder\nmsgauth: no messages to check\n`,
+    ]);
+    writeFileSync(join(d, "empty.eml"), "");
+    const file = await run(["check", join(d, "empty.eml"), ...CHECK]);
+    expect([file.code, file.err]).toEqual([EXIT.input, `msgauth: ${join(d, "empty.eml")}: empty (0 bytes)\n`]);
+    const stdin = await run(["check", "-", ...CHECK], "");
+    expect([stdin.code, stdin.err]).toEqual([EXIT.input, "msgauth: <stdin>: empty (0 bytes)\n"]);
   });
 });
