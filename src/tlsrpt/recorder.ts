@@ -1,0 +1,200 @@
+import { randomBytes } from "node:crypto";
+import type { StsPolicyLookup } from "../mtasts/client.js";
+import { policyStrings } from "../mtasts/policy.js";
+import type { Store } from "../store/types.js";
+import type { TlsFailureDetail, TlsReport, TlsReportPolicy, TlsReportPolicyId } from "./report.js";
+
+/** One failure seen in a session (RFC 8460 4.3, 4.4): failure types are not exclusive, a session may have several. */
+export type TlsSessionFailure = Omit<TlsFailureDetail, "failedSessionCount">;
+
+/** The outcome of one delivery attempt (one SMTP session) to a policy domain. */
+export interface TlsSessionOutcome {
+  /** The Policy Domain (recipient domain), A-labels. */
+  policyDomain: string;
+  /** The policy applied: {@link reportPolicyFor} builds it from an MTA-STS lookup. */
+  policy: Omit<TlsReportPolicyId, "domain">;
+  /** Empty (or absent) for a session that negotiated policy-compliant TLS. */
+  failures?: TlsSessionFailure[];
+  /** Milliseconds since the epoch; default the recorder's clock. */
+  at?: number;
+}
+
+/** The `policy` of a report section for an MTA-STS lookup: the sts policy applied, or no-policy-found. */
+export function reportPolicyFor(lookup: StsPolicyLookup): Omit<TlsReportPolicyId, "domain"> {
+  if (lookup.kind === "policy" && lookup.policy.mode !== "none")
+    return { type: "sts", string: policyStrings(lookup.policy), mxHost: [...lookup.policy.mx] };
+  return { type: "no-policy-found", string: [], mxHost: [] };
+}
+
+export interface ReportMeta {
+  /** organization-name */
+  organizationName: string;
+  /** contact-info: an address at the submitter's domain (it becomes TLS-Report-Submitter). */
+  contactInfo: string;
+}
+
+/** A report taken out of the store for one policy domain and day; call `done()` once it is delivered. */
+export interface TakenReport {
+  policyDomain: string;
+  day: string;
+  report: TlsReport;
+  /** Deletes the taken counters. Until then `pending()` lists them again (a crash loses nothing). */
+  done(): Promise<void>;
+}
+
+const OPEN = "tlsrpt:open:";
+const TAKEN = "tlsrpt:taken:";
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+function dayOf(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+const isDomain = (d: string) => /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/.test(d) && !d.includes("..");
+
+/**
+ * Aggregates TLS session outcomes per policy domain, per applied policy and per UTC day (RFC 8460 4.1)
+ * in a {@link Store}: memory in one process, SQLite on one host, Redis for a fleet (increments are
+ * atomic; `takeReports` hands each closed day to exactly one caller).
+ */
+export class TlsRptRecorder {
+  readonly #store: Store;
+  readonly #now: () => number;
+
+  constructor(options: { store: Store; now?: () => number }) {
+    if (!options || typeof options !== "object") throw new TypeError("TlsRptRecorder: options with a store are required");
+    for (const key of Object.keys(options))
+      if (key !== "store" && key !== "now") throw new TypeError(`TlsRptRecorder: unknown option "${key}"`);
+    if (typeof options.store?.increment !== "function") throw new TypeError("TlsRptRecorder: store must be a Store");
+    this.#store = options.store;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * Counts one session. Resolves once stored; rejects only with the store's StoreError (a report is
+   * best effort: callers usually log it and deliver on). Throws TypeError for a malformed outcome.
+   */
+  async record(outcome: TlsSessionOutcome): Promise<void> {
+    if (!outcome || typeof outcome !== "object") throw new TypeError("record: an outcome object is required");
+    const domain = String(outcome.policyDomain ?? "")
+      .toLowerCase()
+      .replace(/\.$/, "");
+    if (!isDomain(domain))
+      throw new TypeError(`record: policyDomain ${JSON.stringify(outcome.policyDomain)} is not an A-label domain name`);
+    const p = outcome.policy;
+    if (!p || !["sts", "tlsa", "no-policy-found"].includes(p.type) || !Array.isArray(p.string) || !Array.isArray(p.mxHost))
+      throw new TypeError("record: policy must be { type, string[], mxHost[] }");
+    const failures = outcome.failures ?? [];
+    for (const f of failures)
+      if (typeof f?.resultType !== "string" || f.resultType === "") throw new TypeError("record: each failure needs a resultType");
+    const map = `${OPEN}${dayOf(outcome.at ?? this.#now())}:${domain}`;
+    const policyKey = [p.type, p.string, p.mxHost];
+    const changes = [{ map, field: JSON.stringify([policyKey, failures.length === 0 ? "S" : "F"]), by: 1 }];
+    for (const f of failures) {
+      const detail = [
+        f.resultType,
+        f.sendingMtaIp ?? null,
+        f.receivingMxHostname ?? null,
+        f.receivingMxHelo ?? null,
+        f.receivingIp ?? null,
+        f.additionalInformation ?? null,
+        f.failureReasonCode ?? null,
+      ];
+      changes.push({ map, field: JSON.stringify([policyKey, detail]), by: 1 });
+    }
+    await this.#store.increment(changes);
+  }
+
+  /**
+   * Takes every policy domain's counters for a finished UTC day out of the store and builds one report
+   * each (RFC 8460 4.4, 00:00-24:00 UTC). In a fleet each day and domain goes to one caller only.
+   */
+  async takeReports(day: string, meta: ReportMeta): Promise<TakenReport[]> {
+    if (typeof day !== "string" || !DAY.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`)))
+      throw new TypeError("takeReports: day must be YYYY-MM-DD");
+    checkMeta(meta);
+    const end = Date.parse(`${day}T00:00:00Z`) + 86_400_000;
+    if (end > this.#now()) throw new TypeError(`takeReports: ${day} is not over yet (UTC)`);
+    const out: TakenReport[] = [];
+    for (const map of await this.#store.maps(`${OPEN}${day}:`)) {
+      const policyDomain = map.slice(`${OPEN}${day}:`.length);
+      const taken = `${TAKEN}${day}:${policyDomain}:${randomBytes(6).toString("hex")}`;
+      if (!(await this.#store.take(map, taken))) continue;
+      out.push(await this.#build(taken, day, policyDomain, meta));
+    }
+    return out;
+  }
+
+  /** Reports taken earlier whose `done()` was never called (the process stopped, delivery failed). */
+  async pending(meta: ReportMeta): Promise<TakenReport[]> {
+    checkMeta(meta);
+    const out: TakenReport[] = [];
+    for (const map of await this.#store.maps(TAKEN)) {
+      const [day, policyDomain] = map.slice(TAKEN.length).split(":");
+      if (day && policyDomain) out.push(await this.#build(map, day, policyDomain, meta));
+    }
+    return out;
+  }
+
+  async #build(map: string, day: string, policyDomain: string, meta: ReportMeta): Promise<TakenReport> {
+    const policies = new Map<string, TlsReportPolicy>();
+    for await (const [field, count] of this.#store.entries(map)) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(field);
+      } catch {
+        continue; // not ours
+      }
+      if (!Array.isArray(parsed) || parsed.length !== 2 || !Array.isArray(parsed[0])) continue;
+      const [policyKey, what] = parsed as [[TlsReportPolicyId["type"], string[], string[]], unknown];
+      const key = JSON.stringify(policyKey);
+      let entry = policies.get(key);
+      if (!entry) {
+        entry = {
+          policy: { type: policyKey[0], string: policyKey[1], domain: policyDomain, mxHost: policyKey[2] },
+          summary: { totalSuccessfulSessionCount: 0, totalFailureSessionCount: 0 },
+          failureDetails: [],
+        };
+        policies.set(key, entry);
+      }
+      if (what === "S") entry.summary.totalSuccessfulSessionCount += count;
+      else if (what === "F") entry.summary.totalFailureSessionCount += count;
+      else if (Array.isArray(what)) {
+        const [resultType, sendingMtaIp, receivingMxHostname, receivingMxHelo, receivingIp, additionalInformation, failureReasonCode] =
+          what as Array<string | null>;
+        const d: TlsFailureDetail = { resultType: String(resultType), failedSessionCount: count };
+        if (sendingMtaIp) d.sendingMtaIp = sendingMtaIp;
+        if (receivingMxHostname) d.receivingMxHostname = receivingMxHostname;
+        if (receivingMxHelo) d.receivingMxHelo = receivingMxHelo;
+        if (receivingIp) d.receivingIp = receivingIp;
+        if (additionalInformation) d.additionalInformation = additionalInformation;
+        if (failureReasonCode) d.failureReasonCode = failureReasonCode;
+        entry.failureDetails.push(d);
+      }
+    }
+    const submitter = meta.contactInfo.slice(meta.contactInfo.lastIndexOf("@") + 1);
+    const sorted = [...policies.values()];
+    for (const p of sorted)
+      p.failureDetails.sort((a, b) => b.failedSessionCount - a.failedSessionCount || a.resultType.localeCompare(b.resultType));
+    const report: TlsReport = {
+      organizationName: meta.organizationName,
+      dateRange: {
+        startDatetime: `${day}T00:00:00Z`,
+        endDatetime: new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().replace(".000Z", "Z"),
+      },
+      contactInfo: meta.contactInfo,
+      reportId: `${day}.${policyDomain}.${map.slice(map.lastIndexOf(":") + 1)}@${submitter}`,
+      policies: sorted,
+    };
+    return { policyDomain, day, report, done: () => this.#store.deleteMap(map) };
+  }
+}
+
+function checkMeta(meta: ReportMeta): void {
+  if (!meta || typeof meta.organizationName !== "string" || meta.organizationName === "")
+    throw new TypeError("report meta: organizationName is required");
+  if (typeof meta.contactInfo !== "string" || !/^[^@\s]+@[A-Za-z0-9.-]+$/.test(meta.contactInfo))
+    throw new TypeError("report meta: contactInfo must be an address (addr-spec)");
+  for (const key of Object.keys(meta))
+    if (key !== "organizationName" && key !== "contactInfo") throw new TypeError(`report meta: unknown option "${key}"`);
+}
