@@ -1,9 +1,9 @@
 import { hostname } from "node:os";
 import { z } from "zod";
 import { type ArcResult, ArcVerifier } from "./arc/verify.js";
-import { arcEntry, dkimEntry, dmarcEntry, iprevEntry, spfEntry } from "./authres/entries.js";
+import { arcEntry, dkimEntries, dmarcEntry, iprevEntry, spfEntry } from "./authres/entries.js";
 import { type TrustedAuthResults, trustedAuthResults } from "./authres/read.js";
-import { type AuthResEntry, formatAuthResults } from "./authres/write.js";
+import { type AuthResEntry, authservIdValue, formatAuthResults } from "./authres/write.js";
 import { BodyHashes } from "./dkim/body-hash.js";
 import { type DkimResult, DkimVerifier } from "./dkim/verify.js";
 import { DmarcLookups, type DmarcMode } from "./dmarc/discover.js";
@@ -227,6 +227,7 @@ async function evaluate(
     o.onTiming?.(t);
   };
   const authservId = o.authservId ?? hostname();
+  authservIdValue(authservId); // an id A-R cannot carry throws an AuthResError now, before any work
   const checks = { spf: true, dkim: true, dmarc: true, arc: true, iprev: true, ...o.checks };
   const limits = o.limits ?? {};
   const resolver = new BudgetedResolver(o.resolver ?? (defaultResolver ??= new NodeResolver()), {
@@ -341,10 +342,8 @@ async function evaluate(
   const entries: AuthResEntry[] = [];
   if (iprev) entries.push(iprevEntry(iprev));
   if (spf) entries.push(spfEntry(spf));
-  if (checks.dkim) {
-    if (dkim.length === 0) entries.push({ method: "dkim", result: "none", props: [] });
-    else entries.push(...dkim.map(dkimEntry));
-  }
+  // Signatures past maxSignatures were not checked: summarized in one entry, not listed (bounded size).
+  if (checks.dkim) entries.push(...dkimEntries(dkim, limits.maxSignatures ?? 10));
   if (arc) entries.push(arcEntry(arc, e.ip));
   if (dmarc) entries.push(dmarcEntry(dmarc));
   const authenticationResults = formatAuthResults(authservId, entries);

@@ -14,6 +14,7 @@
  * | KeyError | ERR_MSGAUTH_KEY_UNSUPPORTED | the key is not RSA or Ed25519 (EC, DSA, X25519...) |
  * | KeyError | ERR_MSGAUTH_KEY_TOO_SMALL | an RSA signing key has fewer than 1024 bits (RFC 8301 3.2) |
  * | KeyError | ERR_MSGAUTH_KEY_ALGORITHM | the algorithm option does not fit the key |
+ * | AuthResError (authres/write.ts) | ERR_MSGAUTH_AUTHRES_SYNTAX | formatAuthResults got a method, result, ptype, property, version or authserv-id outside RFC 8601's grammar |
  */
 export class MsgauthError extends TypeError {
   readonly code: string;

@@ -29,10 +29,35 @@ export function dkimEntry(r: DkimResult): AuthResEntry {
   if (r.algorithm) props.push({ ptype: "header", property: "a", value: r.algorithm });
   if (r.signature) props.push({ ptype: "header", property: "b", value: r.signature.slice(0, 8) });
   const entry: AuthResEntry = { method: "dkim", result: r.result, props };
+  const notes: string[] = [];
   if (r.keyBits !== undefined)
-    entry.comment = `${r.keyBits}-bit ${r.algorithm?.startsWith("ed25519") ? "Ed25519" : "RSA"} key${r.testing ? ", testing" : ""}`;
+    notes.push(`${r.keyBits}-bit ${r.algorithm?.startsWith("ed25519") ? "Ed25519" : "RSA"} key${r.testing ? ", testing" : ""}`);
+  // A filter must know that the tail of the body is not authenticated (RFC 6376 8.2).
+  if (r.unsignedBodyBytes !== undefined) notes.push(`l= leaves ${r.unsignedBodyBytes} body bytes unsigned`);
+  if (notes.length > 0) entry.comment = notes.join("; ");
   if (r.result !== "pass") entry.reason = r.reason;
   return entry;
+}
+
+/**
+ * The dkim entries of one message: "dkim=none" without signatures; one entry a signature for the
+ * first `listed`; the signatures past them (left unchecked by maxSignatures) summarized in one
+ * "dkim=neutral" entry saying how many, so that a message with thousands of DKIM-Signature fields
+ * cannot make the Authentication-Results field grow with them.
+ */
+export function dkimEntries(results: readonly DkimResult[], listed: number): AuthResEntry[] {
+  if (results.length === 0) return [{ method: "dkim", result: "none", props: [] }];
+  const entries = results.slice(0, listed).map(dkimEntry);
+  const rest = results.length - listed;
+  if (rest > 0)
+    entries.push({
+      method: "dkim",
+      result: "neutral",
+      comment: `${rest} more DKIM signature${rest === 1 ? "" : "s"} not listed`,
+      reason: `not checked: more than ${listed} signatures`,
+      props: [],
+    });
+  return entries;
 }
 
 /** dmarc=... with header.from and policy.dmarc (the disposition), RFC 9989 IANA registrations. */

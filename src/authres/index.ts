@@ -1,4 +1,4 @@
-export { arcEntry, dkimEntry, dmarcEntry, iprevEntry, spfEntry } from "./entries.js";
+export { arcEntry, dkimEntries, dkimEntry, dmarcEntry, iprevEntry, spfEntry } from "./entries.js";
 export {
   type AuthResParse,
   type ParsedAuthResEntry,
@@ -8,4 +8,13 @@ export {
   type TrustedAuthResults,
   trustedAuthResults,
 } from "./read.js";
-export { type AuthResEntry, type AuthResProperty, formatAuthResults, pvalue } from "./write.js";
+export {
+  type AuthResEntry,
+  AuthResError,
+  type AuthResProperty,
+  authservIdValue,
+  formatAuthResults,
+  MAX_AUTHRES_TEXT,
+  MAX_AUTHRES_VALUE,
+  pvalue,
+} from "./write.js";

@@ -33,6 +33,12 @@ export interface DkimResult {
   /** l= when present, and the canonical body length seen: content past l= was not signed. */
   bodyLength?: number;
   canonicalBodyLength?: number;
+  /**
+   * Canonical body bytes after the first l= bytes: content no signature covers (RFC 6376 8.2), which
+   * anyone may have added. Set only when l= is shorter than the body. A pass with this set
+   * authenticates the start of the body only.
+   */
+  unsignedBodyBytes?: number;
   signedHeaders: string[];
   timestamp?: number;
   expiration?: number;
@@ -217,6 +223,8 @@ export class DkimVerifier {
     const base = this.#describe(sig);
     const body = p.body();
     base.canonicalBodyLength = body.canonicalLength;
+    if (sig.bodyLength !== undefined && sig.bodyLength < body.canonicalLength)
+      base.unsignedBodyBytes = body.canonicalLength - sig.bodyLength;
     const lookup = await p.key;
     if (!lookup.ok) return { ...base, result: lookup.result, reason: lookup.reason };
     const key = lookup.key;
