@@ -1,5 +1,5 @@
 import { type Mailbox, parseAddressList } from "./address.js";
-import { fieldText, getFields, type HeaderField } from "./header.js";
+import { fieldText, type HeaderField, unfold } from "./header.js";
 import { readerDomains, recoverDomains } from "./recover.js";
 
 type AuthorDefect = "no-from" | "multiple-from" | "no-mailbox" | "empty-group" | "syntax" | "bad-domain" | "ambiguous-local-part";
@@ -39,16 +39,74 @@ interface FieldReading {
   defect?: { reason: AuthorDefect; detail: string };
 }
 
+/** A From field as a reader could see it: a real one, or one hidden in another line. */
+interface FromText {
+  text: string;
+  /** Malformed lines right below it (a continuation that lost its leading white space). */
+  tail: string;
+  /** Found after a bare CR inside another field, or in a malformed line: not a field to us. */
+  hidden: boolean;
+}
+
+const decoder = new TextDecoder("utf-8");
+const CR = 0x0d;
+const LF = 0x0a;
+const FROM_NAME = /^[ \t]*from[ \t]*:/i;
+
+/**
+ * From fields a reader could see that the header reader did not: the text after a bare CR (which
+ * some readers and MTAs take as a line break: "Subject: hi<CR>From: ceo@bank.example"), and a
+ * malformed line that still reads as a From field (" From: ..." at the top). Linear in the field.
+ */
+function hiddenFroms(field: HeaderField): string[] {
+  const out: string[] = [];
+  const raw = field.raw;
+  const take = (start: number) => {
+    let end = start;
+    while (end < raw.length && raw[end] !== CR && raw[end] !== LF) end++;
+    const line = decoder.decode(raw.subarray(start, end));
+    const m = FROM_NAME.exec(line);
+    if (m) out.push(line.slice(m[0].length).trim());
+  };
+  if (field.malformed) take(0);
+  for (let i = raw.indexOf(CR); i >= 0; i = raw.indexOf(CR, i + 1)) if (raw[i + 1] !== LF) take(i + 1);
+  return out;
+}
+
+/** The From fields a reader could see, top to bottom. */
+function fromTexts(headers: readonly HeaderField[]): FromText[] {
+  const out: FromText[] = [];
+  for (let i = 0; i < headers.length; i++) {
+    const f = headers[i]!;
+    if (f.key === "from") {
+      let tail = "";
+      for (let j = i + 1; j < headers.length && headers[j]!.malformed; j++) tail += ` ${unfold(decoder.decode(headers[j]!.raw))}`;
+      out.push({ text: fieldText(f), tail, hidden: false });
+    }
+    for (const text of hiddenFroms(f)) out.push({ text, tail: "", hidden: true });
+  }
+  return out;
+}
+
 /** One From field: the strict parse, and where it fails or is doubtful, the lenient recovery. */
-function readField(field: HeaderField): FieldReading {
-  const text = fieldText(field);
+function readField(from: FromText): FieldReading {
+  const { text, tail } = from;
+  if (from.hidden) {
+    return {
+      mailboxes: [],
+      groups: 0,
+      plain: [],
+      recovered: recoverDomains(text),
+      defect: { reason: "syntax", detail: "a From field hidden after a bare CR or in a malformed line" },
+    };
+  }
   const parsed = parseAddressList(text);
   if (!parsed.ok) {
     return {
       mailboxes: [],
       groups: 0,
       plain: [],
-      recovered: recoverDomains(text),
+      recovered: recoverDomains(text + tail),
       defect: { reason: "syntax", detail: `From: ${parsed.error} at ${parsed.position}` },
     };
   }
@@ -77,12 +135,13 @@ function readField(field: HeaderField): FieldReading {
   if (parsed.groups > filled) flag("empty-group", "From holds an empty group, shown by its display name only");
   // In doubt, the whole field as a reader shows it: an encoded word standing for the domain
   // (ceo@=?utf-8?q?bank.example?=), a display name of an empty group.
-  if (reading.defect) reading.recovered.push(...recoverDomains(text));
+  if (tail) flag("syntax", "From is followed by malformed lines a reader may join to it");
+  if (reading.defect) reading.recovered.push(...recoverDomains(text + tail));
   return reading;
 }
 
 export function parseAuthor(headers: readonly HeaderField[]): AuthorResult {
-  const fields = getFields(headers, "from");
+  const fields = fromTexts(headers);
   if (fields.length === 0) return { ok: false, reason: "no-from", detail: "the message has no From field", mailboxes: [], domains: [] };
   const readings = fields.map(readField);
   const mailboxes = readings.flatMap((r) => r.mailboxes);

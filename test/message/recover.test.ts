@@ -80,6 +80,17 @@ describe("the author when the From field is broken: every domain counts", () => 
       { reason: "group", domains: ["bank.example", "evil.example"] },
     ],
     ["a domain literal has no domain", "From: a@[192.0.2.1]", { reason: "bad-domain", domains: [] }],
+    [
+      "a From after a bare CR in another field",
+      "From: x@evil.example\r\nSubject: hi\rFROM : ceo@bank.example",
+      { reason: "multiple-from", domains: ["evil.example", "bank.example"] },
+    ],
+    ["a From alone after a bare CR", "Subject: hi\rFrom: ceo@bank.example", { reason: "syntax", domains: ["bank.example"] }],
+    [
+      "malformed lines below From are read with it",
+      "From: x@evil.example\r\n<ceo@bank.example>",
+      { reason: "syntax", domains: ["evil.example", "bank.example"] },
+    ],
   ];
   for (const [name, headers, expected] of cases)
     it(name, () => expect(parseAuthor(msg(headers))).toMatchObject({ ok: false, ...expected }));
@@ -148,6 +159,8 @@ describe("hostile input", () => {
     }
     const broken = `From: ${"<a@b.example ".repeat(MB / 13)}\r\n\r\n`;
     expect(parseAuthor(splitMessage(Buffer.from(broken)).headers)).toMatchObject({ ok: false, reason: "syntax", domains: ["b.example"] });
+    const hidden = `From: x@y.example\r\nX: ${"\rFrom: a@b.example".repeat(MB / 18)}\r\n${"<c@d.example>\r\n".repeat(MB / 15)}\r\n`;
+    expect(parseAuthor(splitMessage(Buffer.from(hidden)).headers)).toMatchObject({ ok: false, reason: "multiple-from" });
     const fields = `${"From: <a@b.example\r\n".repeat(MB / 20)}\r\n`;
     expect(parseAuthor(splitMessage(Buffer.from(fields)).headers)).toMatchObject({ ok: false, reason: "multiple-from" });
   });

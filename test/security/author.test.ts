@@ -36,8 +36,8 @@ const sixDomains = ["d1", "d2", "d3", "d4", "d5"].map((d) => `x@${d}.example`).j
 interface Case {
   name: string;
   from: string;
-  /** Who signed the message (d=); the attacker by default. */
-  signer?: string;
+  /** Who signed the message (d=); the attacker by default; null: not signed (SPF passes for the attacker). */
+  signer?: string | null;
   expect: Record<string, unknown>;
 }
 const REJECT = { result: "fail", disposition: "reject" };
@@ -105,6 +105,17 @@ const attacks: Case[] = [
   { name: "U+FFFD (undecodable byte) after the domain", from: "From: ceo@bank.example\ufffd", expect: REJECT },
   { name: "a quoted local part holding an address", from: 'From: "ceo@bank.example"@evil.example', expect: REJECT },
   { name: "an empty group named with the address", from: 'From: "ceo@bank.example":;', expect: REJECT },
+  // From fields the header reader does not see as fields, but a reader could.
+  {
+    name: "a From hidden after a bare CR in another field",
+    from: "From: x@evil.example\r\nX-Note: hi\rFrom: ceo@bank.example",
+    expect: REJECT,
+  },
+  { name: "a From hidden after a bare CR in the From field", from: "From: x@evil.example\rFrom: ceo@bank.example", expect: REJECT },
+  { name: "a From field in a malformed first line", from: " From: ceo@bank.example\r\nFrom: x@evil.example", signer: null, expect: REJECT },
+  { name: "a From continuation that lost its white space", from: "From: CEO\r\n<ceo@bank.example>", expect: REJECT },
+  { name: "a bidi override in the domain", from: "From: ceo@bank\u202e.example", expect: REJECT },
+  { name: "hyphens at label edges", from: "From: ceo@-bank-.example", expect: REJECT },
   // Several From fields never pass, even when all share the domain that signed.
   {
     name: "a From prepended to a message bank.example signed (replay)",
@@ -153,19 +164,24 @@ const legitimate: Case[] = [
     from: "From: <<<",
     expect: { result: "permerror", disposition: "none" },
   },
+  {
+    name: "an empty group alone stays permerror",
+    from: "From: undisclosed-recipients:;",
+    expect: { result: "permerror", disposition: "none" },
+  },
   { name: "a domain literal stays permerror", from: "From: a@[192.0.2.1]", expect: { result: "permerror", disposition: "none" } },
 ];
 
 describe("the author domain: never an unsafe DMARC verdict", () => {
   for (const c of attacks) {
     it(`attack: ${c.name}`, async () => {
-      const r = await run(await sign(c.from, c.signer ?? "evil.example"));
+      const r = await run(c.signer === null ? `${c.from}\r\n${BODY}` : await sign(c.from, c.signer ?? "evil.example"));
       expect(r.dmarc).toMatchObject(c.expect);
     });
   }
   for (const c of legitimate) {
     it(`legitimate: ${c.name}`, async () => {
-      const r = await run(await sign(c.from, c.signer ?? "evil.example"));
+      const r = await run(c.signer === null ? `${c.from}\r\n${BODY}` : await sign(c.from, c.signer ?? "evil.example"));
       expect(r.dmarc).toMatchObject(c.expect);
     });
   }
