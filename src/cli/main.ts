@@ -133,13 +133,14 @@ async function resolverFrom(zones: string[], io: CliIo): Promise<Resolver> {
 
 /** One whole message for sign and seal: a file or "-", up to the cap. */
 async function readMessage(path: string, io: CliIo, maxBytes: number): Promise<Buffer> {
+  const shown = path === "-" ? "<stdin>" : q(path);
   let message: Buffer | undefined;
   for await (const input of readInputs([path], { stdin: io.stdin, maxBytes })) {
     if (input.kind === "problem") throw new InputError(`${input.name}: ${input.why}`);
-    if (message) throw new InputError(`${q(path)}: holds more than one message (an mbox): give one message`);
+    if (message) throw new InputError(`${shown}: holds more than one message (an mbox): give one message`);
     message = input.data;
   }
-  if (!message) throw new InputError(`${q(path)}: no message`);
+  if (!message) throw new InputError(`${shown}: no message`);
   return message;
 }
 

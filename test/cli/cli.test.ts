@@ -398,3 +398,23 @@ describe("check with nothing to check", () => {
     expect([stdin.code, stdin.err]).toEqual([EXIT.input, "msgauth: <stdin>: empty (0 bytes)\n"]);
   });
 });
+
+describe("sign and seal input and output", () => {
+  const SIGN = ["--domain", "example.com", "--selector", "rsa2048", "--key", join(root, "fixtures/keys/rsa2048.pem")];
+  it("writes bytes: the fields, then the message as it came (8-bit, LF)", async () => {
+    const msg = Buffer.concat([
+      Buffer.from("From: Jörg <alice@example.com>\nSubject: caf"),
+      Buffer.from([0xe9, 0x0a, 0x0a, 0xff, 0x00, 0x0a]),
+    ]);
+    const r = await run(["sign", "-", ...SIGN], msg);
+    expect(r.code).toBe(EXIT.ok);
+    expect(r.bytes.subarray(r.bytes.length - msg.length).equals(msg)).toBe(true);
+  });
+  it("refuses an mbox of two messages, and an --out it cannot write (exit 4, one line)", async () => {
+    const two = await run(["sign", "-", ...SIGN], `From a Mon\n${sample()}\nFrom b Mon\n${sample()}`);
+    expect([two.code, two.err]).toEqual([EXIT.input, "msgauth: <stdin>: holds more than one message (an mbox): give one message\n"]);
+    const out = await run(["sign", "-", ...SIGN, "--out", join(dir, "no/such/dir.eml")], sample());
+    expect(out.code).toBe(EXIT.input);
+    expect(out.err).toMatch(/^msgauth: cannot write .*dir\.eml \(ENOENT\)\n$/);
+  });
+});
