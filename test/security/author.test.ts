@@ -268,6 +268,13 @@ const breakage: Array<(v: { local: string; domain: string; name: string }) => st
   (v) => `${v.local}＠${v.domain}`,
   (v) => `${v.name}<${v.local}@${v.domain}>>`,
   (v) => `${v.name}<${v.local}@${v.domain}\\`,
+  (v) => `${v.local}@${v.domain.replace(/bank/i, "ｂａｎｋ")}`,
+  (v) => `${v.local}@${v.domain.replace(/an/i, "a\u00adn")}`,
+  (v) => `${v.local}@${v.domain.replace(".", "\u202e.")}`,
+  (v) => `${v.local}@-${v.domain}`,
+  (v) => `"${v.local}@${v.domain}"@evil.example`,
+  (v) => `x@evil.example\rFrom: ${v.name}<${v.local}@${v.domain}>`,
+  (v) => `Team\r\n<${v.local}@${v.domain}>`,
 ];
 const attackerFields = pick(["From: x@evil.example", "From: Bank <x@evil.example>", "From: x@d1.example, y@d2.example"]);
 
