@@ -3,13 +3,13 @@ import { splitMbox } from "../../src/cli/main.js";
 import {
   decodeEncodedWords,
   FixtureResolver,
-  formatAuthResults,
   parseAddressList,
   parseCommand,
   parseDmarcRecord,
   parseDsn,
   parseSpfRecord,
   parseZoneFile,
+  pvalue,
   sealArc,
   splitMessage,
   verifyArc,
@@ -35,14 +35,8 @@ describe("regex audit: each risky pattern on a 1 MB hostile input", () => {
     expect(typeof parseDsn(`Content-Type: multipart/report; boundary="b"\r\n\r\n${body}`).ok).toBe("boolean");
   });
   it("A-R property values: dot-atom and domain patterns", () => {
-    const h = formatAuthResults("x", [
-      {
-        method: "dkim",
-        result: "pass",
-        props: [{ ptype: "header", property: "i", value: `${"a.".repeat(MB / 2)}@${"b-".repeat(MB / 2)}` }],
-      },
-    ]);
-    expect(h.length).toBeGreaterThan(MB);
+    // formatAuthResults leaves values over 512 characters out; pvalue runs the patterns on any length.
+    expect(pvalue(`${"a.".repeat(MB / 2)}@${"b-".repeat(MB / 2)}`).length).toBeGreaterThan(MB);
   });
   it("zone file TTL units", () => {
     expect(() => parseZoneFile(`a.example. ${"1h".repeat(MB / 2)}x TXT "v"`)).toThrow();
