@@ -1,0 +1,75 @@
+import { randomBytes } from "node:crypto";
+import { type DkimSignOptions, signDkim } from "../dkim/sign.js";
+import type { GeneratedReport, ReporterIdentity } from "./generate.js";
+
+/** RFC 5322 date-time in UTC. */
+export function rfc5322Date(ms: number): string {
+  const d = new Date(ms);
+  const days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+  const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${days[d.getUTCDay()]}, ${d.getUTCDate()} ${months[d.getUTCMonth()]} ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+}
+
+/** Base64 in 76-column lines (RFC 2045 6.8). */
+export function base64Lines(data: Uint8Array): string {
+  const b64 = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64");
+  const lines: string[] = [];
+  for (let i = 0; i < b64.length; i += 76) lines.push(b64.slice(i, i + 76));
+  return lines.join("\r\n");
+}
+
+const headerSafe = (s: string) => s.replace(/[\r\n\u0000]/g, " ");
+
+/**
+ * The aggregate report email (RFC 9990 3.5.2): Subject "Report Domain: <policy domain> Submitter:
+ * <receiver> Report-ID: <id>", multipart/mixed with a short text part and the gzip attachment named
+ * as the RFC gives; Message-ID carries the report ID. Signed with DKIM when `dkim` is given (report
+ * mail MUST pass DMARC: sign with a domain aligned with `identity.email`). CRLF line endings.
+ */
+export async function reportEmail(
+  report: GeneratedReport,
+  to: string,
+  identity: ReporterIdentity,
+  options: { dkim?: DkimSignOptions | readonly DkimSignOptions[]; now?: () => number } = {},
+): Promise<Uint8Array> {
+  const boundary = `=_msgauth_${randomBytes(12).toString("hex")}`;
+  const rid = report.metadata.reportId;
+  const begin = new Date(report.metadata.begin * 1000).toISOString();
+  const end = new Date((report.metadata.end + 1) * 1000).toISOString();
+  const head = [
+    `From: ${headerSafe(identity.orgName.replace(/["\\]/g, ""))} <${headerSafe(identity.email)}>`.replace(/^From: {2}</, "From: <"),
+    `To: <${headerSafe(to)}>`,
+    `Subject: Report Domain: ${report.policyDomain}\r\n Submitter: ${identity.receiver}\r\n Report-ID: <${rid}>`,
+    `Date: ${rfc5322Date(options.now?.() ?? Date.now())}`,
+    `Message-ID: <${rid}>`,
+    "MIME-Version: 1.0",
+    `Content-Type: multipart/mixed; boundary="${boundary}"`,
+  ];
+  const text =
+    `This is a DMARC aggregate report (RFC 9990) from ${identity.receiver} for ${report.policyDomain},\r\n` +
+    `covering ${begin} to ${end}: ${report.messages} messages in ${report.records} records.\r\n`;
+  const body = [
+    "This is a multi-part message in MIME format.",
+    `--${boundary}`,
+    "Content-Type: text/plain; charset=utf-8",
+    "Content-Transfer-Encoding: 7bit",
+    "",
+    text,
+    `--${boundary}`,
+    `Content-Type: application/gzip; name="${report.filename}"`,
+    `Content-Disposition: attachment; filename="${report.filename}"`,
+    "Content-Transfer-Encoding: base64",
+    "",
+    base64Lines(report.gzip),
+    `--${boundary}--`,
+    "",
+  ];
+  const message = `${head.join("\r\n")}\r\n\r\n${body.join("\r\n")}`;
+  if (!options.dkim) return Buffer.from(message, "utf8");
+  const now = options.now;
+  const withClock = (o: DkimSignOptions): DkimSignOptions => (o.now || !now ? o : { ...o, now });
+  const dkim = Array.isArray(options.dkim) ? options.dkim.map(withClock) : withClock(options.dkim as DkimSignOptions);
+  const signature = await signDkim(message, dkim);
+  return Buffer.from(signature + message, "utf8");
+}

@@ -1,0 +1,166 @@
+import { randomBytes } from "node:crypto";
+import { Gzip } from "fflate";
+import type { DmarcUri } from "../dmarc/record.js";
+import type { Store } from "../store/types.js";
+import { decodeRecord } from "./collect.js";
+import type { AggregateRecord, AggregateReport, PolicyPublished, ReportMetadata } from "./types.js";
+import { XML_TAIL, xmlHead, xmlRecord } from "./xml.js";
+
+/** Who sends the reports (report_metadata) and the receiver name in file names. */
+export interface ReporterIdentity {
+  /** org_name, e.g. "Example Mail". */
+  orgName: string;
+  /** email: the contact address, also the From of report emails. */
+  email: string;
+  /** The Mail Receiver's domain: the report file name and the Subject's Submitter. */
+  receiver: string;
+  extraContactInfo?: string;
+  /** generator; default "msgauth". */
+  generator?: string;
+}
+
+export interface GeneratedReport {
+  policyDomain: string;
+  policy: PolicyPublished;
+  /** Where the domain asked reports to go (rua=), as last seen in the period. */
+  rua: DmarcUri[];
+  metadata: ReportMetadata;
+  /** RFC 9990 3.5.2: receiver!policy-domain!begin!end!unique-id.xml.gz */
+  filename: string;
+  /** The XML, gzip-compressed. */
+  gzip: Uint8Array;
+  /** Uncompressed XML size, bytes. */
+  xmlBytes: number;
+  records: number;
+  messages: number;
+}
+
+/** The report ID (RFC 9990 3.5.1, dot-atom@dot-atom) and the file name's unique-id (ALPHA / DIGIT). */
+export function newReportId(policyDomain: string, begin: number, receiver: string): { reportId: string; uniqueId: string } {
+  const uniqueId = randomBytes(8).toString("hex");
+  return { reportId: `${begin}.${policyDomain}.${uniqueId}@${receiver}`, uniqueId };
+}
+
+/** Streams XML text into gzip, in ~64 KB pieces: bounded memory however many records. */
+class GzipSink {
+  readonly #chunks: Uint8Array[] = [];
+  readonly #gz = new Gzip({ level: 6 }, (chunk) => this.#chunks.push(chunk));
+  readonly #enc = new TextEncoder();
+  #pending = "";
+  bytes = 0;
+
+  write(s: string): void {
+    this.#pending += s;
+    if (this.#pending.length >= 65_536) this.#flush(false);
+  }
+  #flush(final: boolean): void {
+    const b = this.#enc.encode(this.#pending);
+    this.bytes += b.length;
+    this.#pending = "";
+    this.#gz.push(b, final);
+  }
+  end(): Uint8Array {
+    this.#flush(true);
+    const total = this.#chunks.reduce((n, c) => n + c.length, 0);
+    const out = new Uint8Array(total);
+    let off = 0;
+    for (const c of this.#chunks) {
+      out.set(c, off);
+      off += c.length;
+    }
+    return out;
+  }
+}
+
+function metadataFor(identity: ReporterIdentity, reportId: string, begin: number, end: number, errors: string[] = []): ReportMetadata {
+  const m: ReportMetadata = {
+    orgName: identity.orgName,
+    email: identity.email,
+    reportId,
+    begin,
+    end,
+    errors,
+    generator: identity.generator ?? "msgauth",
+  };
+  if (identity.extraContactInfo !== undefined) m.extraContactInfo = identity.extraContactInfo;
+  return m;
+}
+
+/** The XML of a report held in memory (small reports, tests, re-serializing a parsed report). */
+export function aggregateXml(report: Pick<AggregateReport, "metadata" | "policy" | "records">): string {
+  return xmlHead(report.metadata, report.policy) + report.records.map(xmlRecord).join("") + XML_TAIL;
+}
+
+/**
+ * Generates one policy domain's report from a period map in the store (see AggregateCollector):
+ * the policy most seen in the period, then every record, streamed into gzip. Two passes over the map
+ * (the policy first: the XML needs it before the records). Undefined for an empty map.
+ */
+export async function generateFromStore(
+  store: Store,
+  map: string,
+  period: { begin: number; seconds: number; domain: string },
+  identity: ReporterIdentity,
+  ids: { reportId: string; uniqueId: string } = newReportId(period.domain, period.begin, identity.receiver),
+): Promise<GeneratedReport | undefined> {
+  let best: { policy: PolicyPublished; rua: DmarcUri[] } | undefined;
+  let bestCount = -1;
+  for await (const [field, count] of store.entries(map)) {
+    if (field[0] === "p" && count > bestCount) {
+      best = JSON.parse(field.slice(1)) as { policy: PolicyPublished; rua: DmarcUri[] };
+      bestCount = count;
+    }
+  }
+  if (!best) return undefined;
+  const end = period.begin + period.seconds - 1;
+  const metadata = metadataFor(identity, ids.reportId, period.begin, end);
+  const sink = new GzipSink();
+  sink.write(xmlHead(metadata, best.policy));
+  let records = 0;
+  let messages = 0;
+  for await (const [field, count] of store.entries(map)) {
+    if (field[0] !== "r" || count <= 0) continue;
+    sink.write(xmlRecord(decodeRecord(field, count)));
+    records++;
+    messages += count;
+  }
+  if (records === 0) return undefined;
+  sink.write(XML_TAIL);
+  const gzip = sink.end();
+  return {
+    policyDomain: period.domain,
+    policy: best.policy,
+    rua: best.rua,
+    metadata,
+    filename: `${identity.receiver}!${period.domain}!${period.begin}!${end}!${ids.uniqueId}.xml.gz`,
+    gzip,
+    xmlBytes: sink.bytes,
+    records,
+    messages,
+  };
+}
+
+/** Generates a report from records in memory (for callers keeping their own counts). */
+export function generateReport(
+  policy: PolicyPublished,
+  records: readonly AggregateRecord[],
+  period: { begin: number; end: number },
+  identity: ReporterIdentity,
+): Omit<GeneratedReport, "rua"> {
+  const ids = newReportId(policy.domain, period.begin, identity.receiver);
+  const metadata = metadataFor(identity, ids.reportId, period.begin, period.end);
+  const sink = new GzipSink();
+  sink.write(xmlHead(metadata, policy));
+  for (const r of records) sink.write(xmlRecord(r));
+  sink.write(XML_TAIL);
+  return {
+    policyDomain: policy.domain,
+    policy,
+    metadata,
+    filename: `${identity.receiver}!${policy.domain}!${period.begin}!${period.end}!${ids.uniqueId}.xml.gz`,
+    gzip: sink.end(),
+    xmlBytes: sink.bytes,
+    records: records.length,
+    messages: records.reduce((n, r) => n + r.count, 0),
+  };
+}

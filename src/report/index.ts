@@ -1,0 +1,21 @@
+export {
+  AggregateCollector,
+  type CollectExtra,
+  type CollectInput,
+  type CollectOutcome,
+  type CollectorOptions,
+  policyPublished,
+  recordOf,
+} from "./collect.js";
+export { reportEmail } from "./email.js";
+export { aggregateXml, type GeneratedReport, generateFromStore, generateReport, type ReporterIdentity } from "./generate.js";
+export {
+  type AggregateParse,
+  type ParseLimits,
+  parseAggregateReport,
+  parseAggregateXml,
+  type ReportParseError,
+  type ReportParseErrorCode,
+} from "./parse.js";
+export { AggregateReporter, type Delivery, type PeriodOutcome, type ReporterOptions, type ReportTransport } from "./reporter.js";
+export type * from "./types.js";

@@ -1,0 +1,215 @@
+import { hostname } from "node:os";
+import type { DkimSignOptions } from "../dkim/sign.js";
+import type { DmarcMode } from "../dmarc/discover.js";
+import { verifyReportDestination } from "../dmarc/report.js";
+import type { Resolver } from "../dns/types.js";
+import type { Store } from "../store/types.js";
+import { parsePeriodMapName } from "./collect.js";
+import { reportEmail } from "./email.js";
+import { type GeneratedReport, generateFromStore, newReportId, type ReporterIdentity } from "./generate.js";
+
+/** Delivers one report email (for example through nodemailer's sendMail with `raw`). Reject to retry later. */
+export type ReportTransport = (mail: { from: string; to: string; raw: Uint8Array; report: GeneratedReport }) => Promise<void>;
+
+export interface ReporterOptions {
+  store: Store;
+  identity: ReporterIdentity;
+  transport: ReportTransport;
+  /** For the external destination check (RFC 9990 4): a rua= address outside the policy domain's
+   * organization must be authorized by <domain>._report._dmarc.<destination>. */
+  resolver: Resolver;
+  dmarcMode?: DmarcMode;
+  /** DKIM-sign report emails (report mail must pass DMARC). */
+  dkim?: DkimSignOptions | readonly DkimSignOptions[];
+  /** Milliseconds clock. */
+  now?: () => number;
+  /** Must match the collector's. Default "dmarc:". */
+  prefix?: string;
+  /** Seconds after a period's end before it is reported (late collects land first). Default 300. */
+  graceSeconds?: number;
+  /** This host's name in leases. Default the host name and process id. */
+  hostId?: string;
+  /** Milliseconds a host holds a period it is sending before another may retry it. Default 15 minutes. */
+  leaseMs?: number;
+  /** Runs that may fail transiently before a period is dropped. Default 3. */
+  maxAttempts?: number;
+  /** The largest report email sent at all (bytes), whatever rua= allows. Default 10 MiB. */
+  maxEmailBytes?: number;
+}
+
+export interface Delivery {
+  to: string;
+  result: "sent" | "skipped" | "failed";
+  reason?: string;
+}
+
+export interface PeriodOutcome {
+  policyDomain: string;
+  begin: number;
+  end: number;
+  /** sent: every destination done (or refused for good); retry: kept for the next run; dropped: out of attempts; empty: nothing to report. */
+  state: "sent" | "retry" | "dropped" | "empty";
+  report?: Omit<GeneratedReport, "gzip">;
+  deliveries: Delivery[];
+  error?: string;
+}
+
+const OPTIONS = new Set([
+  "store",
+  "identity",
+  "transport",
+  "resolver",
+  "dmarcMode",
+  "dkim",
+  "now",
+  "prefix",
+  "graceSeconds",
+  "hostId",
+  "leaseMs",
+  "maxAttempts",
+  "maxEmailBytes",
+]);
+
+/**
+ * Receiver side, end of period: for each closed period, one host of a fleet takes it over (an atomic
+ * take() in the shared store), generates the policy domain's report, and mails it to each rua=
+ * destination that passes the external destination check and whose size limit fits. Failed
+ * deliveries are retried by a later run; never throws for store, DNS or transport failures.
+ */
+export class AggregateReporter {
+  readonly #o: ReporterOptions & { prefix: string; now: () => number; hostId: string };
+
+  constructor(options: ReporterOptions) {
+    for (const k of Object.keys(options)) if (!OPTIONS.has(k)) throw new TypeError(`unknown reporter option ${k}`);
+    if (typeof options.transport !== "function") throw new TypeError("transport must be a function");
+    if (typeof options.store?.take !== "function") throw new TypeError("store must be a Store");
+    if (!options.identity?.email || !options.identity.receiver || !options.identity.orgName)
+      throw new TypeError("identity needs orgName, email and receiver");
+    if (typeof options.resolver?.txt !== "function") throw new TypeError("resolver must be a Resolver");
+    this.#o = {
+      ...options,
+      prefix: options.prefix ?? "dmarc:",
+      now: options.now ?? Date.now,
+      hostId: options.hostId ?? `${hostname()}:${process.pid}`,
+    };
+  }
+
+  /** Period maps whose period ended at least graceSeconds ago. */
+  async #closed(kind: "agg:" | "sending:"): Promise<Array<{ map: string; begin: number; seconds: number; domain: string }>> {
+    const now = this.#o.now() / 1000 - (this.#o.graceSeconds ?? 300);
+    const out = [];
+    for (const map of await this.#o.store.maps(this.#o.prefix + kind)) {
+      const p = parsePeriodMapName(
+        kind === "agg:" ? map : map.replace(`${this.#o.prefix}sending:`, `${this.#o.prefix}agg:`),
+        this.#o.prefix,
+      );
+      if (p && p.begin + p.seconds <= now) out.push({ map, ...p });
+    }
+    return out;
+  }
+
+  /** Reports of closed periods without taking or sending anything (for --dry-run). */
+  async preview(): Promise<GeneratedReport[]> {
+    const out: GeneratedReport[] = [];
+    for (const p of await this.#closed("agg:")) {
+      const r = await generateFromStore(this.#o.store, p.map, p, this.#o.identity);
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  /** Takes over, generates and sends every closed period; returns what happened to each. */
+  async run(): Promise<PeriodOutcome[]> {
+    const s = this.#o.store;
+    const outcomes: PeriodOutcome[] = [];
+    try {
+      for (const p of await this.#closed("agg:")) {
+        // Exactly one host wins each period; a loser (or a period still being sent) is skipped.
+        await s.take(p.map, p.map.replace(`${this.#o.prefix}agg:`, `${this.#o.prefix}sending:`));
+      }
+      for (const p of await this.#closed("sending:")) {
+        const lease = `${p.map}#lease`;
+        if (!(await s.set(lease, this.#o.hostId, { ttlMs: this.#o.leaseMs ?? 900_000, ifAbsent: true }))) continue;
+        try {
+          outcomes.push(await this.#send(p));
+        } finally {
+          await s.delete(lease).catch(() => {});
+        }
+      }
+    } catch (err) {
+      outcomes.push({ policyDomain: "", begin: 0, end: 0, state: "retry", deliveries: [], error: `store: ${(err as Error).message}` });
+    }
+    return outcomes;
+  }
+
+  async #send(p: { map: string; begin: number; seconds: number; domain: string }): Promise<PeriodOutcome> {
+    const s = this.#o.store;
+    const end = p.begin + p.seconds - 1;
+    // A re-send uses the same report ID and file name (RFC 9990 3.5.2).
+    const fresh = newReportId(p.domain, p.begin, this.#o.identity.receiver);
+    await s.set(`${p.map}#id`, JSON.stringify(fresh), { ifAbsent: true });
+    const ids = JSON.parse((await s.get(`${p.map}#id`)) ?? JSON.stringify(fresh)) as typeof fresh;
+    const report = await generateFromStore(s, p.map, p, this.#o.identity, ids);
+    const done = async () => {
+      await s.deleteMap(p.map);
+      for (const k of ["#id", "#done", "#tries"]) await s.delete(`${p.map}${k}`);
+    };
+    if (!report) {
+      await done();
+      return { policyDomain: p.domain, begin: p.begin, end, state: "empty", deliveries: [] };
+    }
+    const already = new Set(JSON.parse((await s.get(`${p.map}#done`)) ?? "[]") as string[]);
+    const deliveries: Delivery[] = [];
+    for (const dest of report.rua) {
+      const m = /^mailto:([^?]+)/i.exec(dest.uri);
+      if (!m) {
+        deliveries.push({ to: dest.uri, result: "skipped", reason: "only mailto: destinations are supported" });
+        continue;
+      }
+      const to = decodeURIComponent(m[1]!);
+      if (already.has(to)) continue;
+      const check = await verifyReportDestination(p.domain, dest.uri, {
+        resolver: this.#o.resolver,
+        ...(this.#o.dmarcMode ? { mode: this.#o.dmarcMode } : {}),
+      });
+      if (check.result === "temperror") {
+        deliveries.push({ to, result: "failed", reason: check.reason });
+        continue;
+      }
+      if (check.result === "unauthorized") {
+        deliveries.push({ to, result: "skipped", reason: check.reason });
+        continue;
+      }
+      const raw = await reportEmail(report, to, this.#o.identity, {
+        ...(this.#o.dkim ? { dkim: this.#o.dkim } : {}),
+        now: this.#o.now,
+      });
+      const limit = Math.min(dest.maxSize ?? Number.POSITIVE_INFINITY, this.#o.maxEmailBytes ?? 10 * 1024 * 1024);
+      if (raw.length > limit) {
+        deliveries.push({ to, result: "skipped", reason: `the report email is ${raw.length} bytes, over the limit of ${limit}` });
+        continue;
+      }
+      try {
+        await this.#o.transport({ from: this.#o.identity.email, to, raw, report });
+        deliveries.push({ to, result: "sent" });
+        already.add(to);
+        await s.set(`${p.map}#done`, JSON.stringify([...already]));
+      } catch (err) {
+        deliveries.push({ to, result: "failed", reason: `transport: ${(err as Error).message}` });
+      }
+    }
+    const { gzip: _, ...summary } = report;
+    const failed = deliveries.some((d) => d.result === "failed");
+    if (!failed) {
+      await done();
+      return { policyDomain: p.domain, begin: p.begin, end, state: "sent", report: summary, deliveries };
+    }
+    const tries = Number((await s.get(`${p.map}#tries`)) ?? "0") + 1;
+    if (tries >= (this.#o.maxAttempts ?? 3)) {
+      await done();
+      return { policyDomain: p.domain, begin: p.begin, end, state: "dropped", report: summary, deliveries };
+    }
+    await s.set(`${p.map}#tries`, String(tries));
+    return { policyDomain: p.domain, begin: p.begin, end, state: "retry", report: summary, deliveries };
+  }
+}
