@@ -1,4 +1,5 @@
 import type { Envelope } from "../authenticate.js";
+import { checkSessionOptions } from "../options.js";
 import { type MailParams, parseCommand, type RcptParams, type SmtpCommand } from "./command.js";
 import { DataScanner } from "./data-scanner.js";
 import { MessageBuffer } from "./message-buffer.js";
@@ -186,8 +187,8 @@ export class SmtpSession {
   >;
   #input: Input = { kind: "command" };
   #queue = new InputQueue();
-  /** Where the search for LF in the queue resumes (bytes before it hold none). */
-  #scanFrom = 0;
+  /** Bytes at the head of the queue already searched for LF (they hold none). */
+  #scanned = 0;
   /** Skipping the rest of an over-long line (already answered with 500). */
   #skipLongLine = false;
   #helo: string | undefined;
@@ -203,6 +204,7 @@ export class SmtpSession {
   #started = false;
 
   constructor(options: SessionOptions) {
+    checkSessionOptions(options);
     const mode = options.mode ?? "mx";
     this.options = {
       mode,
@@ -299,7 +301,7 @@ export class SmtpSession {
     this.#user = undefined;
     this.#tx = undefined;
     this.#queue.clear();
-    this.#scanFrom = 0;
+    this.#scanned = 0;
     this.#skipLongLine = false;
     this.#input = { kind: "command" };
     return this.#flush();
@@ -424,24 +426,24 @@ export class SmtpSession {
     const q = this.#queue;
     const bytes = q.bytes;
     for (;;) {
-      const from = Math.max(q.start, this.#scanFrom);
+      const from = q.start + this.#scanned;
       let lf = bytes.indexOf(LF, from);
       if (lf >= q.end) lf = -1;
       if (lf < 0) {
         if (q.length > limit) {
           // Drop what we have and skip to the end of this line.
           q.clear();
-          this.#scanFrom = 0;
+          this.#scanned = 0;
           if (!this.#skipLongLine) {
             this.#skipLongLine = true;
             this.#fail(r(500, "5.5.2", "Line too long"));
           }
-        } else this.#scanFrom = q.end;
+        } else this.#scanned = q.length;
         return undefined;
       }
       const start = q.start;
       q.consumeTo(lf + 1);
-      this.#scanFrom = 0;
+      this.#scanned = 0;
       if (this.#skipLongLine) {
         this.#skipLongLine = false;
         if (this.closed) return undefined;
@@ -550,7 +552,7 @@ export class SmtpSession {
     this.#reply(r(220, "2.0.0", "Ready to start TLS"));
     // RFC 3207 4.2 / CVE-2011-0411: anything pipelined after STARTTLS came in plaintext; drop it.
     this.#queue.clear();
-    this.#scanFrom = 0;
+    this.#scanned = 0;
     this.#tx = undefined;
     this.#input = { kind: "wait", for: "starttls" };
     this.#events.push({ type: "starttls" });

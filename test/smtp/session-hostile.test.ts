@@ -248,6 +248,16 @@ describe("SMTP session: memory and linear time", () => {
     expect(out.write.length).toBe("250 2.0.0 OK\r\n".length * 400_000);
   }, 30_000);
 
+  it("commands cut at odd points across the input buffer's compactions are all read", () => {
+    for (const step of [3, 7, 61, 1000, 4093]) {
+      const s = new SmtpSession(base);
+      const input = Buffer.from(`${"NOOP\r\n".repeat(20_000)}HELP\r\n`);
+      let out = "";
+      for (let i = 0; i < input.length; i += step) out += s.feed(input.subarray(i, i + step)).write;
+      expect(out).toBe(`${"250 2.0.0 OK\r\n".repeat(20_000)}214 2.0.0 See RFC 5321\r\n`);
+    }
+  });
+
   it("DATA a byte at a time (was ~36 us a byte) keeps nothing in the input queue", () => {
     const s = new SmtpSession(base);
     s.feed(`${open}DATA\r\n`);
