@@ -1,5 +1,7 @@
+import { z } from "zod";
 import type { Resolver } from "../dns/types.js";
 import { asciiDomain } from "../message/address.js";
+import { fn, nonNegativeInt, optionsChecker, positiveInt, resolverSchema } from "../options.js";
 import { MemoryStateStore } from "../store/memory.js";
 import { type CachedPolicy, expiresAt, PolicyCache, type PolicyStore } from "./cache.js";
 import { DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_POLICY_BYTES, fetchStsPolicy, type PolicyFetcher, type StsFailure } from "./fetch.js";
@@ -53,12 +55,20 @@ export interface MtaStsOptions {
   now?: () => number;
 }
 
-const OPTION_KEYS = new Set(["resolver", "fetch", "store", "timeoutMs", "maxBytes", "retryAfterFailureMs", "storeTimeoutMs", "now"]);
-
-function positiveInt(name: string, value: unknown, min: number): void {
-  if (value !== undefined && !(Number.isSafeInteger(value) && (value as number) >= min))
-    throw new TypeError(`MtaSts: ${name} must be an integer of at least ${min}`);
-}
+const checkOptions = optionsChecker<MtaStsOptions>("options", {
+  resolver: resolverSchema,
+  fetch: fn<PolicyFetcher>("fetch"),
+  store: z
+    .custom<PolicyStore>((v) => typeof (v as PolicyStore)?.get === "function" && typeof (v as PolicyStore)?.set === "function", {
+      message: "store must be a Store (get and set)",
+    })
+    .optional(),
+  timeoutMs: positiveInt.optional(),
+  maxBytes: positiveInt.optional(),
+  retryAfterFailureMs: nonNegativeInt.optional(),
+  storeTimeoutMs: positiveInt.optional(),
+  now: fn<() => number>("now").optional(),
+});
 
 /**
  * MTA-STS for a sending MTA or app (RFC 8461): discovers, fetches, caches and applies policies.
@@ -76,17 +86,7 @@ export class MtaSts {
   readonly #now: () => number;
 
   constructor(options: MtaStsOptions) {
-    if (options === null || typeof options !== "object") throw new TypeError("MtaSts: options are required");
-    for (const key of Object.keys(options)) if (!OPTION_KEYS.has(key)) throw new TypeError(`MtaSts: unknown option "${key}"`);
-    if (!options.resolver || typeof options.resolver.txt !== "function") throw new TypeError("MtaSts: resolver must be a Resolver");
-    if (typeof options.fetch !== "function") throw new TypeError("MtaSts: fetch must be a PolicyFetcher function");
-    if (options.store !== undefined && (typeof options.store?.get !== "function" || typeof options.store?.set !== "function"))
-      throw new TypeError("MtaSts: store must have get and set");
-    positiveInt("timeoutMs", options.timeoutMs, 1);
-    positiveInt("maxBytes", options.maxBytes, 1);
-    positiveInt("retryAfterFailureMs", options.retryAfterFailureMs, 0);
-    positiveInt("storeTimeoutMs", options.storeTimeoutMs, 1);
-    if (options.now !== undefined && typeof options.now !== "function") throw new TypeError("MtaSts: now must be a function");
+    checkOptions(options);
     this.#resolver = options.resolver;
     this.#fetch = options.fetch;
     const now = options.now ?? Date.now;

@@ -1,4 +1,6 @@
 import { request } from "node:https";
+import { z } from "zod";
+import { fn, optionsChecker } from "../options.js";
 import type { PolicyFetcher, PolicyFetchResult } from "./fetch.js";
 import { checkDnsIdentity, isCertificateErrorCode } from "./tls.js";
 
@@ -15,7 +17,11 @@ export interface NodePolicyFetcherOptions {
   connect?: (policyHost: string) => { host: string; port: number } | undefined;
 }
 
-const KNOWN = new Set(["ca", "connect"]);
+const caSchema = z.union([z.string(), z.instanceof(Buffer), z.array(z.union([z.string(), z.instanceof(Buffer)]))]);
+const checkOptions = optionsChecker<NodePolicyFetcherOptions>("options", {
+  ca: caSchema.optional(),
+  connect: fn<NonNullable<NodePolicyFetcherOptions["connect"]>>("connect").optional(),
+});
 
 /**
  * The policy fetcher built on `node:https` (RFC 8461 3.3): TLS 1.2 or later, SNI set to the policy
@@ -24,11 +30,7 @@ const KNOWN = new Set(["ca", "connect"]);
  * request's signal fires. Never rejects: every failure is a `PolicyFetchResult` error.
  */
 export function createNodePolicyFetcher(options: NodePolicyFetcherOptions = {}): PolicyFetcher {
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) throw new TypeError(`createNodePolicyFetcher: unknown option "${key}"`);
-  }
-  if (options.connect !== undefined && typeof options.connect !== "function")
-    throw new TypeError("createNodePolicyFetcher: connect must be a function");
+  checkOptions(options);
   return (req) =>
     new Promise<PolicyFetchResult>((resolve) => {
       let settled = false;

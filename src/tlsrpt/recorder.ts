@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
+import { z } from "zod";
 import type { StsPolicyLookup } from "../mtasts/client.js";
 import { policyStrings } from "../mtasts/policy.js";
+import { fn, optionsChecker } from "../options.js";
 import type { Store } from "../store/types.js";
 import type { TlsFailureDetail, TlsReport, TlsReportPolicy, TlsReportPolicyId } from "./report.js";
 
@@ -41,6 +43,13 @@ export interface TakenReport {
   /** Deletes the taken counters. Until then `pending()` lists them again (a crash loses nothing). */
   done(): Promise<void>;
 }
+
+const checkRecorderOptions = optionsChecker<{ store: Store; now?: () => number }>("options", {
+  store: z.custom<Store>((v) => typeof (v as Store)?.increment === "function" && typeof (v as Store)?.take === "function", {
+    message: "store must be a Store (memory, SQLite or Redis)",
+  }),
+  now: fn<() => number>("now").optional(),
+});
 
 const OPEN = "tlsrpt:open:";
 const TAKEN = "tlsrpt:taken:";

@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { request } from "node:https";
+import { z } from "zod";
 import { DEFAULT_SIGNED_HEADERS, type DkimSignOptions, signMessage } from "../dkim/sign.js";
+import { anyObject, fn, optionsChecker, positiveInt } from "../options.js";
 import type { TlsRptDestination } from "./record.js";
 import { gzipTlsReport, serializeTlsReport, type TlsReport, tlsReportFilename } from "./report.js";
 
@@ -23,7 +25,25 @@ export interface TlsReportEmailOptions {
   gzip?: boolean;
 }
 
-const KNOWN = new Set(["report", "policyDomain", "from", "to", "dkim", "now", "gzip"]);
+const checkEmailOptions = optionsChecker<TlsReportEmailOptions>("options", {
+  report: anyObject,
+  policyDomain: z.string(),
+  from: z.string(),
+  to: z.string(),
+  dkim: z.union([anyObject, z.array(anyObject).min(1)]),
+  now: fn<() => number>("now").optional(),
+  gzip: z.boolean().optional(),
+});
+const checkSubmitOptions = optionsChecker<SubmitTlsReportOptions>("options", {
+  report: anyObject,
+  policyDomain: z.string(),
+  rua: z.array(anyObject),
+  transports: z.object({ mail: fn<ReportMailTransport>("mail").optional(), https: fn<ReportHttpsTransport>("https").optional() }).strict(),
+  from: z.string().optional(),
+  dkim: z.union([anyObject, z.array(anyObject).min(1)]).optional(),
+  timeoutMs: positiveInt.optional(),
+  now: fn<() => number>("now").optional(),
+});
 const ADDRESS = /^[^@\s<>"(),;:\\[\]]+@[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/;
 const DOMAIN = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/;
 
@@ -41,7 +61,7 @@ function wrap64(data: Uint8Array): string {
  * RFC 8460 5.3 requires). Throws TypeError for bad options.
  */
 export async function buildTlsReportEmail(options: TlsReportEmailOptions): Promise<Buffer> {
-  for (const key of Object.keys(options ?? {})) if (!KNOWN.has(key)) throw new TypeError(`buildTlsReportEmail: unknown option "${key}"`);
+  checkEmailOptions(options);
   const { report, policyDomain, from, to } = options;
   if (!report || typeof report.contactInfo !== "string") throw new TypeError("buildTlsReportEmail: report is required");
   if (typeof policyDomain !== "string" || !DOMAIN.test(policyDomain))
@@ -153,9 +173,7 @@ async function withDeadline<T>(work: () => Promise<T>, ms: number): Promise<T> {
  * failure: each attempt is in the result.
  */
 export async function submitTlsReport(options: SubmitTlsReportOptions): Promise<SubmitResult> {
-  const known = new Set(["report", "policyDomain", "rua", "transports", "from", "dkim", "timeoutMs", "now"]);
-  for (const key of Object.keys(options ?? {})) if (!known.has(key)) throw new TypeError(`submitTlsReport: unknown option "${key}"`);
-  if (!Array.isArray(options.rua)) throw new TypeError("submitTlsReport: rua must be the record's destinations");
+  checkSubmitOptions(options);
   const timeoutMs = options.timeoutMs ?? 30_000;
   const attempts: SubmitResult["attempts"] = [];
   const gz = gzipTlsReport(options.report);
