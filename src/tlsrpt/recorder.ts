@@ -71,10 +71,7 @@ export class TlsRptRecorder {
   readonly #now: () => number;
 
   constructor(options: { store: Store; now?: () => number }) {
-    if (!options || typeof options !== "object") throw new TypeError("TlsRptRecorder: options with a store are required");
-    for (const key of Object.keys(options))
-      if (key !== "store" && key !== "now") throw new TypeError(`TlsRptRecorder: unknown option "${key}"`);
-    if (typeof options.store?.increment !== "function") throw new TypeError("TlsRptRecorder: store must be a Store");
+    checkRecorderOptions(options);
     this.#store = options.store;
     this.#now = options.now ?? Date.now;
   }
