@@ -313,7 +313,7 @@ async function evaluate(
   } catch (err) {
     // A stream that fails, stalls past the deadline or is aborted while being read: the message is
     // unreadable. What depended on it cannot pass: DKIM verdicts over a partial body (pass or fail)
-    // become temperror, an ARC pass is withdrawn, and DMARC is temperror (below).
+    // become temperror, an ARC chain fails, and DMARC is temperror (below).
     unreadable = err instanceof Error ? err.message : String(err);
     messageInfo = { ...messageInfo, error: "unreadable" };
     o.logger?.warn?.("message could not be read", { error: unreadable });
@@ -321,7 +321,7 @@ async function evaluate(
     if (verifier) dkim = (await verifier.finish()).map((r) => (r.result === "pass" || r.result === "fail" ? unreadableDkim(r, why) : r));
     if (arcVerifier) {
       const a = await arcVerifier.finish();
-      arc = a.result === "pass" ? { ...a, result: "fail", reason: why } : a;
+      arc = a.result === "none" ? a : { ...a, result: "fail", reason: why };
     }
   }
 

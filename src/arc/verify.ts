@@ -215,11 +215,21 @@ export class ArcVerifier {
   }
 }
 
-/** Validates the ARC chain of a message. Never throws for message or DNS content. */
+/**
+ * Validates the ARC chain of a message. Never throws for message or DNS content. A stream whose body
+ * fails gives no pass (a body hash over part of the body is no verdict); a stream whose header
+ * cannot be read rejects with its error.
+ */
 export async function verifyArc(message: MessageInput, options: ArcVerifyOptions): Promise<ArcResult> {
   checkArcVerifyOptions(options);
   const opened = await openMessage(message);
   const verifier = new ArcVerifier(opened.headers, options);
-  for await (const chunk of opened.body) verifier.update(chunk);
+  try {
+    for await (const chunk of opened.body) verifier.update(chunk);
+  } catch (err) {
+    const result = await verifier.finish();
+    const reason = `the message body could not be read: ${err instanceof Error ? err.message : String(err)}`;
+    return result.result === "none" ? result : { ...result, result: "fail", reason };
+  }
   return verifier.finish();
 }

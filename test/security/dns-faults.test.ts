@@ -17,12 +17,13 @@ import {
   type QueryOptions,
   type Resolver,
   resolveNextHop,
+  sealArc,
   splitMessage,
   verifyArc,
   verifyDkim,
   verifyReportDestination,
 } from "../../src/index.js";
-import { exampleResolver, fixture } from "../helpers/keys.js";
+import { exampleResolver, fixture, RSA_PEM } from "../helpers/keys.js";
 
 const NOW = () => Date.parse("2026-11-20T12:00:00Z");
 const sample = fixture("messages/sample.eml");
@@ -448,6 +449,31 @@ describe("a message stream that stalls or fails", () => {
     );
     expect(r.length).toBe(2);
     for (const d of r) expect(d).toMatchObject({ result: "temperror", reason: expect.stringMatching(/could not be read/) });
+  });
+
+  it("an ARC chain that passes in full gives no pass when the body stream fails", async () => {
+    const sealed = await sealArc(sample, {
+      domain: "example.com",
+      selector: "rsa2048",
+      privateKey: RSA_PEM,
+      authservId: "mx.example.com",
+      authResults: "Authentication-Results: mx.example.com; spf=pass smtp.mailfrom=example.com",
+      chain: { result: "none", reason: "no ARC sets", instances: 0, sets: [] },
+    });
+    if (!sealed.sealed) throw new Error(sealed.reason);
+    const whole = Buffer.concat([Buffer.from(sealed.headers), sample]);
+    expect(await verifyArc(whole, { resolver: exampleResolver() })).toMatchObject({ result: "pass" });
+    const end = whole.indexOf("\n\n") + 2;
+    async function* failing() {
+      yield whole.subarray(0, end + 10);
+      throw new Error("connection reset");
+    }
+    await expect(verifyArc(failing(), { resolver: exampleResolver() })).resolves.toMatchObject({
+      result: "fail",
+      reason: expect.stringMatching(/could not be read/),
+    });
+    const r = await authenticate(failing(), envelope, { ...base, resolver: exampleResolver() });
+    expect(r.arc).toMatchObject({ result: "fail" });
   });
 
   it("a stream that errors in the body: a clean result, DKIM temperror, DMARC temperror", async () => {
