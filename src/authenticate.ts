@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { z } from "zod";
+import { type ArcSealResult, type AuthenticateSealOptions, arcSet, prepareSealer, type Sealer } from "./arc/seal.js";
 import { type ArcResult, ArcVerifier } from "./arc/verify.js";
 import { arcEntry, dkimEntries, dmarcEntry, iprevEntry, spfEntry } from "./authres/entries.js";
 import { type TrustedAuthResults, trustedAuthResults } from "./authres/read.js";
@@ -11,11 +12,14 @@ import { checkDmarc, type DmarcResult } from "./dmarc/evaluate.js";
 import { BudgetedResolver, type DnsQueryEvent } from "./dns/budget.js";
 import { NodeResolver } from "./dns/node.js";
 import type { Resolver } from "./dns/types.js";
+import { ArgumentError, OptionsError } from "./errors.js";
 import { checkIprev, type IprevResult } from "./iprev/check.js";
 import { abortableStream } from "./message/abortable.js";
 import type { AuthorResult } from "./message/from.js";
 import { parseAuthor } from "./message/from.js";
+import type { HeaderField } from "./message/header.js";
 import { isMessageInput, type MessageInput, openMessage } from "./message/input.js";
+import { AUTHENTICATE_HINTS, anyObject, checkArcOverrideOptions, ENVELOPE_HINTS, refuseOptions } from "./options.js";
 import { checkSpf, type SpfResult } from "./spf/check.js";
 import { receivedSpf } from "./spf/received-spf.js";
 
@@ -90,6 +94,13 @@ export interface AuthenticateOptions {
   onQuery?: (event: DnsQueryEvent) => void;
   onTiming?: (timing: CheckTiming) => void;
   logger?: Logger;
+  /**
+   * Seal the message with ARC in the same call, as a forwarder or mailing list does (RFC 8617 5.1):
+   * the ARC-Authentication-Results is the Authentication-Results computed here, cv= is this call's
+   * validation of the chain as received. The set is in `arcSeal` and at the top of `prepend`. Needs
+   * the ARC check (checks.arc not false).
+   */
+  seal?: AuthenticateSealOptions;
 }
 
 export interface AuthenticationResult {
@@ -105,8 +116,13 @@ export interface AuthenticationResult {
   entries: AuthResEntry[];
   /** Header fields to prepend, each without its final CRLF. */
   headers: { authenticationResults: string; receivedSpf?: string };
-  /** All new header fields, each ending in CRLF, ready to put on top of the message. */
+  /**
+   * All new header fields, each ending in CRLF, ready to put on top of the message: the ARC set when
+   * `seal` was asked and sealed, then Authentication-Results and Received-SPF.
+   */
   prepend: string;
+  /** With the `seal` option: the ARC set (its three fields, each ending in CRLF), or why none was added. */
+  arcSeal?: ArcSealResult;
   /** Authentication-Results fields already in the message from trusted authserv-ids. */
   trusted: TrustedAuthResults[];
   message: { headerFields: number; defects: number; error?: "header-too-large" | "too-many-fields" | "unreadable" };
@@ -125,14 +141,17 @@ const resolverSchema = z.custom<Resolver>(
 );
 const positive = z.number().int().positive();
 
-const envelopeSchema = z.object({
-  ip: z.string().max(64),
-  helo: z.string().max(1024).optional(),
-  mailFrom: z.string().max(2048).optional(),
-  rcptTo: z.array(z.string()).optional(),
-  tls: z.union([z.boolean(), z.record(z.string(), z.unknown())]).optional(),
-  authenticatedUser: z.string().optional(),
-});
+// Strict: a key msgauth does not read (mailauth's `sender`) is refused, never ignored.
+const envelopeSchema = z
+  .object({
+    ip: z.string().max(64),
+    helo: z.string().max(1024).optional(),
+    mailFrom: z.string().max(2048).optional(),
+    rcptTo: z.array(z.string()).optional(),
+    tls: z.union([z.boolean(), z.record(z.string(), z.unknown())]).optional(),
+    authenticatedUser: z.string().optional(),
+  })
+  .strict();
 
 const optionsSchema = z
   .object({
@@ -166,35 +185,36 @@ const optionsSchema = z
     onQuery: fn<(e: DnsQueryEvent) => void>("onQuery").optional(),
     onTiming: fn<(t: CheckTiming) => void>("onTiming").optional(),
     logger: z.custom<Logger>((v) => typeof v === "object" && v !== null).optional(),
+    seal: anyObject.optional(), // checked by prepareSealer
   })
   .strict();
 
 let defaultResolver: Resolver | undefined;
 
-function describeIssue(error: z.ZodError, what: string): string {
-  const issue = error.issues[0]!;
-  return `${what}${issue.path.length ? `.${issue.path.join(".")}` : ""}: ${issue.message}`;
-}
-
 /**
  * Authenticates a message: SPF, DKIM and DMARC, with DNS work running concurrently, and returns
  * one typed result plus header fields ready to prepend (Authentication-Results, Received-SPF).
  *
- * Never throws for anything about the message or DNS: bad input becomes a result. Throws a
- * TypeError only for a wrong call (a message that is not bytes, text or a stream; invalid options).
+ * Never throws for anything about the message or DNS: bad input becomes a result. Rejects with a
+ * MsgauthError (a TypeError) only for a wrong call: ArgumentError for a message that is not bytes,
+ * text or a stream; OptionsError for an unknown or invalid envelope or option key; KeyError for a
+ * `seal` key that cannot sign.
  */
 export async function authenticate(
   message: MessageInput,
   envelope: Envelope,
   options: AuthenticateOptions = {},
 ): Promise<AuthenticationResult> {
-  if (!isMessageInput(message)) throw new TypeError("message must be a Uint8Array, a string, or an async iterable of chunks");
+  if (!isMessageInput(message)) throw new ArgumentError("message must be a Uint8Array, a string, or an async iterable of chunks");
   const env = envelopeSchema.safeParse(envelope);
-  if (!env.success) throw new TypeError(describeIssue(env.error, "envelope"));
+  if (!env.success) refuseOptions("envelope", env.error, Object.keys(envelopeSchema.shape), ENVELOPE_HINTS);
   const opts = optionsSchema.safeParse(options);
-  if (!opts.success) throw new TypeError(describeIssue(opts.error, "options"));
+  if (!opts.success) refuseOptions("options", opts.error, Object.keys(optionsSchema.shape), AUTHENTICATE_HINTS);
   const o = opts.data as AuthenticateOptions;
   const e = env.data as Envelope;
+  if (o.seal && o.checks?.arc === false)
+    throw new OptionsError("ERR_MSGAUTH_INVALID_OPTION", "options.seal", "options.seal: sealing needs the ARC check (checks.arc is false)");
+  const seal = o.seal ? prepareSealer(o.seal) : undefined;
   // One deadline for the whole call: the time budget or the caller's signal, whichever comes first.
   // Every wait (DNS answers, stream chunks) gives up when it fires, so the call settles within the
   // budget plus the CPU work left, whatever the resolver or the stream does.
@@ -205,7 +225,7 @@ export async function authenticate(
   if (o.signal?.aborted) onCallerAbort();
   else o.signal?.addEventListener("abort", onCallerAbort, { once: true });
   try {
-    return await evaluate(message, e, o, budgetMs, deadline.signal);
+    return await evaluate(message, e, o, budgetMs, deadline.signal, seal);
   } finally {
     clearTimeout(budgetTimer);
     o.signal?.removeEventListener("abort", onCallerAbort);
@@ -218,6 +238,7 @@ async function evaluate(
   o: AuthenticateOptions,
   budgetMs: number,
   deadline: AbortSignal,
+  seal?: { sealer: Sealer; options: AuthenticateSealOptions },
 ): Promise<AuthenticationResult> {
   const started = performance.now();
   const timings: CheckTiming[] = [];
@@ -272,6 +293,7 @@ async function evaluate(
   let unreadable: string | undefined;
   let verifier: DkimVerifier | undefined;
   let arcVerifier: ArcVerifier | undefined;
+  let sealInput: { headers: readonly HeaderField[]; body: () => { digest: Uint8Array } } | undefined;
   const dmarcLookups = new DmarcLookups(resolver);
   try {
     const input = typeof message === "string" || message instanceof Uint8Array ? message : abortableStream(message, deadline);
@@ -304,8 +326,11 @@ async function evaluate(
           ...(o.dkim?.minRsaBits !== undefined ? { minRsaBits: o.dkim.minRsaBits } : {}),
         })
       : undefined;
+    // ARC sealing signs the relaxed body hash, which the ARC check usually needs too (one hash).
+    if (seal) sealInput = { headers: opened.headers, body: bodyHashes.add({ canon: "relaxed", hash: "sha256" }) };
     // One pass over the body feeds both.
     for await (const chunk of opened.body) bodyHashes.update(chunk);
+    bodyHashes.end();
     const arcStart = performance.now();
     [dkim, arc] = await Promise.all([verifier?.finish() ?? Promise.resolve([]), arcVerifier?.finish()]);
     time("dkim", dkimStart);
@@ -349,7 +374,28 @@ async function evaluate(
   const authenticationResults = formatAuthResults(authservId, entries);
   const headers: AuthenticationResult["headers"] = { authenticationResults };
   if (spf) headers.receivedSpf = receivedSpf(spf, { receiver: authservId });
-  const prepend = `${authenticationResults}\r\n${headers.receivedSpf ? `${headers.receivedSpf}\r\n` : ""}`;
+  let arcSeal: ArcSealResult | undefined;
+  if (seal) {
+    const chain = arc ?? { result: "none" as const, reason: "not checked", instances: 0, sets: [] };
+    // A message not read whole cannot be signed: its body hash would be a guess.
+    arcSeal =
+      unreadable !== undefined || messageInfo.error !== undefined || !sealInput
+        ? { sealed: false, reason: `the message could not be read whole: ${unreadable ?? messageInfo.error ?? "no header"}`, chain }
+        : arcSet(
+            sealInput.headers,
+            sealInput.body().digest,
+            chain,
+            {
+              authservId,
+              authResults: authenticationResults,
+              ...(seal.options.headers ? { headers: seal.options.headers } : {}),
+              ...(seal.options.timestamp !== undefined ? { timestamp: seal.options.timestamp } : {}),
+              ...(o.now ? { now: o.now } : {}),
+            },
+            seal.sealer,
+          );
+  }
+  const prepend = `${arcSeal?.sealed ? arcSeal.headers : ""}${authenticationResults}\r\n${headers.receivedSpf ? `${headers.receivedSpf}\r\n` : ""}`;
   time("total", started);
   const result: AuthenticationResult = {
     dkim,
@@ -366,6 +412,7 @@ async function evaluate(
   if (spf) result.spf = spf;
   if (arc) result.arc = arc;
   if (dmarc) result.dmarc = dmarc;
+  if (arcSeal) result.arcSeal = arcSeal;
   o.logger?.debug?.("authenticated", {
     spf: spf?.result,
     dkim: dkim.map((d) => d.result),
@@ -411,6 +458,7 @@ export function arcOverride(
   result: Pick<AuthenticationResult, "dmarc" | "arc">,
   options: ArcOverrideOptions,
 ): { override: boolean; reason: string } {
+  checkArcOverrideOptions(options);
   const { dmarc, arc } = result;
   if (dmarc?.result !== "fail") return { override: false, reason: "DMARC did not fail" };
   if (arc?.result !== "pass") return { override: false, reason: `ARC chain is ${arc?.result ?? "not checked"}` };

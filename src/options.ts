@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { ArcVerifyOptions } from "./arc/verify.js";
+import type { ArcOverrideOptions } from "./authenticate.js";
 import type { DkimVerifyOptions } from "./dkim/verify.js";
 import type { DmarcOptions } from "./dmarc/evaluate.js";
 import type { DnsQueryEvent, QueryBudgetOptions } from "./dns/budget.js";
@@ -7,8 +8,12 @@ import type { CacheOptions } from "./dns/cache.js";
 import type { NodeResolverOptions } from "./dns/node.js";
 import type { Resolver } from "./dns/types.js";
 import type { FixtureResolverOptions } from "./dns/zone.js";
+import type { ZoneFileOptions } from "./dns/zonefile.js";
+import type { DsnOptions } from "./dsn/build.js";
 import { OptionsError } from "./errors.js";
 import type { NextHopOptions } from "./mx/next-hop.js";
+import type { CommandOptions } from "./smtp/command.js";
+import type { SessionOptions } from "./smtp/session.js";
 import type { SpfOptions, SpfParams } from "./spf/check.js";
 import type { ReceivedSpfOptions } from "./spf/received-spf.js";
 
@@ -46,13 +51,14 @@ const COMMON_HINTS: Readonly<Record<string, string>> = {
   disableArc: "checks: { arc: false }",
   disableDmarc: "checks: { dmarc: false }",
   disableBimi: "nothing: msgauth has no BIMI",
-  trustReceived: "receivedChain (see docs/authenticate.md)",
+  trustReceived: "envelopeFromMessage(message) before authenticate() (see docs/authenticate.md)",
   cv: "chain (the ArcResult of the received chain)",
 };
 
 export type Hints = Readonly<Record<string, string>>;
 
-function fail(where: string, error: z.ZodError, known: readonly string[], hints: Hints): never {
+/** Throws the OptionsError for a failed zod parse of `where` (also used by authenticate()'s own schemas). */
+export function refuseOptions(where: string, error: z.ZodError, known: readonly string[] = [], hints: Hints = {}): never {
   const issue = error.issues[0]!;
   const at = issue.path.length ? `${where}.${issue.path.join(".")}` : where;
   if (issue.code === "unrecognized_keys") {
@@ -90,7 +96,7 @@ export function optionsChecker<T>(name: string, shape: OptionsShape<T>, hints: H
         `${where}: expected an object, got ${value === null ? "null" : typeof value}`,
       );
     const r = schema.safeParse(value);
-    if (!r.success) fail(where, r.error, known, hints);
+    if (!r.success) refuseOptions(where, r.error, known, hints);
     return value as T;
   };
 }
@@ -127,6 +133,31 @@ export const bytesOrText = z.custom<string | Uint8Array>((v) => typeof v === "st
 const signal = z.custom<AbortSignal>((v) => v instanceof AbortSignal, { message: "signal must be an AbortSignal" });
 const clock = fn<() => number>("now");
 
+/** authenticate()'s envelope: mailauth puts these in its options, msgauth in the envelope and vice versa. */
+export const ENVELOPE_HINTS: Hints = {
+  sender: "envelope.mailFrom",
+  mta: "options.authservId",
+  resolver: "options.resolver",
+  trustReceived: "envelopeFromMessage(message): it returns an envelope to pass here",
+  seal: "options.seal",
+};
+
+/** authenticate()'s options: the envelope's fields and sealing keys in the wrong place. */
+export const AUTHENTICATE_HINTS: Hints = {
+  ip: "envelope.ip (the second argument)",
+  helo: "envelope.helo (the second argument)",
+  sender: "envelope.mailFrom (the second argument)",
+  mailFrom: "envelope.mailFrom (the second argument)",
+  mta: "authservId",
+  privateKey: "seal.privateKey (to seal ARC), or signDkim() to sign",
+  selector: "seal.selector (to seal ARC), or signDkim() to sign",
+  signingDomain: "seal.domain (to seal ARC), or signDkim() to sign",
+  domain: "seal.domain (to seal ARC), or signDkim() to sign",
+  minBitLength: "dkim.minRsaBits",
+  maxResolveCount: "limits.spfMaxLookups",
+  maxVoidCount: "limits.spfMaxVoidLookups",
+};
+
 /** SPF envelope (checkSpf's first argument): mailauth passes `sender` where msgauth reads `mailFrom`. */
 export const checkSpfParams = optionsChecker<SpfParams>(
   "params",
@@ -152,13 +183,13 @@ const spfShape: OptionsShape<SpfOptions> = {
   receiver: z.string().optional(),
   now: clock.optional(),
 };
-const ENVELOPE_HINTS: Hints = {
+const SPF_HINTS: Hints = {
   ip: "params.ip (the first argument)",
   helo: "params.helo (the first argument)",
   sender: "params.mailFrom (the first argument)",
   mta: "receiver",
 };
-export const checkSpfOptions = optionsChecker<SpfOptions>("options", spfShape, ENVELOPE_HINTS);
+export const checkSpfOptions = optionsChecker<SpfOptions>("options", spfShape, SPF_HINTS);
 
 export const checkDkimVerifyOptions = optionsChecker<DkimVerifyOptions>(
   "options",
@@ -242,3 +273,49 @@ export const checkReceivedSpfOptions = optionsChecker<ReceivedSpfOptions>(
   { receiver: z.string().optional() },
   { mta: "receiver" },
 );
+
+export const checkSessionOptions = optionsChecker<SessionOptions>(
+  "options",
+  {
+    hostname: z.string().min(1),
+    clientIp: z.string(),
+    mode: z.enum(["mx", "submission", "submissions"]).optional(),
+    tlsAvailable: z.boolean().optional(),
+    auth: z.boolean().optional(),
+    allowPlaintextAuth: z.boolean().optional(),
+    authMechanisms: z.array(z.enum(["PLAIN", "LOGIN"])).optional(),
+    localDomains: z.union([z.array(z.string()), fn<(d: string) => boolean>("localDomains")]).optional(),
+    isTrustedClient: fn<(ip: string) => boolean>("isTrustedClient").optional(),
+    maxMessageSize: positiveInt.optional(),
+    maxRecipients: positiveInt.optional(),
+    maxErrors: positiveInt.optional(),
+    maxLineLength: positiveInt.optional(),
+    rejectBareLineFeed: z.boolean().optional(),
+    maxPendingInput: positiveInt.optional(),
+  },
+  { ip: "clientIp", helo: "nothing: the session reads HELO from the client", mta: "hostname" },
+);
+
+export const checkCommandOptions = optionsChecker<CommandOptions>("options", {
+  maxLineLength: positiveInt.optional(),
+  utf8: z.boolean().optional(),
+});
+
+export const checkDsnOptions = optionsChecker<DsnOptions>("options", {
+  reportingMta: z.string().min(1),
+  from: z.string().optional(),
+  envelope: partialStrict({ mailFrom: z.string(), envid: z.string(), ret: z.enum(["FULL", "HDRS"]) }).required({ mailFrom: true }),
+  recipients: z.array(anyObject),
+  original: z.instanceof(Uint8Array),
+  arrivalDate: z.date().optional(),
+  now: clock.optional(),
+  boundary: z.string().optional(),
+  messageId: z.string().optional(),
+});
+
+export const checkZoneFileOptions = optionsChecker<ZoneFileOptions>("options", {
+  file: z.string().optional(),
+  origin: z.string().optional(),
+});
+
+export const checkArcOverrideOptions = optionsChecker<ArcOverrideOptions>("options", { trustedSealers: z.array(z.string()) });

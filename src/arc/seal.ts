@@ -1,3 +1,4 @@
+import type { KeyObject } from "node:crypto";
 import { z } from "zod";
 import { BodyHashes } from "../dkim/body-hash.js";
 import { canonicalizeHeader, canonicalizeSignatureField, selectHeaders } from "../dkim/canonicalize.js";
@@ -135,14 +136,12 @@ export async function sealArc(message: MessageInput, options: ArcSealOptions): P
   checkSealOptions(options);
   const signer = signingNames(options, "options");
   const key = loadPrivateKey(options.privateKey);
-  const type = key.asymmetricKeyType;
   if (!options.chain && !options.resolver)
     throw new OptionsError(
       "ERR_MSGAUTH_INVALID_OPTION",
       "options.resolver",
       "options: sealArc needs either the chain result or a resolver to validate it",
     );
-  const algorithm = type === "rsa" ? "rsa-sha256" : "ed25519-sha256";
   const opened = await openMessage(message);
   const headers = opened.headers;
   const hashes = new BodyHashes();
@@ -151,7 +150,70 @@ export async function sealArc(message: MessageInput, options: ArcSealOptions): P
   for await (const chunk of opened.body) hashes.update(chunk);
   hashes.end();
   const chain = options.chain ?? (await verifier!.finish());
+  return arcSet(headers, body().digest, chain, options, { key, ...signer });
+}
 
+/** A checked sealing identity: the key loaded, d= and s= in A-labels. */
+export interface Sealer {
+  key: KeyObject;
+  domain: string;
+  selector: string;
+}
+
+/**
+ * authenticate()'s `seal` option: who seals, with which key. The rest of a seal comes from the
+ * authentication just done: the AAR is its Authentication-Results, cv= its ARC validation, the
+ * authserv-id its own.
+ */
+export interface AuthenticateSealOptions {
+  /** d= and s= of the ARC-Seal and ARC-Message-Signature (A-labels are written for an IDN). */
+  domain: string;
+  selector: string;
+  /** PEM (string or bytes), DER bytes or a KeyObject (see loadPrivateKey). */
+  privateKey: PrivateKeyInput;
+  /** Field names the ARC-Message-Signature covers. Default: the DKIM default list plus DKIM-Signature. */
+  headers?: readonly string[];
+  /** t=, seconds; false to leave it out. Default: now (authenticate's clock). */
+  timestamp?: number | false;
+}
+
+const checkAuthenticateSeal = optionsChecker<AuthenticateSealOptions>(
+  "options.seal",
+  {
+    domain: arcSealShape.domain,
+    selector: arcSealShape.selector,
+    privateKey: arcSealShape.privateKey,
+    headers: arcSealShape.headers,
+    timestamp: arcSealShape.timestamp,
+  },
+  {
+    authservId: "options.authservId (one id for A-R and the AAR)",
+    authResults: "nothing: the AAR is the Authentication-Results authenticate() writes",
+    chain: "nothing: the chain is the one authenticate() validates",
+    resolver: "options.resolver",
+  },
+);
+
+/** Checks authenticate()'s `seal` option and loads its key; throws OptionsError or KeyError. */
+export function prepareSealer(options: unknown): { sealer: Sealer; options: AuthenticateSealOptions } {
+  const o = checkAuthenticateSeal(options);
+  const names = signingNames(o, "options.seal");
+  return { sealer: { key: loadPrivateKey(o.privateKey), domain: names.domain, selector: names.selector }, options: o };
+}
+
+/**
+ * The ARC set for a message whose header fields, relaxed SHA-256 body hash and received chain are
+ * known (sealArc reads them from the message; authenticate() has them already).
+ */
+export function arcSet(
+  headers: readonly HeaderField[],
+  bodyDigest: Uint8Array,
+  chain: ArcResult,
+  options: Pick<ArcSealOptions, "authservId" | "authResults" | "headers" | "timestamp" | "now">,
+  sealer: Sealer,
+): ArcSealResult {
+  const { key, domain, selector } = sealer;
+  const algorithm = key.asymmetricKeyType === "rsa" ? "rsa-sha256" : "ed25519-sha256";
   const newest = newestSeal(getFields(headers, "arc-seal"));
   if (newest && /(?:^|;)\s*cv\s*=\s*fail\s*(?:;|$)/i.test(unfold(fieldValue(newest)))) {
     return { sealed: false, reason: "the chain had already failed (cv=fail): no further set is added (RFC 8617 5.1.2)", chain };
@@ -164,7 +226,6 @@ export async function sealArc(message: MessageInput, options: ArcSealOptions): P
   if (instance > MAX_ARC_INSTANCES) return { sealed: false, reason: `the chain already has ${MAX_ARC_INSTANCES} sets`, chain };
   const cv = chain.result;
   const timestamp = options.timestamp === false ? undefined : (options.timestamp ?? Math.floor((options.now?.() ?? Date.now()) / 1000));
-  const { domain, selector } = signer;
 
   // 1. ARC-Authentication-Results.
   const given = options.authResults?.replace(/^\s*Authentication-Results\s*:/i, "");
@@ -184,7 +245,7 @@ export async function sealArc(message: MessageInput, options: ArcSealOptions): P
   const amsPieces = [
     `a=${algorithm};`,
     "b=;",
-    `bh=${Buffer.from(body().digest).toString("base64")};`,
+    `bh=${Buffer.from(bodyDigest).toString("base64")};`,
     "c=relaxed/relaxed;",
     `d=${domain};`,
     `h=${hList.join(":")};`,

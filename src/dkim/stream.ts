@@ -1,5 +1,5 @@
 import { Transform, type TransformCallback } from "node:stream";
-import { type DkimSignOptions, signDkim } from "./sign.js";
+import { checkDkimSignOptions, type DkimSignOptions, signDkim } from "./sign.js";
 
 /**
  * A Transform that signs the message flowing through it: it passes the message on, with the
@@ -13,6 +13,7 @@ export class DkimSignStream extends Transform {
 
   constructor(options: DkimSignOptions | readonly DkimSignOptions[]) {
     super();
+    checkDkimSignOptions(options); // a wrong call fails here, not at the end of the message
     this.#options = options;
   }
 

@@ -1,3 +1,4 @@
+import { checkZoneFileOptions } from "../options.js";
 import { RECORD_TYPES, type RecordType } from "./types.js";
 import { validateRecord, type Zone, type ZoneEntry, ZoneError } from "./zone.js";
 
@@ -168,6 +169,7 @@ export interface ZoneFileOptions {
  * types) marks a name that does not exist (for those types), even when names below it do.
  */
 export function parseZoneFile(text: string, options: ZoneFileOptions = {}): Zone {
+  checkZoneFileOptions(options);
   const file = options.file ?? "<zone>";
   const zone: Zone = new Map();
   let origin = options.origin ? options.origin.replace(/\.$/, "").toLowerCase() : "";

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { stripControls } from "../message/fold.js";
 import { findHeaderEnd } from "../message/split.js";
+import { checkDsnOptions } from "../options.js";
 import { isEnhancedCode, type Reply } from "../smtp/reply.js";
 
 export interface DsnRecipient {
@@ -55,6 +56,7 @@ const clean = (s: string) => stripControls(s.replace(/[\r\n]+/g, " ")).trim();
  * would loop. RET=FULL returns the whole message, otherwise its header only.
  */
 export function buildDsn(options: DsnOptions): DsnBuild {
+  checkDsnOptions(options);
   const to = options.envelope.mailFrom.replace(/^<|>$/g, "").trim();
   if (to === "") return { ok: false, reason: "the original sender is null (<>): no report is sent (RFC 5321 4.5.5)" };
   if (/[\r\n]/.test(to)) return { ok: false, reason: "the original sender is not a valid address" };

@@ -1,3 +1,4 @@
+import { checkCommandOptions } from "../options.js";
 import { decodeXtext, isAddressLiteral, isSmtpDomain, parsePath, type SmtpPath } from "./path.js";
 import type { Reply } from "./reply.js";
 
@@ -155,6 +156,7 @@ function rcptParams(rest: string, utf8: boolean): RcptParams | CommandParse {
  * should send: 500 (unknown or too long), 501 (syntax), 555 (parameters), each with an enhanced code.
  */
 export function parseCommand(line: string, options: CommandOptions = {}): CommandParse {
+  checkCommandOptions(options);
   const max = options.maxLineLength ?? 512;
   if (Buffer.byteLength(line) + 2 > max) return err(500, "5.5.2", "Line too long");
   if (/[\x00-\x08\x0a-\x1f\x7f]/.test(line)) return err(500, "5.5.2", "Control characters are not allowed in commands");
