@@ -1,0 +1,124 @@
+import { describe, expect, it } from "vitest";
+import { parseDmarcRecord } from "../../src/dmarc/record.js";
+import { AggregateCollector, recordOf } from "../../src/report/collect.js";
+import { AggregateReporter } from "../../src/report/reporter.js";
+import { MemoryStateStore } from "../../src/store/memory.js";
+import { StoreError } from "../../src/store/types.js";
+import { authenticateTraffic, REPORTER, T0, worldResolver } from "../helpers/report-world.js";
+
+const LATER = T0 + 2 * 86_400_000;
+
+async function otherExampleTraffic() {
+  // The same messages, as if other.example's record (two rua= destinations) had applied.
+  const record = parseDmarcRecord(
+    "v=DMARC1; p=quarantine; rua=mailto:agg@reports.example,mailto:dmarc@other.example!1k; fo=1; ruf=mailto:ruf@other.example",
+  );
+  if (!record.ok) throw new Error(record.reason);
+  return (await authenticateTraffic()).map((t) => ({
+    envelope: t.envelope,
+    result: {
+      ...t.result,
+      dmarc: { ...t.result.dmarc!, policyDomain: "other.example", fromDomain: "other.example", record: record.record },
+    },
+  }));
+}
+
+describe("collector", () => {
+  it("a failing store gives an outcome with the error, never a throw", async () => {
+    const broken = new MemoryStateStore();
+    broken.increment = () => Promise.reject(new StoreError("timeout", "Redis EVAL did not answer within 2000 ms"));
+    const [t] = await authenticateTraffic();
+    const outcome = await new AggregateCollector({ store: broken, now: () => T0 }).collect(t!.result, t!.envelope);
+    expect(outcome).toEqual({ collected: false, error: "timeout: Redis EVAL did not answer within 2000 ms" });
+  });
+
+  it("nothing is collected without a policy or without rua= (unless asked)", async () => {
+    const [t] = await authenticateTraffic();
+    const store = new MemoryStateStore();
+    const c = new AggregateCollector({ store, now: () => T0 });
+    expect(await c.collect({ ...t!.result, dmarc: { ...t!.result.dmarc!, result: "none" } }, t!.envelope)).toMatchObject({
+      collected: false,
+    });
+    const noRua = { ...t!.result.dmarc!, record: { ...t!.result.dmarc!.record!, rua: [] } };
+    expect(await c.collect({ ...t!.result, dmarc: noRua }, t!.envelope)).toMatchObject({ collected: false, reason: /no rua=/ });
+    expect(await store.maps("")).toEqual([]);
+    const all = new AggregateCollector({ store, now: () => T0, includeWithoutRua: true });
+    expect(await all.collect({ ...t!.result, dmarc: noRua }, t!.envelope)).toMatchObject({ collected: true });
+  });
+
+  it("overrides and the applied disposition are recorded (an ARC-trusted forwarder)", async () => {
+    const [, , , spoof] = await authenticateTraffic();
+    const r = recordOf(spoof!.result, spoof!.envelope, {
+      overrides: [{ type: "trusted_forwarder", comment: "arc=pass from lists.example.net" }],
+      disposition: "none",
+    });
+    expect(r).toMatchObject({ disposition: "none", dkim: "fail", spf: "fail", reasons: [{ type: "trusted_forwarder" }] });
+  });
+
+  it("periods: daily by default aligned to UTC; ri= shortens them only when asked", () => {
+    const store = new MemoryStateStore();
+    expect(new AggregateCollector({ store }).period(T0, 3600)).toEqual({ begin: Date.UTC(2026, 10, 20) / 1000, seconds: 86400 });
+    expect(new AggregateCollector({ store, honourRi: true }).period(T0, 3600)).toEqual({ begin: T0 / 1000, seconds: 3600 });
+    expect(new AggregateCollector({ store, honourRi: true }).period(T0, 5000)).toEqual({ begin: T0 / 1000, seconds: 3600 });
+    expect(() => new AggregateCollector({ store, periodSeconds: 1000 })).toThrow(/periodSeconds/);
+    expect(() => new AggregateCollector({ store, interval: 1 } as never)).toThrow(/unknown collector option interval/);
+  });
+});
+
+describe("reporter", () => {
+  it("external destinations need authorization; a size limit below the email skips that destination", async () => {
+    const store = new MemoryStateStore();
+    const c = new AggregateCollector({ store, now: () => T0 });
+    for (const t of await otherExampleTraffic()) await c.collect(t.result, t.envelope);
+    const sent: string[] = [];
+    const out = await new AggregateReporter({
+      store,
+      identity: REPORTER,
+      resolver: worldResolver(),
+      now: () => LATER,
+      transport: async (m) => void sent.push(m.to),
+    }).run();
+    expect(out).toHaveLength(1);
+    expect(out[0]!.state).toBe("sent");
+    expect(out[0]!.deliveries).toEqual([
+      { to: "agg@reports.example", result: "skipped", reason: expect.stringMatching(/has not authorized reports for other\.example/) },
+      { to: "dmarc@other.example", result: "skipped", reason: expect.stringMatching(/over the limit of 1024/) },
+    ]);
+    expect(sent).toEqual([]);
+  });
+
+  it("a failing transport keeps the period for the next run, with the same report ID, then drops it after maxAttempts", async () => {
+    const store = new MemoryStateStore();
+    const c = new AggregateCollector({ store, now: () => T0 });
+    for (const t of await authenticateTraffic()) await c.collect(t.result, t.envelope);
+    let fail = true;
+    const ids: string[] = [];
+    const reporter = new AggregateReporter({
+      store,
+      identity: REPORTER,
+      resolver: worldResolver(),
+      now: () => LATER,
+      maxAttempts: 3,
+      transport: async (m) => {
+        ids.push(m.report.metadata.reportId);
+        if (fail) throw new Error("451 try later");
+      },
+    });
+    expect((await reporter.run())[0]).toMatchObject({
+      state: "retry",
+      deliveries: [{ result: "failed", reason: "transport: 451 try later" }],
+    });
+    expect((await reporter.run())[0]).toMatchObject({ state: "retry" });
+    fail = false;
+    expect((await reporter.run())[0]).toMatchObject({ state: "sent" });
+    expect(new Set(ids).size).toBe(1); // a re-send keeps the report ID and file name
+    expect(await store.maps("")).toEqual([]);
+
+    fail = true;
+    for (const t of await authenticateTraffic()) await c.collect(t.result, t.envelope);
+    const states = [];
+    for (let i = 0; i < 3; i++) states.push((await reporter.run())[0]?.state);
+    expect(states).toEqual(["retry", "retry", "dropped"]);
+    expect(await store.maps("")).toEqual([]);
+  });
+});
