@@ -1,5 +1,5 @@
-import { gzipSync, zipSync } from "fflate";
 import fc from "fast-check";
+import { gzipSync, zipSync } from "fflate";
 import { describe, expect, it } from "vitest";
 import { parseAggregateReport } from "../../src/report/parse.js";
 import { fixture } from "../helpers/keys.js";
