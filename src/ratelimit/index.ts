@@ -3,7 +3,6 @@ export { MemoryStore, type MemoryStoreOptions } from "./memory.js";
 export { ioredisOptions, type RedisEval, RedisStore, type RedisStoreOptions } from "./redis.js";
 export {
   RATE_LIMIT_BOUNDS,
-  RateLimitError,
   type RateLimitFault,
   RateLimitFaultError,
   type RateLimitStore,

@@ -7,10 +7,10 @@ import {
   checkKnownOptions,
   describe,
   RATE_LIMIT_BOUNDS,
-  RateLimitError,
   type RateLimitFault,
   RateLimitFaultError,
   type RateLimitStore,
+  refuse,
   type TakeResult,
 } from "./store.js";
 
@@ -52,8 +52,9 @@ const KNOWN_OPTIONS = ["capacity", "refillPerSecond", "store", "now", "timeoutMs
  * take() answers within `timeoutMs` whatever the store does. When the store cannot decide (it timed
  * out, is unreachable, or its script failed) the answer is `allowed: true` (fail open, the default) or
  * `allowed: false` (`failClosed: true`), with `fault` and `error` set and `onFault` called: a fault is
- * never a silent allow. take() throws only for a wrong call: a key that is not a string, or tokens not
- * an integer from 1 to capacity (a {@link RateLimitError}); the constructor throws the same for bad options.
+ * never a silent allow. take() throws only for a wrong call: an ArgumentError for a key that is not a
+ * string or tokens not an integer from 1 to capacity, an OptionsError when the injected clock reads
+ * outside 0 to 10^13; the constructor throws an OptionsError for a bad or unknown option.
  */
 export class RateLimiter {
   readonly #capacity: number;
@@ -65,16 +66,13 @@ export class RateLimiter {
   readonly #onFault: ((event: RateLimitFaultEvent) => void) | undefined;
 
   constructor(options: RateLimiterOptions) {
-    if (typeof options !== "object" || options === null) throw new RateLimitError("options", "must be an object");
+    if (typeof options !== "object" || options === null) refuse("options", "must be an object");
     checkKnownOptions(options, KNOWN_OPTIONS, "options");
     checkBucket(options.capacity, options.refillPerSecond, "options.");
-    if (options.store !== undefined && typeof options.store?.take !== "function")
-      throw new RateLimitError("options.store", "must have a take() method");
-    if (options.now !== undefined && typeof options.now !== "function") throw new RateLimitError("options.now", "must be a function");
-    if (options.onFault !== undefined && typeof options.onFault !== "function")
-      throw new RateLimitError("options.onFault", "must be a function");
-    if (options.failClosed !== undefined && typeof options.failClosed !== "boolean")
-      throw new RateLimitError("options.failClosed", "must be a boolean");
+    if (options.store !== undefined && typeof options.store?.take !== "function") refuse("options.store", "must have a take() method");
+    if (options.now !== undefined && typeof options.now !== "function") refuse("options.now", "must be a function");
+    if (options.onFault !== undefined && typeof options.onFault !== "function") refuse("options.onFault", "must be a function");
+    if (options.failClosed !== undefined && typeof options.failClosed !== "boolean") refuse("options.failClosed", "must be a boolean");
     this.#timeoutMs =
       options.timeoutMs === undefined ? 250 : checkInteger(options.timeoutMs, 1, RATE_LIMIT_BOUNDS.maxTimeoutMs, "options.timeoutMs");
     this.#capacity = options.capacity;
@@ -86,16 +84,13 @@ export class RateLimiter {
   }
 
   async take(key: string, tokens = 1): Promise<TakeResult> {
-    if (typeof key !== "string") throw new RateLimitError("key", `must be a string, got ${describe(key)}`);
+    if (typeof key !== "string") refuse("key", `must be a string, got ${describe(key)}`);
     checkInteger(tokens, 1, this.#capacity, "tokens");
     let nowMs: number | undefined;
     if (this.#now) {
       const raw = this.#now();
       if (typeof raw !== "number" || !(raw >= 0 && raw <= RATE_LIMIT_BOUNDS.maxNowMs)) {
-        throw new RateLimitError(
-          "options.now",
-          `must return milliseconds from 0 to ${RATE_LIMIT_BOUNDS.maxNowMs}, returned ${describe(raw)}`,
-        );
+        refuse("options.now", `must return milliseconds from 0 to ${RATE_LIMIT_BOUNDS.maxNowMs}, returned ${describe(raw)}`);
       }
       nowMs = Math.floor(raw);
     }

@@ -1,4 +1,4 @@
-import { checkInteger, checkKnownOptions, checkTake, type RateLimitStore, type TakeResult } from "./store.js";
+import { checkInteger, checkKnownOptions, checkTake, type RateLimitStore, refuse, type TakeResult } from "./store.js";
 
 interface Bucket {
   tokens: number;

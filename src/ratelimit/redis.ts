@@ -1,12 +1,4 @@
-import {
-  checkInteger,
-  checkKnownOptions,
-  checkTake,
-  RateLimitError,
-  RateLimitFaultError,
-  type RateLimitStore,
-  type TakeResult,
-} from "./store.js";
+import { checkInteger, checkKnownOptions, checkTake, RateLimitFaultError, type RateLimitStore, refuse, type TakeResult } from "./store.js";
 
 /** The part of a Redis client the store needs: EVAL (ioredis and node-redis v4 `eval` fit with a wrapper). */
 export interface RedisEval {
@@ -86,10 +78,10 @@ export class RedisStore implements RateLimitStore {
   #inFlight = 0;
 
   constructor(client: RedisEval, options: RedisStoreOptions = {}) {
-    if (typeof client?.eval !== "function") throw new RateLimitError("client", "must have an eval(script, numKeys, ...args) method");
+    if (typeof client?.eval !== "function") refuse("client", "must have an eval(script, numKeys, ...args) method");
     checkKnownOptions(options, ["prefix", "maxInFlight"], "options");
     if (options.prefix !== undefined && (typeof options.prefix !== "string" || options.prefix.length > 256)) {
-      throw new RateLimitError("options.prefix", "must be a string of at most 256 characters");
+      refuse("options.prefix", "must be a string of at most 256 characters");
     }
     this.#client = client;
     this.#prefix = options.prefix ?? "msgauth:rl:";

@@ -1,3 +1,5 @@
+import { ArgumentError, OptionsError } from "../errors.js";
+
 /**
  * What every bucket store shares: the result of a take, the store interface, the bounds on every
  * number that reaches a store, and the errors for a wrong call and for a store fault.
@@ -36,7 +38,7 @@ export interface RateLimitStore {
 }
 
 /**
- * The ranges msgauth accepts, so that every figure stays exact in a double (and in Redis's Lua) and
+ * The ranges msgauth accepts (past them: an OptionsError for an option, an ArgumentError for an argument), so that every figure stays exact in a double (and in Redis's Lua) and
  * every expiry fits Redis: a bucket must refill from empty to full within `maxFillSeconds`.
  */
 export const RATE_LIMIT_BOUNDS = Object.freeze({
@@ -54,16 +56,10 @@ export const RATE_LIMIT_BOUNDS = Object.freeze({
   maxNowMs: 10_000_000_000_000,
 });
 
-/** A wrong call: a bad option or argument (programming error, never a property of the traffic). */
-export class RateLimitError extends TypeError {
-  readonly code = "ERR_MSGAUTH_RATE_LIMIT_ARGUMENT";
-  /** The option or argument at fault: "options.capacity", "tokens", "key". */
-  readonly path: string;
-  constructor(path: string, message: string) {
-    super(`${path}: ${message}`);
-    this.name = "RateLimitError";
-    this.path = path;
-  }
+/** Throws the OptionsError for a bad option (`path` "options.capacity") or ArgumentError for a bad argument ("tokens"). */
+export function refuse(path: string, message: string): never {
+  if (path.startsWith("options")) throw new OptionsError("ERR_MSGAUTH_INVALID_OPTION", path, `${path}: ${message}`);
+  throw new ArgumentError(`${path}: ${message}`);
 }
 
 /** A store reports a fault of a known kind by rejecting with this. */
@@ -79,14 +75,20 @@ export class RateLimitFaultError extends Error {
 /** Refuses an options object with keys other than `known` (a misspelt option is never ignored). */
 export function checkKnownOptions(options: object, known: readonly string[], path: string): void {
   for (const name of Object.keys(options)) {
-    if (!known.includes(name)) throw new RateLimitError(`${path}.${name}`, `unknown option (known: ${known.join(", ")})`);
+    if (!known.includes(name)) {
+      throw new OptionsError(
+        "ERR_MSGAUTH_UNKNOWN_OPTION",
+        `${path}.${name}`,
+        `${path}.${name}: unknown option (known: ${known.join(", ")})`,
+      );
+    }
   }
 }
 
-/** An integer from `min` to `max`, or a RateLimitError naming `path`. */
+/** An integer from `min` to `max`, or an OptionsError / ArgumentError naming `path`. */
 export function checkInteger(value: unknown, min: number, max: number, path: string): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new RateLimitError(path, `must be an integer from ${min} to ${max}, got ${describe(value)}`);
+    refuse(path, `must be an integer from ${min} to ${max}, got ${describe(value)}`);
   }
   return value;
 }
@@ -95,14 +97,14 @@ export function checkInteger(value: unknown, min: number, max: number, path: str
 export function checkBucket(capacity: unknown, refillPerSecond: unknown, path: string): void {
   checkInteger(capacity, 1, RATE_LIMIT_BOUNDS.maxCapacity, `${path}capacity`);
   if (typeof refillPerSecond !== "number" || !(refillPerSecond > 0) || !(refillPerSecond <= RATE_LIMIT_BOUNDS.maxRefillPerSecond)) {
-    throw new RateLimitError(
+    refuse(
       `${path}refillPerSecond`,
       `must be a number above 0 and at most ${RATE_LIMIT_BOUNDS.maxRefillPerSecond}, got ${describe(refillPerSecond)}`,
     );
   }
   const fillSeconds = (capacity as number) / refillPerSecond;
   if (!(fillSeconds <= RATE_LIMIT_BOUNDS.maxFillSeconds)) {
-    throw new RateLimitError(
+    refuse(
       `${path}refillPerSecond`,
       `a bucket of ${capacity} refilling at ${refillPerSecond}/s takes ${fillSeconds} s to refill; the most is ${RATE_LIMIT_BOUNDS.maxFillSeconds} s (one year)`,
     );
@@ -114,12 +116,9 @@ export function checkBucket(capacity: unknown, refillPerSecond: unknown, path: s
  * `maxKeyLength`, a bucket in range, 1 to capacity tokens, and a clock in range.
  */
 export function checkTake(key: unknown, capacity: unknown, refillPerMs: unknown, tokens: unknown, nowMs: unknown): void {
-  if (typeof key !== "string") throw new RateLimitError("key", `must be a string, got ${describe(key)}`);
+  if (typeof key !== "string") refuse("key", `must be a string, got ${describe(key)}`);
   if (key.length > RATE_LIMIT_BOUNDS.maxKeyLength) {
-    throw new RateLimitError(
-      "key",
-      `is ${key.length} long; a store takes at most ${RATE_LIMIT_BOUNDS.maxKeyLength} (RateLimiter hashes longer keys)`,
-    );
+    refuse("key", `is ${key.length} long; a store takes at most ${RATE_LIMIT_BOUNDS.maxKeyLength} (RateLimiter hashes longer keys)`);
   }
   checkBucket(capacity, typeof refillPerMs === "number" ? refillPerMs * 1000 : refillPerMs, "");
   checkInteger(tokens, 1, capacity as number, "tokens");

@@ -1,9 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { ArgumentError, OptionsError } from "../../src/errors.js";
 import {
   MemoryStore,
   RATE_LIMIT_BOUNDS,
-  RateLimitError,
   RateLimiter,
   type RateLimiterOptions,
   RateLimitFaultError,
@@ -14,7 +14,7 @@ import {
 
 const YEAR = RATE_LIMIT_BOUNDS.maxFillSeconds;
 
-describe("RateLimiter options are checked (typed errors naming the option)", () => {
+describe("RateLimiter options are checked (OptionsError naming the option)", () => {
   const bad: Array<[string, Record<string, unknown>, string]> = [
     ["capacity NaN", { capacity: Number.NaN, refillPerSecond: 1 }, "options.capacity"],
     ["capacity negative", { capacity: -5, refillPerSecond: 1 }, "options.capacity"],
@@ -46,8 +46,11 @@ describe("RateLimiter options are checked (typed errors naming the option)", () 
       } catch (err) {
         thrown = err;
       }
-      expect(thrown).toBeInstanceOf(RateLimitError);
-      expect(thrown).toMatchObject({ path, code: "ERR_MSGAUTH_RATE_LIMIT_ARGUMENT" });
+      expect(thrown).toBeInstanceOf(OptionsError);
+      expect(thrown).toMatchObject({
+        path,
+        code: path === "options.failclosed" ? "ERR_MSGAUTH_UNKNOWN_OPTION" : "ERR_MSGAUTH_INVALID_OPTION",
+      });
     });
   }
   it("the extremes inside the bounds are accepted", () => {
@@ -58,13 +61,13 @@ describe("RateLimiter options are checked (typed errors naming the option)", () 
     expect(() => new RateLimiter({ capacity: 1, refillPerSecond: RATE_LIMIT_BOUNDS.maxRefillPerSecond, timeoutMs: 60_000 })).not.toThrow();
   });
   it("store options are checked too", () => {
-    expect(() => new MemoryStore({ maxKeys: 0 })).toThrow(RateLimitError);
-    expect(() => new MemoryStore({ maxKeys: Number.NaN })).toThrow(RateLimitError);
-    expect(() => new MemoryStore({ maxkeys: 5 } as never)).toThrow(RateLimitError);
+    expect(() => new MemoryStore({ maxKeys: 0 })).toThrow(OptionsError);
+    expect(() => new MemoryStore({ maxKeys: Number.NaN })).toThrow(OptionsError);
+    expect(() => new MemoryStore({ maxkeys: 5 } as never)).toThrow(OptionsError);
     const client = { eval: async () => [1, "0", 0] };
-    expect(() => new RedisStore(client, { maxInFlight: -1 })).toThrow(RateLimitError);
-    expect(() => new RedisStore(client, { prefix: 5 } as never)).toThrow(RateLimitError);
-    expect(() => new RedisStore({} as never)).toThrow(RateLimitError);
+    expect(() => new RedisStore(client, { maxInFlight: -1 })).toThrow(OptionsError);
+    expect(() => new RedisStore(client, { prefix: 5 } as never)).toThrow(OptionsError);
+    expect(() => new RedisStore({} as never)).toThrow(ArgumentError);
   });
 });
 
@@ -80,7 +83,7 @@ describe("take() arguments are checked", () => {
   for (const [name, tokens, path] of bad) {
     it(name, async () => {
       const rl = new RateLimiter({ capacity: 10, refillPerSecond: 1, now: () => 1000 });
-      await expect(rl.take("k", tokens as number)).rejects.toMatchObject({ name: "RateLimitError", path });
+      await expect(rl.take("k", tokens as number)).rejects.toSatisfy((e) => e instanceof ArgumentError && e.message.startsWith(`${path}:`));
       // The bucket is untouched: still exactly 10 tokens.
       const takes: boolean[] = [];
       for (let i = 0; i < 11; i++) takes.push((await rl.take("k")).allowed);
@@ -90,18 +93,18 @@ describe("take() arguments are checked", () => {
   it("a clock that reads NaN or a negative time is a wrong call, not a fault", async () => {
     for (const reading of [Number.NaN, -1, Number.POSITIVE_INFINITY]) {
       const rl = new RateLimiter({ capacity: 1, refillPerSecond: 1, now: () => reading });
-      await expect(rl.take("k")).rejects.toMatchObject({ path: "options.now" });
+      await expect(rl.take("k")).rejects.toMatchObject({ name: "OptionsError", path: "options.now" });
     }
   });
   it("stores check what they are asked when called directly", async () => {
     const store = new MemoryStore();
-    await expect(store.take("k", 10, 0.001, -1, undefined)).rejects.toBeInstanceOf(RateLimitError);
-    await expect(store.take("k", 1e300, 0.001, 1, undefined)).rejects.toBeInstanceOf(RateLimitError);
-    await expect(store.take("k", 10, Number.NaN, 1, undefined)).rejects.toBeInstanceOf(RateLimitError);
-    await expect(store.take("x".repeat(1000), 10, 0.001, 1, undefined)).rejects.toBeInstanceOf(RateLimitError);
+    await expect(store.take("k", 10, 0.001, -1, undefined)).rejects.toBeInstanceOf(ArgumentError);
+    await expect(store.take("k", 1e300, 0.001, 1, undefined)).rejects.toBeInstanceOf(ArgumentError);
+    await expect(store.take("k", 10, Number.NaN, 1, undefined)).rejects.toBeInstanceOf(ArgumentError);
+    await expect(store.take("x".repeat(1000), 10, 0.001, 1, undefined)).rejects.toBeInstanceOf(ArgumentError);
     const calls: unknown[] = [];
     const redis = new RedisStore({ eval: async (...args: unknown[]) => calls.push(args) });
-    await expect(redis.take("k", 10, 0.001, -3, undefined)).rejects.toBeInstanceOf(RateLimitError);
+    await expect(redis.take("k", 10, 0.001, -3, undefined)).rejects.toBeInstanceOf(ArgumentError);
     expect(calls).toHaveLength(0); // nothing reached Redis
   });
 });
