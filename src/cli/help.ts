@@ -87,6 +87,8 @@ export const USAGE = `usage: msgauth <command> [options]   (msgauth <command> --
   keygen [--type rsa|ed25519] [--bits 2048] [--selector <s>] [--domain <d>] [--out <file>]
   record --out <zone.yaml|zone.json> [--zone <file>]... -- <check|spf|dmarc|seal ...>
                                      run a command and save every DNS answer as a fixture zone
+  tlsrpt <parse|summary> <file|->... read received SMTP TLS reports (JSON, .json.gz, report email)
+      [--zone <file>]... [--no-dkim]
   --version                          print the version
 
 ${EXIT_CODES}`;

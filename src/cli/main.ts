@@ -17,6 +17,7 @@ import { receivedSpf } from "../spf/received-spf.js";
 import { escapeText, safeJson } from "./escape.js";
 import { COMMAND_HELP, USAGE } from "./help.js";
 import { readInputs } from "./inputs.js";
+import { cmdTlsrpt } from "./tlsrpt.js";
 
 /** Exit codes a script can rely on. */
 export const EXIT = { ok: 0, fail: 1, usage: 2, temperror: 3, input: 4 } as const;
@@ -468,6 +469,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await cmdKeygen(args, io);
       case "record":
         return await cmdRecord(args, io);
+      case "tlsrpt":
+        return await cmdTlsrpt(args, io);
       case "--version":
       case "-V":
       case "version":
@@ -485,7 +488,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         io.stderr(`${USAGE}\n`);
         return EXIT.usage;
       default:
-        throw new UsageError(`unknown command ${q(command)} (commands: check, sign, seal, spf, dmarc, keygen, record)`);
+        throw new UsageError(`unknown command ${q(command)} (commands: check, sign, seal, spf, dmarc, keygen, record, tlsrpt)`);
     }
   } catch (err) {
     if (err instanceof HelpRequest) {
