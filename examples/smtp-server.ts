@@ -49,6 +49,8 @@ export interface ExampleServerOptions {
   onMessage?: (message: DeliveredMessage) => void;
   /** Connections per client IP (keys "ip:<address>"): over the limit, 421 4.7.0 and close. */
   connectionLimit?: RateLimiter;
+  /** Where a failing connection is reported (default console.error). The server keeps serving. */
+  log?: (message: string, error: unknown) => void;
 }
 
 export interface RunningServer {
@@ -65,22 +67,47 @@ export async function startSmtpServer(options: ExampleServerOptions): Promise<Ru
   const messages: DeliveredMessage[] = [];
   const transcript: string[] = [];
   const sockets = new Set<Socket>();
+  const log = options.log ?? ((message: string, error: unknown) => console.error(message, error));
+
+  /**
+   * One connection's failure never reaches the process: it is logged, the client gets
+   * `reply` (421 4.3.0 by default) if the socket is still writable, and only that connection closes.
+   */
+  function abort(
+    socket: Socket,
+    where: string,
+    error: unknown,
+    reply = `421 4.3.0 ${options.hostname} Internal error, closing connection\r\n`,
+  ) {
+    log(`smtp ${socket.remoteAddress ?? "?"}: ${where}`, error);
+    try {
+      transcript.push(reply.trim());
+      if (!socket.destroyed && socket.writable) socket.end(reply);
+      else socket.destroy();
+    } catch {
+      socket.destroy();
+    }
+  }
 
   async function accept(raw: Socket, tlsFromStart: boolean): Promise<void> {
     sockets.add(raw);
     raw.on("close", () => sockets.delete(raw));
     raw.on("error", () => raw.destroy());
     const ip = (raw.remoteAddress ?? "").replace(/^::ffff:/, "");
-    if (options.connectionLimit) {
-      const take = await options.connectionLimit.take(`ip:${ip}`);
-      if (!take.allowed) {
-        const reply = formatReply(rateLimitReply(take, "session"));
-        transcript.push(reply.trim());
-        raw.end(reply);
-        return;
+    try {
+      if (options.connectionLimit) {
+        const take = await options.connectionLimit.take(`ip:${ip}`);
+        if (!take.allowed) {
+          const reply = formatReply(rateLimitReply(take, "session"));
+          transcript.push(reply.trim());
+          raw.end(reply);
+          return;
+        }
       }
+      serve(raw, tlsFromStart);
+    } catch (error) {
+      abort(raw, "connection setup failed", error);
     }
-    serve(raw, tlsFromStart);
   }
 
   function serve(raw: Socket, tlsFromStart: boolean): void {
@@ -93,8 +120,25 @@ export async function startSmtpServer(options: ExampleServerOptions): Promise<Ru
       ...(options.maxMessageSize ? { maxMessageSize: options.maxMessageSize } : {}),
     });
     let socket: Socket = raw;
+    let upgrading = false;
+    let failed = false;
+
+    const fail = (where: string, error: unknown, reply?: string): void => {
+      if (failed) return;
+      failed = true;
+      abort(socket, where, error, reply);
+    };
 
     const handle = (out: SessionOutput): void => {
+      if (failed) return;
+      try {
+        step(out);
+      } catch (error) {
+        fail("session handler failed", error);
+      }
+    };
+
+    const step = (out: SessionOutput): void => {
       if (out.write) {
         transcript.push(...out.write.split("\r\n").filter(Boolean));
         if (!socket.destroyed) socket.write(out.write);
@@ -102,11 +146,13 @@ export async function startSmtpServer(options: ExampleServerOptions): Promise<Ru
       for (const event of out.events) {
         switch (event.type) {
           case "starttls": {
+            upgrading = true;
             socket.removeAllListeners("data");
             const secure = new TLSSocket(socket, { isServer: true, ...(secureContext ? { secureContext } : {}) });
             secure.on("error", () => secure.destroy());
             secure.on("secure", () => {
               socket = secure;
+              upgrading = false;
               handle(session.tlsStarted({ protocol: secure.getProtocol(), cipher: secure.getCipher()?.name }));
             });
             secure.on("data", (d: Buffer) => handle(session.feed(d)));
@@ -119,13 +165,22 @@ export async function startSmtpServer(options: ExampleServerOptions): Promise<Ru
             break;
           }
           case "message":
-            void deliver(event.envelope, event.data).then((reply) => handle(session.completeMessage(reply)));
+            deliver(event.envelope, event.data).then(
+              (reply) => handle(session.completeMessage(reply)),
+              // The message is not accepted: 451 (try again later), then this connection closes.
+              (error: unknown) => fail("message handler failed", error, "451 4.3.0 Temporary failure, try again later\r\n"),
+            );
             break;
           case "close":
             break;
         }
       }
       if (out.close) socket.end();
+      // Backpressure: read nothing while the session waits for a decision (its input is capped).
+      else if (!upgrading) {
+        if (session.wantsInput) socket.resume();
+        else socket.pause();
+      }
     };
 
     async function deliver(envelope: Envelope, data: Uint8Array) {
@@ -140,8 +195,8 @@ export async function startSmtpServer(options: ExampleServerOptions): Promise<Ru
         data: Buffer.concat([Buffer.from(result.prepend), data]),
         dmarc: result.dmarc?.result,
       };
-      messages.push(message);
       options.onMessage?.(message);
+      messages.push(message);
       return { code: 250, enhanced: "2.0.0", lines: [`Ok: queued as ${id}`] };
     }
 
@@ -151,6 +206,12 @@ export async function startSmtpServer(options: ExampleServerOptions): Promise<Ru
 
   const server: Server =
     mode === "submissions" ? createTlsServer({ ...options.tls }, (s) => void accept(s, true)) : createServer((s) => void accept(s, false));
+  // A failed TLS handshake or a listening error is logged, never thrown.
+  server.on("tlsClientError", (error: Error, s: Socket) => {
+    log("smtp: TLS handshake failed", error);
+    s.destroy();
+  });
+  server.on("error", (error: Error) => log("smtp: server error", error));
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? "127.0.0.1", resolve));
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : 0;

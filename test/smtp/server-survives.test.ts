@@ -1,0 +1,157 @@
+/**
+ * The example servers survive any one client: each runs in its own process
+ * (test/helpers/example-server-child.ts) and is attacked over TCP by clients that used to crash it
+ * or make it misbehave; then a normal client (nodemailer) must still be served, and the process
+ * must still be alive.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { connect, type Socket } from "node:net";
+import { fileURLToPath } from "node:url";
+import nodemailer from "nodemailer";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+interface Child {
+  process: ChildProcess;
+  port: number;
+  stderr: () => string;
+}
+
+function startChild(which: "own" | "package"): Promise<Child> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "test/helpers/example-server-child.ts", which], {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stderr!.on("data", (d) => (err += d));
+    child.stdout!.on("data", (d) => {
+      out += d;
+      const m = /PORT (\d+)/.exec(out);
+      if (m) resolve({ process: child, port: Number(m[1]), stderr: () => err });
+    });
+    child.on("exit", (code) => reject(new Error(`child exited ${code}: ${err}`)));
+    setTimeout(() => reject(new Error(`child did not start: ${err}`)), 30_000).unref();
+  });
+}
+
+/** A raw client: send bytes, wait until the received text matches, or until the server closes. */
+function rawClient(port: number) {
+  const socket: Socket = connect(port, "127.0.0.1");
+  let got = "";
+  let closed = false;
+  const listeners: Array<() => void> = [];
+  socket.on("data", (d) => {
+    got += d.toString("latin1");
+    for (const l of listeners) l();
+  });
+  socket.on("error", () => undefined);
+  socket.on("close", () => {
+    closed = true;
+    for (const l of listeners) l();
+  });
+  const until = (test: (text: string, closed: boolean) => boolean, ms = 15_000) =>
+    new Promise<string>((resolve, reject) => {
+      const check = () => {
+        if (test(got, closed)) resolve(got);
+      };
+      listeners.push(check);
+      check();
+      setTimeout(() => reject(new Error(`timed out; got ${JSON.stringify(got.slice(-300))}`)), ms).unref();
+    });
+  return {
+    socket,
+    send: (t: string | Uint8Array) => socket.write(t),
+    until,
+    closed: () => until((_, c) => c),
+    /** Reply lines exactly equal to `line`. */
+    count: (line: string) => got.split("\r\n").filter((l) => l === line).length,
+  };
+}
+
+async function normalClientIsServed(child: Child) {
+  const transport = nodemailer.createTransport({ host: "127.0.0.1", port: child.port, secure: false, ignoreTLS: true });
+  const info = await transport.sendMail({
+    from: "alice@example.com",
+    to: "bob@example.org",
+    subject: "after the storm",
+    text: "still here",
+  });
+  expect(info.accepted).toEqual(["bob@example.org"]);
+  expect(child.process.exitCode).toBeNull();
+}
+
+const greeting = (t: string) => /^220 /m.test(t);
+const start = "EHLO c.example\r\nMAIL FROM:<a@example.com>\r\n";
+
+for (const which of ["own", "package"] as const) {
+  describe(`${which === "own" ? "examples/smtp-server.ts" : "examples/smtp-server-package.ts"} survives hostile clients`, () => {
+    let child: Child;
+    beforeAll(async () => {
+      child = await startChild(which);
+    }, 40_000);
+    afterAll(() => {
+      child?.process.kill();
+    });
+
+    it("a message whose handler throws: 451 4.3.0, logged, and the server goes on", async () => {
+      const c = rawClient(child.port);
+      await c.until(greeting);
+      c.send(`${start}RCPT TO:<crash@example.org>\r\nDATA\r\n`);
+      await c.until((t) => /^354/m.test(t));
+      c.send("Subject: x\r\n\r\nbody\r\n.\r\n");
+      const text = await c.until((t) => /^451 /m.test(t));
+      expect(text).toMatch(/^451 4\.3\.0 /m);
+      c.socket.destroy();
+      await normalClientIsServed(child);
+      expect(child.stderr()).toContain("LOGGED");
+    }, 30_000);
+
+    it("a reset in the middle of a transaction and in the middle of DATA", async () => {
+      const a = rawClient(child.port);
+      await a.until(greeting);
+      a.send(start);
+      await a.until((t) => /^250 .*(Sender OK|Accepted)/im.test(t));
+      a.socket.resetAndDestroy();
+      const b = rawClient(child.port);
+      await b.until(greeting);
+      b.send(`${start}RCPT TO:<bob@example.org>\r\nDATA\r\n`);
+      await b.until((t) => /^354/m.test(t));
+      b.send("Subject: half\r\n\r\nhalf a mess");
+      await new Promise((r) => setTimeout(r, 100));
+      b.socket.resetAndDestroy();
+      await new Promise((r) => setTimeout(r, 300));
+      await normalClientIsServed(child);
+    }, 30_000);
+
+    it("a 4 MB line, binary garbage, and a client that vanishes", async () => {
+      const a = rawClient(child.port);
+      await a.until(greeting);
+      a.send("X".repeat(4 * 1024 * 1024));
+      a.send("\r\nQUIT\r\n");
+      await a.until((t, closed) => closed || /^221 /m.test(t));
+      const b = rawClient(child.port);
+      await b.until(greeting);
+      b.send(randomBytes(256 * 1024));
+      b.socket.end();
+      await b.closed();
+      const c = rawClient(child.port);
+      c.socket.destroy();
+      await normalClientIsServed(child);
+    }, 60_000);
+
+    if (which === "own")
+      it("2 MB of commands pipelined while a message is decided: reading pauses, all are answered in order", async () => {
+        const c = rawClient(child.port);
+        await c.until(greeting);
+        const n = 300_000; // 2.4 MB of NOOPs, past the session's 1 MiB pending-input cap
+        c.send(`${start}RCPT TO:<bob@example.org>\r\nDATA\r\nSubject: x\r\n\r\nhi\r\n.\r\n${"NOOP\r\n".repeat(n)}QUIT\r\n`);
+        await c.until((t) => /^221 /m.test(t), 60_000);
+        expect(c.count("250 2.0.0 OK")).toBe(n);
+        expect(c.count("421 4.7.0 mx.example.org Too much input while a reply is pending, closing connection")).toBe(0);
+      }, 90_000);
+  });
+}
