@@ -52,25 +52,26 @@ const decoder = new TextDecoder("utf-8");
 const CR = 0x0d;
 const LF = 0x0a;
 const FROM_NAME = /^[ \t]*from[ \t]*:/i;
+const ASCII_PRINTABLE = /^[\x20-\x7e]*$/;
 
 /**
  * From fields a reader could see that the header reader did not: the text after a bare CR (which
  * some readers and MTAs take as a line break: "Subject: hi<CR>From: ceo@bank.example"), and a
  * malformed line that still reads as a From field (" From: ..." at the top). Linear in the field.
  */
-function hiddenFroms(field: HeaderField): string[] {
-  const out: string[] = [];
+function hiddenFroms(field: HeaderField, out: FromText[]): void {
   const raw = field.raw;
-  const take = (start: number) => {
-    let end = start;
-    while (end < raw.length && raw[end] !== CR && raw[end] !== LF) end++;
-    const line = decoder.decode(raw.subarray(start, end));
-    const m = FROM_NAME.exec(line);
-    if (m) out.push(line.slice(m[0].length).trim());
-  };
-  if (field.malformed) take(0);
-  for (let i = raw.indexOf(CR); i >= 0; i = raw.indexOf(CR, i + 1)) if (raw[i + 1] !== LF) take(i + 1);
-  return out;
+  if (field.malformed) fromLine(raw, 0, out);
+  for (let i = raw.indexOf(CR); i >= 0; i = raw.indexOf(CR, i + 1)) if (raw[i + 1] !== LF) fromLine(raw, i + 1, out);
+}
+
+/** The value of the line starting at `start`, when it reads as a From field. */
+function fromLine(raw: Uint8Array, start: number, out: FromText[]): void {
+  let end = start;
+  while (end < raw.length && raw[end] !== CR && raw[end] !== LF) end++;
+  const line = decoder.decode(raw.subarray(start, end));
+  const m = FROM_NAME.exec(line);
+  if (m) out.push({ text: line.slice(m[0].length).trim(), tail: "", hidden: true });
 }
 
 /** The From fields a reader could see, top to bottom. */
@@ -83,9 +84,13 @@ function fromTexts(headers: readonly HeaderField[]): FromText[] {
       for (let j = i + 1; j < headers.length && headers[j]!.malformed; j++) tail += ` ${unfold(decoder.decode(headers[j]!.raw))}`;
       out.push({ text: fieldText(f), tail, hidden: false });
     }
-    for (const text of hiddenFroms(f)) out.push({ text, tail: "", hidden: true });
+    hiddenFroms(f, out);
   }
   return out;
+}
+
+function flag(reading: FieldReading, reason: AuthorDefect, detail: string): void {
+  reading.defect ??= { reason, detail };
 }
 
 /** One From field: the strict parse, and where it fails or is doubtful, the lenient recovery. */
@@ -111,31 +116,28 @@ function readField(from: FromText): FieldReading {
     };
   }
   const reading: FieldReading = { mailboxes: parsed.mailboxes, groups: parsed.groups, plain: [], recovered: [] };
-  const flag = (reason: AuthorDefect, detail: string) => {
-    reading.defect ??= { reason, detail };
-  };
   for (const m of parsed.mailboxes) {
     const r = readerDomains(m.domain);
     if (r.clean) reading.plain.push(r.domains[0]!);
     else {
       reading.recovered.push(...r.domains);
-      flag("bad-domain", `From domain '${m.domain}' is not a plain domain name`);
+      flag(reading, "bad-domain", `From domain '${m.domain}' is not a plain domain name`);
     }
     // A quoted local part holding '@' ("ceo@bank.example"@evil.example) or hidden characters shows
     // a second address to the reader.
-    if (m.local.includes("@") || /[\p{Cc}\p{Cf}]/u.test(m.local)) {
+    if (m.local.includes("@") || (!ASCII_PRINTABLE.test(m.local) && /[\p{Cc}\p{Cf}]/u.test(m.local))) {
       reading.recovered.push(...recoverDomains(m.local));
-      flag("ambiguous-local-part", `From local part '${m.local}' holds '@' or hidden characters`);
+      flag(reading, "ambiguous-local-part", `From local part '${m.local}' holds '@' or hidden characters`);
     }
   }
-  if (parsed.mailboxes.length === 0) flag("no-mailbox", "From holds no mailbox");
+  if (parsed.mailboxes.length === 0) flag(reading, "no-mailbox", "From holds no mailbox");
   // An empty group shows only its display name ("ceo@bank.example":;). Groups sharing a name count
   // once here, which can only make this stricter.
   const filled = new Set(parsed.mailboxes.filter((m) => m.group !== undefined).map((m) => m.group)).size;
-  if (parsed.groups > filled) flag("empty-group", "From holds an empty group, shown by its display name only");
+  if (parsed.groups > filled) flag(reading, "empty-group", "From holds an empty group, shown by its display name only");
   // In doubt, the whole field as a reader shows it: an encoded word standing for the domain
   // (ceo@=?utf-8?q?bank.example?=), a display name of an empty group.
-  if (tail) flag("syntax", "From is followed by malformed lines a reader may join to it");
+  if (tail) flag(reading, "syntax", "From is followed by malformed lines a reader may join to it");
   if (reading.defect) reading.recovered.push(...recoverDomains(text + tail));
   return reading;
 }
@@ -144,6 +146,9 @@ export function parseAuthor(headers: readonly HeaderField[]): AuthorResult {
   const fields = fromTexts(headers);
   if (fields.length === 0) return { ok: false, reason: "no-from", detail: "the message has no From field", mailboxes: [], domains: [] };
   const readings = fields.map(readField);
+  const only = readings[0]!;
+  if (readings.length === 1 && !only.defect && only.groups === 0 && only.mailboxes.length === 1)
+    return { ok: true, mailbox: only.mailboxes[0]!, domain: only.plain[0]! }; // the usual case
   const mailboxes = readings.flatMap((r) => r.mailboxes);
   const plain = new Set(readings.flatMap((r) => r.plain));
   const domains = [...new Set(readings.flatMap((r) => [...r.plain, ...r.recovered]))];
@@ -164,9 +169,7 @@ export function parseAuthor(headers: readonly HeaderField[]): AuthorResult {
       `the message has ${fields.length} From fields (RFC 5322 3.6 allows one)${broken ? `, ${broken} of them not a valid mailbox list` : ""}`,
     );
   }
-  const reading = readings[0]!;
-  if (reading.defect) return fail(reading.defect.reason, reading.defect.detail);
-  if (reading.groups > 0) return fail("group", "From holds group syntax (RFC 6854: each mailbox is evaluated)");
-  if (mailboxes.length > 1) return fail("multiple-mailboxes", `From holds ${mailboxes.length} mailboxes`);
-  return { ok: true, mailbox: mailboxes[0]!, domain: reading.plain[0]! };
+  if (only.defect) return fail(only.defect.reason, only.defect.detail);
+  if (only.groups > 0) return fail("group", "From holds group syntax (RFC 6854: each mailbox is evaluated)");
+  return fail("multiple-mailboxes", `From holds ${mailboxes.length} mailboxes`);
 }

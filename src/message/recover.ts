@@ -18,6 +18,8 @@ import { decodeEncodedWords } from "./encoded-word.js";
  */
 const JUNK = /[^\p{L}\p{N}\p{M}._-]/u;
 const JUNK_ALL = /[^\p{L}\p{N}\p{M}._-]/gu;
+/** A plain ASCII name: labels of letters, digits, '-' and '_', no empty label. */
+const LDH_NAME = /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/;
 /** Ideographic and fullwidth full stops: label separators in IDNA (RFC 3490 3.1). */
 const IDEOGRAPHIC_DOTS = /[\u3002\uff0e\uff61]/g;
 
@@ -95,6 +97,10 @@ export interface ReaderDomains {
  * a reader that stops there) and with them removed (a reader that does not draw them).
  */
 export function readerDomains(written: string): ReaderDomains {
+  if (LDH_NAME.test(written)) {
+    const d = asciiDomain(written); // the usual case: nothing for NFKC or junk to change
+    if (d && !numericTop(d)) return { clean: true, domains: [d] };
+  }
   const text = written.normalize("NFKC").replace(IDEOGRAPHIC_DOTS, ".");
   const junk = text.search(JUNK);
   if (junk < 0 && !text.endsWith(".")) {
