@@ -59,7 +59,8 @@ export type Hints = Readonly<Record<string, string>>;
 
 /** Throws the OptionsError for a failed zod parse of `where` (also used by authenticate()'s own schemas). */
 export function refuseOptions(where: string, error: z.ZodError, known: readonly string[] = [], hints: Hints = {}): never {
-  const issue = error.issues[0]!;
+  // An unknown key first: with a missing one beside it, it is usually the same option misnamed.
+  const issue = error.issues.find((i) => i.code === "unrecognized_keys") ?? error.issues[0]!;
   const at = issue.path.length ? `${where}.${issue.path.join(".")}` : where;
   if (issue.code === "unrecognized_keys") {
     const key = issue.keys[0]!;
