@@ -1,4 +1,5 @@
 import { checkCacheOptions } from "../options.js";
+import { reasonText, validateAnswer } from "./guard.js";
 import type { DnsAnswer, MxRecord, RecordType, Resolver } from "./types.js";
 import { normalizeName } from "./types.js";
 
@@ -64,7 +65,18 @@ export class CachingResolver implements Resolver {
       return slot.answer as Promise<DnsAnswer<T>>;
     }
     this.misses++;
-    const answer = fetch();
+    // The inner resolver is not trusted: a throw, a rejection or a malformed answer becomes an error
+    // answer (never cached) before anything here reads it.
+    let raw: Promise<unknown>;
+    try {
+      raw = Promise.resolve(fetch());
+    } catch (err) {
+      raw = Promise.reject(err);
+    }
+    const answer = raw.then(
+      (a) => validateAnswer(type, a) as DnsAnswer<T>,
+      (err: unknown): DnsAnswer<T> => ({ kind: "error", reason: reasonText(err, "the resolver failed") }),
+    );
     const fresh: Slot = { expires: Number.POSITIVE_INFINITY, answer };
     this.#slots.set(key, fresh);
     while (this.#slots.size > this.#max) {

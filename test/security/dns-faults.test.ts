@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import {
   authenticate,
   BudgetedResolver,
+  CachingResolver,
   checkDmarc,
   checkDnsbl,
   checkDomainBl,
@@ -179,6 +180,34 @@ describe("a resolver that returns garbage", () => {
       }),
       { numRuns: 60 },
     );
+  });
+});
+
+describe("a CachingResolver in front of a hostile resolver", () => {
+  for (const [name, value] of garbage) {
+    it(`${name}: nothing is cached, nothing is left unhandled, authenticate settles without pass`, async () => {
+      let calls = 0;
+      const cache = new CachingResolver(
+        hostile(() => {
+          calls++;
+          return Promise.resolve(value);
+        }),
+      );
+      const r = await authenticate(sample, envelope, { ...base, resolver: cache });
+      expectNoPass(r);
+      expect(cache.size).toBe(0);
+      await cache.txt("example.com");
+      await cache.txt("example.com");
+      expect(calls).toBeGreaterThan(1);
+    });
+  }
+  it("a resolver that throws synchronously behind the cache: an error answer", async () => {
+    const cache = new CachingResolver(
+      hostile(() => {
+        throw new Error("boom");
+      }),
+    );
+    await expect(cache.a("example.com")).resolves.toEqual({ kind: "error", reason: "boom" });
   });
 });
 
