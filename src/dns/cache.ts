@@ -16,6 +16,9 @@ export interface CacheOptions {
   now?: () => number;
 }
 
+/** Milliseconds a pending lookup is shared before a new query replaces it. */
+const PENDING_MS = 30_000;
+
 interface Slot {
   expires: number;
   answer: Promise<DnsAnswer<unknown>>;
@@ -77,7 +80,9 @@ export class CachingResolver implements Resolver {
       (a) => validateAnswer(type, a) as DnsAnswer<T>,
       (err: unknown): DnsAnswer<T> => ({ kind: "error", reason: reasonText(err, "the resolver failed") }),
     );
-    const fresh: Slot = { expires: Number.POSITIVE_INFINITY, answer };
+    // A lookup still pending after PENDING_MS is asked again: one that never settles must not answer
+    // for its name for ever.
+    const fresh: Slot = { expires: now + PENDING_MS, answer };
     this.#slots.set(key, fresh);
     while (this.#slots.size > this.#max) {
       this.#slots.delete(this.#slots.keys().next().value as string);

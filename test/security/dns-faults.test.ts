@@ -201,6 +201,24 @@ describe("a CachingResolver in front of a hostile resolver", () => {
       expect(calls).toBeGreaterThan(1);
     });
   }
+  it("a lookup that never settles is not shared for ever: after 30 s the name is asked again", async () => {
+    let t = 0;
+    let calls = 0;
+    const cache = new CachingResolver(
+      hostile(() => {
+        calls++;
+        return new Promise(() => {});
+      }),
+      { now: () => t },
+    );
+    void cache.txt("example.com");
+    void cache.txt("example.com");
+    expect(calls).toBe(1); // shared while pending
+    t = 30_001;
+    void cache.txt("example.com");
+    expect(calls).toBe(2);
+  });
+
   it("a resolver that throws synchronously behind the cache: an error answer", async () => {
     const cache = new CachingResolver(
       hostile(() => {
