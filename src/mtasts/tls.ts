@@ -69,14 +69,17 @@ export function isCertificateErrorCode(code: string | undefined): boolean {
  * recognised; anything else is `validation-failure`.
  */
 export function classifyTlsError(err: unknown): { resultType: TlsNegotiationFailure; failureReasonCode: string } {
-  const e = err as { code?: unknown; message?: unknown } | undefined;
-  const code = typeof e?.code === "string" ? e.code : undefined;
+  const e = err as { code?: unknown; originalCode?: unknown; message?: unknown } | undefined;
+  // nodemailer wraps socket errors (code ESOCKET) and keeps Node's code as originalCode
+  const original = typeof e?.originalCode === "string" ? e.originalCode : undefined;
+  const own = typeof e?.code === "string" ? e.code : undefined;
+  const code = original ?? own;
   const message = typeof e?.message === "string" ? e.message : String(err);
   if (code === "CERT_HAS_EXPIRED") return { resultType: "certificate-expired", failureReasonCode: code };
   if (code === "ERR_TLS_CERT_ALTNAME_INVALID") return { resultType: "certificate-host-mismatch", failureReasonCode: code };
   if (code !== undefined && NOT_TRUSTED.has(code)) return { resultType: "certificate-not-trusted", failureReasonCode: code };
-  // nodemailer: requireTLS against a server that does not offer STARTTLS
-  if (/STARTTLS/i.test(message) && /(not|no|missing|unsupported)/i.test(message))
-    return { resultType: "starttls-not-supported", failureReasonCode: code ?? "STARTTLS" };
+  // nodemailer with requireTLS: ETLS when the server does not offer or refuses STARTTLS
+  if (own === "ETLS" || (/STARTTLS/.test(message) && /\b(not|no|missing|unsupported|recognized)\b/i.test(message)))
+    return { resultType: "starttls-not-supported", failureReasonCode: own ?? "STARTTLS" };
   return { resultType: "validation-failure", failureReasonCode: code ?? message.slice(0, 200) };
 }

@@ -1,0 +1,194 @@
+// A sending app that honours MTA-STS: nodemailer delivering to local smtp-server MX hosts (STARTTLS
+// with certificates from a test CA) under an enforce policy fetched over real HTTPS, with every
+// session's outcome recorded for TLS-RPT.
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import nodemailer from "nodemailer";
+import { SMTPServer } from "smtp-server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FixtureResolver } from "../../src/dns/zone.js";
+import { zoneFromObject } from "../../src/dns/zoneobject.js";
+import { MtaSts } from "../../src/mtasts/client.js";
+import { decideDelivery, stsTransportOptions } from "../../src/mtasts/decision.js";
+import { createNodePolicyFetcher } from "../../src/mtasts/node-fetch.js";
+import { classifyTlsError } from "../../src/mtasts/tls.js";
+import { resolveNextHop } from "../../src/mx/next-hop.js";
+import type { Reply } from "../../src/smtp/reply.js";
+import { MemoryStateStore } from "../../src/store/memory.js";
+import { parseTlsReport } from "../../src/tlsrpt/parse.js";
+import { reportPolicyFor, TlsRptRecorder } from "../../src/tlsrpt/recorder.js";
+import { gzipTlsReport } from "../../src/tlsrpt/report.js";
+import { createTestPki, hasOpenssl } from "../helpers/pki.js";
+
+const skip = !hasOpenssl();
+if (skip) console.warn("openssl is not installed: the MTA-STS end-to-end test is skipped");
+
+const POLICY = "version: STSv1\r\nmode: enforce\r\nmx: mx.example.net\r\nmx: *.mail.example.net\r\nmax_age: 604800\r\n";
+const DAY = Date.UTC(2026, 10, 30, 9);
+
+describe.skipIf(skip)("nodemailer under an enforce MTA-STS policy (end to end)", () => {
+  const ports: Record<string, number> = {};
+  const received: Record<string, number> = {};
+  const servers: SMTPServer[] = [];
+  let https: HttpsServer;
+  let ca = "";
+  let sts: MtaSts;
+  const resolver = new FixtureResolver(
+    zoneFromObject({
+      "example.net": { MX: [[10, "mx.example.net"]] },
+      "_mta-sts.example.net": { TXT: "v=STSv1; id=20261130" },
+      "_smtp._tls.example.net": { TXT: "v=TLSRPTv1; rua=mailto:tlsrpt@example.net" },
+      "mx.example.net": { A: "127.0.0.1" },
+      "b.mail.example.net": { A: "127.0.0.1" },
+      "c.mail.example.net": { A: "127.0.0.1" },
+      "d.mail.example.net": { A: "127.0.0.1" },
+      "evil.example.org": { A: "127.0.0.1" },
+    }),
+  );
+  const recorder = new TlsRptRecorder({ store: new MemoryStateStore(), now: () => DAY + 86_400_000 });
+
+  beforeAll(async () => {
+    const pki = createTestPki();
+    ca = pki.ca;
+    const policyCert = pki.issue({ names: ["mta-sts.example.net"] });
+    https = createHttpsServer({ key: policyCert.key, cert: policyCert.cert }, (_req, res) => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.end(POLICY);
+    });
+    await new Promise<void>((r) => https.listen(0, "127.0.0.1", r));
+    const httpsPort = (https.address() as AddressInfo).port;
+    sts = new MtaSts({
+      resolver,
+      fetch: createNodePolicyFetcher({ ca, connect: () => ({ host: "127.0.0.1", port: httpsPort }) }),
+      timeoutMs: 5000,
+    });
+
+    // each MX host: which certificate it presents, or no STARTTLS at all
+    const mx: Record<string, { names?: string[]; expired?: boolean; noTls?: boolean }> = {
+      "mx.example.net": { names: ["mx.example.net"] },
+      "b.mail.example.net": { names: ["other.example.com"] }, // in the policy, wrong certificate
+      "c.mail.example.net": { noTls: true },
+      "d.mail.example.net": { names: ["d.mail.example.net"], expired: true },
+      "evil.example.org": { names: ["evil.example.org"] }, // a valid certificate, not in the policy
+    };
+    for (const [host, spec] of Object.entries(mx)) {
+      const cert = spec.names ? pki.issue({ names: spec.names, ...(spec.expired ? { expired: true } : {}) }) : undefined;
+      received[host] = 0;
+      const server = new SMTPServer({
+        logger: false,
+        authOptional: true,
+        disabledCommands: spec.noTls ? ["AUTH", "STARTTLS"] : ["AUTH"],
+        ...(cert ? { key: cert.key, cert: cert.cert } : {}),
+        onData(stream, _session, callback) {
+          stream.resume();
+          stream.on("end", () => {
+            received[host]!++;
+            callback();
+          });
+        },
+      });
+      servers.push(server);
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+      ports[host] = (server.server.address() as AddressInfo).port;
+    }
+  });
+  afterAll(async () => {
+    for (const s of servers) await new Promise<void>((r) => s.close(() => r()));
+    await new Promise<void>((r) => https.close(() => r()));
+  });
+
+  /** The sending app: next hop, MTA-STS decision, nodemailer per allowed host, TLS-RPT per session. */
+  async function deliver(to: string): Promise<{ delivered: string | undefined; reply?: Reply; errors: string[] }> {
+    const domain = to.slice(to.lastIndexOf("@") + 1);
+    const hop = await resolveNextHop(domain, { resolver, random: () => 0 });
+    const lookup = await sts.policy(domain);
+    const decision = decideDelivery(lookup, hop);
+    const policy = reportPolicyFor(lookup);
+    const errors: string[] = [];
+    for (const host of decision.hosts) {
+      if (!host.allowed) {
+        await recorder.record({ policyDomain: domain, policy, at: DAY, failures: [{ ...host.failure!, receivingMxHostname: host.host }] });
+        errors.push(`${host.host}: not in the policy`);
+        continue;
+      }
+      const transport = nodemailer.createTransport({
+        host: "127.0.0.1",
+        port: ports[host.host]!,
+        name: "sender.example.com",
+        ...stsTransportOptions(host, { ca }),
+      });
+      try {
+        await transport.sendMail({ from: "app@sender.example.com", to, subject: "hello", text: "over TLS\n" });
+        await recorder.record({ policyDomain: domain, policy, at: DAY });
+        return { delivered: host.host, errors };
+      } catch (err) {
+        const failure = classifyTlsError(err);
+        errors.push(`${host.host}: ${failure.resultType}`);
+        await recorder.record({
+          policyDomain: domain,
+          policy,
+          at: DAY,
+          failures: [{ ...failure, receivingMxHostname: host.host, receivingIp: "127.0.0.1" }],
+        });
+      } finally {
+        transport.close();
+      }
+    }
+    return { delivered: undefined, errors, ...(decision.reply ? { reply: decision.reply } : {}) };
+  }
+
+  const setMx = (...hosts: string[]) =>
+    resolver.zone.set("example.net", { MX: hosts.map((exchange, i) => ({ priority: 10 + i, exchange })) });
+
+  it("delivers over validated TLS to an MX the policy names", async () => {
+    setMx("mx.example.net");
+    expect(await deliver("bob@example.net")).toEqual({ delivered: "mx.example.net", errors: [] });
+    expect(received["mx.example.net"]).toBe(1);
+  });
+
+  it("refuses an MX outside the policy without connecting, with a temporary reply", async () => {
+    setMx("evil.example.org");
+    const r = await deliver("bob@example.net");
+    expect(r.delivered).toBeUndefined();
+    expect(r.reply).toMatchObject({ code: 451, enhanced: "4.7.5" });
+    expect(received["evil.example.org"]).toBe(0);
+  });
+
+  const refused: Array<[string, string, string]> = [
+    ["a certificate that does not name the MX", "b.mail.example.net", "certificate-host-mismatch"],
+    ["an MX without STARTTLS", "c.mail.example.net", "starttls-not-supported"],
+    ["an expired certificate", "d.mail.example.net", "certificate-expired"],
+  ];
+  for (const [name, host, resultType] of refused) {
+    it(`refuses ${name} (${resultType}) and no message reaches it`, async () => {
+      setMx(host);
+      const r = await deliver("bob@example.net");
+      expect(r).toEqual({ delivered: undefined, errors: [`${host}: ${resultType}`] });
+      expect(received[host]).toBe(0);
+    });
+  }
+
+  it("falls through a failing MX to the next allowed one", async () => {
+    setMx("evil.example.org", "b.mail.example.net", "mx.example.net");
+    const r = await deliver("bob@example.net");
+    expect(r).toEqual({
+      delivered: "mx.example.net",
+      errors: ["evil.example.org: not in the policy", "b.mail.example.net: certificate-host-mismatch"],
+    });
+  });
+
+  it("the TLS-RPT report of the day holds every outcome and round-trips", async () => {
+    const [taken] = await recorder.takeReports("2026-11-30", { organizationName: "Sender", contactInfo: "tlsrpt@sender.example.com" });
+    const sts = taken!.report.policies.find((p) => p.policy.type === "sts")!;
+    expect(sts.policy.mxHost).toEqual(["mx.example.net", "*.mail.example.net"]);
+    expect(sts.summary).toEqual({ totalSuccessfulSessionCount: 2, totalFailureSessionCount: 6 });
+    const byType = Object.fromEntries(sts.failureDetails.map((f) => [`${f.resultType} ${f.receivingMxHostname}`, f.failedSessionCount]));
+    expect(byType).toEqual({
+      "validation-failure evil.example.org": 2,
+      "certificate-host-mismatch b.mail.example.net": 2,
+      "starttls-not-supported c.mail.example.net": 1,
+      "certificate-expired d.mail.example.net": 1,
+    });
+    expect(parseTlsReport(gzipTlsReport(taken!.report))).toEqual({ ok: true, report: taken!.report, compressed: true });
+  });
+});
