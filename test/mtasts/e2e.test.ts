@@ -29,6 +29,7 @@ const DAY = Date.UTC(2026, 10, 30, 9);
 describe.skipIf(skip)("nodemailer under an enforce MTA-STS policy (end to end)", () => {
   const ports: Record<string, number> = {};
   const received: Record<string, number> = {};
+  const sni: Record<string, string | undefined> = {};
   const servers: SMTPServer[] = [];
   let https: HttpsServer;
   let ca = "";
@@ -42,6 +43,7 @@ describe.skipIf(skip)("nodemailer under an enforce MTA-STS policy (end to end)",
       "b.mail.example.net": { A: "127.0.0.1" },
       "c.mail.example.net": { A: "127.0.0.1" },
       "d.mail.example.net": { A: "127.0.0.1" },
+      "e.mail.example.net": { A: "127.0.0.1" },
       "evil.example.org": { A: "127.0.0.1" },
     }),
   );
@@ -64,22 +66,26 @@ describe.skipIf(skip)("nodemailer under an enforce MTA-STS policy (end to end)",
     });
 
     // each MX host: which certificate it presents, or no STARTTLS at all
-    const mx: Record<string, { names?: string[]; expired?: boolean; noTls?: boolean }> = {
+    const mx: Record<string, { names?: string[]; expired?: boolean; selfSigned?: boolean; noTls?: boolean }> = {
       "mx.example.net": { names: ["mx.example.net"] },
       "b.mail.example.net": { names: ["other.example.com"] }, // in the policy, wrong certificate
       "c.mail.example.net": { noTls: true },
       "d.mail.example.net": { names: ["d.mail.example.net"], expired: true },
+      "e.mail.example.net": { names: ["e.mail.example.net"], selfSigned: true },
       "evil.example.org": { names: ["evil.example.org"] }, // a valid certificate, not in the policy
     };
     for (const [host, spec] of Object.entries(mx)) {
-      const cert = spec.names ? pki.issue({ names: spec.names, ...(spec.expired ? { expired: true } : {}) }) : undefined;
+      const cert = spec.names
+        ? pki.issue({ names: spec.names, ...(spec.expired ? { expired: true } : {}), ...(spec.selfSigned ? { selfSigned: true } : {}) })
+        : undefined;
       received[host] = 0;
       const server = new SMTPServer({
         logger: false,
         authOptional: true,
         disabledCommands: spec.noTls ? ["AUTH", "STARTTLS"] : ["AUTH"],
         ...(cert ? { key: cert.key, cert: cert.cert } : {}),
-        onData(stream, _session, callback) {
+        onData(stream, session, callback) {
+          sni[host] = session.servername;
           stream.resume();
           stream.on("end", () => {
             received[host]!++;
@@ -144,6 +150,8 @@ describe.skipIf(skip)("nodemailer under an enforce MTA-STS policy (end to end)",
     setMx("mx.example.net");
     expect(await deliver("bob@example.net")).toEqual({ delivered: "mx.example.net", errors: [] });
     expect(received["mx.example.net"]).toBe(1);
+    // RFC 8461 7.1: the SNI of the SMTP connection MUST be the MX host name
+    expect(sni["mx.example.net"]).toBe("mx.example.net");
   });
 
   it("refuses an MX outside the policy without connecting, with a temporary reply", async () => {
@@ -158,6 +166,7 @@ describe.skipIf(skip)("nodemailer under an enforce MTA-STS policy (end to end)",
     ["a certificate that does not name the MX", "b.mail.example.net", "certificate-host-mismatch"],
     ["an MX without STARTTLS", "c.mail.example.net", "starttls-not-supported"],
     ["an expired certificate", "d.mail.example.net", "certificate-expired"],
+    ["a certificate that does not chain to a trusted root", "e.mail.example.net", "certificate-not-trusted"],
   ];
   for (const [name, host, resultType] of refused) {
     it(`refuses ${name} (${resultType}) and no message reaches it`, async () => {
@@ -181,13 +190,14 @@ describe.skipIf(skip)("nodemailer under an enforce MTA-STS policy (end to end)",
     const [taken] = await recorder.takeReports("2026-11-30", { organizationName: "Sender", contactInfo: "tlsrpt@sender.example.com" });
     const sts = taken!.report.policies.find((p) => p.policy.type === "sts")!;
     expect(sts.policy.mxHost).toEqual(["mx.example.net", "*.mail.example.net"]);
-    expect(sts.summary).toEqual({ totalSuccessfulSessionCount: 2, totalFailureSessionCount: 6 });
+    expect(sts.summary).toEqual({ totalSuccessfulSessionCount: 2, totalFailureSessionCount: 7 });
     const byType = Object.fromEntries(sts.failureDetails.map((f) => [`${f.resultType} ${f.receivingMxHostname}`, f.failedSessionCount]));
     expect(byType).toEqual({
       "validation-failure evil.example.org": 2,
       "certificate-host-mismatch b.mail.example.net": 2,
       "starttls-not-supported c.mail.example.net": 1,
       "certificate-expired d.mail.example.net": 1,
+      "certificate-not-trusted e.mail.example.net": 1,
     });
     expect(parseTlsReport(gzipTlsReport(taken!.report))).toEqual({ ok: true, report: taken!.report, compressed: true });
   });
