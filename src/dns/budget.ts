@@ -1,5 +1,5 @@
 import { checkBudgetOptions } from "../options.js";
-import { DEFAULT_QUERY_TIMEOUT_MS, guardedQuery, markGuarded } from "./guard.js";
+import { abortReason, DEFAULT_QUERY_TIMEOUT_MS, guardedQuery, markGuarded } from "./guard.js";
 import type { DnsAnswer, MxRecord, QueryOptions, RecordType, Resolver } from "./types.js";
 
 /** One query as reported to an observer. */
@@ -64,12 +64,13 @@ export class BudgetedResolver implements Resolver {
     this.#start ??= start;
     const elapsed = start - this.#start;
     const overTime = this.#timeBudget !== undefined && elapsed >= this.#timeBudget;
-    const aborted = this.#signal?.aborted === true || q?.signal?.aborted === true;
+    const abortedBy = this.#signal?.aborted ? this.#signal : q?.signal?.aborted ? q.signal : undefined;
+    const aborted = abortedBy !== undefined;
     if (this.queries >= this.#max || overTime || aborted) {
       this.refused++;
       this.#observe({ type, name, outcome: "refused", durationMs: 0 });
       const reason = aborted
-        ? "DNS query not sent: the evaluation was aborted"
+        ? `DNS query not sent: ${abortReason(abortedBy)}`
         : overTime
           ? "DNS time budget exceeded"
           : `DNS query limit of ${this.#max} exceeded`;

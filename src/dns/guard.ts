@@ -102,10 +102,12 @@ export interface GuardOptions {
   signal?: AbortSignal;
 }
 
-function abortReason(signal: AbortSignal): string {
+/** Why a signal was aborted, as a reason for an error answer. */
+export function abortReason(signal: AbortSignal): string {
   const r = signal.reason as unknown;
-  if (r instanceof Error && r.name !== "AbortError" && r.name !== "TimeoutError") return reasonText(r, "aborted");
-  return typeof r === "string" ? reasonText(r, "aborted") : "DNS query abandoned: aborted";
+  if (r instanceof Error && r.name === "TimeoutError") return "timed out";
+  if (r instanceof Error && r.name !== "AbortError") return reasonText(r, "aborted");
+  return typeof r === "string" ? reasonText(r, "aborted") : "aborted";
 }
 
 /**
@@ -133,13 +135,13 @@ export function guardedQuery(
   options: GuardOptions = {},
 ): Promise<DnsAnswer<string[] | MxRecord[]>> {
   const outer = options.signal;
-  if (outer?.aborted) return Promise.resolve({ kind: "error", reason: abortReason(outer) });
+  if (outer?.aborted) return Promise.resolve({ kind: "error", reason: `DNS query not sent: ${abortReason(outer)}` });
   const ms = options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   return new Promise((resolve) => {
     const inner = new AbortController();
     let settled = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const onAbort = () => finish({ kind: "error", reason: abortReason(outer!) }, true);
+    const onAbort = () => finish({ kind: "error", reason: `DNS query abandoned: ${abortReason(outer!)}` }, true);
     function finish(answer: DnsAnswer<string[] | MxRecord[]>, abandon = false) {
       if (settled) return;
       settled = true;
