@@ -1,3 +1,4 @@
+export { type FailureReport, type FailureReportParse, parseFailureReport } from "./arf.js";
 export {
   AggregateCollector,
   type CollectExtra,
@@ -8,6 +9,17 @@ export {
   recordOf,
 } from "./collect.js";
 export { reportEmail } from "./email.js";
+export {
+  type FailureOutcome,
+  FailureReporter,
+  type FailureReporterOptions,
+  type FailureReportIdentity,
+  type FailureReportParams,
+  type FailureType,
+  failureReportEmail,
+  failureReportsWanted,
+  type Redaction,
+} from "./failure.js";
 export { aggregateXml, type GeneratedReport, generateFromStore, generateReport, type ReporterIdentity } from "./generate.js";
 export {
   type AggregateParse,

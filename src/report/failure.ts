@@ -1,0 +1,297 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { AuthenticationResult, Envelope } from "../authenticate.js";
+import { type DkimSignOptions, signDkim } from "../dkim/sign.js";
+import type { DmarcMode } from "../dmarc/discover.js";
+import { verifyReportDestination } from "../dmarc/report.js";
+import type { Resolver } from "../dns/types.js";
+import { rfc5322Date } from "./email.js";
+
+/** What a failure report may carry (RFC 9991 7: privacy). */
+export interface Redaction {
+  /** "headers" (default): the original header block only (text/rfc822-headers); "full": the whole message. */
+  include?: "headers" | "full";
+  /** Replace the local parts of addresses (in the copied header block and the envelope fields) with an
+   * opaque hash, as RFC 6590 describes. Default true. */
+  localParts?: boolean;
+  /** Include Original-Rcpt-To (the recipient). Default false. */
+  recipients?: boolean;
+  /** With "full": write http as hxxp so links in the copy are not live (RFC 9991 7.3). Default true. */
+  defangLinks?: boolean;
+}
+
+export interface FailureReportIdentity {
+  /** From of the report emails (sign it with DKIM aligned to this domain). */
+  email: string;
+  /** Authserv-id / reporting host, used in the text part and Message-ID. */
+  receiver: string;
+  /** User-Agent field. Default "msgauth/1". */
+  userAgent?: string;
+}
+
+export type FailureType = "dmarc" | "dkim" | "spf";
+
+type FailureInput = Pick<AuthenticationResult, "dmarc" | "spf" | "dkim" | "headers">;
+
+/**
+ * Which failure reports the domain asked for (RFC 9989 fo=, RFC 9991 2): none when DMARC found no
+ * record, no ruf=, or a PSD record (psd=y; ruf= must not be used). fo=0 (default): every mechanism
+ * failed to give an aligned pass; fo=1: any did; d: a DKIM signature failed; s: SPF failed.
+ */
+export function failureReportsWanted(result: FailureInput): FailureType[] {
+  const d = result.dmarc;
+  const r = d?.record;
+  if (!d || !r || r.ruf.length === 0 || r.psd === "y") return [];
+  if (d.result !== "pass" && d.result !== "fail") return [];
+  const out: FailureType[] = [];
+  const dkimAligned = d.dkim.aligned;
+  const spfAligned = d.spf.aligned;
+  if (r.fo.includes("1") ? !dkimAligned || !spfAligned : !dkimAligned && !spfAligned) out.push("dmarc");
+  if (r.fo.includes("d") && result.dkim.some((k) => k.result === "fail")) out.push("dkim");
+  if (r.fo.includes("s") && result.spf?.result === "fail") out.push("spf");
+  return out;
+}
+
+const ADDRESS = /([A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+)@([A-Za-z0-9.-]+)/g;
+const opaque = (local: string) => `redacted-${createHash("sha256").update(local).digest("hex").slice(0, 12)}`;
+const redactAddresses = (s: string) => s.replace(ADDRESS, (_, local: string, domain: string) => `${opaque(local)}@${domain}`);
+
+function headerBlock(message: Uint8Array): { headers: string; body: Uint8Array } {
+  const buf = Buffer.from(message.buffer, message.byteOffset, message.byteLength);
+  let end = buf.indexOf("\r\n\r\n");
+  let skip = 4;
+  const lf = buf.indexOf("\n\n");
+  if (end < 0 || (lf >= 0 && lf < end)) {
+    end = lf;
+    skip = 2;
+  }
+  if (end < 0) return { headers: buf.toString("latin1"), body: new Uint8Array() };
+  return { headers: buf.subarray(0, end).toString("latin1"), body: buf.subarray(end + skip) };
+}
+
+const crlf = (s: string) => s.replace(/\r?\n/g, "\r\n");
+const oneLine = (s: string) => s.replace(/[\r\n]+[ \t]*/g, " ").replace(/[\u0000-\u001f]/g, "");
+
+export interface FailureReportParams {
+  message: Uint8Array;
+  envelope: Envelope;
+  result: FailureInput;
+  type: FailureType;
+  to: string;
+  identity: FailureReportIdentity;
+  redaction?: Redaction;
+  /** The SPF record text for SPF-DNS (RFC 9991 4: required for an aligned SPF failure). */
+  spfRecord?: string;
+  now?: () => number;
+}
+
+/** Builds one ARF failure report email (RFC 5965, RFC 6591, RFC 9991 4). CRLF line endings. */
+export function failureReportEmail(p: FailureReportParams): string {
+  const d = p.result.dmarc!;
+  const red = { include: "headers", localParts: true, recipients: false, defangLinks: true, ...p.redaction } satisfies Redaction;
+  const fix = (s: string) => (red.localParts ? redactAddresses(s) : s);
+  const now = p.now?.() ?? Date.now();
+  const boundary = `=_msgauth_arf_${randomBytes(10).toString("hex")}`;
+  const failed = [d.dkim.aligned ? undefined : "dkim", d.spf.aligned ? undefined : "spf"].filter(Boolean) as string[];
+  const authFailure =
+    p.type === "dmarc"
+      ? "dmarc"
+      : p.type === "spf"
+        ? "spf"
+        : p.result.dkim.some((k) => k.failure === "body-hash")
+          ? "bodyhash"
+          : "signature";
+  const fields: string[] = [
+    "Feedback-Type: auth-failure",
+    "Version: 1",
+    `User-Agent: ${oneLine(p.identity.userAgent ?? "msgauth/1")}`,
+    `Auth-Failure: ${authFailure}`,
+    `Authentication-Results: ${oneLine(p.result.headers.authenticationResults.replace(/^Authentication-Results:\s*/i, ""))}`,
+    `Identity-Alignment: ${failed.length ? failed.join(", ") : "none"}`,
+  ];
+  const disposition = d.disposition;
+  fields.push(`Delivery-Result: ${disposition === "reject" ? "reject" : disposition === "quarantine" ? "spam" : "delivered"}`);
+  // RFC 9991 4: DKIM-Domain/Identity/Selector for a DKIM failure of an aligned identifier.
+  const from = d.fromDomain;
+  const alignedDkim = p.result.dkim.find(
+    (k) => k.result !== "pass" && k.domain !== "" && (k.domain === from || from.endsWith(`.${k.domain}`) || k.domain.endsWith(`.${from}`)),
+  );
+  if (alignedDkim && (p.type === "dmarc" || p.type === "dkim")) {
+    fields.push(`DKIM-Domain: ${alignedDkim.domain}`);
+    fields.push(`DKIM-Identity: ${oneLine(fix(alignedDkim.identity ?? `@${alignedDkim.domain}`))}`);
+    fields.push(`DKIM-Selector: ${oneLine(alignedDkim.selector)}`);
+  }
+  const spf = p.result.spf;
+  if (spf && spf.result !== "pass" && spf.domain !== "" && p.spfRecord !== undefined) {
+    fields.push(`SPF-DNS: txt : ${spf.domain} : "${oneLine(p.spfRecord).replace(/["\\]/g, "\\$&")}"`);
+  }
+  const mailFrom = p.envelope.mailFrom?.replace(/^<|>$/g, "") ?? "";
+  fields.push(`Original-Mail-From: <${oneLine(fix(mailFrom))}>`);
+  if (red.recipients) for (const r of p.envelope.rcptTo ?? []) fields.push(`Original-Rcpt-To: <${oneLine(fix(r.replace(/^<|>$/g, "")))}>`);
+  fields.push(`Arrival-Date: ${rfc5322Date(now)}`, `Source-IP: ${oneLine(p.envelope.ip)}`, `Reported-Domain: ${from}`);
+
+  const { headers, body } = headerBlock(p.message);
+  let original: string;
+  let originalType: string;
+  if (red.include === "full") {
+    let text = Buffer.from(body).toString("latin1");
+    if (red.defangLinks) text = text.replace(/\bhttp(s?):\/\//gi, "hxxp$1://");
+    original = `${crlf(fix(headers))}\r\n\r\n${crlf(text)}`;
+    originalType = "message/rfc822";
+  } else {
+    original = `${crlf(fix(headers))}\r\n`;
+    originalType = "text/rfc822-headers";
+  }
+  const rid = `${now}.${randomBytes(6).toString("hex")}@${p.identity.receiver}`;
+  const head = [
+    `From: <${oneLine(p.identity.email)}>`,
+    `To: <${oneLine(p.to)}>`,
+    `Subject: DMARC failure report for ${from} from ${oneLine(p.envelope.ip)}`,
+    `Date: ${rfc5322Date(now)}`,
+    `Message-ID: <${rid}>`,
+    "MIME-Version: 1.0",
+    `Content-Type: multipart/report; report-type=feedback-report; boundary="${boundary}"`,
+  ];
+  return [
+    ...head,
+    "",
+    "This is an authentication failure report (RFC 6591, RFC 9991).",
+    `--${boundary}`,
+    "Content-Type: text/plain; charset=utf-8",
+    "Content-Transfer-Encoding: 8bit",
+    "",
+    `This is an authentication failure report for a message claiming to be from ${from},`,
+    `received by ${p.identity.receiver} from IP ${oneLine(p.envelope.ip)} on ${rfc5322Date(now)}.`,
+    `--${boundary}`,
+    "Content-Type: message/feedback-report",
+    "Content-Transfer-Encoding: 7bit",
+    "",
+    ...fields,
+    "",
+    `--${boundary}`,
+    `Content-Type: ${originalType}`,
+    "Content-Transfer-Encoding: 8bit",
+    "",
+    original,
+    `--${boundary}--`,
+    "",
+  ].join("\r\n");
+}
+
+export interface FailureReporterOptions {
+  identity: FailureReportIdentity;
+  transport: (mail: { from: string; to: string; raw: Uint8Array }) => Promise<void>;
+  resolver: Resolver;
+  dmarcMode?: DmarcMode;
+  dkim?: DkimSignOptions | readonly DkimSignOptions[];
+  redaction?: Redaction;
+  /** Reports per destination per hour, in this process (RFC 9991 2: a rate limit MUST be applied). Default 10. */
+  perDestinationPerHour?: number;
+  now?: () => number;
+}
+
+export interface FailureOutcome {
+  types: FailureType[];
+  deliveries: Array<{ to: string; type: FailureType; result: "sent" | "skipped" | "failed"; reason?: string }>;
+}
+
+const FR_OPTIONS = new Set(["identity", "transport", "resolver", "dmarcMode", "dkim", "redaction", "perDestinationPerHour", "now"]);
+
+/**
+ * Sends failure reports (RFC 9991) for one message when its domain asks (ruf=, fo=). Nothing is sent
+ * unless you create one of these: failure reports are off by default. External destinations are
+ * verified; each destination gets at most `perDestinationPerHour` reports an hour. Never throws for
+ * DNS or transport failures.
+ */
+export class FailureReporter {
+  readonly #o: FailureReporterOptions;
+  readonly #sent = new Map<string, number[]>();
+
+  constructor(options: FailureReporterOptions) {
+    for (const k of Object.keys(options)) if (!FR_OPTIONS.has(k)) throw new TypeError(`unknown failure reporter option ${k}`);
+    if (typeof options.transport !== "function") throw new TypeError("transport must be a function");
+    if (typeof options.resolver?.txt !== "function") throw new TypeError("resolver must be a Resolver");
+    if (!options.identity?.email || !options.identity.receiver) throw new TypeError("identity needs email and receiver");
+    this.#o = options;
+  }
+
+  #allow(to: string, now: number): boolean {
+    const limit = this.#o.perDestinationPerHour ?? 10;
+    const times = (this.#sent.get(to) ?? []).filter((t) => t > now - 3_600_000);
+    if (times.length >= limit) {
+      this.#sent.set(to, times);
+      return false;
+    }
+    times.push(now);
+    this.#sent.set(to, times);
+    if (this.#sent.size > 10_000) this.#sent.delete(this.#sent.keys().next().value as string);
+    return true;
+  }
+
+  async report(message: Uint8Array, envelope: Envelope, result: FailureInput): Promise<FailureOutcome> {
+    const types = failureReportsWanted(result);
+    const out: FailureOutcome = { types, deliveries: [] };
+    if (types.length === 0) return out;
+    const d = result.dmarc!;
+    let spfRecord: string | undefined;
+    if (result.spf && result.spf.domain !== "" && result.spf.result !== "pass") {
+      const a = await this.#o.resolver.txt(result.spf.domain).catch(() => undefined);
+      if (a?.kind === "ok") spfRecord = a.records.find((r) => /^v=spf1(?:\s|$)/i.test(r));
+    }
+    const now = this.#o.now ?? Date.now;
+    for (const dest of d.record!.ruf) {
+      const m = /^mailto:([^?]+)/i.exec(dest.uri);
+      if (!m) continue;
+      const to = decodeURIComponent(m[1]!);
+      const check = await verifyReportDestination(d.policyDomain!, dest.uri, {
+        resolver: this.#o.resolver,
+        ...(this.#o.dmarcMode ? { mode: this.#o.dmarcMode } : {}),
+      });
+      for (const type of types) {
+        if (check.result !== "authorized") {
+          out.deliveries.push({ to, type, result: check.result === "temperror" ? "failed" : "skipped", reason: check.reason });
+          continue;
+        }
+        if (!this.#allow(to, now())) {
+          out.deliveries.push({ to, type, result: "skipped", reason: "rate limit for this destination reached" });
+          continue;
+        }
+        try {
+          const text = failureReportEmail({
+            message,
+            envelope,
+            result,
+            type,
+            to,
+            identity: this.#o.identity,
+            ...(this.#o.redaction ? { redaction: this.#o.redaction } : {}),
+            ...(spfRecord !== undefined ? { spfRecord } : {}),
+            now,
+          });
+          let raw: Buffer = Buffer.from(text, "latin1"); // the copied header block was read as latin1: bytes kept
+          if (dest.maxSize !== undefined && raw.length > dest.maxSize) {
+            out.deliveries.push({
+              to,
+              type,
+              result: "skipped",
+              reason: `the report is over the destination's limit of ${dest.maxSize} bytes`,
+            });
+            continue;
+          }
+          if (this.#o.dkim) {
+            const list = Array.isArray(this.#o.dkim) ? this.#o.dkim : [this.#o.dkim as DkimSignOptions];
+            const signature = await signDkim(
+              raw,
+              list.map((o) => (o.now ? o : { ...o, now })),
+            );
+            raw = Buffer.concat([Buffer.from(signature, "latin1"), raw]);
+          }
+          await this.#o.transport({ from: this.#o.identity.email, to, raw });
+          out.deliveries.push({ to, type, result: "sent" });
+        } catch (err) {
+          out.deliveries.push({ to, type, result: "failed", reason: `transport: ${(err as Error).message}` });
+        }
+      }
+    }
+    return out;
+  }
+}
