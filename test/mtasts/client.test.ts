@@ -1,10 +1,11 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { FixtureResolver } from "../../src/dns/zone.js";
 import { zoneFromObject } from "../../src/dns/zoneobject.js";
 import { MtaSts } from "../../src/mtasts/client.js";
 import { decideDelivery, stsTransportOptions } from "../../src/mtasts/decision.js";
 import type { PolicyFetcher, PolicyFetchResult } from "../../src/mtasts/fetch.js";
 import { MemoryStateStore } from "../../src/store/memory.js";
+import { storeKinds } from "../helpers/stores.js";
 
 const policy = (mode: string, mx: string[], maxAge = 86400) =>
   `version: STSv1\nmode: ${mode}\n${mx.map((m) => `mx: ${m}\n`).join("")}max_age: ${maxAge}\n`;
@@ -247,5 +248,45 @@ describe("decideDelivery and stsTransportOptions (RFC 8461 4, 5, 7)", () => {
     const d = decideDelivery(await lookup("enforce"), ["evil.example.org"]);
     expect(() => stsTransportOptions(d.hosts[0]!)).toThrow(TypeError);
     expect(() => stsTransportOptions(d.hosts[0]!, { insecure: true } as never)).toThrow(TypeError);
+  });
+});
+
+describe("the policy cache in each shared store (a fleet of senders)", () => {
+  const kinds = storeKinds();
+  afterAll(async () => {
+    for (const k of kinds) await k.teardown();
+  });
+  for (const kind of kinds) {
+    it.skipIf(!kind.available)(`${kind.kind}: a policy fetched by one sender protects another through a fetch failure`, async () => {
+      const store = await kind.open();
+      const resolver = new FixtureResolver(zoneFromObject({ "_mta-sts.example.com": { TXT: ["v=STSv1; id=1"] } }));
+      const good = fakeServer(policy("enforce", ["mx.example.com"]));
+      const broken = fakeServer(FETCH_ERROR);
+      const a = new MtaSts({ resolver, fetch: good.fetch, store });
+      const b = new MtaSts({ resolver, fetch: broken.fetch, store });
+      expect(await a.policy("example.com")).toMatchObject({ source: "fetched" });
+      resolver.zone.set("_mta-sts.example.com", { TXT: [["v=STSv1; id=2"]] });
+      const r = await b.policy("example.com");
+      expect(r).toMatchObject({ kind: "policy", source: "cache", id: "1", failure: { resultType: "sts-policy-fetch-error" } });
+      expect(decideDelivery(r, ["evil.example.org"]).allowedHosts).toEqual([]);
+      // the back-off is shared too: a third sender does not fetch id 2 again within five minutes
+      const c = new MtaSts({ resolver, fetch: broken.fetch, store });
+      await c.policy("example.com");
+      expect(broken.state.calls).toBe(1);
+      await store.close();
+    });
+  }
+});
+
+describe("policy domain selection (RFC 8461 3.4)", () => {
+  it("a subdomain recipient never uses the parent's policy", async () => {
+    const { sts, server } = setup();
+    expect(await sts.policy("mail.example.com")).toMatchObject({ kind: "none" });
+    expect(server.state.calls).toBe(0);
+  });
+  it("a smart host is looked up by its own domain: the caller passes the smart host's domain", async () => {
+    const { sts } = setup();
+    const d = decideDelivery(await sts.policy("example.com"), ["mx.example.com"]);
+    expect(d).toMatchObject({ domain: "example.com", mode: "enforce", allowedHosts: ["mx.example.com"] });
   });
 });

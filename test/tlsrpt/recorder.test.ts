@@ -99,6 +99,9 @@ describe("TlsRptRecorder refuses wrong calls", () => {
     await expect(r.takeReports("2026-11-30", META)).rejects.toThrow(/not over/);
     await expect(r.takeReports("30/11/2026", META)).rejects.toThrow(TypeError);
     await expect(r.record({ policyDomain: "not a domain", policy: reportPolicyFor(STS) })).rejects.toThrow(TypeError);
+    // RFC 8460 4.4: the policy domain MUST be A-labels
+    await expect(r.record({ policyDomain: "bücher.example", policy: reportPolicyFor(STS) })).rejects.toThrow(TypeError);
+    await r.record({ policyDomain: "xn--bcher-kva.example", policy: reportPolicyFor(STS) });
     await expect(r.record({ policyDomain: "example.net", policy: reportPolicyFor(STS), failures: [{} as never] })).rejects.toThrow(
       TypeError,
     );
