@@ -281,12 +281,21 @@ export class SmtpSession {
     // RFC 3207 4.2 / CVE-2011-0411: plaintext sent after STARTTLS, before the handshake, is dropped.
     if (input.kind === "wait" && input.for === "starttls") return this.#flush();
     const bytes = typeof chunk === "string" ? encoder.encode(chunk) : chunk;
-    if (input.kind === "wait" && this.#queue.length + bytes.length > this.options.maxPendingInput) {
-      this.#overflow();
-      return this.#flush();
-    }
-    this.#queue.push(bytes);
-    this.#guarded(() => this.#process());
+    this.#guarded(() => {
+      // Message content with nothing queued before it is read where it is, not copied first.
+      let offset = 0;
+      while (offset < bytes.length && this.#queue.length === 0) {
+        const now = this.#input;
+        if (now.kind === "data") offset += this.#dataBytes(bytes, offset, bytes.length);
+        else if (now.kind === "bdat") offset += this.#bdatBytes(now, bytes, offset, bytes.length);
+        else break;
+      }
+      if (offset === bytes.length || this.closed) return;
+      const rest = offset === 0 ? bytes : bytes.subarray(offset);
+      if (this.#input.kind === "wait" && this.#queue.length + rest.length > this.options.maxPendingInput) return this.#overflow();
+      this.#queue.push(rest);
+      this.#process();
+    });
     return this.#flush();
   }
 
@@ -400,12 +409,18 @@ export class SmtpSession {
         case "wait":
           if (this.#queue.length > this.options.maxPendingInput) this.#overflow();
           return;
-        case "data":
-          if (!this.#processData()) return;
+        case "data": {
+          const q = this.#queue;
+          q.consumeTo(q.start + this.#dataBytes(q.bytes, q.start, q.end));
+          if (this.#input.kind === "data") return;
           continue;
-        case "bdat":
-          if (!this.#processBdat(input)) return;
+        }
+        case "bdat": {
+          const q = this.#queue;
+          q.consumeTo(q.start + this.#bdatBytes(input, q.bytes, q.start, q.end));
+          if (this.#input === input) return;
           continue;
+        }
         case "command": {
           const line = this.#takeLine(this.options.maxLineLength + EXTENSION_ALLOWANCE);
           if (line === undefined) return;
@@ -684,20 +699,14 @@ export class SmtpSession {
     this.#input = { kind: "bdat", remaining: c.size, last: c.last, error };
   }
 
-  /** DATA: scan to CRLF.CRLF (see DataScanner); returns true when the message ended. */
-  #processData(): boolean {
-    const q = this.#queue;
+  /** DATA content from buf[start, end) (see DataScanner): returns the bytes used; at CRLF.CRLF the message ends. */
+  #dataBytes(buf: Uint8Array, start: number, end: number): number {
     const message = this.#tx!.message!;
-    const scanner = message.scanner!;
-    const end = scanner.scan(q.bytes, q.start, q.end, this.#keeping(message) ? message.buffer : undefined);
-    if (end < 0) {
-      q.clear();
-      if (!this.#keeping(message)) message.buffer.discard();
-      return false;
-    }
-    q.consumeTo(end);
+    const stop = message.scanner!.scan(buf, start, end, this.#keeping(message) ? message.buffer : undefined);
+    if (!this.#keeping(message)) message.buffer.discard();
+    if (stop < 0) return end - start;
     this.#endMessage();
-    return true;
+    return stop - start;
   }
 
   /** Content is still worth keeping: not over size, nothing that will refuse the message. */
@@ -707,33 +716,29 @@ export class SmtpSession {
     return !f.ambiguousEnd && !(this.options.rejectBareLineFeed && (f.bareLf || f.bareCr));
   }
 
-  #processBdat(input: Extract<Input, { kind: "bdat" }>): boolean {
-    const q = this.#queue;
-    const take = Math.min(input.remaining, q.length);
+  /** A BDAT chunk's bytes from buf[start, end): returns the bytes used; at the chunk's end, its reply. */
+  #bdatBytes(input: Extract<Input, { kind: "bdat" }>, buf: Uint8Array, start: number, end: number): number {
+    const take = Math.min(input.remaining, end - start);
     if (take > 0) {
       const message = this.#tx?.message;
       if (!input.error && message) {
         const sink = this.#keeping(message) ? message.buffer : undefined;
-        if (message.scanner) message.scanner.scan(q.bytes, q.start, q.start + take, sink);
-        else sink?.write(q.bytes, q.start, q.start + take);
+        if (message.scanner) message.scanner.scan(buf, start, start + take, sink);
+        else sink?.write(buf, start, start + take);
         if (!this.#keeping(message)) message.buffer.discard();
       }
-      q.consumeTo(q.start + take);
       input.remaining -= take;
     }
-    if (input.remaining > 0) return false;
+    if (input.remaining > 0) return take;
     this.#input = { kind: "command" };
     if (input.error) {
       this.#fail(input.error);
-      return true;
+      return take;
     }
-    const refused = this.#refusal(this.#tx!.message!);
-    if (refused || input.last) {
-      this.#endMessage();
-      return true;
-    }
-    this.#reply(r(250, "2.0.0", `${this.#tx!.message!.buffer.size} octets received`));
-    return true;
+    const message = this.#tx!.message!;
+    if (this.#refusal(message) || input.last) this.#endMessage();
+    else this.#reply(r(250, "2.0.0", `${message.buffer.size} octets received`));
+    return take;
   }
 
   /**
