@@ -85,7 +85,7 @@ describe.skipIf(skip)("nodemailer under an enforce MTA-STS policy (end to end)",
         disabledCommands: spec.noTls ? ["AUTH", "STARTTLS"] : ["AUTH"],
         ...(cert ? { key: cert.key, cert: cert.cert } : {}),
         onData(stream, session, callback) {
-          sni[host] = session.servername;
+          sni[host] = session.servername || undefined;
           stream.resume();
           stream.on("end", () => {
             received[host]!++;
