@@ -42,7 +42,15 @@ async function* chunksOf(handle: FileHandle): AsyncGenerator<Buffer> {
   }
 }
 
-const mib = (n: number) => `${Math.ceil(n / 1048576)} MiB`;
+/** A byte count as given to --max-message-size: 64 MiB, 4 KiB, 1000 bytes. */
+const mib = (n: number) =>
+  n % 1073741824 === 0
+    ? `${n / 1073741824} GiB`
+    : n % 1048576 === 0
+      ? `${n / 1048576} MiB`
+      : n % 1024 === 0
+        ? `${n / 1024} KiB`
+        : `${n} bytes`;
 
 /**
  * The messages of one source: an mbox (it starts with "From ") one message at a time, otherwise
