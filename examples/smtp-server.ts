@@ -123,6 +123,17 @@ export async function startSmtpServer(options: ExampleServerOptions): Promise<Ru
     let upgrading = false;
     let failed = false;
 
+    /**
+     * Backpressure both ways: read nothing while the session waits for a decision (its held input is
+     * capped), nor while the client does not read our replies (pipelined commands would otherwise
+     * pile up replies in memory).
+     */
+    const flow = (): void => {
+      if (upgrading || socket.destroyed) return;
+      if (session.wantsInput && !socket.writableNeedDrain) socket.resume();
+      else socket.pause();
+    };
+
     const fail = (where: string, error: unknown, reply?: string): void => {
       if (failed) return;
       failed = true;
@@ -156,6 +167,7 @@ export async function startSmtpServer(options: ExampleServerOptions): Promise<Ru
               handle(session.tlsStarted({ protocol: secure.getProtocol(), cipher: secure.getCipher()?.name }));
             });
             secure.on("data", (d: Buffer) => handle(session.feed(d)));
+            secure.on("drain", flow);
             break;
           }
           case "auth": {
@@ -177,10 +189,7 @@ export async function startSmtpServer(options: ExampleServerOptions): Promise<Ru
       }
       if (out.close) socket.end();
       // Backpressure: read nothing while the session waits for a decision (its input is capped).
-      else if (!upgrading) {
-        if (session.wantsInput) socket.resume();
-        else socket.pause();
-      }
+      else flow();
     };
 
     async function deliver(envelope: Envelope, data: Uint8Array) {
@@ -201,6 +210,7 @@ export async function startSmtpServer(options: ExampleServerOptions): Promise<Ru
     }
 
     raw.on("data", (d: Buffer) => handle(session.feed(d)));
+    raw.on("drain", flow);
     handle(session.start());
   }
 

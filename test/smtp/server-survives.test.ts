@@ -155,3 +155,39 @@ for (const which of ["own", "package"] as const) {
       }, 90_000);
   });
 }
+
+describe("examples/smtp-server.ts: a client that pipelines and does not read", () => {
+  it("the server stops reading when its replies back up, and answers everything once the client reads", async () => {
+    const { startSmtpServer } = await import("../../examples/smtp-server.js");
+    const server = await startSmtpServer({ hostname: "mx.example.org", localDomains: ["example.org"], log: () => undefined });
+    try {
+      const socket = connect(server.port, "127.0.0.1");
+      socket.on("error", () => undefined);
+      socket.pause(); // read nothing yet
+      const n = 1_000_000; // 6 MB of commands, 14 MB of replies
+      socket.write(`${"NOOP\r\n".repeat(n)}QUIT\r\n`);
+      // Wait until the server's transcript stops growing.
+      let last = -1;
+      while (server.transcript.length !== last) {
+        last = server.transcript.length;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      // Kernel buffers hold a few MB of replies; without backpressure all n would be in memory.
+      expect(server.transcript.length).toBeLessThan(n * 0.7);
+      let got = 0;
+      let tail = "";
+      const done = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+      socket.on("data", (d: Buffer) => {
+        const text = tail + d.toString("latin1");
+        const lines = text.split("\r\n");
+        tail = lines.pop()!;
+        for (const l of lines) if (l === "250 2.0.0 OK") got++;
+      });
+      socket.resume();
+      await done;
+      expect(got).toBe(n);
+    } finally {
+      await server.close();
+    }
+  }, 90_000);
+});
