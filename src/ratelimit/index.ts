@@ -1,6 +1,6 @@
 export { RateLimiter, type RateLimiterOptions, type RateLimitFaultEvent, rateLimitReply } from "./limiter.js";
-export { MemoryStore, type MemoryStoreOptions } from "./memory.js";
-export { ioredisOptions, type RedisEval, RedisStore, type RedisStoreOptions } from "./redis.js";
+export { MemoryStore, type RateLimitMemoryStoreOptions } from "./memory.js";
+export { ioredisOptions, type RateLimitRedisStoreOptions, type RedisEval, RedisStore } from "./redis.js";
 export {
   RATE_LIMIT_BOUNDS,
   type RateLimitFault,

@@ -1,11 +1,11 @@
-import { checkInteger, checkKnownOptions, checkTake, type RateLimitStore, refuse, type TakeResult } from "./store.js";
+import { checkInteger, checkKnownOptions, checkTake, type RateLimitStore, type TakeResult } from "./store.js";
 
 interface Bucket {
   tokens: number;
   ts: number;
 }
 
-export interface MemoryStoreOptions {
+export interface RateLimitMemoryStoreOptions {
   /** Most buckets kept (1 to 10,000,000; default 100,000): past it the least recently used is dropped. */
   maxKeys?: number;
 }
@@ -21,7 +21,7 @@ export class MemoryStore implements RateLimitStore {
   readonly #maxKeys: number;
   #evicted = 0;
 
-  constructor(options: MemoryStoreOptions = {}) {
+  constructor(options: RateLimitMemoryStoreOptions = {}) {
     checkKnownOptions(options, ["maxKeys"], "options");
     this.#maxKeys = options.maxKeys === undefined ? 100_000 : checkInteger(options.maxKeys, 1, 10_000_000, "options.maxKeys");
   }

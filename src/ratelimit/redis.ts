@@ -5,7 +5,7 @@ export interface RedisEval {
   eval(script: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>;
 }
 
-export interface RedisStoreOptions {
+export interface RateLimitRedisStoreOptions {
   /** Prefix of every bucket's Redis key (default "msgauth:rl:"). */
   prefix?: string;
   /**
@@ -77,7 +77,7 @@ export class RedisStore implements RateLimitStore {
   readonly #maxInFlight: number;
   #inFlight = 0;
 
-  constructor(client: RedisEval, options: RedisStoreOptions = {}) {
+  constructor(client: RedisEval, options: RateLimitRedisStoreOptions = {}) {
     if (typeof client?.eval !== "function") refuse("client", "must have an eval(script, numKeys, ...args) method");
     checkKnownOptions(options, ["prefix", "maxInFlight"], "options");
     if (options.prefix !== undefined && (typeof options.prefix !== "string" || options.prefix.length > 256)) {
