@@ -2,7 +2,7 @@ import { type Mailbox, parseAddressList } from "./address.js";
 import { fieldText, type HeaderField, unfold } from "./header.js";
 import { readerDomains, recoverDomains } from "./recover.js";
 
-type AuthorDefect = "no-from" | "multiple-from" | "no-mailbox" | "empty-group" | "syntax" | "bad-domain" | "ambiguous-local-part";
+export type AuthorDefect = "no-from" | "multiple-from" | "no-mailbox" | "empty-group" | "syntax" | "bad-domain" | "ambiguous-local-part";
 
 /**
  * The author of a message (RFC 5322 From), as DMARC needs it. Anything but exactly one From field
