@@ -286,6 +286,12 @@ function combine(
   let policy = strictest(results, "policy");
   let disposition = strictest(failing, "disposition");
   let reason = `${author.detail}; evaluated each domain: ${results.map((r) => `${r.fromDomain}=${r.result}`).join(", ")}`;
+  if (result === "fail" && disposition !== "reject" && results.some((r) => r.result === "temperror")) {
+    // A domain whose policy could not be found may ask for more than the failures found so far:
+    // no permanent verdict (an attacker could otherwise spend the DNS budget on other domains first).
+    result = "temperror";
+    reason += "; a domain could not be checked (temporary DNS error), so no permanent verdict";
+  }
   if (unevaluated.length > 0) {
     // A domain that was not evaluated may ask for reject: under doubt, the strictest policy.
     result = "fail";

@@ -9,6 +9,7 @@ const zone = zoneFromObject({
   "_dmarc.shop.example": { TXT: "v=DMARC1; p=quarantine; t=y" },
   "_dmarc.a.example": { TXT: "v=DMARC1; p=none" },
   "_dmarc.b.example": { TXT: "v=DMARC1; p=none" },
+  "_dmarc.slow.example": { timeout: true },
 });
 const resolver = () => new FixtureResolver(zone);
 const author = (headers: string) => parseAuthor(splitMessage(new TextEncoder().encode(`${headers}\r\n\r\n`)).headers);
@@ -48,6 +49,12 @@ describe("checkDmarc: the author rule", () => {
   it("a malformed From whose recovered domains have no record: none", async () => {
     const r = await checkDmarc({ author: author("From: <x@nothing.example"), dkim: [] }, { resolver: resolver() });
     expect(r).toMatchObject({ result: "none", fromDomain: "nothing.example" });
+  });
+  it("a failure with p=none beside a domain whose policy could not be read: temperror, not a permanent none", async () => {
+    const r = await checkDmarc({ author: author("From: x@a.example, y@slow.example"), dkim: [] }, { resolver: resolver() });
+    expect(r).toMatchObject({ result: "temperror" });
+    const rejected = await checkDmarc({ author: author("From: x@bank.example, y@slow.example"), dkim: [] }, { resolver: resolver() });
+    expect(rejected).toMatchObject({ result: "fail", disposition: "reject" });
   });
   it("no domain at all: permerror", async () => {
     const r = await checkDmarc({ author: author("From: <<<"), dkim: [] }, { resolver: resolver() });
