@@ -17,7 +17,7 @@ import {
 /** What `onFault` is told about a take the store could not decide. */
 export interface RateLimitFaultEvent {
   fault: RateLimitFault;
-  /** The key as given to take(). */
+  /** The key as given to take(), or its "sha256:..." digest when longer than 256 characters (bounded log lines). */
   key: string;
   error: string;
   /** The answer given instead: true when failing open. */
@@ -122,7 +122,7 @@ export class RateLimiter {
       const allowed = !this.#failClosed;
       if (this.#onFault) {
         try {
-          this.#onFault({ fault, key, error, allowed, durationMs: performance.now() - started });
+          this.#onFault({ fault, key: storeKey, error, allowed, durationMs: performance.now() - started });
         } catch {
           // a hook's own failure must not change the answer
         }

@@ -186,6 +186,9 @@ describe("a store that misbehaves: bounded answer, reported fault, open or close
       expect(Date.now() - started).toBeLessThan(100 + 1000);
       expect(r).toMatchObject({ allowed: !failClosed, fault: "timeout", remaining: 0 });
       expect(events).toEqual([expect.objectContaining({ fault: "timeout", key: "ip:192.0.2.9", allowed: !failClosed })]);
+      // A hostile long key reaches the hook as its digest: log lines stay bounded.
+      await rl.take(`user:${"x".repeat(10_000)}`);
+      expect(events[1]!.key).toMatch(/^sha256:[0-9a-f]{64}$/);
     });
   }
   it("the default deadline is well under a second", async () => {
