@@ -125,9 +125,11 @@ function readField(from: FromText): FieldReading {
     }
     // A quoted local part holding '@' ("ceo@bank.example"@evil.example) or hidden characters shows
     // a second address to the reader.
-    if (m.local.includes("@") || (!ASCII_PRINTABLE.test(m.local) && /[\p{Cc}\p{Cf}]/u.test(m.local))) {
+    // So does an encoded word there (RFC 2047 5 forbids it; some readers decode it anyway:
+    // =?utf-8?b?Y2VvQGJhbmsuZXhhbXBsZQ==?=@evil.example shows as ceo@bank.example@evil.example).
+    if (m.local.includes("@") || m.local.includes("=?") || (!ASCII_PRINTABLE.test(m.local) && /[\p{Cc}\p{Cf}]/u.test(m.local))) {
       reading.recovered.push(...recoverDomains(m.local));
-      flag(reading, "ambiguous-local-part", `From local part '${m.local}' holds '@' or hidden characters`);
+      flag(reading, "ambiguous-local-part", `From local part '${m.local}' holds '@', an encoded word or hidden characters`);
     }
   }
   if (parsed.mailboxes.length === 0) flag(reading, "no-mailbox", "From holds no mailbox");

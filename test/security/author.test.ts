@@ -104,6 +104,16 @@ const attacks: Case[] = [
   { name: "a soft hyphen in the domain", from: "From: ceo@ba\u00adnk.example", expect: REJECT },
   { name: "U+FFFD (undecodable byte) after the domain", from: "From: ceo@bank.example\ufffd", expect: REJECT },
   { name: "a quoted local part holding an address", from: 'From: "ceo@bank.example"@evil.example', expect: REJECT },
+  {
+    name: "an encoded word as the local part (espoofer)",
+    from: `From: =?utf-8?b?${b64("ceo@bank.example")}?=@evil.example`,
+    expect: REJECT,
+  },
+  {
+    name: "an encoded word as the local part, in angle brackets",
+    from: `From: CEO <=?utf-8?q?ceo=40bank.example?=@evil.example>`,
+    expect: REJECT,
+  },
   { name: "an empty group named with the address", from: 'From: "ceo@bank.example":;', expect: REJECT },
   // From fields the header reader does not see as fields, but a reader could.
   {
