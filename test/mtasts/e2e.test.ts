@@ -3,20 +3,16 @@
 // session's outcome recorded for TLS-RPT.
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import nodemailer from "nodemailer";
 import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sendWithMtaSts } from "../../examples/mta-sts-sender.js";
 import { FixtureResolver } from "../../src/dns/zone.js";
 import { zoneFromObject } from "../../src/dns/zoneobject.js";
 import { MtaSts } from "../../src/mtasts/client.js";
-import { decideDelivery, stsTransportOptions } from "../../src/mtasts/decision.js";
 import { createNodePolicyFetcher } from "../../src/mtasts/node-fetch.js";
-import { classifyTlsError } from "../../src/mtasts/tls.js";
-import { resolveNextHop } from "../../src/mx/next-hop.js";
-import type { Reply } from "../../src/smtp/reply.js";
 import { MemoryStateStore } from "../../src/store/memory.js";
 import { parseTlsReport } from "../../src/tlsrpt/parse.js";
-import { reportPolicyFor, TlsRptRecorder } from "../../src/tlsrpt/recorder.js";
+import { TlsRptRecorder } from "../../src/tlsrpt/recorder.js";
 import { gzipTlsReport } from "../../src/tlsrpt/report.js";
 import { createTestPki, hasOpenssl } from "../helpers/pki.js";
 
@@ -47,7 +43,8 @@ describe.skipIf(skip)("nodemailer under an enforce MTA-STS policy (end to end)",
       "evil.example.org": { A: "127.0.0.1" },
     }),
   );
-  const recorder = new TlsRptRecorder({ store: new MemoryStateStore(), now: () => DAY + 86_400_000 });
+  const clock = { now: DAY };
+  const recorder = new TlsRptRecorder({ store: new MemoryStateStore(), now: () => clock.now });
 
   beforeAll(async () => {
     const pki = createTestPki();
@@ -103,45 +100,13 @@ describe.skipIf(skip)("nodemailer under an enforce MTA-STS policy (end to end)",
     await new Promise<void>((r) => https.close(() => r()));
   });
 
-  /** The sending app: next hop, MTA-STS decision, nodemailer per allowed host, TLS-RPT per session. */
-  async function deliver(to: string): Promise<{ delivered: string | undefined; reply?: Reply; errors: string[] }> {
-    const domain = to.slice(to.lastIndexOf("@") + 1);
-    const hop = await resolveNextHop(domain, { resolver, random: () => 0 });
-    const lookup = await sts.policy(domain);
-    const decision = decideDelivery(lookup, hop);
-    const policy = reportPolicyFor(lookup);
-    const errors: string[] = [];
-    for (const host of decision.hosts) {
-      if (!host.allowed) {
-        await recorder.record({ policyDomain: domain, policy, at: DAY, failures: [{ ...host.failure!, receivingMxHostname: host.host }] });
-        errors.push(`${host.host}: not in the policy`);
-        continue;
-      }
-      const transport = nodemailer.createTransport({
-        host: "127.0.0.1",
-        port: ports[host.host]!,
-        name: "sender.example.com",
-        ...stsTransportOptions(host, { ca }),
-      });
-      try {
-        await transport.sendMail({ from: "app@sender.example.com", to, subject: "hello", text: "over TLS\n" });
-        await recorder.record({ policyDomain: domain, policy, at: DAY });
-        return { delivered: host.host, errors };
-      } catch (err) {
-        const failure = classifyTlsError(err);
-        errors.push(`${host.host}: ${failure.resultType}`);
-        await recorder.record({
-          policyDomain: domain,
-          policy,
-          at: DAY,
-          failures: [{ ...failure, receivingMxHostname: host.host, receivingIp: "127.0.0.1" }],
-        });
-      } finally {
-        transport.close();
-      }
-    }
-    return { delivered: undefined, errors, ...(decision.reply ? { reply: decision.reply } : {}) };
-  }
+  const deliver = async (to: string) => {
+    const r = await sendWithMtaSts(
+      { from: "app@sender.example.com", to, subject: "hello", text: "over TLS\n" },
+      { resolver, sts, recorder, helo: "sender.example.com", ca, connectTo: (host) => ({ host: "127.0.0.1", port: ports[host]! }) },
+    );
+    return { delivered: r.host, errors: r.errors, ...(r.delivered ? {} : { reply: r.reply }) };
+  };
 
   const setMx = (...hosts: string[]) =>
     resolver.zone.set("example.net", { MX: hosts.map((exchange, i) => ({ priority: 10 + i, exchange })) });
@@ -172,7 +137,7 @@ describe.skipIf(skip)("nodemailer under an enforce MTA-STS policy (end to end)",
     it(`refuses ${name} (${resultType}) and no message reaches it`, async () => {
       setMx(host);
       const r = await deliver("bob@example.net");
-      expect(r).toEqual({ delivered: undefined, errors: [`${host}: ${resultType}`] });
+      expect(r).toMatchObject({ delivered: undefined, errors: [`${host}: ${resultType}`], reply: { code: 451 } });
       expect(received[host]).toBe(0);
     });
   }
@@ -182,11 +147,12 @@ describe.skipIf(skip)("nodemailer under an enforce MTA-STS policy (end to end)",
     const r = await deliver("bob@example.net");
     expect(r).toEqual({
       delivered: "mx.example.net",
-      errors: ["evil.example.org: not in the policy", "b.mail.example.net: certificate-host-mismatch"],
+      errors: ["evil.example.org: not in the MTA-STS policy", "b.mail.example.net: certificate-host-mismatch"],
     });
   });
 
   it("the TLS-RPT report of the day holds every outcome and round-trips", async () => {
+    clock.now = DAY + 86_400_000;
     const [taken] = await recorder.takeReports("2026-11-30", { organizationName: "Sender", contactInfo: "tlsrpt@sender.example.com" });
     const sts = taken!.report.policies.find((p) => p.policy.type === "sts")!;
     expect(sts.policy.mxHost).toEqual(["mx.example.net", "*.mail.example.net"]);
