@@ -283,6 +283,7 @@ const breakage: Array<(v: { local: string; domain: string; name: string }) => st
   (v) => `${v.local}@${v.domain.replace(".", "\u202e.")}`,
   (v) => `${v.local}@-${v.domain}`,
   (v) => `"${v.local}@${v.domain}"@evil.example`,
+  (v) => `${v.name}<=?utf-8?b?${b64(`${v.local}@${v.domain}`)}?=@evil.example>`,
   (v) => `x@evil.example\rFrom: ${v.name}<${v.local}@${v.domain}>`,
   (v) => `Team\r\n<${v.local}@${v.domain}>`,
 ];
