@@ -21,6 +21,7 @@ import {
   resolveNextHop,
   stsTransportOptions,
   type TlsRptRecorder,
+  type TlsSessionFailure,
 } from "../src/index.js";
 
 export interface MtaStsSenderDeps {
@@ -72,39 +73,46 @@ export async function sendWithMtaSts(
       continue;
     }
     const target = deps.connectTo?.(host.host) ?? { host: host.host, port: 25 };
-    const options: SMTPTransport.Options = {
-      host: target.host,
-      port: target.port,
-      name: deps.helo,
-      ...stsTransportOptions(host, deps.ca ? { ca: deps.ca } : {}),
+    const ca = deps.ca ? { ca: deps.ca } : {};
+    // testing: try validated TLS first and report a failure, then deliver over unvalidated TLS
+    const tries =
+      host.tls === "report"
+        ? [stsTransportOptions({ ...host, tls: "require" }, ca), stsTransportOptions(host, ca)]
+        : [stsTransportOptions(host, ca)];
+    const failures: TlsSessionFailure[] = host.failure ? [{ ...host.failure, receivingMxHostname: host.host }] : [];
+    let recorded = false;
+    const record = async (extra: TlsSessionFailure[] = []) => {
+      if (recorded) return;
+      recorded = true;
+      const all = [...failures, ...extra];
+      await deps.recorder.record({ policyDomain, policy, ...(all.length ? { failures: all } : {}) });
     };
-    const transport = nodemailer.createTransport(options);
-    try {
-      await transport.sendMail(mail);
-      await deps.recorder.record({
-        policyDomain,
-        policy,
-        ...(host.failure ? { failures: [{ ...host.failure, receivingMxHostname: host.host }] } : {}),
-      });
-      return { delivered: true, host: host.host, errors };
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code === "EENVELOPE" || code === "EMESSAGE") {
-        // TLS was negotiated; the server refused the message itself: not a TLS failure
-        await deps.recorder.record({ policyDomain, policy });
-        const response = String((err as { response?: string }).response ?? (err as Error).message);
-        return { delivered: false, host: host.host, errors: [...errors, `${host.host}: ${response}`] };
+    for (const tls of tries) {
+      const options: SMTPTransport.Options = { host: target.host, port: target.port, name: deps.helo, ...tls };
+      const transport = nodemailer.createTransport(options);
+      try {
+        await transport.sendMail(mail);
+        await record();
+        return { delivered: true, host: host.host, errors };
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code === "EENVELOPE" || code === "EMESSAGE") {
+          // TLS was negotiated; the server refused the message itself: not a TLS failure
+          await record();
+          const response = String((err as { response?: string }).response ?? (err as Error).message);
+          return { delivered: false, host: host.host, errors: [...errors, `${host.host}: ${response}`] };
+        }
+        if (code === "ECONNECTION" || code === "ETIMEDOUT" || code === "EDNS") {
+          // RFC 8460 4.3.4: transient network errors need not be reported
+          errors.push(`${host.host}: ${code}`);
+          break;
+        }
+        const failure = classifyTlsError(err);
+        errors.push(`${host.host}: ${failure.resultType}`);
+        await record([{ ...failure, receivingMxHostname: host.host }]);
+      } finally {
+        transport.close();
       }
-      if (code === "ECONNECTION" || code === "ETIMEDOUT" || code === "EDNS") {
-        // RFC 8460 4.3.4: transient network errors need not be reported
-        errors.push(`${host.host}: ${code}`);
-        continue;
-      }
-      const failure = classifyTlsError(err);
-      errors.push(`${host.host}: ${failure.resultType}`);
-      await deps.recorder.record({ policyDomain, policy, failures: [{ ...failure, receivingMxHostname: host.host }] });
-    } finally {
-      transport.close();
     }
   }
   return {

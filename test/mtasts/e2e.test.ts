@@ -3,6 +3,7 @@
 // session's outcome recorded for TLS-RPT.
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import { createSecureContext } from "node:tls";
 import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sendWithMtaSts } from "../../examples/mta-sts-sender.js";
@@ -20,6 +21,7 @@ const skip = !hasOpenssl();
 if (skip) console.warn("openssl is not installed: the MTA-STS end-to-end test is skipped");
 
 const POLICY = "version: STSv1\r\nmode: enforce\r\nmx: mx.example.net\r\nmx: *.mail.example.net\r\nmax_age: 604800\r\n";
+const TESTING_POLICY = "version: STSv1\nmode: testing\nmx: mx.testing.example\nmax_age: 86400\n";
 const DAY = Date.UTC(2026, 10, 30, 9);
 
 describe.skipIf(skip)("nodemailer under an enforce MTA-STS policy (end to end)", () => {
@@ -41,6 +43,8 @@ describe.skipIf(skip)("nodemailer under an enforce MTA-STS policy (end to end)",
       "d.mail.example.net": { A: "127.0.0.1" },
       "e.mail.example.net": { A: "127.0.0.1" },
       "evil.example.org": { A: "127.0.0.1" },
+      "testing.example": { MX: [[10, "b.mail.example.net"]] },
+      "_mta-sts.testing.example": { TXT: "v=STSv1; id=1" },
     }),
   );
   const clock = { now: DAY };
@@ -50,10 +54,19 @@ describe.skipIf(skip)("nodemailer under an enforce MTA-STS policy (end to end)",
     const pki = createTestPki();
     ca = pki.ca;
     const policyCert = pki.issue({ names: ["mta-sts.example.net"] });
-    https = createHttpsServer({ key: policyCert.key, cert: policyCert.cert }, (_req, res) => {
-      res.writeHead(200, { "content-type": "text/plain" });
-      res.end(POLICY);
-    });
+    const testingCert = pki.issue({ names: ["mta-sts.testing.example"] });
+    const testingContext = createSecureContext({ key: testingCert.key, cert: testingCert.cert });
+    https = createHttpsServer(
+      {
+        key: policyCert.key,
+        cert: policyCert.cert,
+        SNICallback: (name, cb) => cb(null, name === "mta-sts.testing.example" ? testingContext : undefined),
+      },
+      (req, res) => {
+        res.writeHead(200, { "content-type": "text/plain" });
+        res.end(req.headers.host === "mta-sts.testing.example" ? TESTING_POLICY : POLICY);
+      },
+    );
     await new Promise<void>((r) => https.listen(0, "127.0.0.1", r));
     const httpsPort = (https.address() as AddressInfo).port;
     sts = new MtaSts({
@@ -151,9 +164,21 @@ describe.skipIf(skip)("nodemailer under an enforce MTA-STS policy (end to end)",
     });
   });
 
+  it("under a testing policy, delivers despite an MX outside the policy and a wrong certificate, and reports both", async () => {
+    const before = received["b.mail.example.net"]!;
+    const r = await deliver("carol@testing.example");
+    expect(r).toEqual({ delivered: "b.mail.example.net", errors: ["b.mail.example.net: certificate-host-mismatch"] });
+    expect(received["b.mail.example.net"]).toBe(before + 1);
+  });
+
   it("the TLS-RPT report of the day holds every outcome and round-trips", async () => {
     clock.now = DAY + 86_400_000;
-    const [taken] = await recorder.takeReports("2026-11-30", { organizationName: "Sender", contactInfo: "tlsrpt@sender.example.com" });
+    const reports = await recorder.takeReports("2026-11-30", { organizationName: "Sender", contactInfo: "tlsrpt@sender.example.com" });
+    const taken = reports.find((r) => r.policyDomain === "example.net");
+    const testing = reports.find((r) => r.policyDomain === "testing.example")!.report.policies[0]!;
+    expect(testing.policy.string).toContain("mode: testing");
+    expect(testing.summary).toEqual({ totalSuccessfulSessionCount: 0, totalFailureSessionCount: 1 });
+    expect(testing.failureDetails.map((f) => f.resultType).sort()).toEqual(["certificate-host-mismatch", "validation-failure"]);
     const sts = taken!.report.policies.find((p) => p.policy.type === "sts")!;
     expect(sts.policy.mxHost).toEqual(["mx.example.net", "*.mail.example.net"]);
     expect(sts.summary).toEqual({ totalSuccessfulSessionCount: 2, totalFailureSessionCount: 7 });
