@@ -210,7 +210,7 @@ export const checkDkimVerifyOptions = optionsChecker<DkimVerifyOptions>(
 
 export const checkArcVerifyOptions = optionsChecker<ArcVerifyOptions>(
   "options",
-  { resolver: resolverSchema, minRsaBits: positiveInt.optional(), bodyHashes: anyObject.optional() },
+  { resolver: resolverSchema, minRsaBits: positiveInt.optional(), bodyHashes: anyObject.optional(), signal: signal.optional() },
   { minBitLength: "minRsaBits" },
 );
 

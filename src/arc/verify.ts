@@ -3,7 +3,9 @@ import { BodyHashes, type BodyHashResult } from "../dkim/body-hash.js";
 import { canonicalizeHeader, canonicalizeSignatureField, selectHeaders } from "../dkim/canonicalize.js";
 import { verifyHeaderData } from "../dkim/crypto.js";
 import { fetchKey, type KeyLookup } from "../dkim/verify.js";
+import { guardResolver } from "../dns/guard.js";
 import type { Resolver } from "../dns/types.js";
+import { abortableStream } from "../message/abortable.js";
 import type { HeaderField } from "../message/header.js";
 import { type MessageInput, openMessage } from "../message/input.js";
 import { checkArcVerifyOptions } from "../options.js";
@@ -38,6 +40,11 @@ export interface ArcVerifyOptions {
   minRsaBits?: number;
   /** Body hashing shared with the DKIM verifier; the caller feeds it (see DkimVerifyOptions). */
   bodyHashes?: BodyHashes;
+  /**
+   * Stops the validation: pending key lookups are abandoned (the chain fails) and, in verifyArc, a
+   * message stream still being read is abandoned (no pass).
+   */
+  signal?: AbortSignal;
 }
 
 /** ARC fields of instances above `instance`: they did not exist when that instance was made. */
@@ -119,7 +126,11 @@ export class ArcVerifier {
   #key(domain: string, selector: string): Promise<KeyLookup> {
     const name = `${selector}._domainkey.${domain}`.toLowerCase();
     let k = this.#keys.get(name);
-    if (!k) this.#keys.set(name, (k = fetchKey(this.#options.resolver, name)));
+    if (!k) {
+      const { resolver, signal } = this.#options;
+      k = fetchKey(signal ? guardResolver(resolver, { signal }) : resolver, name);
+      this.#keys.set(name, k);
+    }
     return k;
   }
 
@@ -222,7 +233,8 @@ export class ArcVerifier {
  */
 export async function verifyArc(message: MessageInput, options: ArcVerifyOptions): Promise<ArcResult> {
   checkArcVerifyOptions(options);
-  const opened = await openMessage(message);
+  const stream = !(typeof message === "string" || message instanceof Uint8Array);
+  const opened = await openMessage(stream && options.signal ? abortableStream(message, options.signal) : message);
   const verifier = new ArcVerifier(opened.headers, options);
   try {
     for await (const chunk of opened.body) verifier.update(chunk);

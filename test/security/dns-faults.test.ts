@@ -521,6 +521,25 @@ describe("a message stream that stalls or fails", () => {
     });
     const r = await authenticate(failing(), envelope, { ...base, resolver: exampleResolver() });
     expect(r.arc).toMatchObject({ result: "fail" });
+    // A stalled body, and a resolver that never answers: verifyArc settles when its signal fires.
+    const stalled: AsyncIterable<Uint8Array> = {
+      [Symbol.asyncIterator]: () => {
+        let sent = false;
+        return {
+          next: () => {
+            if (sent) return new Promise<IteratorResult<Uint8Array>>(() => {});
+            sent = true;
+            return Promise.resolve({ done: false, value: whole.subarray(0, end + 10) });
+          },
+        };
+      },
+    };
+    await expect(
+      settlesWithin(verifyArc(stalled, { resolver: exampleResolver(), signal: AbortSignal.timeout(100) }), 5000),
+    ).resolves.toMatchObject({ result: "fail", reason: expect.stringMatching(/could not be read/) });
+    await expect(
+      settlesWithin(verifyArc(whole, { resolver: hostile(() => new Promise(() => {})), signal: AbortSignal.timeout(100) }), 5000),
+    ).resolves.toMatchObject({ result: "fail" });
   });
 
   it("a stream that errors in the body: a clean result, DKIM temperror, DMARC temperror", async () => {
