@@ -89,6 +89,8 @@ export const USAGE = `usage: msgauth <command> [options]   (msgauth <command> --
                                      run a command and save every DNS answer as a fixture zone
   tlsrpt <parse|summary> <file|->... read received SMTP TLS reports (JSON, .json.gz, report email)
       [--zone <file>]... [--no-dkim]
+  report <parse|summary|html|send>   DMARC aggregate reports: read received ones (XML, .xml.gz, .zip,
+      report email), summarize, HTML page; send the collected periods' reports (msgauth report --help)
   --version                          print the version
 
 ${EXIT_CODES}`;

@@ -17,6 +17,7 @@ import { receivedSpf } from "../spf/received-spf.js";
 import { escapeText, safeJson } from "./escape.js";
 import { COMMAND_HELP, USAGE } from "./help.js";
 import { readInputs } from "./inputs.js";
+import { cmdReport } from "./report.js";
 import { cmdTlsrpt } from "./tlsrpt.js";
 
 /** Exit codes a script can rely on. */
@@ -471,6 +472,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await cmdRecord(args, io);
       case "tlsrpt":
         return await cmdTlsrpt(args, io);
+      case "report":
+        return await cmdReport(args, io);
       case "--version":
       case "-V":
       case "version":
@@ -489,7 +492,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         io.stderr(`${USAGE}\n`);
         return EXIT.usage;
       default:
-        throw new UsageError(`unknown command ${q(command)} (commands: check, sign, seal, spf, dmarc, keygen, record, tlsrpt)`);
+        throw new UsageError(`unknown command ${q(command)} (commands: check, sign, seal, spf, dmarc, keygen, record, tlsrpt, report)`);
     }
   } catch (err) {
     if (err instanceof HelpRequest) {

@@ -21,6 +21,7 @@ export {
   type Redaction,
 } from "./failure.js";
 export { aggregateXml, type GeneratedReport, generateFromStore, generateReport, type ReporterIdentity } from "./generate.js";
+export { summaryHtml } from "./html.js";
 export {
   type AggregateParse,
   type ParseLimits,
@@ -30,4 +31,5 @@ export {
   type ReportParseErrorCode,
 } from "./parse.js";
 export { AggregateReporter, type Delivery, type PeriodOutcome, type ReporterOptions, type ReportTransport } from "./reporter.js";
+export { type DayStats, type FailingSource, type ReportSummary, type SourceStats, summarizeReports, summaryText } from "./summary.js";
 export type * from "./types.js";
