@@ -187,8 +187,6 @@ describe("SMTP session: end-of-data ambiguities (SMTP smuggling, 2023-2024)", ()
         fc.integer({ min: 1, max: 7 }),
         (pieces, step) => {
           const body = pieces.join("");
-          const end = body.indexOf("\r\n.\r\n");
-          const startEnd = body.startsWith(".\r\n") ? 0 : -1;
           const s = new SmtpSession(base);
           s.feed(`${open}DATA\r\n`);
           let ended = false;

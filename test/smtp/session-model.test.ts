@@ -148,8 +148,11 @@ function model(cmds: Cmd[], rejectBare: boolean): { codes: string[]; deliveries:
   const finish = (text: string, last: boolean, kind: "DATA" | "BDAT") => {
     // BINARYMIME content is binary: not scanned (RFC 3030 3).
     const seen = tx!.binary ? { ambiguous: false, bare: false } : inspect(kind === "DATA" ? stuff(text) : text);
-    if (seen.ambiguous || (rejectBare && seen.bare)) return ((tx = undefined), err("550"));
-    if (text.length > MAX_SIZE) return ((tx = undefined), err("552"));
+    const refusal = seen.ambiguous || (rejectBare && seen.bare) ? "550" : text.length > MAX_SIZE ? "552" : undefined;
+    if (refusal) {
+      tx = undefined; // RFC 3030 2: a refused chunk ends the transaction
+      return err(refusal);
+    }
     if (!last) return ok("250");
     deliveries.push({ data: text, mailFrom: tx!.from, rcptTo: tx!.rcpts, user, tls });
     tx = undefined;
