@@ -252,12 +252,14 @@ export class SmtpSession {
   }
 
   /**
-   * False while an event waits for the application's answer (or the session is closed): stop
-   * reading from the socket (e.g. socket.pause()) and resume when it is true again. Input fed
-   * meanwhile is held, up to `maxPendingInput`.
+   * False while a message or AUTH event waits for the application's answer (or the session is
+   * closed): stop reading from the socket (e.g. socket.pause()) and resume when it is true again.
+   * Input fed meanwhile is held, up to `maxPendingInput`. It stays true while STARTTLS is pending:
+   * the TLS handshake needs the socket read (plaintext fed then is dropped).
    */
   get wantsInput(): boolean {
-    return this.#input.kind !== "wait" && this.#input.kind !== "closed";
+    const input = this.#input;
+    return input.kind === "wait" ? input.for === "starttls" : input.kind !== "closed";
   }
 
   /** Input bytes received and not yet read (held while an event is pending). */

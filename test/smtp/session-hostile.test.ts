@@ -300,6 +300,16 @@ describe("SMTP session: input while the application decides", () => {
     expect(s.wantsInput).toBe(true);
   });
 
+  it("wantsInput stays true while STARTTLS is pending (the handshake needs the socket), false once closed", () => {
+    const s = new SmtpSession({ ...base, tlsAvailable: true });
+    expect(s.feed("EHLO c\r\nSTARTTLS\r\n").events).toEqual([{ type: "starttls" }]);
+    expect(s.wantsInput).toBe(true);
+    expect(s.feed("MAIL FROM:<injected@evil.example>\r\n").write).toBe("");
+    s.tlsStarted();
+    s.feed("QUIT\r\n");
+    expect(s.wantsInput).toBe(false);
+  });
+
   it("input past maxPendingInput while an event is pending: 421 4.7.0 and close, nothing buffered", () => {
     const s = new SmtpSession({ ...base, maxPendingInput: 10_000 });
     s.feed(`${open}DATA\r\nx\r\n.\r\n`);
