@@ -264,6 +264,8 @@ function alignmentBlocked(author: Extract<AuthorResult, { ok: false }>): string 
       return "a repeated From field";
     case "ambiguous-local-part":
       return "an ambiguous From address";
+    case "no-from":
+      return "no From field";
     default:
       return "a malformed From field";
   }

@@ -144,9 +144,30 @@ function readField(from: FromText): FieldReading {
   return reading;
 }
 
+/**
+ * With no From field, readers show the author from Sender or Resent-From instead: their domains
+ * are the ones a reader could be shown.
+ */
+function senderDomains(headers: readonly HeaderField[]): string[] {
+  const out = new Set<string>();
+  for (const f of headers) {
+    if (f.key !== "sender" && f.key !== "resent-from") continue;
+    for (const d of recoverDomains(fieldText(f))) out.add(d);
+  }
+  return [...out];
+}
+
 export function parseAuthor(headers: readonly HeaderField[]): AuthorResult {
   const fields = fromTexts(headers);
-  if (fields.length === 0) return { ok: false, reason: "no-from", detail: "the message has no From field", mailboxes: [], domains: [] };
+  if (fields.length === 0) {
+    const shown = senderDomains(headers);
+    const result: AuthorResult = { ok: false, reason: "no-from", detail: "the message has no From field", mailboxes: [], domains: shown };
+    if (shown.length > 0) {
+      result.recovered = shown;
+      result.detail += `; Sender or Resent-From a reader could show instead: ${shown.join(", ")}`;
+    }
+    return result;
+  }
   const readings = fields.map(readField);
   const only = readings[0]!;
   if (readings.length === 1 && !only.defect && only.groups === 0 && only.mailboxes.length === 1)
@@ -160,6 +181,13 @@ export function parseAuthor(headers: readonly HeaderField[]): AuthorResult {
     if (recovered.length > 0) {
       result.recovered = recovered;
       result.detail += `; domains a reader could be shown: ${recovered.join(", ")}`;
+    } else if (domains.length === 0) {
+      // Nothing in From to show ("From: undisclosed-recipients:;"): a reader may show Sender.
+      const shown = senderDomains(headers);
+      if (shown.length > 0) {
+        result.domains = result.recovered = shown;
+        result.detail += `; Sender or Resent-From a reader could show instead: ${shown.join(", ")}`;
+      }
     }
     return result;
   };

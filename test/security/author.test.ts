@@ -126,6 +126,20 @@ const attacks: Case[] = [
   { name: "a From continuation that lost its white space", from: "From: CEO\r\n<ceo@bank.example>", expect: REJECT },
   { name: "a bidi override in the domain", from: "From: ceo@bank\u202e.example", expect: REJECT },
   { name: "hyphens at label edges", from: "From: ceo@-bank-.example", expect: REJECT },
+  // No From: a reader shows Sender or Resent-From instead.
+  { name: "no From, a Sender at the victim", from: "Sender: ceo@bank.example", expect: REJECT },
+  {
+    name: "an empty From group and a Sender at the victim",
+    from: "From: undisclosed-recipients:;\r\nSender: ceo@bank.example",
+    expect: REJECT,
+  },
+  { name: "no From, a Resent-From at the victim", from: "Resent-From: CEO <ceo@bank.example>", expect: REJECT },
+  {
+    name: "no From, a Sender signed by its own domain: still never pass",
+    from: "Sender: ceo@bank.example",
+    signer: "bank.example",
+    expect: REJECT,
+  },
   // Several From fields never pass, even when all share the domain that signed.
   {
     name: "a From prepended to a message bank.example signed (replay)",
@@ -173,6 +187,11 @@ const legitimate: Case[] = [
     name: "a malformed From with no domain at all stays permerror",
     from: "From: <<<",
     expect: { result: "permerror", disposition: "none" },
+  },
+  {
+    name: "a Sender beside a From is not an author domain",
+    from: "From: x@evil.example\r\nSender: ceo@bank.example",
+    expect: { result: "pass" },
   },
   {
     name: "an empty group alone stays permerror",
