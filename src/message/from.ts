@@ -82,7 +82,7 @@ function fromTexts(headers: readonly HeaderField[]): FromText[] {
     if (f.key === "from") {
       let tail = "";
       for (let j = i + 1; j < headers.length && headers[j]!.malformed; j++) tail += ` ${unfold(decoder.decode(headers[j]!.raw))}`;
-      out.push({ text: fieldText(f), tail, hidden: false });
+      out.push({ text: fieldText(f), tail: tail.trim(), hidden: false });
     }
     hiddenFroms(f, out);
   }
@@ -111,7 +111,7 @@ function readField(from: FromText): FieldReading {
       mailboxes: [],
       groups: 0,
       plain: [],
-      recovered: recoverDomains(text + tail),
+      recovered: recoverDomains(`${text} ${tail}`),
       defect: { reason: "syntax", detail: `From: ${parsed.error} at ${parsed.position}` },
     };
   }
@@ -140,7 +140,7 @@ function readField(from: FromText): FieldReading {
   // In doubt, the whole field as a reader shows it: an encoded word standing for the domain
   // (ceo@=?utf-8?q?bank.example?=), a display name of an empty group.
   if (tail) flag(reading, "syntax", "From is followed by malformed lines a reader may join to it");
-  if (reading.defect) reading.recovered.push(...recoverDomains(text + tail));
+  if (reading.defect) reading.recovered.push(...recoverDomains(`${text} ${tail}`));
   return reading;
 }
 
