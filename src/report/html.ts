@@ -10,16 +10,16 @@ function chart(s: ReportSummary): string {
   const W = 760;
   const H = 260;
   const L = 48;
-  const R = 16;
+  const R = 44; // room for the last date label
   const T = 16;
   const B = 40;
   const days = s.byDay;
   const x = (i: number) => (days.length <= 1 ? L + (W - L - R) / 2 : L + (i * (W - L - R)) / (days.length - 1));
   const y = (p: number) => T + ((100 - p) * (H - T - B)) / 100;
   const series = [
-    { name: "DMARC", color: "#1b7f3b", get: (d: (typeof days)[number]) => pct(d.dmarcPass, d.messages) },
-    { name: "DKIM", color: "#1f5fbf", get: (d: (typeof days)[number]) => pct(d.dkimPass, d.messages) },
-    { name: "SPF", color: "#c26a00", get: (d: (typeof days)[number]) => pct(d.spfPass, d.messages) },
+    { name: "DMARC", color: "#1b7f3b", dash: "", get: (d: (typeof days)[number]) => pct(d.dmarcPass, d.messages) },
+    { name: "DKIM", color: "#1f5fbf", dash: "7 4", get: (d: (typeof days)[number]) => pct(d.dkimPass, d.messages) },
+    { name: "SPF", color: "#c26a00", dash: "2 4", get: (d: (typeof days)[number]) => pct(d.spfPass, d.messages) },
   ];
   let svg = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="Pass rates by day">`;
   for (const p of [0, 25, 50, 75, 100]) {
@@ -32,7 +32,8 @@ function chart(s: ReportSummary): string {
   });
   for (const se of series) {
     const pts = days.map((d, i) => `${x(i).toFixed(1)},${y(se.get(d)).toFixed(1)}`);
-    if (pts.length > 1) svg += `<polyline fill="none" stroke="${se.color}" stroke-width="2.5" points="${pts.join(" ")}"/>`;
+    if (pts.length > 1)
+      svg += `<polyline fill="none" stroke="${se.color}" stroke-width="2.5"${se.dash ? ` stroke-dasharray="${se.dash}"` : ""} points="${pts.join(" ")}"/>`;
     days.forEach((d, i) => {
       svg += `<circle cx="${x(i).toFixed(1)}" cy="${y(se.get(d)).toFixed(1)}" r="3.5" fill="${se.color}"><title>${se.name} ${day(d.day)}: ${fmt(se.name === "DMARC" ? d.dmarcPass : se.name === "DKIM" ? d.dkimPass : d.spfPass, d.messages)} of ${d.messages}</title></circle>`;
     });
