@@ -96,6 +96,19 @@ describe("the author when the From field is broken: every domain counts", () => 
     it(name, () => expect(parseAuthor(msg(headers))).toMatchObject({ ok: false, ...expected }));
 });
 
+describe("what stays a clean author", () => {
+  const msg = (headers: string) => splitMessage(new TextEncoder().encode(`${headers}\r\n\r\n`)).headers;
+  it("a blank malformed line (a lone CR) below From", () => {
+    expect(parseAuthor(msg("From: a@bank.example\r\n\r"))).toMatchObject({ ok: true, domain: "bank.example" });
+  });
+  it("a Sender beside a From", () => {
+    expect(parseAuthor(msg("From: a@evil.example\r\nSender: ceo@bank.example"))).toMatchObject({ ok: true, domain: "evil.example" });
+  });
+  it("a CRLF-folded From (no bare CR)", () => {
+    expect(parseAuthor(msg("From: CEO\r\n <ceo@bank.example>"))).toMatchObject({ ok: true, domain: "bank.example" });
+  });
+});
+
 describe("hostile input", () => {
   const piece = fc.constantFrom(
     "@",
