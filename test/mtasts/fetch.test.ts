@@ -3,6 +3,10 @@ import type { AddressInfo } from "node:net";
 import { createServer as createTcpServer, type Socket, type Server as TcpServer } from "node:net";
 import { createSecureContext, type SecureContext } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FixtureResolver } from "../../src/dns/zone.js";
+import { zoneFromObject } from "../../src/dns/zoneobject.js";
+import { MtaSts } from "../../src/mtasts/client.js";
+import { decideDelivery } from "../../src/mtasts/decision.js";
 import { fetchStsPolicy } from "../../src/mtasts/fetch.js";
 import { createNodePolicyFetcher } from "../../src/mtasts/node-fetch.js";
 import { createTestPki, hasOpenssl } from "../helpers/pki.js";
@@ -25,7 +29,25 @@ const plain =
     res.end(body);
   };
 
+/** What mta-sts.toggle.example does now: the cache tests turn a good server hostile. */
+const toggle = { mode: "good" as "good" | "slow" | "huge" | "redirect" | "html" | "404" };
 const SITES: Record<string, Site> = {
+  "mta-sts.toggle.example": {
+    names: ["mta-sts.toggle.example"],
+    handle: (res, path) => {
+      const m = toggle.mode;
+      if (m === "good") return plain(POLICY)(res);
+      if (m === "html") return plain(POLICY, "text/html")(res);
+      if (m === "huge") return plain(Buffer.alloc(1024 * 1024, 0x61))(res);
+      if (m === "redirect" || m === "404") {
+        res.writeHead(m === "404" ? 404 : 302, { location: `https://mta-sts.good.example${path}` });
+        return void res.end();
+      }
+      res.writeHead(200, { "content-type": "text/plain" });
+      const timer = setInterval(() => res.write("v"), 100);
+      res.on("close", () => clearInterval(timer));
+    },
+  },
   "mta-sts.good.example": { names: ["mta-sts.good.example"], handle: plain(POLICY) },
   "mta-sts.charset.example": { names: ["mta-sts.charset.example"], handle: plain(POLICY, "Text/Plain; charset=utf-8") },
   "mta-sts.wild.example": { names: ["*.wild.example"], handle: plain(POLICY) },
@@ -101,12 +123,14 @@ describe.skipIf(skip)("policy fetch over real HTTPS (RFC 8461 3.3)", () => {
   let tarpitPort = 0;
   let ca = "";
   const sockets = new Set<Socket>();
+  let contexts = new Map<string, SecureContext>();
+  let wrongHostContext: SecureContext | undefined;
   const seen: Array<{ host: string; path: string; sni: string | undefined; headers: Record<string, unknown> }> = [];
 
   beforeAll(async () => {
     const pki = createTestPki();
     ca = pki.ca;
-    const contexts = new Map<string, SecureContext>();
+    contexts = new Map<string, SecureContext>();
     for (const [host, site] of Object.entries(SITES)) {
       const issued = pki.issue({
         names: site.names,
@@ -116,6 +140,8 @@ describe.skipIf(skip)("policy fetch over real HTTPS (RFC 8461 3.3)", () => {
       });
       contexts.set(host, createSecureContext({ key: issued.key, cert: issued.cert }));
     }
+    const wrong = pki.issue({ names: ["mta-sts.someone-else.example"] });
+    wrongHostContext = createSecureContext({ key: wrong.key, cert: wrong.cert });
     const fallback = pki.issue({ names: ["fallback.invalid"] });
     server = createServer(
       { key: fallback.key, cert: fallback.cert, SNICallback: (name, cb) => cb(null, contexts.get(name)) },
@@ -218,6 +244,44 @@ describe.skipIf(skip)("policy fetch over real HTTPS (RFC 8461 3.3)", () => {
       expect(Date.now() - t0).toBeLessThan(TIMEOUT + 1000);
     });
   }
+
+  describe("a policy server turned hostile: the cached policy keeps protecting, within the timeout", () => {
+    const hostile: Array<[string, () => void]> = [
+      ["a body trickled forever", () => (toggle.mode = "slow")],
+      ["a 1 MB body", () => (toggle.mode = "huge")],
+      ["a redirect", () => (toggle.mode = "redirect")],
+      ["a 404", () => (toggle.mode = "404")],
+      ["an HTML page", () => (toggle.mode = "html")],
+      ["a certificate for another host", () => contexts.set("mta-sts.toggle.example", wrongHostContext!)],
+    ];
+    for (const [name, turn] of hostile) {
+      it(name, async () => {
+        const saved = contexts.get("mta-sts.toggle.example")!;
+        toggle.mode = "good";
+        const resolver = new FixtureResolver(zoneFromObject({ "_mta-sts.toggle.example": { TXT: "v=STSv1; id=1" } }));
+        const sts = new MtaSts({ resolver, fetch: fetcher(), timeoutMs: TIMEOUT });
+        const fresh = new MtaSts({ resolver, fetch: fetcher(), timeoutMs: TIMEOUT });
+        try {
+          expect(await sts.policy("toggle.example")).toMatchObject({ kind: "policy", source: "fetched" });
+          turn();
+          resolver.zone.set("_mta-sts.toggle.example", { TXT: [["v=STSv1; id=2"]] });
+          const t0 = Date.now();
+          const cached = await sts.policy("toggle.example");
+          expect(Date.now() - t0).toBeLessThan(TIMEOUT + 1000);
+          expect(cached).toMatchObject({ kind: "policy", source: "cache", id: "1", failure: {} });
+          expect(decideDelivery(cached, ["evil.example.org", "mx.good.example"]).allowedHosts).toEqual(["mx.good.example"]);
+          // without a cached policy the same server means no policy (RFC 8461 3.3), also in time
+          const t1 = Date.now();
+          const none = await fresh.policy("toggle.example");
+          expect(Date.now() - t1).toBeLessThan(TIMEOUT + 1000);
+          expect(none).toMatchObject({ kind: "none", failure: {} });
+        } finally {
+          toggle.mode = "good";
+          contexts.set("mta-sts.toggle.example", saved);
+        }
+      });
+    }
+  });
 
   it("without the test CA the Web PKI roots refuse the test certificate", async () => {
     const r = await fetchStsPolicy("good.example", {
