@@ -3,6 +3,7 @@ import type { AuthenticationResult, Envelope } from "../authenticate.js";
 import { type DkimSignOptions, signDkim } from "../dkim/sign.js";
 import type { DmarcMode } from "../dmarc/discover.js";
 import { verifyReportDestination } from "../dmarc/report.js";
+import { guardResolver } from "../dns/guard.js";
 import type { Resolver } from "../dns/types.js";
 import { rfc5322Date } from "./email.js";
 
@@ -234,7 +235,7 @@ export class FailureReporter {
     const d = result.dmarc!;
     let spfRecord: string | undefined;
     if (result.spf && result.spf.domain !== "" && result.spf.result !== "pass") {
-      const a = await this.#o.resolver.txt(result.spf.domain).catch(() => undefined);
+      const a = await guardResolver(this.#o.resolver).txt(result.spf.domain); // validated, bounded
       if (a?.kind === "ok") spfRecord = a.records.find((r) => /^v=spf1(?:\s|$)/i.test(r));
     }
     const now = this.#o.now ?? Date.now;

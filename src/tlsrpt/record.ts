@@ -1,3 +1,4 @@
+import { guardResolver } from "../dns/guard.js";
 import type { Resolver } from "../dns/types.js";
 
 /** One reporting destination from `rua=` (RFC 8460 3): mail to an address, or an HTTPS POST. */
@@ -155,12 +156,8 @@ function claimsTlsRpt(text: string): boolean {
  * if the number left is not one, or it does not parse, the domain does not implement TLSRPT.
  */
 export async function discoverTlsRpt(domain: string, resolver: Resolver): Promise<TlsRptDiscovery> {
-  let answer: Awaited<ReturnType<Resolver["txt"]>>;
-  try {
-    answer = await resolver.txt(`_smtp._tls.${domain}`);
-  } catch (err) {
-    return { kind: "temperror", reason: `resolver threw: ${(err as Error)?.message ?? String(err)}` };
-  }
+  // The guard validates the answer and bounds the wait; a throw or garbage is an error answer.
+  const answer = await guardResolver(resolver).txt(`_smtp._tls.${domain}`);
   if (answer.kind === "error") return { kind: "temperror", reason: answer.reason };
   if (answer.kind !== "ok") return { kind: "none", reason: `no _smtp._tls record (${answer.kind})` };
   const candidates = answer.records.filter(claimsTlsRpt);

@@ -13,6 +13,7 @@ import {
   checkSenderNullMx,
   checkSpf,
   type DnsAnswer,
+  discoverTlsRpt,
   NodeResolver,
   parseAuthor,
   type QueryOptions,
@@ -180,6 +181,26 @@ describe("a resolver that returns garbage", () => {
       }),
       { numRuns: 60 },
     );
+  });
+});
+
+describe("TLSRPT discovery behind a hostile resolver", () => {
+  it("garbage, throws and rejections: temperror, never a throw", async () => {
+    const answers: Array<() => unknown> = [
+      ...garbage.map(
+        ([, v]) =>
+          () =>
+            Promise.resolve(v),
+      ),
+      () => {
+        throw new Error("boom");
+      },
+      () => Promise.reject(badToString),
+    ];
+    for (const answer of answers) {
+      const r = await discoverTlsRpt("example.com", hostile(answer));
+      expect(r.kind).toBe("temperror");
+    }
   });
 });
 
