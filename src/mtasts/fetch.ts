@@ -1,4 +1,4 @@
-import { parseStsPolicy, type StsPolicy } from "./policy.js";
+import { isDomain, parseStsPolicy, type StsPolicy } from "./policy.js";
 
 /** What the policy fetcher is asked for: one HTTPS GET, no redirects followed, no HTTP cache. */
 export interface PolicyFetchRequest {
@@ -63,6 +63,8 @@ function mediaType(value: string | undefined): string | undefined {
  * when the fetcher does not; a fetcher that throws is a fetch error. Never throws.
  */
 export async function fetchStsPolicy(domain: string, options: FetchStsPolicyOptions): Promise<StsFetchOutcome> {
+  if (typeof domain !== "string" || !isDomain(domain))
+    return { ok: false, failure: { resultType: "sts-policy-fetch-error", reason: `${JSON.stringify(domain)} is not an A-label domain name` } };
   const host = `mta-sts.${domain}`;
   const timeoutMs = options.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_POLICY_BYTES;

@@ -301,6 +301,19 @@ describe("fetchStsPolicy with injected fetchers", () => {
     const r = await fetchStsPolicy("x.example", { fetch: () => new Promise(() => {}), timeoutMs: 50 });
     expect(r).toMatchObject({ ok: false, failure: { resultType: "sts-policy-fetch-error" } });
   });
+  it("a domain that is not an A-label name never reaches the fetcher", async () => {
+    let called = false;
+    for (const bad of ["example.com/evil", "bücher.example", "a..b", "", "x@y.example"]) {
+      const r = await fetchStsPolicy(bad, {
+        fetch: async () => {
+          called = true;
+          return { kind: "error", code: "network", reason: "x" };
+        },
+      });
+      expect(r.ok).toBe(false);
+    }
+    expect(called).toBe(false);
+  });
   it("a fetcher that throws is a fetch error", async () => {
     const r = await fetchStsPolicy("x.example", {
       fetch: () => {
