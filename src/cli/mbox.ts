@@ -35,6 +35,9 @@ export function looksLikeMbox(start: Uint8Array): boolean {
 /**
  * The splitting state machine: feed chunks, take the messages completed so far. Bytes before the
  * first "From " line are not a message and are dropped.
+ *
+ * Only lines that start with "F" or ">" can be boundaries or quoted: the rest of the input is found
+ * with native searches for "\nF" and "\n>" and passed on in whole runs, never a line at a time.
  */
 export class MboxSplitter {
   readonly #maxBytes: number;
@@ -43,10 +46,13 @@ export class MboxSplitter {
   #parts: Buffer[] = [];
   #size = 0;
   #blank = true; // only CR/LF so far
-  // The line being read: its first bytes until its kind is known, then its kind.
+  /**
+   * Where the next byte falls: at the start of a line; in a line whose first bytes are held in
+   * `#head` until its kind is known; in a plain line; or in a "From " line (dropped).
+   */
+  #mode: "start" | "head" | "plain" | "from" = "start";
   #head: Buffer[] = [];
   #headLen = 0;
-  #kind: LineKind | undefined;
   #ready: MboxItem[] = [];
 
   constructor(maxBytes = Number.POSITIVE_INFINITY) {
@@ -71,8 +77,8 @@ export class MboxSplitter {
     this.#blank = true;
   }
 
-  #decided(kind: LineKind): void {
-    this.#kind = kind;
+  /** The held line head is decided; `complete`: it holds the whole line, newline included. */
+  #decide(kind: LineKind, complete: boolean): void {
     const line = Buffer.concat(this.#head, this.#headLen);
     this.#head = [];
     this.#headLen = 0;
@@ -80,16 +86,7 @@ export class MboxSplitter {
       this.#close();
       this.#inMessage = true;
     } else this.#add(kind === "quoted" ? line.subarray(1) : line);
-  }
-
-  #piece(bytes: Buffer, lineEnds: boolean): void {
-    if (this.#kind === undefined) {
-      this.#head.push(bytes);
-      this.#headLen += bytes.length;
-      const kind = classify(Buffer.concat(this.#head, this.#headLen), lineEnds);
-      if (kind !== undefined) this.#decided(kind);
-    } else if (this.#kind !== "from") this.#add(bytes);
-    if (lineEnds) this.#kind = undefined;
+    this.#mode = complete ? "start" : kind === "from" ? "from" : "plain";
   }
 
   /** Feeds a chunk; linear in its length. */
@@ -97,16 +94,57 @@ export class MboxSplitter {
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
     let pos = 0;
     while (pos < buf.length) {
-      const nl = buf.indexOf(0x0a, pos);
-      const end = nl < 0 ? buf.length : nl + 1;
-      this.#piece(buf.subarray(pos, end), nl >= 0);
-      pos = end;
+      switch (this.#mode) {
+        case "start": {
+          const c = buf[pos];
+          this.#mode = c === 0x46 /* F */ || c === 0x3e /* > */ ? "head" : "plain";
+          break;
+        }
+        case "head": {
+          // Take the line up to its newline, or until HEAD bytes are held.
+          const nl = buf.indexOf(0x0a, pos);
+          const limit = pos + (HEAD - this.#headLen);
+          const end = nl >= 0 && nl < limit ? nl + 1 : Math.min(buf.length, limit);
+          this.#head.push(buf.subarray(pos, end));
+          this.#headLen += end - pos;
+          pos = end;
+          const complete = buf[end - 1] === 0x0a;
+          const kind = classify(Buffer.concat(this.#head, this.#headLen), complete);
+          if (kind !== undefined) this.#decide(kind, complete);
+          break;
+        }
+        case "from": {
+          const nl = buf.indexOf(0x0a, pos);
+          if (nl < 0) pos = buf.length;
+          else {
+            pos = nl + 1;
+            this.#mode = "start";
+          }
+          break;
+        }
+        case "plain": {
+          // The next line that starts with F or >; everything before it passes in one piece.
+          const f = buf.indexOf("\nF", pos, "latin1");
+          const q = buf.indexOf("\n>", pos, "latin1");
+          const next = f < 0 ? q : q < 0 ? f : Math.min(f, q);
+          if (next < 0) {
+            this.#add(buf.subarray(pos));
+            if (buf[buf.length - 1] === 0x0a) this.#mode = "start";
+            pos = buf.length;
+          } else {
+            this.#add(buf.subarray(pos, next + 1));
+            pos = next + 1;
+            this.#mode = "head";
+          }
+          break;
+        }
+      }
     }
   }
 
   /** Ends the input: the last message is complete. */
   end(): void {
-    if (this.#kind === undefined && this.#headLen > 0) this.#decided(classify(Buffer.concat(this.#head, this.#headLen), true)!);
+    if (this.#mode === "head") this.#decide(classify(Buffer.concat(this.#head, this.#headLen), true)!, true);
     this.#close();
   }
 
