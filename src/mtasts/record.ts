@@ -1,3 +1,5 @@
+import { guardResolver } from "../dns/guard.js";
+import { type GuardOptions, guardedQuery } from "../dns/guard.js";
 import type { Resolver } from "../dns/types.js";
 
 /** A parsed `_mta-sts` TXT record (RFC 8461 3.1). */
@@ -113,15 +115,12 @@ function claimsSts(text: string): boolean {
 /**
  * Looks up `_mta-sts.<domain>` (RFC 8461 3.1). Records that do not begin with `v=STSv1;` are discarded;
  * if the number left is not one, or it does not parse, the domain has no available policy. CNAMEs are
- * followed by the resolver.
+ * followed by the resolver. The answer is validated and waited for at most `timeoutMs` (10 s) or
+ * until `signal` fires (a temperror either way).
  */
 export async function discoverStsRecord(domain: string, resolver: Resolver): Promise<StsDiscovery> {
-  let answer: Awaited<ReturnType<Resolver["txt"]>>;
-  try {
-    answer = await resolver.txt(`_mta-sts.${domain}`);
-  } catch (err) {
-    return { kind: "temperror", reason: `resolver threw: ${(err as Error)?.message ?? String(err)}` };
-  }
+  // The guard validates the answer and bounds the wait; a throw or garbage is an error answer.
+  const answer = await guardResolver(resolver).txt(`_mta-sts.${domain}`);
   if (answer.kind === "error") return { kind: "temperror", reason: answer.reason };
   if (answer.kind !== "ok") return { kind: "none", reason: `no _mta-sts record (${answer.kind})` };
   const candidates = answer.records.filter(claimsSts);

@@ -13,6 +13,7 @@ import {
   checkSenderNullMx,
   checkSpf,
   type DnsAnswer,
+  discoverStsRecord,
   discoverTlsRpt,
   NodeResolver,
   parseAuthor,
@@ -184,7 +185,7 @@ describe("a resolver that returns garbage", () => {
   });
 });
 
-describe("TLSRPT discovery behind a hostile resolver", () => {
+describe("TLSRPT and MTA-STS discovery behind a hostile resolver", () => {
   it("garbage, throws and rejections: temperror, never a throw", async () => {
     const answers: Array<() => unknown> = [
       ...garbage.map(
@@ -200,6 +201,8 @@ describe("TLSRPT discovery behind a hostile resolver", () => {
     for (const answer of answers) {
       const r = await discoverTlsRpt("example.com", hostile(answer));
       expect(r.kind).toBe("temperror");
+      const sts = await discoverStsRecord("example.com", hostile(answer));
+      expect(sts.kind).toBe("temperror");
     }
   });
 });
