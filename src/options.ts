@@ -53,6 +53,7 @@ const COMMON_HINTS: Readonly<Record<string, string>> = {
   disableBimi: "nothing: msgauth has no BIMI",
   trustReceived: "envelopeFromMessage(message) before authenticate() (see docs/authenticate.md)",
   cv: "chain (the ArcResult of the received chain)",
+  privateKey: "nothing here: keys sign in signDkim, sealArc and authenticate's seal option",
 };
 
 export type Hints = Readonly<Record<string, string>>;

@@ -1,6 +1,7 @@
 import { createHash, createPrivateKey, generateKeyPairSync, sign } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { sealArc, verifyArc } from "../../src/arc/index.js";
+import { authenticate } from "../../src/authenticate.js";
 import { type DkimSignOptions, signDkim, verifyDkim } from "../../src/dkim/index.js";
 import { ed25519KeyFromSeed, loadPrivateKey } from "../../src/dkim/private-key.js";
 import { FixtureResolver, mergeZones, zoneFromObject } from "../../src/dns/index.js";
@@ -150,6 +151,16 @@ describe("internationalized signing domains and selectors", () => {
     expect(/^[\x20-\x7e\r\n\t]*$/.test(fields)).toBe(true);
     const [r] = await verifyDkim(fields + IDN_MESSAGE, { resolver: idnResolver });
     expect(r).toMatchObject({ result: "pass", domain: "xn--bcher-kva.example" });
+  });
+  it("an IDN author domain aligns with the A-label d= (DMARC compares A-labels)", async () => {
+    const zone = mergeZones(idnZone, zoneFromObject({ "_dmarc.xn--bcher-kva.example": { TXT: "v=DMARC1; p=reject" } }));
+    const fields = await signDkim(IDN_MESSAGE, { ...ed, domain: "bücher.example" });
+    const r = await authenticate(
+      fields + IDN_MESSAGE,
+      { ip: "192.0.2.25" },
+      { resolver: new FixtureResolver(zone), authservId: "mx.test" },
+    );
+    expect(r.dmarc).toMatchObject({ result: "pass", dkim: { aligned: true } });
   });
   it("sealArc writes d= and s= of the AMS and the seal in A-labels, and the chain validates", async () => {
     const sealed = await sealArc(IDN_MESSAGE, {
