@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { Gzip } from "fflate";
+import { once } from "node:events";
+import { createGzip, gzipSync } from "node:zlib";
 import type { DmarcUri } from "../dmarc/record.js";
 import type { Store } from "../store/types.js";
 import { decodeRecord } from "./collect.js";
@@ -41,34 +42,36 @@ export function newReportId(policyDomain: string, begin: number, receiver: strin
   return { reportId: `${begin}.${policyDomain}.${uniqueId}@${receiver}`, uniqueId };
 }
 
-/** Streams XML text into gzip, in ~64 KB pieces: bounded memory however many records. */
+/**
+ * Streams XML text into gzip (node:zlib, native: about three times fflate's speed here), in ~64 KB
+ * pieces with backpressure: bounded memory for the text however many records; the compressed
+ * output is collected.
+ */
 class GzipSink {
-  readonly #chunks: Uint8Array[] = [];
-  readonly #gz = new Gzip({ level: 6 }, (chunk) => this.#chunks.push(chunk));
-  readonly #enc = new TextEncoder();
+  readonly #chunks: Buffer[] = [];
+  readonly #gz = createGzip({ level: 6 });
   #pending = "";
   bytes = 0;
 
-  write(s: string): void {
-    this.#pending += s;
-    if (this.#pending.length >= 65_536) this.#flush(false);
+  constructor() {
+    this.#gz.on("data", (c: Buffer) => this.#chunks.push(c));
   }
-  #flush(final: boolean): void {
-    const b = this.#enc.encode(this.#pending);
+  async write(s: string): Promise<void> {
+    this.#pending += s;
+    if (this.#pending.length >= 65_536) await this.#flush();
+  }
+  async #flush(): Promise<void> {
+    const b = Buffer.from(this.#pending, "utf8");
     this.bytes += b.length;
     this.#pending = "";
-    this.#gz.push(b, final);
+    if (!this.#gz.write(b)) await once(this.#gz, "drain");
   }
-  end(): Uint8Array {
-    this.#flush(true);
-    const total = this.#chunks.reduce((n, c) => n + c.length, 0);
-    const out = new Uint8Array(total);
-    let off = 0;
-    for (const c of this.#chunks) {
-      out.set(c, off);
-      off += c.length;
-    }
-    return out;
+  async end(): Promise<Uint8Array> {
+    await this.#flush();
+    const ended = once(this.#gz, "end");
+    this.#gz.end();
+    await ended;
+    return Buffer.concat(this.#chunks);
   }
 }
 
@@ -115,18 +118,18 @@ export async function generateFromStore(
   const end = period.begin + period.seconds - 1;
   const metadata = metadataFor(identity, ids.reportId, period.begin, end);
   const sink = new GzipSink();
-  sink.write(xmlHead(metadata, best.policy));
+  await sink.write(xmlHead(metadata, best.policy));
   let records = 0;
   let messages = 0;
   for await (const [field, count] of store.entries(map)) {
     if (field[0] !== "r" || count <= 0) continue;
-    sink.write(xmlRecord(decodeRecord(field, count)));
+    await sink.write(xmlRecord(decodeRecord(field, count)));
     records++;
     messages += count;
   }
   if (records === 0) return undefined;
-  sink.write(XML_TAIL);
-  const gzip = sink.end();
+  await sink.write(XML_TAIL);
+  const gzip = await sink.end();
   return {
     policyDomain: period.domain,
     policy: best.policy,
@@ -149,17 +152,14 @@ export function generateReport(
 ): Omit<GeneratedReport, "rua"> {
   const ids = newReportId(policy.domain, period.begin, identity.receiver);
   const metadata = metadataFor(identity, ids.reportId, period.begin, period.end);
-  const sink = new GzipSink();
-  sink.write(xmlHead(metadata, policy));
-  for (const r of records) sink.write(xmlRecord(r));
-  sink.write(XML_TAIL);
+  const xml = Buffer.from(aggregateXml({ metadata, policy, records: [...records] }), "utf8");
   return {
     policyDomain: policy.domain,
     policy,
     metadata,
     filename: `${identity.receiver}!${policy.domain}!${period.begin}!${period.end}!${ids.uniqueId}.xml.gz`,
-    gzip: sink.end(),
-    xmlBytes: sink.bytes,
+    gzip: gzipSync(xml),
+    xmlBytes: xml.length,
     records: records.length,
     messages: records.reduce((n, r) => n + r.count, 0),
   };

@@ -3,7 +3,10 @@ import type { AggregateRecord, PolicyPublished, ReportMetadata } from "./types.j
 export const DMARC_NS = "urn:ietf:params:xml:ns:dmarc-2.0";
 
 /** XML 1.0 text: &, <, > escaped; characters XML 1.0 forbids (C0 controls but TAB/LF/CR, lone surrogates) dropped. */
+const PLAIN = /^[^&<>\u0000-\u001f\ud800-\udfff\ufffe\uffff]*$/;
+
 export function xmlText(s: string): string {
+  if (PLAIN.test(s)) return s; // the common case: nothing to escape or drop
   return s
     .replace(
       /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
