@@ -84,6 +84,8 @@ export class MtaSts {
   readonly #maxBytes: number;
   readonly #retryMs: number;
   readonly #now: () => number;
+  /** Lookups in progress, so concurrent deliveries to one domain share one DNS query and one fetch. */
+  readonly #inFlight = new Map<string, Promise<StsPolicyLookup>>();
 
   constructor(options: MtaStsOptions) {
     checkOptions(options);
@@ -101,12 +103,23 @@ export class MtaSts {
    * The policy for a recipient domain (RFC 8461 5.1). The domain is the recipient's own: a subdomain
    * never falls back to its parent (RFC 8461 3.4); for a smart host pass the smart host's domain.
    * `refresh: true` fetches even when the TXT id matches the cached policy (a proactive refresh).
-   * Never throws for DNS, HTTPS or store trouble.
+   * Concurrent calls for one domain share one lookup. DNS waits are bounded (10 s a query) and the
+   * fetch by `timeoutMs`; `signal` stops both early. Never throws for DNS, HTTPS or store trouble.
    */
-  async policy(domain: string, options: { refresh?: boolean } = {}): Promise<StsPolicyLookup> {
+  async policy(domain: string, options: { refresh?: boolean; signal?: AbortSignal } = {}): Promise<StsPolicyLookup> {
     const ascii = typeof domain === "string" ? asciiDomain(domain) : undefined;
     if (!ascii) return { kind: "none", domain: String(domain), reason: "not a valid domain name" };
     const name = ascii.toLowerCase();
+    // a caller with its own signal or a forced refresh does not share another caller's lookup
+    if (options.refresh || options.signal) return this.#lookup(name, options);
+    const pending = this.#inFlight.get(name);
+    if (pending) return pending;
+    const run = this.#lookup(name, options).finally(() => this.#inFlight.delete(name));
+    this.#inFlight.set(name, run);
+    return run;
+  }
+
+  async #lookup(name: string, options: { refresh?: boolean; signal?: AbortSignal }): Promise<StsPolicyLookup> {
     const now = this.#now();
     const cached = await this.#cache.get(name, now);
     const storeError = cached.error;
@@ -123,7 +136,7 @@ export class MtaSts {
         expiresAt: expiresAt(entry),
         ...extra,
       });
-    const discovery = await discoverStsRecord(name, this.#resolver);
+    const discovery = await discoverStsRecord(name, this.#resolver, options.signal ? { signal: options.signal } : {});
     if (discovery.kind !== "found") {
       // RFC 8461 3.1, 5.1: no usable TXT record does not by itself remove a cached policy.
       if (cached.entry) return fromCache(cached.entry, { dns: discovery.reason });
@@ -139,7 +152,12 @@ export class MtaSts {
       if (cached.entry) return fromCache(cached.entry, { failure });
       return withStore({ kind: "none", domain: name, reason: failure.reason, failure });
     }
-    const fetched = await fetchStsPolicy(name, { fetch: this.#fetch, timeoutMs: this.#timeoutMs, maxBytes: this.#maxBytes });
+    const fetched = await fetchStsPolicy(name, {
+      fetch: this.#fetch,
+      timeoutMs: this.#timeoutMs,
+      maxBytes: this.#maxBytes,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
     if (!fetched.ok) {
       await this.#cache.noteFailure(name, id, this.#retryMs);
       // RFC 8461 3.3: with a valid cached policy, apply it; without one, deliver as if there were none.

@@ -44,6 +44,8 @@ export interface FetchStsPolicyOptions {
   timeoutMs?: number;
   /** Largest body accepted. Default 65536 (RFC 8461 3.3 suggests 64 KB). */
   maxBytes?: number;
+  /** Stops the fetch (a fetch error) when it fires. */
+  signal?: AbortSignal;
 }
 
 export const DEFAULT_FETCH_TIMEOUT_MS = 60_000;
@@ -64,17 +66,30 @@ function mediaType(value: string | undefined): string | undefined {
  */
 export async function fetchStsPolicy(domain: string, options: FetchStsPolicyOptions): Promise<StsFetchOutcome> {
   if (typeof domain !== "string" || !isDomain(domain))
-    return { ok: false, failure: { resultType: "sts-policy-fetch-error", reason: `${JSON.stringify(domain)} is not an A-label domain name` } };
+    return {
+      ok: false,
+      failure: { resultType: "sts-policy-fetch-error", reason: `${JSON.stringify(domain)} is not an A-label domain name` },
+    };
   const host = `mta-sts.${domain}`;
   const timeoutMs = options.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_POLICY_BYTES;
   const controller = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
   const deadline = new Promise<PolicyFetchResult>((resolve) => {
     timer = setTimeout(() => {
       controller.abort(new Error("policy fetch timed out"));
       resolve({ kind: "error", code: "timeout", reason: `no complete answer within ${timeoutMs} ms` });
     }, timeoutMs);
+    const outer = options.signal;
+    if (outer) {
+      onAbort = () => {
+        controller.abort(new Error("policy fetch aborted"));
+        resolve({ kind: "error", code: "timeout", reason: "aborted by the caller" });
+      };
+      if (outer.aborted) onAbort();
+      else outer.addEventListener("abort", onAbort, { once: true });
+    }
   });
   let result: PolicyFetchResult;
   try {
@@ -86,6 +101,7 @@ export async function fetchStsPolicy(domain: string, options: FetchStsPolicyOpti
     result = { kind: "error", code: "network", reason: `fetcher threw: ${(err as Error)?.message ?? String(err)}` };
   } finally {
     clearTimeout(timer);
+    if (onAbort) options.signal?.removeEventListener("abort", onAbort);
     if (!controller.signal.aborted) controller.abort(new Error("policy fetch settled"));
   }
   const fail = (resultType: StsFailureType, reason: string): StsFetchOutcome => ({ ok: false, failure: { resultType, reason } });

@@ -1,5 +1,4 @@
-import { guardResolver } from "../dns/guard.js";
-import { type GuardOptions, guardedQuery } from "../dns/guard.js";
+import { type GuardOptions, guardResolver } from "../dns/guard.js";
 import type { Resolver } from "../dns/types.js";
 
 /** A parsed `_mta-sts` TXT record (RFC 8461 3.1). */
@@ -118,9 +117,9 @@ function claimsSts(text: string): boolean {
  * followed by the resolver. The answer is validated and waited for at most `timeoutMs` (10 s) or
  * until `signal` fires (a temperror either way).
  */
-export async function discoverStsRecord(domain: string, resolver: Resolver): Promise<StsDiscovery> {
+export async function discoverStsRecord(domain: string, resolver: Resolver, options: GuardOptions = {}): Promise<StsDiscovery> {
   // The guard validates the answer and bounds the wait; a throw or garbage is an error answer.
-  const answer = await guardResolver(resolver).txt(`_mta-sts.${domain}`);
+  const answer = await guardResolver(resolver, options).txt(`_mta-sts.${domain}`);
   if (answer.kind === "error") return { kind: "temperror", reason: answer.reason };
   if (answer.kind !== "ok") return { kind: "none", reason: `no _mta-sts record (${answer.kind})` };
   const candidates = answer.records.filter(claimsSts);

@@ -1,4 +1,4 @@
-import { guardResolver } from "../dns/guard.js";
+import { type GuardOptions, guardResolver } from "../dns/guard.js";
 import type { Resolver } from "../dns/types.js";
 
 /** One reporting destination from `rua=` (RFC 8460 3): mail to an address, or an HTTPS POST. */
@@ -153,11 +153,12 @@ function claimsTlsRpt(text: string): boolean {
 
 /**
  * Looks up `_smtp._tls.<domain>` (RFC 8460 3): records not beginning with `v=TLSRPTv1;` are discarded;
- * if the number left is not one, or it does not parse, the domain does not implement TLSRPT.
+ * if the number left is not one, or it does not parse, the domain does not implement TLSRPT. The
+ * answer is validated and waited for at most `timeoutMs` (10 s) or until `signal` fires.
  */
-export async function discoverTlsRpt(domain: string, resolver: Resolver): Promise<TlsRptDiscovery> {
+export async function discoverTlsRpt(domain: string, resolver: Resolver, options: GuardOptions = {}): Promise<TlsRptDiscovery> {
   // The guard validates the answer and bounds the wait; a throw or garbage is an error answer.
-  const answer = await guardResolver(resolver).txt(`_smtp._tls.${domain}`);
+  const answer = await guardResolver(resolver, options).txt(`_smtp._tls.${domain}`);
   if (answer.kind === "error") return { kind: "temperror", reason: answer.reason };
   if (answer.kind !== "ok") return { kind: "none", reason: `no _smtp._tls record (${answer.kind})` };
   const candidates = answer.records.filter(claimsTlsRpt);

@@ -184,6 +184,22 @@ describe("MtaSts policy lookup and cache (RFC 8461 3.3, 5.1)", () => {
     expect(after.allowedHosts).toEqual(["new-mx.example.com"]);
   });
 
+  it("concurrent lookups for one domain share one DNS query and one fetch", async () => {
+    const { sts, server } = setup();
+    const all = await Promise.all(Array.from({ length: 10 }, () => sts.policy("example.com")));
+    expect(all.every((r) => r.kind === "policy")).toBe(true);
+    expect(server.state.calls).toBe(1);
+  });
+
+  it("a caller's signal stops a hanging fetch", async () => {
+    const resolver = new FixtureResolver(zoneFromObject({ "_mta-sts.example.com": { TXT: ["v=STSv1; id=1"] } }));
+    const sts = new MtaSts({ resolver, fetch: () => new Promise(() => {}) });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50);
+    const r = await sts.policy("example.com", { signal: controller.signal });
+    expect(r).toMatchObject({ kind: "none", failure: { resultType: "sts-policy-fetch-error" } });
+  });
+
   it("an invalid domain is no policy, never a throw", async () => {
     const { sts } = setup();
     expect((await sts.policy("not a domain")).kind).toBe("none");
