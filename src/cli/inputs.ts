@@ -125,11 +125,14 @@ async function* messagesOf(name: string, file: string, source: AsyncIterable<Uin
 
 /**
  * Opens a path only if it is a regular file. O_NONBLOCK makes opening a FIFO return at once (instead
- * of waiting for a writer), and the type is taken from the open descriptor (fstat), so a name swapped
- * between a check and the open cannot slip a FIFO or a device through. Symbolic links are followed:
+ * of waiting for a writer), and the type is checked again on the open descriptor (fstat), so a name
+ * swapped between the first check and the open cannot slip a FIFO or a device through. Symbolic links are followed:
  * a link to a regular file is read, a link to anything else is skipped like its target.
  */
 async function openRegular(path: string | Buffer): Promise<{ handle: FileHandle } | { why: string }> {
+  // What is plainly not a regular file is not even opened (opening some devices has effects).
+  const before = await stat(path).catch(() => undefined);
+  if (before && !before.isFile()) return { why: `skipped: ${typeOf(before)}, not a regular file` };
   let handle: FileHandle;
   try {
     handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
