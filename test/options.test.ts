@@ -25,6 +25,7 @@ import {
   parseAuthor,
   parseCommand,
   parseZoneFile,
+  RateLimiter,
   receivedSpf,
   resolveNextHop,
   SmtpSession,
@@ -89,6 +90,7 @@ const entryPoints: Array<[string, (extra: Record<string, unknown>) => unknown]> 
       }),
   ],
   ["envelopeFromMessage", (x) => envelopeFromMessage(MESSAGE, { ...x })],
+  ["RateLimiter", (x) => new RateLimiter({ capacity: 10, refillPerSecond: 1, ...x })],
 ];
 
 async function thrown(call: () => unknown): Promise<unknown> {
