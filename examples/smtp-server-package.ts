@@ -67,9 +67,10 @@ export function createAuthenticatingServer(options: {
           log("smtp: message handling failed", error);
           // Read the rest so the connection stays in step, then answer 451.
           stream.on("error", () => undefined);
-          if (stream.readableEnded) answer(temporary(error));
+          if (stream.readableEnded || stream.destroyed) answer(temporary(error));
           else {
-            stream.on("end", () => answer(temporary(error)));
+            stream.once("end", () => answer(temporary(error)));
+            stream.once("close", () => answer(temporary(error)));
             stream.resume();
           }
         });
