@@ -1,6 +1,6 @@
 import type { AuthenticationResult, Envelope } from "../authenticate.js";
 import type { Store } from "../store/types.js";
-import { StoreError } from "../store/types.js";
+import { MAX_FIELD_LENGTH, MAX_NAME_LENGTH, StoreError } from "../store/types.js";
 import type { AggregateRecord, EvaluatedDisposition, PolicyOverride, PolicyPublished } from "./types.js";
 
 /** What collect() needs from authenticate()'s result. */
@@ -101,7 +101,8 @@ export function recordOf(input: CollectInput, envelope: Envelope, extra: Collect
     reasons,
     headerFrom: d.fromDomain,
     dkimResults: input.dkim
-      .filter((k) => k.domain !== "")
+      // d= and s= are DNS labels: anything longer than a domain name is not worth a row.
+      .filter((k) => k.domain !== "" && k.domain.length <= 253 && k.selector.length <= 253)
       .slice(0, MAX_AUTH_RESULTS)
       .map((k) => ({ domain: k.domain, selector: k.selector, result: k.result })),
     spfResults: [],
@@ -206,12 +207,16 @@ export class AggregateCollector {
       return { collected: false, reason: `${policy.domain} asks for no aggregate reports (no rua=)` };
     const { begin, seconds } = this.period(this.#o.now(), d.record!.ri);
     const map = periodMapName(this.#o.prefix, begin, seconds, policy.domain);
+    const field = encodeRecord(record);
+    // The published policy (and where reports go) rides in the same map, counted: the report uses
+    // the one seen most.
+    const policyField = `p${JSON.stringify({ policy, rua: d.record!.rua })}`;
+    if (field.length > MAX_FIELD_LENGTH || policyField.length > MAX_FIELD_LENGTH || map.length > MAX_NAME_LENGTH)
+      return { collected: false, reason: "the row is too large to store (over 64 KiB)" };
     try {
       await this.#o.store.increment([
-        { map, field: encodeRecord(record), by: 1 },
-        // The published policy (and where reports go) rides in the same map, counted: the report uses
-        // the one seen most.
-        { map, field: `p${JSON.stringify({ policy, rua: d.record!.rua })}`, by: 1 },
+        { map, field, by: 1 },
+        { map, field: policyField, by: 1 },
       ]);
     } catch (err) {
       if (err instanceof TypeError) throw err;

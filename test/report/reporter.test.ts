@@ -122,3 +122,12 @@ describe("reporter", () => {
     expect(await store.maps("")).toEqual([]);
   });
 });
+
+describe("collector bounds", () => {
+  it("a row too large for the store is refused with a reason, never a throw", async () => {
+    const [t] = await authenticateTraffic();
+    const huge = { ...t!.result, dmarc: { ...t!.result.dmarc!, fromDomain: "a".repeat(70_000) } };
+    const outcome = await new AggregateCollector({ store: new MemoryStateStore(), now: () => T0 }).collect(huge, t!.envelope);
+    expect(outcome).toEqual({ collected: false, reason: "the row is too large to store (over 64 KiB)" });
+  });
+});
