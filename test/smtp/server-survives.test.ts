@@ -191,3 +191,25 @@ describe("examples/smtp-server.ts: a client that pipelines and does not read", (
     }
   }, 90_000);
 });
+
+describe("examples/smtp-server.ts: a connection limiter that fails", () => {
+  it("the client gets 421 4.3.0, the failure is logged, nothing escapes the server", async () => {
+    const { startSmtpServer } = await import("../../examples/smtp-server.js");
+    const logged: string[] = [];
+    const failing = { take: () => Promise.reject(new Error("store down")) } as unknown as import("../../src/index.js").RateLimiter;
+    const server = await startSmtpServer({
+      hostname: "mx.example.org",
+      localDomains: ["example.org"],
+      connectionLimit: failing,
+      log: (m, e) => logged.push(`${m}: ${String(e)}`),
+    });
+    try {
+      const c = rawClient(server.port);
+      const text = await c.until((t, closed) => closed && t.length > 0);
+      expect(text).toBe("421 4.3.0 mx.example.org Internal error, closing connection\r\n");
+      expect(logged).toEqual([expect.stringContaining("connection setup failed: Error: store down")]);
+    } finally {
+      await server.close();
+    }
+  });
+});
