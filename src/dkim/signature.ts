@@ -51,6 +51,15 @@ function digits(tag: Tag | undefined, max: number): number | undefined | "bad" {
   return Number(v);
 }
 
+/** d= or s= for a problem report: the A-label form when it is a name, else the text (never mojibake). */
+function tagText(tag: Tag | undefined, lowerCase: boolean): string {
+  if (!tag) return "";
+  const name = tagDomain(tag.value, { lowerCase });
+  if (name !== undefined) return name;
+  const text = Buffer.from(tag.value, "latin1").toString("utf8");
+  return lowerCase ? text.toLowerCase() : text;
+}
+
 /**
  * Parses a DKIM-Signature field strictly (RFC 6376 3.5): required tags, v=1, known algorithm and
  * canonicalization, base64, h= holding From, i= under d=, x= after t=.
@@ -63,8 +72,8 @@ export function parseSignature(field: HeaderField): { ok: true; sig: DkimSignatu
     const p: { ok: false } & SignatureProblem = {
       ok: false,
       reason,
-      domain: tags?.get("d")?.value.toLowerCase() ?? "",
-      selector: tags?.get("s")?.value ?? "",
+      domain: tagText(tags?.get("d"), true),
+      selector: tagText(tags?.get("s"), false),
     };
     const a = tags?.get("a")?.value;
     if (a !== undefined) p.algorithm = a;

@@ -202,6 +202,9 @@ describe("internationalized signing domains and selectors", () => {
     const message = `DKIM-Signature: ${sigValue}${b}\r\n${headers}\r\n${body}`;
     const [r] = await verifyDkim(Buffer.from(message, "utf8"), { resolver: idnResolver });
     expect(r).toMatchObject({ result: "pass", domain: "xn--bcher-kva.example", selector: "xn--slecteur-b1a" });
+    // A signature that cannot be read reports d= and s= in A-labels too (never as mojibake).
+    const v2 = await verifyDkim(Buffer.from(message.replace("v=1;", "v=2;"), "utf8"), { resolver: idnResolver });
+    expect(v2[0]).toMatchObject({ result: "neutral", domain: "xn--bcher-kva.example", selector: "xn--slecteur-b1a" });
     // The same signature, its d= bytes not UTF-8: not a domain, neutral (RFC 8601 2.7.1).
     const latin1 = Buffer.from(message.replace("d=bücher", "d=b\u00fccher"), "latin1");
     expect((await verifyDkim(latin1, { resolver: idnResolver }))[0]).toMatchObject({ result: "neutral" });
