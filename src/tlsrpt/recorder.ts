@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { z } from "zod";
 import type { StsPolicyLookup } from "../mtasts/client.js";
 import { policyStrings } from "../mtasts/policy.js";
@@ -52,6 +52,16 @@ const checkRecorderOptions = optionsChecker<{ store: Store; now?: () => number }
 });
 
 const OPEN = "tlsrpt:open:";
+const POLICY = "tlsrpt:policy:";
+/** Policies are kept long enough for any open or pending day to be reported. */
+const POLICY_TTL_MS = 10 * 86_400_000;
+const MAX_POLICY_JSON = 200_000;
+
+function cut(value: string | undefined, max: number): string | null {
+  if (value === undefined || value === null) return null;
+  const text = String(value);
+  return text.length > max ? text.slice(0, max) : text;
+}
 const TAKEN = "tlsrpt:taken:";
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -69,6 +79,8 @@ const isDomain = (d: string) => /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/.test(d)
 export class TlsRptRecorder {
   readonly #store: Store;
   readonly #now: () => number;
+  /** Policy hashes this recorder wrote, and when (bounded; written again after a day, before they expire). */
+  readonly #stored = new Map<string, number>();
 
   constructor(options: { store: Store; now?: () => number }) {
     checkRecorderOptions(options);
@@ -94,19 +106,30 @@ export class TlsRptRecorder {
     for (const f of failures)
       if (typeof f?.resultType !== "string" || f.resultType === "") throw new TypeError("record: each failure needs a resultType");
     const map = `${OPEN}${dayOf(outcome.at ?? this.#now())}:${domain}`;
-    const policyKey = [p.type, p.string, p.mxHost];
-    const changes = [{ map, field: JSON.stringify([policyKey, failures.length === 0 ? "S" : "F"]), by: 1 }];
+    // The policy (up to a 64 KiB body) is stored once under its hash; counter fields stay short.
+    const policyJson = JSON.stringify([p.type, p.string.map(String), p.mxHost.map(String)]);
+    if (policyJson.length > MAX_POLICY_JSON) throw new TypeError(`record: the policy is over ${MAX_POLICY_JSON} characters`);
+    const policyId = createHash("sha256").update(policyJson).digest("hex").slice(0, 32);
+    const now = this.#now();
+    const storedAt = this.#stored.get(policyId);
+    if (storedAt === undefined || now - storedAt > 86_400_000 || now < storedAt) {
+      await this.#store.set(`${POLICY}${policyId}`, policyJson, { ttlMs: POLICY_TTL_MS });
+      if (this.#stored.size >= 10_000) this.#stored.clear();
+      this.#stored.set(policyId, now);
+    }
+    const changes = [{ map, field: JSON.stringify([policyId, failures.length === 0 ? "S" : "F"]), by: 1 }];
     for (const f of failures) {
+      // values may come from the remote side (HELO, error texts): each is cut to a bounded length
       const detail = [
-        f.resultType,
-        f.sendingMtaIp ?? null,
-        f.receivingMxHostname ?? null,
-        f.receivingMxHelo ?? null,
-        f.receivingIp ?? null,
-        f.additionalInformation ?? null,
-        f.failureReasonCode ?? null,
+        cut(f.resultType, 128),
+        cut(f.sendingMtaIp, 64),
+        cut(f.receivingMxHostname, 255),
+        cut(f.receivingMxHelo, 255),
+        cut(f.receivingIp, 64),
+        cut(f.additionalInformation, 1024),
+        cut(f.failureReasonCode, 1024),
       ];
-      changes.push({ map, field: JSON.stringify([policyKey, detail]), by: 1 });
+      changes.push({ map, field: JSON.stringify([policyId, detail]), by: 1 });
     }
     await this.#store.increment(changes);
   }
@@ -142,8 +165,30 @@ export class TlsRptRecorder {
     return out;
   }
 
+  async #policy(policyId: string, known: Map<string, [TlsReportPolicyId["type"], string[], string[]]>) {
+    const have = known.get(policyId);
+    if (have) return have;
+    const raw = await this.#store.get(`${POLICY}${policyId}`);
+    let value: [TlsReportPolicyId["type"], string[], string[]] = ["no-policy-found", [], []];
+    try {
+      const parsed = raw === undefined ? undefined : JSON.parse(raw);
+      if (
+        Array.isArray(parsed) &&
+        ["sts", "tlsa", "no-policy-found"].includes(parsed[0]) &&
+        Array.isArray(parsed[1]) &&
+        Array.isArray(parsed[2])
+      )
+        value = parsed as typeof value;
+    } catch {
+      // a lost or damaged policy entry: the counts are still reported, as no-policy-found
+    }
+    known.set(policyId, value);
+    return value;
+  }
+
   async #build(map: string, day: string, policyDomain: string, meta: ReportMeta): Promise<TakenReport> {
     const policies = new Map<string, TlsReportPolicy>();
+    const known = new Map<string, [TlsReportPolicyId["type"], string[], string[]]>();
     for await (const [field, count] of this.#store.entries(map)) {
       let parsed: unknown;
       try {
@@ -151,9 +196,9 @@ export class TlsRptRecorder {
       } catch {
         continue; // not ours
       }
-      if (!Array.isArray(parsed) || parsed.length !== 2 || !Array.isArray(parsed[0])) continue;
-      const [policyKey, what] = parsed as [[TlsReportPolicyId["type"], string[], string[]], unknown];
-      const key = JSON.stringify(policyKey);
+      if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[0] !== "string") continue;
+      const [key, what] = parsed as [string, unknown];
+      const policyKey = await this.#policy(key, known);
       let entry = policies.get(key);
       if (!entry) {
         entry = {

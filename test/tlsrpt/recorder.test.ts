@@ -79,6 +79,39 @@ for (const kind of kinds) {
       await store.close();
     });
 
+    it("a 60 KiB policy and over-long remote values are recorded (values cut), and reported", async () => {
+      const store = await kind.open();
+      const rec = new TlsRptRecorder({ store, now: () => DAY + 86_400_000 });
+      const mx = Array.from({ length: 3000 }, (_, i) => `mx${i}.example.net`);
+      const policy = {
+        type: "sts" as const,
+        string: ["version: STSv1", "mode: enforce", ...mx.map((m) => `mx: ${m}`), "max_age: 86400"],
+        mxHost: mx,
+      };
+      await rec.record({
+        policyDomain: "example.net",
+        policy,
+        at: DAY,
+        failures: [{ resultType: "validation-failure", receivingMxHelo: "h".repeat(100_000) }],
+      });
+      const [r] = await rec.takeReports("2026-11-30", META);
+      expect(r!.report.policies[0]!.policy.mxHost).toHaveLength(3000);
+      expect(r!.report.policies[0]!.failureDetails[0]!.receivingMxHelo).toHaveLength(255);
+      await store.close();
+    });
+
+    it("counts whose policy entry was lost are still reported", async () => {
+      const store = await kind.open();
+      const rec = new TlsRptRecorder({ store, now: () => DAY + 86_400_000 });
+      await rec.record({ policyDomain: "example.net", policy: reportPolicyFor(STS), at: DAY });
+      const hashes: string[] = [];
+      for await (const [field] of store.entries("tlsrpt:open:2026-11-30:example.net")) hashes.push(JSON.parse(field)[0]);
+      await store.delete(`tlsrpt:policy:${hashes[0]}`);
+      const [r] = await rec.takeReports("2026-11-30", META);
+      expect(r!.report.policies[0]).toMatchObject({ policy: { type: "no-policy-found" }, summary: { totalSuccessfulSessionCount: 1 } });
+      await store.close();
+    });
+
     it("concurrent records all count (atomic increments)", async () => {
       const store = await kind.open();
       const rec = new TlsRptRecorder({ store, now: () => DAY + 86_400_000 });
