@@ -11,7 +11,7 @@ export interface Store {
   readonly kind: "memory" | "sqlite" | "redis";
   /** Adds each change's `by` to field `field` of map `map`, all in one atomic step; resolves once stored. */
   increment(changes: readonly CounterChange[]): Promise<void>;
-  /** The fields of a map with their counts, read in pages (bounded memory); no order promised. */
+  /** The fields of a map with their counts, read in pages; no order promised. Each field once. */
   entries(map: string): AsyncIterable<[field: string, count: number]>;
   /** Names of the non-empty maps that start with `prefix`, sorted. */
   maps(prefix: string): Promise<string[]>;
