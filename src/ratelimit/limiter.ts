@@ -115,10 +115,10 @@ export class RateLimiter {
     try {
       const result = await Promise.race([call, deadline]);
       if (!isResult(result)) throw new RateLimitFaultError("script-error", "the store answered something that is not a rate-limit result");
-      return result;
+      return { allowed: result.allowed, remaining: result.remaining, retryAfterMs: result.retryAfterMs };
     } catch (err) {
       const fault = err instanceof RateLimitFaultError ? err.fault : "unavailable";
-      const error = err instanceof Error ? err.message : String(err);
+      const error = describeError(err);
       const allowed = !this.#failClosed;
       if (this.#onFault) {
         try {
@@ -132,6 +132,17 @@ export class RateLimiter {
       clearTimeout(timer);
     }
   }
+}
+
+/** The error in words, at most 512 characters, whatever was thrown (even an object whose toString throws). */
+function describeError(err: unknown): string {
+  let text: string;
+  try {
+    text = err instanceof Error ? String(err.message) : String(err);
+  } catch {
+    text = "the store failed with something that cannot be printed";
+  }
+  return text.length > 512 ? `${text.slice(0, 512)}...` : text;
 }
 
 function isResult(r: unknown): r is TakeResult {

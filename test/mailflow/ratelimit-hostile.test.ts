@@ -223,6 +223,30 @@ describe("a store that misbehaves: bounded answer, reported fault, open or close
       expect(events).toHaveLength(1);
     });
   }
+  it("a store that rejects with an unprintable value or a huge message: a fault with a bounded error, no throw", async () => {
+    const unprintable = {
+      toString() {
+        throw new Error("no");
+      },
+    };
+    const weird = { take: () => Promise.reject(unprintable) } as never;
+    expect(await new RateLimiter({ capacity: 1, refillPerSecond: 1, store: weird }).take("k")).toMatchObject({
+      allowed: true,
+      fault: "unavailable",
+    });
+    const huge = { take: () => Promise.reject(new Error("x".repeat(1_000_000))) } as never;
+    const r = await new RateLimiter({ capacity: 1, refillPerSecond: 1, store: huge, failClosed: true }).take("k");
+    expect(r).toMatchObject({ allowed: false, fault: "unavailable" });
+    expect(r.error!.length).toBeLessThanOrEqual(515);
+  });
+  it("a store's extra fields do not reach the caller (a result is exactly allowed, remaining, retryAfterMs)", async () => {
+    const chatty = { take: async () => ({ allowed: true, remaining: 1, retryAfterMs: 0, fault: "timeout", secret: 1 }) } as never;
+    expect(await new RateLimiter({ capacity: 2, refillPerSecond: 1, store: chatty }).take("k")).toEqual({
+      allowed: true,
+      remaining: 1,
+      retryAfterMs: 0,
+    });
+  });
   it("an onFault hook that throws does not change the answer", async () => {
     const rl = new RateLimiter({
       capacity: 1,
