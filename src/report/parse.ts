@@ -88,52 +88,54 @@ const schema = z.object({
       testing: opt(lower(["y", "n"] as const)),
       pct: opt(int),
     }),
-    record: z.array(
-      z.object({
-        row: z.object({
-          source_ip: text,
-          count: int,
-          policy_evaluated: z.object({
-            disposition: lower(["none", "quarantine", "reject", "pass"] as const),
-            dkim: lower(["pass", "fail"] as const),
-            spf: lower(["pass", "fail"] as const),
-            reason: opt(
-              z.array(
-                z.object({
-                  type: lower([
-                    "local_policy",
-                    "mailing_list",
-                    "other",
-                    "policy_test_mode",
-                    "trusted_forwarder",
-                    "forwarded",
-                    "sampled_out",
-                  ] as const),
-                  comment: opt(text),
-                }),
+    record: z
+      .array(
+        z.object({
+          row: z.object({
+            source_ip: text,
+            count: int,
+            policy_evaluated: z.object({
+              disposition: lower(["none", "quarantine", "reject", "pass"] as const),
+              dkim: lower(["pass", "fail"] as const),
+              spf: lower(["pass", "fail"] as const),
+              reason: opt(
+                z.array(
+                  z.object({
+                    type: lower([
+                      "local_policy",
+                      "mailing_list",
+                      "other",
+                      "policy_test_mode",
+                      "trusted_forwarder",
+                      "forwarded",
+                      "sampled_out",
+                    ] as const),
+                    comment: opt(text),
+                  }),
+                ),
               ),
-            ),
+            }),
           }),
+          identifiers: z.object({ header_from: text, envelope_from: opt(text), envelope_to: opt(text) }),
+          auth_results: z.preprocess(
+            (v) => (v === "" ? {} : v),
+            z.object({
+              dkim: opt(z.array(z.object({ domain: text, selector: opt(text), result: lower(authWords), human_result: opt(text) }))),
+              spf: opt(
+                z.array(
+                  z.object({
+                    domain: text,
+                    scope: opt(lower(["mfrom", "helo"] as const)),
+                    result: lower(authWords),
+                    human_result: opt(text),
+                  }),
+                ),
+              ),
+            }),
+          ),
         }),
-        identifiers: z.object({ header_from: text, envelope_from: opt(text), envelope_to: opt(text) }),
-        auth_results: z.preprocess(
-          (v) => (v === "" ? {} : v),
-          z.object({
-            dkim: opt(z.array(z.object({ domain: text, selector: opt(text), result: lower(authWords), human_result: opt(text) }))),
-            spf: opt(
-              z.array(
-                z.object({
-                  domain: text,
-                  scope: opt(lower(["mfrom", "helo"] as const)),
-                  result: lower(authWords),
-                  human_result: opt(text),
-                }),
-              ),
-            ),
-          }),
-        ),
-      }),
-    ),
+      )
+      .optional(), // RFC 9990 requires a record; a report without one is read as empty
   }),
 });
 
@@ -153,7 +155,7 @@ function normalize(f: Raw, namespaced: boolean): AggregateReport {
       errors: m.error ?? [],
     },
     policy: { domain: pp.domain.toLowerCase(), p: pp.p },
-    records: f.record.map((r): AggregateRecord => {
+    records: (f.record ?? []).map((r): AggregateRecord => {
       const pe = r.row.policy_evaluated;
       const rec: AggregateRecord = {
         sourceIp: r.row.source_ip,
