@@ -481,6 +481,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return EXIT.ok;
       case "help":
         if (args[0] === "tlsrpt") return await cmdTlsrpt(["--help"], io);
+        if (args[0] === "report") return await cmdReport(["--help"], io);
         if (args[0] && COMMAND_HELP[args[0]]) throw new HelpRequest(args[0]);
         await io.stdout(`${USAGE}\n`);
         return EXIT.ok;

@@ -325,7 +325,7 @@ describe("names and content are printed escaped", () => {
 });
 
 describe("help, version and errors in the user's terms", () => {
-  for (const command of ["check", "sign", "seal", "spf", "dmarc", "keygen", "record", "tlsrpt"]) {
+  for (const command of ["check", "sign", "seal", "spf", "dmarc", "keygen", "record", "tlsrpt", "report"]) {
     it(`${command} --help prints its usage and exits 0`, async () => {
       const r = await run([command, "--help"]);
       expect(r.code).toBe(EXIT.ok);
