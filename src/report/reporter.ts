@@ -131,6 +131,8 @@ export class AggregateReporter {
         const lease = `${p.map}#lease`;
         if (!(await s.set(lease, this.#o.hostId, { ttlMs: this.#o.leaseMs ?? 900_000, ifAbsent: true }))) continue;
         try {
+          // Another host may have sent it between our listing and our lease: then it is gone.
+          if (!(await s.maps(p.map)).includes(p.map)) continue;
           outcomes.push(await this.#send(p));
         } finally {
           await s.delete(lease).catch(() => {});

@@ -9,7 +9,7 @@ describe.skipIf(!HAS_REDIS)("a fleet of MX hosts sharing Redis", () => {
   let server: Awaited<ReturnType<typeof startRedisServer>> | undefined;
   afterAll(() => server?.stop());
 
-  it("counts from 4 processes add up and exactly one report per domain and period is sent", async () => {
+  it("counts from 4 processes add up and exactly one report per domain and period is sent (2 domains x 2 days)", async () => {
     server = await startRedisServer();
     const hosts = Array.from({ length: 4 }, (_, i) => {
       const c = spawn(
@@ -35,10 +35,25 @@ describe.skipIf(!HAS_REDIS)("a fleet of MX hosts sharing Redis", () => {
     await Promise.all(hosts.map((h) => h.until("ready")));
     for (const h of hosts) h.c.stdin!.write("go\n"); // all reporters race for the closed period
     await Promise.all(hosts.map((h) => h.until("done")));
-    const sent = hosts.flatMap((h) => h.lines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>));
-    expect(sent).toHaveLength(1);
-    // 4 hosts x 5 rounds x 6 messages, all counted once in the one report
-    expect(sent[0]).toMatchObject({ to: "dmarc-reports@example.com", domain: "example.com", messages: 120 });
+    const lines = hosts.flatMap((h) => h.lines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>));
+    const periods = lines.filter((l) => l.kind === "period").map((l) => `${l.domain} ${l.begin} ${l.state}`);
+    const day1 = Date.UTC(2026, 10, 20) / 1000;
+    const day2 = day1 + 86400;
+    // Each domain's each period handled by exactly one host, and reported once.
+    expect(periods.sort()).toEqual([
+      `example.com ${day1} sent`,
+      `example.com ${day2} sent`,
+      `other.example ${day1} sent`,
+      `other.example ${day2} sent`,
+    ]);
+    const emails = lines.filter((l) => l.kind === "email").map((l) => `${l.to} ${l.domain} ${l.begin} ${l.messages}`);
+    // 4 hosts x 5 rounds x 6 messages a domain a day, all counted once in the one report
+    expect(emails.sort()).toEqual([
+      `dmarc-reports@example.com example.com ${day1} 120`,
+      `dmarc-reports@example.com example.com ${day2} 120`,
+      `dmarc@other.example other.example ${day1} 120`,
+      `dmarc@other.example other.example ${day2} 120`,
+    ]);
     for (const h of hosts) h.c.stdin!.end();
   });
 });
