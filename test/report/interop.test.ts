@@ -151,7 +151,9 @@ describe("reports written by others parse", () => {
 
 describe("leniency", () => {
   it("a report without records is read as empty (RFC 9990 requires one; some senders send none)", () => {
-    const xml = fixture("reports/yahoo-style.xml").toString("utf8").replace(/<record>[\s\S]*<\/record>/, "");
+    const xml = fixture("reports/yahoo-style.xml")
+      .toString("utf8")
+      .replace(/<record>[\s\S]*<\/record>/, "");
     const r = parseAggregateXml(xml);
     expect(r.ok && r.report.records).toEqual([]);
   });
