@@ -3,7 +3,7 @@
  * time to generate one report (XML streamed into gzip) from 1,000,000 distinct rows. Not part of the
  * tests. Run from the built package: `npm run build && node --expose-gc --import tsx bench/reports.mts`
  * (SQLite needs Node 22.13+; Redis needs redis-server on the PATH; a store that is missing is
- * reported as skipped). BENCH_ROWS changes the 1,000,000.
+ * reported as skipped). BENCH_ROWS changes the 1,000,000; BENCH_STORES=memory,sqlite picks stores.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -86,7 +86,9 @@ const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 const line = (label: string, value: string) => console.log(`${label.padEnd(46)}${value}`);
 console.log(`Node ${process.version}, ${COLLECTS} collects, a report of ${ROWS} rows`);
 
+const only = process.env.BENCH_STORES?.split(",");
 for (const s of stores) {
+  if (only && !only.includes(s.name)) continue;
   const store = await s.open();
   if (typeof store === "string") {
     line(`${s.name}: collect`, store);
