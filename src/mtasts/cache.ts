@@ -65,13 +65,11 @@ export class PolicyCache {
   }
 
   async set(domain: string, entry: CachedPolicy, now: number): Promise<string | undefined> {
-    const ttlMs = expiresAt(entry) - now;
-    if (ttlMs < 1) return undefined; // max_age 0: nothing to keep
+    // max_age 0: nothing to keep, and the policy it replaces must not linger (a 1 ms entry)
+    const ttlMs = Math.max(1, Math.ceil(expiresAt(entry) - now));
     try {
       await bounded(
-        this.#store.set(KEY + domain, JSON.stringify({ id: entry.id, text: entry.text, fetchedAt: entry.fetchedAt }), {
-          ttlMs: Math.ceil(ttlMs),
-        }),
+        this.#store.set(KEY + domain, JSON.stringify({ id: entry.id, text: entry.text, fetchedAt: entry.fetchedAt }), { ttlMs }),
         this.#timeoutMs,
         "the policy store",
       );

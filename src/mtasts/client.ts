@@ -159,7 +159,8 @@ export class MtaSts {
       ...(options.signal ? { signal: options.signal } : {}),
     });
     if (!fetched.ok) {
-      await this.#cache.noteFailure(name, id, this.#retryMs);
+      // the caller giving up says nothing about the server: no back-off for the others then
+      if (!options.signal?.aborted) await this.#cache.noteFailure(name, id, this.#retryMs);
       // RFC 8461 3.3: with a valid cached policy, apply it; without one, deliver as if there were none.
       if (cached.entry) return fromCache(cached.entry, { failure: fetched.failure });
       return withStore({ kind: "none", domain: name, reason: fetched.failure.reason, failure: fetched.failure });

@@ -200,6 +200,24 @@ describe("MtaSts policy lookup and cache (RFC 8461 3.3, 5.1)", () => {
     expect(r).toMatchObject({ kind: "none", failure: { resultType: "sts-policy-fetch-error" } });
   });
 
+  it("a caller giving up does not start the five-minute back-off for everyone", async () => {
+    const { resolver, store, server } = setup();
+    const hanging = new MtaSts({ resolver, store, fetch: () => new Promise(() => {}) });
+    await hanging.policy("example.com", { signal: AbortSignal.abort() });
+    const sts = new MtaSts({ resolver, store, fetch: server.fetch });
+    expect(await sts.policy("example.com")).toMatchObject({ kind: "policy", source: "fetched" });
+  });
+
+  it("a new policy with max_age 0 is applied and leaves nothing cached behind it", async () => {
+    const { sts, server, setTxt } = setup();
+    await sts.policy("example.com");
+    server.state.serve = policy("testing", ["new.example.com"], 0);
+    setTxt(["v=STSv1; id=2"]);
+    expect(await sts.policy("example.com")).toMatchObject({ source: "fetched", policy: { mode: "testing" } });
+    setTxt("none");
+    expect(await sts.policy("example.com")).toMatchObject({ kind: "none" });
+  });
+
   it("an invalid domain is no policy, never a throw", async () => {
     const { sts } = setup();
     expect((await sts.policy("not a domain")).kind).toBe("none");

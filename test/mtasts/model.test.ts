@@ -99,7 +99,8 @@ describe("MtaSts against a model of RFC 8461 5.1", () => {
               modelFetches++;
               if (typeof serving === "number") {
                 expected = { id: txt, policy: serving };
-                cache = POLICIES[serving]!.maxAge > 0 ? { id: txt, policy: serving, fetchedAt: now } : live;
+                // a new policy replaces the cached one; with max_age 0 nothing stays cached
+                cache = POLICIES[serving]!.maxAge > 0 ? { id: txt, policy: serving, fetchedAt: now } : undefined;
               } else expected = live;
             }
             const r = await sts.policy("example.com");
