@@ -7,7 +7,7 @@ import { type TrustedAuthResults, trustedAuthResults } from "./authres/read.js";
 import { type AuthResEntry, authservIdValue, formatAuthResults } from "./authres/write.js";
 import { BodyHashes } from "./dkim/body-hash.js";
 import { type DkimResult, DkimVerifier } from "./dkim/verify.js";
-import { DmarcLookups, type DmarcMode } from "./dmarc/discover.js";
+import { DmarcLookups, type DmarcMode, pslOrgDomain, treeWalkTargets } from "./dmarc/discover.js";
 import { checkDmarc, type DmarcResult } from "./dmarc/evaluate.js";
 import { BudgetedResolver, type DnsQueryEvent } from "./dns/budget.js";
 import { NodeResolver } from "./dns/node.js";
@@ -126,7 +126,12 @@ export interface AuthenticationResult {
   /** Authentication-Results fields already in the message from trusted authserv-ids. */
   trusted: TrustedAuthResults[];
   message: { headerFields: number; defects: number; error?: "header-too-large" | "too-many-fields" | "unreadable" };
-  dns: { queries: number; refused: number };
+  /**
+   * DNS queries the checks made, as a sequential evaluation counts them (the limit applies to these),
+   * those refused, and those sent ahead of need that no check used (SPF terms never reached, names
+   * above where a DMARC tree walk stopped): the network saw queries + speculative.
+   */
+  dns: { queries: number; refused: number; speculative: number };
   timings: CheckTiming[];
 }
 
@@ -303,7 +308,15 @@ async function evaluate(
     });
     messageInfo = { headerFields: opened.headers.length, defects: opened.defects, ...(opened.error ? { error: opened.error } : {}) };
     author = parseAuthor(opened.headers);
-    if (author.ok && checks.dmarc) void dmarcLookups.record(author.domain); // start the policy query now
+    if (author.ok && checks.dmarc) {
+      void dmarcLookups.record(author.domain); // start the policy query now
+      // And, sent ahead, the names DMARC will most likely read once SPF and DKIM are done: the
+      // From domain's tree walk (or its PSL organizational domain) and the walk of the SPF domain,
+      // should it differ (alignment). DMARC still reads them in the RFC's order (see DmarcLookups).
+      const spfDomain = checks.spf ? envelopeDomain(e) : undefined;
+      dmarcLookups.prefetch(dmarcNames(author.domain, o.dmarcMode ?? "rfc9989"));
+      if (spfDomain !== undefined && spfDomain !== author.domain) dmarcLookups.prefetch(dmarcNames(spfDomain, o.dmarcMode ?? "rfc9989"));
+    }
     trusted = trustedAuthResults(opened.headers, o.trustedAuthservIds ?? []);
     const dkimStart = performance.now();
     // DKIM and ARC register their body hashes in one BodyHashes: a body hash both need (the same
@@ -405,7 +418,7 @@ async function evaluate(
     prepend,
     trusted,
     message: messageInfo,
-    dns: { queries: resolver.queries, refused: resolver.refused },
+    dns: { queries: resolver.queries, refused: resolver.refused, speculative: resolver.speculative },
     timings,
   };
   if (iprev) result.iprev = iprev;
@@ -420,6 +433,21 @@ async function evaluate(
     dnsQueries: resolver.queries,
   });
   return result;
+}
+
+/** The DMARC record names DMARC may read for a domain above its own: its tree walk, or its PSL organizational domain. */
+function dmarcNames(domain: string, mode: DmarcMode): string[] {
+  if (mode === "rfc7489") return [pslOrgDomain(domain)];
+  return treeWalkTargets(domain);
+}
+
+/** The domain SPF checks (MAIL FROM's, or HELO for the null sender), lower case; undefined if none. */
+function envelopeDomain(e: Envelope): string | undefined {
+  let from = (e.mailFrom ?? "").trim();
+  if (from.startsWith("<") && from.endsWith(">")) from = from.slice(1, -1);
+  const domain = from === "" ? (e.helo ?? "") : from.slice(from.lastIndexOf("@") + 1);
+  const d = domain.toLowerCase().replace(/\.$/, "");
+  return d.includes(".") && d.length <= 253 && !d.startsWith("[") ? d : undefined;
 }
 
 /** A DKIM verdict that needed the whole body, withdrawn because the body could not be read. */

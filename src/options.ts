@@ -184,6 +184,7 @@ const spfShape: OptionsShape<SpfOptions> = {
   signal: signal.optional(),
   receiver: z.string().optional(),
   now: clock.optional(),
+  prefetch: z.boolean().optional(),
 };
 const SPF_HINTS: Hints = {
   ip: "params.ip (the first argument)",

@@ -9,6 +9,25 @@ export interface DnsQueryEvent {
   /** ok, nxdomain, nodata, error, or refused (over the budget: never sent). */
   outcome: DnsAnswer<unknown>["kind"] | "refused";
   durationMs: number;
+  /**
+   * Set on a query sent ahead of need (see {@link BudgetedResolver.speculate}) that the evaluation
+   * never used; reported when the evaluation lets it go.
+   */
+  speculative?: true;
+}
+
+/** A query sent before the evaluation asked for it: {@link BudgetedResolver.claim} it or release it. */
+export interface Speculation<T> {
+  readonly type: RecordType;
+  readonly name: string;
+  /** The answer as it arrives, for looking ahead (reading it counts nothing). */
+  readonly answer: Promise<DnsAnswer<T>>;
+}
+
+interface SpeculationState<T> extends Speculation<T> {
+  sent: number;
+  controller: AbortController;
+  done: boolean;
 }
 
 export interface QueryBudgetOptions {
@@ -44,8 +63,12 @@ export class BudgetedResolver implements Resolver {
   readonly #onQuery: ((e: DnsQueryEvent) => void) | undefined;
   readonly #now: () => number;
   #start: number | undefined;
+  readonly #speculations = new Set<SpeculationState<unknown>>();
+  /** Queries the evaluation made (speculative ones once claimed), as a sequential evaluation counts them. */
   queries = 0;
   refused = 0;
+  /** Queries sent ahead of need and not (yet) claimed: sent on the network, but not in `queries`. */
+  speculative = 0;
 
   constructor(inner: Resolver, options: QueryBudgetOptions = {}) {
     checkBudgetOptions(options);
@@ -59,34 +82,99 @@ export class BudgetedResolver implements Resolver {
     markGuarded(this);
   }
 
-  async #run<T>(type: RecordType, name: string, q: QueryOptions | undefined): Promise<DnsAnswer<T>> {
-    const start = this.#now();
+  /** Why a query asked for now may not be sent (over the budget, time or aborted), or undefined. */
+  #refusal(q: QueryOptions | undefined, start: number): string | undefined {
     this.#start ??= start;
-    const elapsed = start - this.#start;
-    const overTime = this.#timeBudget !== undefined && elapsed >= this.#timeBudget;
+    const overTime = this.#timeBudget !== undefined && start - this.#start >= this.#timeBudget;
     const abortedBy = this.#signal?.aborted ? this.#signal : q?.signal?.aborted ? q.signal : undefined;
-    const aborted = abortedBy !== undefined;
-    if (this.queries >= this.#max || overTime || aborted) {
-      this.refused++;
-      this.#observe({ type, name, outcome: "refused", durationMs: 0 });
-      const reason = aborted
-        ? `DNS query not sent: ${abortReason(abortedBy)}`
-        : overTime
-          ? "DNS time budget exceeded"
-          : `DNS query limit of ${this.#max} exceeded`;
-      return { kind: "error", reason };
-    }
-    this.queries++;
-    const remaining = this.#timeBudget === undefined ? Number.POSITIVE_INFINITY : this.#timeBudget - elapsed;
+    if (abortedBy !== undefined) return `DNS query not sent: ${abortReason(abortedBy)}`;
+    if (overTime) return "DNS time budget exceeded";
+    if (this.queries >= this.#max) return `DNS query limit of ${this.#max} exceeded`;
+    return undefined;
+  }
+
+  #refuse<T>(type: RecordType, name: string, reason: string): DnsAnswer<T> {
+    this.refused++;
+    this.#observe({ type, name, outcome: "refused", durationMs: 0 });
+    return { kind: "error", reason };
+  }
+
+  /** Sends one query through the guard, bounded by the per-query timeout and what is left of the budget. */
+  #send(type: RecordType, name: string, start: number, signals: AbortSignal[]): Promise<DnsAnswer<unknown>> {
+    const remaining = this.#timeBudget === undefined ? Number.POSITIVE_INFINITY : this.#timeBudget - (start - (this.#start ?? start));
     const budgetBound = remaining < this.#queryTimeout;
-    const signals = [this.#signal, q?.signal].filter((s): s is AbortSignal => s !== undefined);
-    const answer = (await guardedQuery(this.#inner, type, name, {
+    return guardedQuery(this.#inner, type, name, {
       timeoutMs: budgetBound ? remaining : this.#queryTimeout,
       timeoutReason: budgetBound ? "DNS time budget exceeded" : `no DNS answer within ${this.#queryTimeout} ms`,
       ...(signals.length > 0 ? { signal: signals.length === 1 ? signals[0]! : AbortSignal.any(signals) } : {}),
-    })) as DnsAnswer<T>;
+    });
+  }
+
+  async #run<T>(type: RecordType, name: string, q: QueryOptions | undefined): Promise<DnsAnswer<T>> {
+    const start = this.#now();
+    const refusal = this.#refusal(q, start);
+    if (refusal !== undefined) return this.#refuse(type, name, refusal);
+    this.queries++;
+    const signals = [this.#signal, q?.signal].filter((s): s is AbortSignal => s !== undefined);
+    const answer = (await this.#send(type, name, start, signals)) as DnsAnswer<T>;
     this.#observe({ type, name, outcome: answer.kind, durationMs: this.#now() - start });
     return answer;
+  }
+
+  /**
+   * Sends a query before the evaluation needs it (its name is known early: an SPF include's record,
+   * the DMARC records of a tree walk), so that the answer is there, or on its way, when the
+   * evaluation asks. Speculative queries count against the same budget: one is sent only while the
+   * evaluation's queries plus the speculative ones not yet claimed stay under maxQueries, so all the
+   * queries sent for one evaluation never exceed twice maxQueries, and speculation alone never more
+   * than maxQueries. Returns undefined, sending nothing, when there is no room, the time is up or
+   * the evaluation was aborted. The evaluation's own queries are never refused because of
+   * speculation: `queries` counts them as a sequential evaluation would, at {@link claim}.
+   */
+  speculate<T>(type: RecordType, name: string): Speculation<T> | undefined {
+    const start = this.#now();
+    if (this.#refusal(undefined, start) !== undefined || this.queries + this.speculative >= this.#max) return undefined;
+    this.speculative++;
+    const controller = new AbortController();
+    const signals = [controller.signal, ...(this.#signal ? [this.#signal] : [])];
+    const answer = this.#send(type, name, start, signals) as Promise<DnsAnswer<T>>;
+    const state: SpeculationState<T> = { type, name, answer, sent: start, controller, done: false };
+    this.#speculations.add(state as SpeculationState<unknown>);
+    return state;
+  }
+
+  /**
+   * The evaluation asks for a speculated query: counted and checked exactly as if it were sent now
+   * (refused past the budget, the time or an abort, as a fresh query would be), and answered by the
+   * query already on its way.
+   */
+  async claim<T>(speculation: Speculation<T>): Promise<DnsAnswer<T>> {
+    const s = speculation as SpeculationState<T>;
+    if (!this.#speculations.has(s as SpeculationState<unknown>) || s.done) return this.#run(s.type, s.name, undefined);
+    s.done = true;
+    this.#speculations.delete(s as SpeculationState<unknown>);
+    const start = this.#now();
+    const refusal = this.#refusal(undefined, start);
+    if (refusal !== undefined) {
+      s.controller.abort(); // sent, but not used: it stays in `speculative`
+      return this.#refuse(s.type, s.name, refusal);
+    }
+    this.speculative--;
+    this.queries++;
+    const answer = await s.answer;
+    this.#observe({ type: s.type, name: s.name, outcome: answer.kind, durationMs: this.#now() - start });
+    return answer;
+  }
+
+  /** Lets a speculated query go unclaimed: stops waiting for it; it stays in `speculative`. */
+  release(speculation: Speculation<unknown>): void {
+    const s = speculation as SpeculationState<unknown>;
+    if (s.done || !this.#speculations.delete(s)) return;
+    s.done = true;
+    s.controller.abort();
+    void s.answer.then((a) =>
+      this.#observe({ type: s.type, name: s.name, outcome: a.kind, durationMs: this.#now() - s.sent, speculative: true }),
+    );
   }
 
   #observe(event: DnsQueryEvent): void {

@@ -1,6 +1,7 @@
 import { BudgetedResolver } from "../dns/budget.js";
 import { guardResolver } from "../dns/guard.js";
 import { formatIp, type ParsedIp, parseIp, prefixMatch } from "../dns/ip.js";
+import { Prefetcher } from "../dns/prefetch.js";
 import type { DnsAnswer, Resolver } from "../dns/types.js";
 import { asciiDomain } from "../message/address.js";
 import { checkSpfHeloParams, checkSpfOptions, checkSpfParams } from "../options.js";
@@ -37,6 +38,16 @@ export interface SpfOptions {
   receiver?: string;
   /** Clock in milliseconds, for %{t}. */
   now?: () => number;
+  /**
+   * Send the queries a record's terms will need as soon as the record is read (the records of its
+   * includes and redirect, the a, mx and exists names written without macros, recursively), so that
+   * sibling includes and the names in them are fetched concurrently. The terms are still evaluated
+   * one by one in the record's order (RFC 7208 4.6.2): the result, the lookup counts and the queries
+   * the evaluation itself makes are those of a sequential evaluation. Prefetched queries count
+   * against maxLookups (no more than maxLookups are sent ahead, and only for terms within the first
+   * maxLookups the check could reach) and against a BudgetedResolver's budget. Default true.
+   */
+  prefetch?: boolean;
 }
 
 export interface SpfResult {
@@ -105,11 +116,33 @@ function nibbles(ip: ParsedIp): string {
   return out.join(".");
 }
 
+/** A macro-string that holds no macro: its text, or undefined. */
+function literalOf(parts: MacroPart[]): string | undefined {
+  let text = "";
+  for (const p of parts) {
+    if (p.kind !== "literal") return undefined;
+    text += p.text;
+  }
+  return text;
+}
+
+/** Selects and parses the SPF record among a name's TXT records (4.5). */
+function selectRecord(domain: string, records: string[]): SpfRecord | Outcome {
+  const spf = records.filter(isSpfRecord);
+  if (spf.length === 0) return { result: "none", reason: `${domain} publishes no SPF record` };
+  if (spf.length > 1) return { result: "permerror", reason: `${domain} publishes ${spf.length} SPF records (RFC 7208 4.5)` };
+  const parsed = parseSpfRecord(spf[0]!);
+  if (!parsed.ok) return { result: "permerror", reason: `${domain}: ${parsed.reason}` };
+  return parsed.record;
+}
+
 class Evaluation {
   lookups = 0;
   voids = 0;
   readonly #validated = new Map<string, Promise<string[]>>();
   readonly values: MacroValues;
+  /** Queries sent ahead of the evaluation; it asks for every answer through this, in its own order. */
+  readonly pf: Prefetcher;
 
   constructor(
     readonly resolver: Resolver,
@@ -120,6 +153,7 @@ class Evaluation {
     readonly opts: Required<Pick<SpfOptions, "maxLookups" | "maxVoidLookups" | "maxMxNames" | "maxPtrNames">> & SpfOptions,
   ) {
     const sender = `${local}@${senderDomain}`;
+    this.pf = new Prefetcher(resolver, opts.prefetch === false ? 0 : opts.maxLookups);
     this.values = {
       s: sender,
       l: local,
@@ -158,7 +192,7 @@ class Evaluation {
   }
 
   async addresses(name: string, term: string, countVoid: boolean): Promise<Uint8Array[]> {
-    const answer = this.must(this.ip.family === 4 ? await this.resolver.a(name) : await this.resolver.aaaa(name), name);
+    const answer = this.must(await this.pf.query(this.ip.family === 4 ? "A" : "AAAA", name), name);
     if (answer.kind !== "ok") {
       if (countVoid) this.countVoid(term);
       return [];
@@ -221,7 +255,7 @@ class Evaluation {
       case "mx": {
         const target = m.domain ? await this.expandDomain(m.domain, domain) : domain;
         const bits = this.ip.family === 4 ? m.cidr4 : m.cidr6;
-        const answer = this.must(await this.resolver.mx(target), target);
+        const answer = this.must(await this.pf.query("MX", target), target);
         if (answer.kind !== "ok") {
           this.countVoid(dir.text);
           return false;
@@ -230,6 +264,9 @@ class Evaluation {
         if (names.length > this.opts.maxMxNames) {
           throw new Abort("permerror", `${target} has ${names.length} MX names, over ${this.opts.maxMxNames} (RFC 7208 4.6.4)`);
         }
+        // The names are looked up in order, as the RFC evaluates them; their queries are sent together.
+        if (this.opts.prefetch !== false)
+          for (const name of names.slice(1)) this.pf.prefetch(this.ip.family === 4 ? "A" : "AAAA", name, false);
         for (const name of names) {
           if ((await this.addresses(name, dir.text, false)).some((a) => prefixMatch(a, this.ip.bytes, bits))) return true;
         }
@@ -243,7 +280,7 @@ class Evaluation {
       case "exists": {
         const target = await this.expandDomain(m.domain, domain);
         // 5.7: an A lookup even when the client is IPv6.
-        const answer = this.must(await this.resolver.a(target), target);
+        const answer = this.must(await this.pf.query("A", target), target);
         if (answer.kind !== "ok") {
           this.countVoid(dir.text);
           return false;
@@ -273,15 +310,53 @@ class Evaluation {
 
   /** Fetches and selects the SPF record of a domain (4.4, 4.5). */
   async record(domain: string): Promise<SpfRecord | Outcome> {
-    const answer = await this.resolver.txt(domain);
+    const answer = await this.pf.query("TXT", domain);
     if (answer.kind === "error") return { result: "temperror", reason: `DNS failure looking up ${domain} TXT: ${answer.reason}` };
     if (answer.kind !== "ok") return { result: "none", reason: `${domain} has no TXT records` };
-    const spf = answer.records.filter(isSpfRecord);
-    if (spf.length === 0) return { result: "none", reason: `${domain} publishes no SPF record` };
-    if (spf.length > 1) return { result: "permerror", reason: `${domain} publishes ${spf.length} SPF records (RFC 7208 4.5)` };
-    const parsed = parseSpfRecord(spf[0]!);
-    if (!parsed.ok) return { result: "permerror", reason: `${domain}: ${parsed.reason}` };
-    return parsed.record;
+    return selectRecord(domain, answer.records);
+  }
+
+  /**
+   * Sends ahead the queries of a record's DNS-querying terms whose names are known without
+   * evaluating anything (no macros). `before` is the number of terms counted when the record is
+   * reached at the earliest: its k-th term is then term `before + k` at the earliest, and one past
+   * maxLookups is never evaluated (4.6.4), so it is not fetched either. Included records are read as
+   * they arrive and looked through the same way.
+   */
+  speculate(record: SpfRecord, domain: string, before: number): void {
+    let k = before;
+    const ahead = (parts: MacroPart[] | undefined): string | undefined => {
+      const text = parts ? literalOf(parts) : domain;
+      return text === undefined ? undefined : truncateName(text);
+    };
+    for (const dir of record.directives) {
+      const m = dir.mechanism;
+      if (!countsLookup(m)) continue;
+      if (++k > this.opts.maxLookups || this.pf.closed) return;
+      if (m.type === "include") this.speculateRecord(ahead(m.domain), k);
+      else if (m.type === "a") {
+        const name = ahead(m.domain);
+        if (name !== undefined) this.pf.prefetch(this.ip.family === 4 ? "A" : "AAAA", name);
+      } else if (m.type === "mx") {
+        const name = ahead(m.domain);
+        if (name !== undefined) this.pf.prefetch("MX", name);
+      } else if (m.type === "exists") {
+        const name = ahead(m.domain);
+        if (name !== undefined) this.pf.prefetch("A", name);
+      }
+    }
+    if (record.redirect && !record.hasAll && ++k <= this.opts.maxLookups) this.speculateRecord(ahead(record.redirect), k);
+  }
+
+  speculateRecord(name: string | undefined, before: number): void {
+    const domain = name === undefined ? undefined : checkableDomain(name);
+    if (domain === undefined) return;
+    const answer = this.pf.prefetch("TXT", domain);
+    void answer?.then((a) => {
+      if (a.kind !== "ok" || this.pf.closed) return;
+      const record = selectRecord(domain, a.records);
+      if ("directives" in record) this.speculate(record, domain, before);
+    });
   }
 
   /** check_host() (RFC 7208 4). `top` is set for the first record and those reached by redirect. */
@@ -290,6 +365,7 @@ class Evaluation {
     if (!domain) return { result: "none", reason: `'${rawDomain}' is not a valid domain for SPF (RFC 7208 4.3)` };
     const record = await this.record(domain);
     if (!("directives" in record)) return record;
+    if (this.opts.prefetch !== false) this.speculate(record, domain, this.lookups);
     for (const dir of record.directives) {
       if (countsLookup(dir.mechanism)) this.countLookup(dir.text);
       if (!(await this.matches(dir, domain))) continue;
@@ -387,6 +463,8 @@ async function run(identity: "mailfrom" | "helo", params: SpfParams, options: Sp
   } catch (err) {
     if (!(err instanceof Abort)) throw err;
     outcome = { result: err.result, reason: err.reason };
+  } finally {
+    ev.pf.close(); // queries sent ahead for terms never reached are not waited for
   }
   const result: SpfResult = { ...base, ...outcome, lookups: ev.lookups, voidLookups: ev.voids };
   return result;

@@ -1,0 +1,88 @@
+import { BudgetedResolver, type Speculation } from "./budget.js";
+import { type DnsAnswer, type QueryOptions, query, type RecordsByType, type RecordType, type Resolver } from "./types.js";
+
+interface Entry {
+  answer: Promise<DnsAnswer<unknown>>;
+  claim(): Promise<DnsAnswer<unknown>>;
+  release(): void;
+}
+
+/**
+ * Queries sent before an evaluation needs them, for one evaluation (one SPF check, one DMARC
+ * discovery). The evaluation still asks for every answer in its own order, through {@link query},
+ * and gets the prefetched answer (each at most once) or a fresh query: what it decides is what a
+ * sequential evaluation decides, only sooner. At most `allowance` queries are prefetched; through a
+ * {@link BudgetedResolver} they also count against its query budget (see `speculate`). {@link close}
+ * stops waiting for the ones never used.
+ *
+ * `resolver` must already be guarded (a BudgetedResolver, or what guardResolver returns).
+ */
+export class Prefetcher {
+  readonly #resolver: Resolver;
+  readonly #entries = new Map<string, Entry>();
+  #left: number;
+  #closed = false;
+
+  constructor(resolver: Resolver, allowance: number) {
+    this.#resolver = resolver;
+    this.#left = allowance;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Sends the query now, unless one for the same name is already waiting, the allowance is spent
+   * (`counted`: false sends it without using the allowance, for names the evaluation is sure to ask
+   * for unless an earlier one decides first) or the budget has no room. Returns the answer as it
+   * arrives, to look ahead at, or undefined when nothing was sent.
+   */
+  prefetch<T extends RecordType>(type: T, name: string, counted = true): Promise<DnsAnswer<RecordsByType[T]>> | undefined {
+    if (this.#closed || (counted && this.#left <= 0)) return undefined;
+    const key = `${type} ${name}`;
+    if (this.#entries.has(key)) return undefined;
+    let entry: Entry;
+    const r = this.#resolver;
+    if (r instanceof BudgetedResolver) {
+      const s: Speculation<unknown> | undefined = r.speculate(type, name);
+      if (!s) return undefined;
+      entry = { answer: s.answer, claim: () => r.claim(s), release: () => r.release(s) };
+    } else {
+      const controller = new AbortController();
+      const q: QueryOptions = { signal: controller.signal };
+      const answer = query(r, type, name, q) as Promise<DnsAnswer<unknown>>;
+      entry = { answer, claim: () => answer, release: () => controller.abort() };
+    }
+    if (counted) this.#left--;
+    this.#entries.set(key, entry);
+    return entry.answer as Promise<DnsAnswer<RecordsByType[T]>>;
+  }
+
+  /** The answer for the evaluation: the prefetched query (used once) or a fresh one. */
+  query<T extends RecordType>(type: T, name: string): Promise<DnsAnswer<RecordsByType[T]>> {
+    const key = `${type} ${name}`;
+    const entry = this.#entries.get(key);
+    if (entry) {
+      this.#entries.delete(key);
+      return entry.claim() as Promise<DnsAnswer<RecordsByType[T]>>;
+    }
+    return query(this.#resolver, type, name);
+  }
+
+  /** Lets one prefetched query go, if it is still unused. */
+  release(type: RecordType, name: string): void {
+    const key = `${type} ${name}`;
+    const entry = this.#entries.get(key);
+    if (!entry) return;
+    this.#entries.delete(key);
+    entry.release();
+  }
+
+  /** The evaluation is over: no more prefetching, and the unused queries are let go. */
+  close(): void {
+    this.#closed = true;
+    for (const entry of this.#entries.values()) entry.release();
+    this.#entries.clear();
+  }
+}
