@@ -39,6 +39,21 @@ const PERIODS = [3600, 7200, 10800, 14400, 21600, 28800, 43200, 86400];
 const OPTIONS = new Set(["store", "periodSeconds", "honourRi", "includeWithoutRua", "now", "prefix"]);
 const MAX_AUTH_RESULTS = 10;
 
+const DISPOSITIONS = new Set(["none", "pass", "quarantine", "reject"]);
+const OVERRIDES = new Set(["local_policy", "mailing_list", "other", "policy_test_mode", "trusted_forwarder", "forwarded", "sampled_out"]);
+
+/** Programmer errors in what the caller adds: a TypeError naming the problem. */
+function checkExtra(extra: CollectExtra): void {
+  for (const k of Object.keys(extra)) if (k !== "overrides" && k !== "disposition") throw new TypeError(`unknown collect option ${k}`);
+  if (extra.disposition !== undefined && !DISPOSITIONS.has(extra.disposition))
+    throw new TypeError("disposition must be none, pass, quarantine or reject");
+  for (const o of extra.overrides ?? []) {
+    if (!OVERRIDES.has(o?.type)) throw new TypeError(`unknown policy override type ${String(o?.type)}`);
+    if (o.comment !== undefined && (typeof o.comment !== "string" || o.comment.length > 1024))
+      throw new TypeError("an override comment must be a string of at most 1024 characters");
+  }
+}
+
 /** The store map name of one policy domain's period: sorted by begin time. */
 export function periodMapName(prefix: string, begin: number, seconds: number, domain: string): string {
   return `${prefix}agg:${String(begin).padStart(12, "0")}:${seconds}:${domain}`;
@@ -199,6 +214,7 @@ export class AggregateCollector {
   }
 
   async collect(input: CollectInput, envelope: Envelope, extra: CollectExtra = {}): Promise<CollectOutcome> {
+    checkExtra(extra);
     const d = input.dmarc;
     const record = recordOf(input, envelope, extra);
     if (!d || !record) return { collected: false, reason: `DMARC result ${d?.result ?? "absent"}: nothing to report` };

@@ -21,6 +21,14 @@ export function base64Lines(data: Uint8Array): string {
 
 const headerSafe = (s: string) => s.replace(/[\r\n\u0000]/g, " ");
 
+/** A display name as one quoted-string (RFC 5322 3.2.4), or an encoded word when it is not ASCII. */
+export function displayName(name: string): string {
+  const clean = name.replace(/[\u0000-\u001f\u007f]/g, " ").trim();
+  if (clean === "") return "";
+  if (/^[\x20-\x7e]*$/.test(clean)) return `"${clean.replace(/["\\]/g, "\\$&")}" `;
+  return `=?utf-8?B?${Buffer.from(clean, "utf8").toString("base64")}?= `;
+}
+
 /**
  * The aggregate report email (RFC 9990 3.5.2): Subject "Report Domain: <policy domain> Submitter:
  * <receiver> Report-ID: <id>", multipart/mixed with a short text part and the gzip attachment named
@@ -38,7 +46,7 @@ export async function reportEmail(
   const begin = new Date(report.metadata.begin * 1000).toISOString();
   const end = new Date((report.metadata.end + 1) * 1000).toISOString();
   const head = [
-    `From: ${headerSafe(identity.orgName.replace(/["\\]/g, ""))} <${headerSafe(identity.email)}>`.replace(/^From: {2}</, "From: <"),
+    `From: ${displayName(identity.orgName)}<${headerSafe(identity.email)}>`,
     `To: <${headerSafe(to)}>`,
     `Subject: Report Domain: ${report.policyDomain}\r\n Submitter: ${identity.receiver}\r\n Report-ID: <${rid}>`,
     `Date: ${rfc5322Date(options.now?.() ?? Date.now())}`,

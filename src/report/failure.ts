@@ -6,6 +6,7 @@ import { verifyReportDestination } from "../dmarc/report.js";
 import { guardResolver } from "../dns/guard.js";
 import type { Resolver } from "../dns/types.js";
 import { rfc5322Date } from "./email.js";
+import { safeAddress } from "./reporter.js";
 
 /** What a failure report may carry (RFC 9991 7: privacy). */
 export interface Redaction {
@@ -242,7 +243,12 @@ export class FailureReporter {
     for (const dest of d.record!.ruf) {
       const m = /^mailto:([^?]+)/i.exec(dest.uri);
       if (!m) continue;
-      const to = decodeURIComponent(m[1]!);
+      const to = safeAddress(m[1]!);
+      if (!to) {
+        for (const type of types)
+          out.deliveries.push({ to: m[1]!.slice(0, 200), type, result: "skipped", reason: "not a plain email address" });
+        continue;
+      }
       const check = await verifyReportDestination(d.policyDomain!, dest.uri, {
         resolver: this.#o.resolver,
         ...(this.#o.dmarcMode ? { mode: this.#o.dmarcMode } : {}),

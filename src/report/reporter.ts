@@ -54,6 +54,19 @@ export interface PeriodOutcome {
   error?: string;
 }
 
+/** The address of a mailto: URI when it is a plain addr-spec (no spaces, controls, quoting or extra headers). */
+export function safeAddress(encoded: string): string | undefined {
+  let a: string;
+  try {
+    a = decodeURIComponent(encoded);
+  } catch {
+    return undefined;
+  }
+  return a.length <= 254 && /^[^\s@<>()",;:\\[\]\u0000-\u001f\u007f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/.test(a)
+    ? a
+    : undefined;
+}
+
 const OPTIONS = new Set([
   "store",
   "identity",
@@ -168,7 +181,11 @@ export class AggregateReporter {
         deliveries.push({ to: dest.uri, result: "skipped", reason: "only mailto: destinations are supported" });
         continue;
       }
-      const to = decodeURIComponent(m[1]!);
+      const to = safeAddress(m[1]!);
+      if (!to) {
+        deliveries.push({ to: m[1]!.slice(0, 200), result: "skipped", reason: "not a plain email address" });
+        continue;
+      }
       if (already.has(to)) continue;
       const check = await verifyReportDestination(p.domain, dest.uri, {
         resolver: this.#o.resolver,

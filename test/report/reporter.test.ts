@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { authenticate } from "../../src/authenticate.js";
 import { parseDmarcRecord } from "../../src/dmarc/record.js";
 import { AggregateCollector, recordOf } from "../../src/report/collect.js";
 import { AggregateReporter } from "../../src/report/reporter.js";
 import { MemoryStateStore } from "../../src/store/memory.js";
 import { StoreError } from "../../src/store/types.js";
-import { authenticateTraffic, REPORTER, T0, worldResolver } from "../helpers/report-world.js";
+import { authenticateTraffic, REPORT_DKIM, REPORTER, T0, worldResolver } from "../helpers/report-world.js";
 
 const LATER = T0 + 2 * 86_400_000;
 
@@ -129,5 +130,66 @@ describe("collector bounds", () => {
     const huge = { ...t!.result, dmarc: { ...t!.result.dmarc!, fromDomain: "a".repeat(70_000) } };
     const outcome = await new AggregateCollector({ store: new MemoryStateStore(), now: () => T0 }).collect(huge, t!.envelope);
     expect(outcome).toEqual({ collected: false, reason: "the row is too large to store (over 64 KiB)" });
+  });
+});
+
+describe("report email headers", () => {
+  it("an organization name with specials or non-ASCII stays one display name: the report mail still passes DMARC", async () => {
+    for (const orgName of ['Example, Inc. "Mail" <Ops>', "Ëxample Mäil"]) {
+      const store = new MemoryStateStore();
+      const c = new AggregateCollector({ store, now: () => T0 });
+      for (const t of await authenticateTraffic()) await c.collect(t.result, t.envelope);
+      const raws: Uint8Array[] = [];
+      await new AggregateReporter({
+        store,
+        identity: { ...REPORTER, orgName },
+        dkim: REPORT_DKIM,
+        resolver: worldResolver(),
+        now: () => LATER,
+        transport: async (m) => void raws.push(m.raw),
+      }).run();
+      const verified = await authenticate(
+        raws[0]!,
+        { ip: "203.0.113.5", mailFrom: REPORTER.email },
+        { resolver: worldResolver(), now: () => LATER, checks: { iprev: false } },
+      );
+      expect(verified.author).toMatchObject({ ok: true, domain: "receiver.example" });
+      expect(verified.dmarc?.result).toBe("pass");
+    }
+  });
+
+  it("a rua= address that is not a plain address (header injection) is skipped", async () => {
+    const record = parseDmarcRecord("v=DMARC1; p=reject; rua=mailto:a@other.example%0d%0aBcc:x@evil.example,mailto:dmarc@other.example");
+    if (!record.ok) throw new Error(record.reason);
+    const store = new MemoryStateStore();
+    const c = new AggregateCollector({ store, now: () => T0 });
+    for (const t of await authenticateTraffic())
+      await c.collect(
+        { ...t.result, dmarc: { ...t.result.dmarc!, policyDomain: "other.example", fromDomain: "other.example", record: record.record } },
+        t.envelope,
+      );
+    const sent: string[] = [];
+    const out = await new AggregateReporter({
+      store,
+      identity: REPORTER,
+      resolver: worldResolver(),
+      now: () => LATER,
+      transport: async (m) => void sent.push(m.to),
+    }).run();
+    expect(out[0]!.deliveries.map((d) => [d.to, d.result])).toEqual([
+      ["a@other.example%0d%0aBcc:x@evil.example", "skipped"],
+      ["dmarc@other.example", "sent"],
+    ]);
+    expect(sent).toEqual(["dmarc@other.example"]);
+  });
+
+  it("what the caller adds to collect() is checked (a TypeError naming the problem)", async () => {
+    const [t] = await authenticateTraffic();
+    const c = new AggregateCollector({ store: new MemoryStateStore(), now: () => T0 });
+    await expect(c.collect(t!.result, t!.envelope, { disposition: "delivered" as never })).rejects.toThrow(/disposition must be/);
+    await expect(c.collect(t!.result, t!.envelope, { overrides: [{ type: "whim" as never }] })).rejects.toThrow(
+      /unknown policy override type whim/,
+    );
+    await expect(c.collect(t!.result, t!.envelope, { reason: "x" } as never)).rejects.toThrow(/unknown collect option reason/);
   });
 });
