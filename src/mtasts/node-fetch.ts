@@ -41,7 +41,13 @@ export function createNodePolicyFetcher(options: NodePolicyFetcherOptions = {}):
         resolve(result);
       };
       const url = new URL(req.url);
-      const target = options.connect?.(req.host);
+      let target: { host: string; port: number } | undefined;
+      try {
+        target = options.connect?.(req.host);
+      } catch (err) {
+        resolve({ kind: "error", code: "network", reason: `connect threw: ${(err as Error)?.message ?? String(err)}` });
+        return;
+      }
       const onAbort = () => {
         settle({ kind: "error", code: "timeout", reason: "the fetch was aborted at its deadline" });
         r.destroy();
