@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { gunzipSync, gzipSync } from "fflate";
 import PostalMime from "postal-mime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signMessage } from "../../src/dkim/sign.js";
 import { parseTlsReportEmail } from "../../src/tlsrpt/parse.js";
 import { parseTlsRptRecord, type TlsRptDestination } from "../../src/tlsrpt/record.js";
 import { serializeTlsReport, type TlsReport } from "../../src/tlsrpt/report.js";
@@ -72,6 +73,15 @@ describe("the report email (RFC 8460 5.3)", () => {
     const unsigned = (await email()).toString().replace(/^DKIM-Signature:[^\r]*(\r\n[ \t][^\r]*)*\r\n/, "");
     expect(await parseTlsReportEmail(unsigned, { resolver: exampleResolver() })).toMatchObject({ ok: false, error: { code: "dkim" } });
     expect(await parseTlsReportEmail(unsigned, { resolver: false })).toMatchObject({ ok: true });
+  });
+
+  it("a report signed with l= is ignored (RFC 8460 3: DKIM signatures MUST NOT use l=)", async () => {
+    const unsigned = (await email()).toString().replace(/^DKIM-Signature:[^\r]*(\r\n[ \t][^\r]*)*\r\n/, "");
+    const withL = await signMessage(unsigned, { ...DKIM, bodyLength: true });
+    expect(withL.toString()).toMatch(/l=\d+/);
+    expect(await parseTlsReportEmail(withL, { resolver: exampleResolver() })).toMatchObject({ ok: false, error: { code: "dkim" } });
+    const without = await signMessage(unsigned, DKIM);
+    expect(await parseTlsReportEmail(without, { resolver: exampleResolver() })).toMatchObject({ ok: true });
   });
 
   it("the report body is authoritative over the subject and file name (RFC 8460 5.6)", async () => {
