@@ -12,9 +12,12 @@ import { zoneFromObject } from "../../src/dns/zoneobject.js";
 import { MtaSts } from "../../src/mtasts/client.js";
 import { createNodePolicyFetcher } from "../../src/mtasts/node-fetch.js";
 import { MemoryStateStore } from "../../src/store/memory.js";
-import { parseTlsReport } from "../../src/tlsrpt/parse.js";
+import { parseTlsReport, parseTlsReportEmail } from "../../src/tlsrpt/parse.js";
+import { discoverTlsRpt } from "../../src/tlsrpt/record.js";
 import { TlsRptRecorder } from "../../src/tlsrpt/recorder.js";
 import { gzipTlsReport } from "../../src/tlsrpt/report.js";
+import { submitTlsReport } from "../../src/tlsrpt/submit.js";
+import { ED_PEM, exampleResolver } from "../helpers/keys.js";
 import { createTestPki, hasOpenssl } from "../helpers/pki.js";
 
 const skip = !hasOpenssl();
@@ -191,5 +194,27 @@ describe.skipIf(skip)("nodemailer under an enforce MTA-STS policy (end to end)",
       "certificate-not-trusted e.mail.example.net": 1,
     });
     expect(parseTlsReport(gzipTlsReport(taken!.report))).toEqual({ ok: true, report: taken!.report, compressed: true });
+
+    // the daily job: each report to the domain's rua, DKIM-signed; then done()
+    const sent: Buffer[] = [];
+    for (const r of reports) {
+      const found = await discoverTlsRpt(r.policyDomain, resolver);
+      if (found.kind !== "found") continue; // testing.example publishes no _smtp._tls record
+      const result = await submitTlsReport({
+        report: r.report,
+        policyDomain: r.policyDomain,
+        rua: found.record.rua,
+        from: "tlsrpt@sender.example.com",
+        dkim: { domain: "example.com", selector: "ed25519", privateKey: ED_PEM },
+        transports: { mail: async (_envelope, raw) => void sent.push(raw) },
+      });
+      expect(result.delivered).toBe(true);
+      await r.done();
+    }
+    expect(sent).toHaveLength(1);
+    const received = await parseTlsReportEmail(sent[0]!, { resolver: exampleResolver() });
+    expect(received).toMatchObject({ ok: true, policyDomain: "example.net", submitter: "sender.example.com", dkimDomain: "example.com" });
+    expect(received.ok && received.report).toEqual(taken!.report);
+    expect(await recorder.pending({ organizationName: "Sender", contactInfo: "tlsrpt@sender.example.com" })).toHaveLength(1); // testing.example's
   });
 });
