@@ -49,6 +49,32 @@ describe("msgauth report", () => {
     expect(t2.out().trim().split("\n")).toHaveLength(3);
   });
 
+  it("parse: report emails in an mbox, and a report on standard input", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "msgauth-mbox-"));
+    const gz = Buffer.from(gzipSync(new Uint8Array(fixture("reports/yahoo-style.xml")))).toString("base64");
+    const email = (n: number) =>
+      `From: dmarchelp@yahooinc.com\nSubject: Report Domain: example.com Submitter: yahoo.com Report-ID: <${n}>\nMIME-Version: 1.0\nContent-Type: application/gzip; name="r${n}.xml.gz"\nContent-Disposition: attachment; filename="r${n}.xml.gz"\nContent-Transfer-Encoding: base64\n\n${gz}\n`;
+    writeFileSync(
+      join(dir, "inbox"),
+      `From MAILER-DAEMON Fri Nov 20 10:00:00 2026\n${email(1)}\nFrom MAILER-DAEMON Fri Nov 20 11:00:00 2026\n${email(2)}`,
+    );
+    const t = io();
+    expect(await main(["report", "parse", join(dir, "inbox")], t.cli)).toBe(0);
+    expect(
+      t
+        .out()
+        .trim()
+        .split("\n")
+        .map((l) => (JSON.parse(l) as { file: string }).file),
+    ).toEqual([`${join(dir, "inbox")}#1`, `${join(dir, "inbox")}#2`]);
+    const s = io();
+    s.cli.stdin = async function* () {
+      yield new Uint8Array(fixture("reports/google-style.xml"));
+    };
+    expect(await main(["report", "parse", "-"], s.cli)).toBe(0);
+    expect(JSON.parse(s.out())).toMatchObject({ file: "<stdin>", metadata: { orgName: "google.com" } });
+  });
+
   it("summary: a table with the failing sources, or --json", async () => {
     const dir = reportsFolder();
     const t = io();
