@@ -42,8 +42,11 @@ interface FieldReading {
 /** A From field as a reader could see it: a real one, or one hidden in another line. */
 interface FromText {
   text: string;
-  /** Malformed lines right below it (a continuation that lost its leading white space). */
-  tail: string;
+  /**
+   * Malformed lines right below it (a continuation that lost its leading white space, or the rest of
+   * a field cut by a line break inside it: "ceo@ba<CRLF>nk.example").
+   */
+  tail: string[];
   /** Found after a bare CR inside another field, or in a malformed line: not a field to us. */
   hidden: boolean;
 }
@@ -71,7 +74,7 @@ function fromLine(raw: Uint8Array, start: number, out: FromText[]): void {
   while (end < raw.length && raw[end] !== CR && raw[end] !== LF) end++;
   const line = decoder.decode(raw.subarray(start, end));
   const m = FROM_NAME.exec(line);
-  if (m) out.push({ text: line.slice(m[0].length).trim(), tail: "", hidden: true });
+  if (m) out.push({ text: line.slice(m[0].length).trim(), tail: [], hidden: true });
 }
 
 /** The From fields a reader could see, top to bottom. */
@@ -80,9 +83,12 @@ function fromTexts(headers: readonly HeaderField[]): FromText[] {
   for (let i = 0; i < headers.length; i++) {
     const f = headers[i]!;
     if (f.key === "from") {
-      let tail = "";
-      for (let j = i + 1; j < headers.length && headers[j]!.malformed; j++) tail += ` ${unfold(decoder.decode(headers[j]!.raw))}`;
-      out.push({ text: fieldText(f), tail: tail.trim(), hidden: false });
+      const tail: string[] = [];
+      for (let j = i + 1; j < headers.length && headers[j]!.malformed; j++) {
+        const line = unfold(decoder.decode(headers[j]!.raw)).trim();
+        if (line !== "") tail.push(line);
+      }
+      out.push({ text: fieldText(f), tail, hidden: false });
     }
     hiddenFroms(f, out);
   }
@@ -95,7 +101,11 @@ function flag(reading: FieldReading, reason: AuthorDefect, detail: string): void
 
 /** One From field: the strict parse, and where it fails or is doubtful, the lenient recovery. */
 function readField(from: FromText): FieldReading {
-  const { text, tail } = from;
+  const { text } = from;
+  const tail = from.tail.join(" ");
+  // A reader may join the lines cut by a line break with a space, or with nothing between them.
+  const recover = (): string[] =>
+    from.tail.length === 0 ? recoverDomains(text) : [...new Set([...recoverDomains(`${text} ${tail}`), ...recoverDomains(text + from.tail.join(""))])];
   if (from.hidden) {
     return {
       mailboxes: [],
@@ -111,7 +121,7 @@ function readField(from: FromText): FieldReading {
       mailboxes: [],
       groups: 0,
       plain: [],
-      recovered: recoverDomains(`${text} ${tail}`),
+      recovered: recover(),
       defect: { reason: "syntax", detail: `From: ${parsed.error} at ${parsed.position}` },
     };
   }
@@ -139,8 +149,8 @@ function readField(from: FromText): FieldReading {
   if (parsed.groups > filled) flag(reading, "empty-group", "From holds an empty group, shown by its display name only");
   // In doubt, the whole field as a reader shows it: an encoded word standing for the domain
   // (ceo@=?utf-8?q?bank.example?=), a display name of an empty group.
-  if (tail) flag(reading, "syntax", "From is followed by malformed lines a reader may join to it");
-  if (reading.defect) reading.recovered.push(...recoverDomains(`${text} ${tail}`));
+  if (from.tail.length > 0) flag(reading, "syntax", "From is followed by malformed lines a reader may join to it");
+  if (reading.defect) reading.recovered.push(...recover());
   return reading;
 }
 

@@ -23,8 +23,23 @@ const LDH_NAME = /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/;
 /** Ideographic and fullwidth full stops: label separators in IDNA (RFC 3490 3.1). */
 const IDEOGRAPHIC_DOTS = /[\u3002\uff0e\uff61]/g;
 
+/**
+ * Space and tab. A CR or LF left in an unfolded field is not white space here but a character a
+ * reader may break the line at or drop ("ceo@ba<CR>nk.example"): junk inside the domain run, which
+ * readerDomains reads both ways (cut there, and removed).
+ */
 function isWsp(c: string): boolean {
-  return c === " " || c === "\t" || c === "\r" || c === "\n";
+  return c === " " || c === "\t";
+}
+
+/**
+ * What may stand between an '@' and the domain a reader shows: white space, controls, invisible
+ * characters, and ASCII punctuation or quoting (`ceo@"bank.example"`, `ceo@<bank.example>`,
+ * `ceo@\\bank.example`, `ceo@:bank.example`). Not another '@', and not a dot (repair drops those).
+ */
+function beforeDomain(c: string): boolean {
+  if (c === "@" || c === ".") return false;
+  return !inDomainRun(c) || JUNK.test(c);
 }
 
 /**
@@ -137,23 +152,29 @@ function withoutComments(text: string): string {
 
 /**
  * Every domain that follows an '@' in a header field's text, in the readings a reader could show:
- * as written, with encoded words decoded (RFC 2047 text hiding `ceo@bank.example`), and with
- * comments removed (`ceo@(x)bank.example`). White space or controls right after the '@' and around
- * dots are skipped, trailing junk (`;`, `>`, `'`, a missing `>`) ends the domain. Used for a From
- * field the strict parser refuses; it over-collects on purpose (a domain in a comment counts), since
- * each domain found only makes the verdict stricter. Distinct, in order of appearance.
+ * as written, with encoded words decoded (RFC 2047 text hiding `ceo@bank.example`, read leniently:
+ * an unknown charset as Latin-1, UTF-7 decoded), with comments removed (`ceo@(x)bank.example`), and
+ * each of those with quotes and backslashes dropped (`ceo@"bank".example`). White space, controls,
+ * invisible characters and punctuation right after the '@' are skipped (`ceo@ "bank.example"`,
+ * `ceo@<bank.example>`, `ceo@,bank.example`), white space around dots too; trailing junk (`;`,
+ * `>`, `'`, a missing `>`) ends the domain. A CR or LF inside it gives both readings (cut there, and
+ * without it). Used for a From field the strict parser refuses; it over-collects on purpose (a
+ * domain in a comment counts), since each domain found only makes the verdict stricter. Distinct,
+ * in order of appearance.
  */
 export function recoverDomains(value: string): string[] {
   const out = new Set<string>();
   const seen = new Set<string>();
-  const sources = new Set([value, decodeEncodedWords(value), withoutComments(value)]);
+  const base = [value, decodeEncodedWords(value, true), withoutComments(value)];
+  // And each with quotes and backslashes dropped: `ceo@"bank".example` shows as ceo@bank.example.
+  const sources = new Set([...base, ...base.map((t) => t.replace(/["\\]/g, ""))]);
   for (const source of sources) {
     const text = source.normalize("NFKC"); // fullwidth '＠' and small '﹫' become '@'
     const n = text.length;
     let at = text.indexOf("@");
     while (at >= 0) {
       let i = at + 1;
-      while (i < n && (isWsp(text[i]!) || text[i] === "[" || (inDomainRun(text[i]!) && JUNK.test(text[i]!)))) i++;
+      while (i < n && beforeDomain(text[i]!)) i++;
       const start = i;
       while (i < n) {
         const c = text[i]!;
@@ -172,7 +193,7 @@ export function recoverDomains(value: string): string[] {
         const run = text.slice(start, i);
         if (!seen.has(run)) {
           seen.add(run); // a run repeated a million times is read once
-          for (const d of readerDomains(run.replace(/[ \t\r\n]+/g, "")).domains) if (d.includes(".")) out.add(d);
+          for (const d of readerDomains(run.replace(/[ \t]+/g, "")).domains) if (d.includes(".")) out.add(d);
         }
       }
       at = text.indexOf("@", Math.max(i, at + 1));

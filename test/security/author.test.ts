@@ -158,6 +158,37 @@ const attacks: Case[] = [
     from: "From: x@evil.example\r\nFrom: y@evil.example",
     expect: { result: "fail", disposition: "none" },
   },
+  // Line breaks inside the domain: a reader breaks the line there, drops the byte, or joins the lines.
+  { name: "a bare CR inside the domain", from: "From: ceo@ba\rnk.example", expect: REJECT },
+  { name: "a bare CR right after the first letter", from: "From: ceo@b\rank.example", expect: REJECT },
+  { name: "a bare CR inside an angle address", from: "From: <ceo@ba\rnk.example>", expect: REJECT },
+  {
+    name: "a bare CR inside the top label",
+    from: "From: ceo@bank.ex\rample",
+    expect: { ...REJECT, fromDomain: expect.stringContaining("bank.example") },
+  },
+  { name: "a bare LF inside the domain", from: "From: ceo@ba\nnk.example", expect: REJECT },
+  { name: "a CRLF without white space inside the domain", from: "From: ceo@ba\r\nnk.example", expect: REJECT },
+  { name: "a CRLF inside a quoted display name", from: 'From: "x\r\ny" <ceo@bank.example>', expect: REJECT },
+  { name: "a vertical tab inside the domain", from: "From: ceo@ba\vnk.example", expect: REJECT },
+  { name: "U+2028 inside the domain", from: "From: ceo@ba\u2028nk.example", expect: REJECT },
+  // Punctuation, white space or quoting between '@' and the domain.
+  { name: "a quoted domain", from: 'From: ceo@"bank.example"', expect: REJECT },
+  { name: "a quoted domain in angle brackets", from: 'From: <ceo@"bank.example">', expect: REJECT },
+  { name: "a space and a quoted domain", from: 'From: ceo@ "bank.example"', expect: REJECT },
+  { name: "the domain in angle brackets", from: "From: ceo@<bank.example>", expect: REJECT },
+  { name: "a backslash after '@'", from: "From: ceo@\\bank.example", expect: REJECT },
+  { name: "a comma after '@'", from: "From: ceo@,bank.example", expect: REJECT },
+  { name: "a colon after '@'", from: "From: ceo@:bank.example", expect: REJECT },
+  { name: "a quoted first label", from: 'From: ceo@"bank".example', expect: REJECT },
+  { name: "a quoted top label", from: 'From: ceo@bank."example"', expect: REJECT },
+  { name: "an encoded word decoding to a quoted domain", from: "From: =?utf-8?q?ceo=40=22bank=2Eexample=22?=", expect: REJECT },
+  // Encoded words a reader decodes anyway.
+  { name: "an unknown charset (read as Latin-1)", from: "From: =?x-unknown?q?ceo=40bank.example?=", expect: REJECT },
+  { name: "UTF-7, Q form", from: "From: =?utf-7?q?ceo+AEA-bank.example?=", expect: REJECT },
+  { name: "UTF-7, B form", from: `From: =?utf-7?b?${b64("ceo+AEA-bank.example")}?=`, expect: REJECT },
+  { name: "a UTF-7 encoded word as the domain", from: "From: a@=?utf-7?q?bank.example?=", expect: REJECT },
+  { name: "an unknown charset as the domain", from: "From: a@=?x-unknown?b?YmFuay5leGFtcGxl?=", expect: REJECT },
   {
     name: "the strictest policy among the recovered domains",
     from: "From: a@shop.example <b@evil.example",
@@ -273,12 +304,36 @@ const fold = (s: string, folds: boolean[]) => {
   let k = 0;
   return s.replace(/ /g, (sp) => (folds[k++ % Math.max(1, folds.length)] ? "\r\n " : sp));
 };
-const victim = fc.record({ local: cased("ceo"), domain: cased("bank.example"), name: displayName, comment });
+const victim = fc.record({
+  local: cased("ceo"),
+  domain: cased("bank.example"),
+  name: displayName,
+  comment,
+  /** Between '@' and the domain: punctuation, white space, quoting. */
+  sep: pick(['"', ' "', "<", "\\", ",", ":", ";", "'", "[", "(", " ", "\t", "=", "?", "!", "/", "\u00a0", "\u200b"]),
+  /** A line-break-ish character, and where in the domain it goes. */
+  brk: pick(["\r", "\n", "\r\n", "\v", "\f", "\u0085", "\u2028", "\u2029"]),
+  at: fc.nat(11),
+  charset: pick(["x-unknown", "utf-7", "foo", "iso-8859-99"]),
+});
 const mailboxText = (v: { local: string; domain: string; name: string; comment: string }) =>
   `${v.name}<${v.local}@${v.domain}>${v.comment}`;
 
+type Victim = { local: string; domain: string; name: string; sep: string; brk: string; at: number; charset: string };
+const utf7At = (v: Victim) => `${v.local}+AEA-${v.domain}`;
 /** Ways to break a From that a reader still shows as the victim's address. */
-const breakage: Array<(v: { local: string; domain: string; name: string }) => string> = [
+const breakage: Array<(v: Victim) => string> = [
+  (v) => `${v.name}<${v.local}@${v.domain.slice(0, v.at)}${v.brk}${v.domain.slice(v.at)}>`,
+  (v) => `${v.local}@${v.domain.slice(0, v.at)}${v.brk}${v.domain.slice(v.at)}`,
+  (v) => `${v.local}@${v.sep}${v.domain}`,
+  (v) => `${v.name}<${v.local}@${v.sep}${v.domain}>`,
+  (v) => `${v.local}@${v.sep}${v.domain}${v.sep}`,
+  (v) => `${v.local}@"${v.domain.replace(".", '".')}`,
+  (v) => `${v.local}@${v.domain.replace(".", '."')}"`,
+  (v) => `=?utf-8?q?${v.local}=40=22${v.domain.replace(".", "=2E")}=22?=`,
+  (v) => (v.charset === "utf-7" ? `=?utf-7?q?${utf7At(v)}?=` : `=?${v.charset}?q?${v.local}=40${v.domain}?=`),
+  (v) => (v.charset === "utf-7" ? `=?utf-7?b?${b64(utf7At(v))}?=` : `=?${v.charset}?b?${b64(`${v.local}@${v.domain}`)}?=`),
+  (v) => `x@=?${v.charset}?q?${v.domain}?=`,
   (v) => `${v.name}<${v.local}@${v.domain}`,
   (v) => `${v.name}${v.local}@${v.domain}>`,
   (v) => `${v.local}@${v.domain}.`,
