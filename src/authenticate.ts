@@ -12,7 +12,7 @@ import { checkDmarc, type DmarcResult } from "./dmarc/evaluate.js";
 import { BudgetedResolver, type DnsQueryEvent } from "./dns/budget.js";
 import { NodeResolver } from "./dns/node.js";
 import type { Resolver } from "./dns/types.js";
-import { ArgumentError, OptionsError } from "./errors.js";
+import { ArgumentError, describeError, OptionsError } from "./errors.js";
 import { checkIprev, type IprevResult } from "./iprev/check.js";
 import { abortableStream } from "./message/abortable.js";
 import type { AuthorResult } from "./message/from.js";
@@ -352,7 +352,7 @@ async function evaluate(
     // A stream that fails, stalls past the deadline or is aborted while being read: the message is
     // unreadable. What depended on it cannot pass: DKIM verdicts over a partial body (pass or fail)
     // become temperror, an ARC chain fails, and DMARC is temperror (below).
-    unreadable = err instanceof Error ? err.message : String(err);
+    unreadable = describeError(err);
     messageInfo = { ...messageInfo, error: "unreadable" };
     o.logger?.warn?.("message could not be read", { error: unreadable });
     const why = `the message could not be read: ${unreadable}`;

@@ -63,3 +63,28 @@ export class KeyError extends MsgauthError {
     super(code, message, options);
   }
 }
+
+/**
+ * Text for a caught value, whatever was thrown: an Error's message, a string, else a generic
+ * description. Never throws: a thrown `Object.create(null)`, an object whose toString throws or a
+ * Proxy whose every trap throws all get a description instead of a second exception.
+ */
+export function describeError(err: unknown): string {
+  try {
+    if (typeof err === "string") return err;
+    if (err instanceof Error) {
+      const m: unknown = err.message;
+      if (typeof m === "string") return m;
+    }
+  } catch {
+    // a Proxy's getPrototypeOf or get trap threw
+  }
+  try {
+    const t = typeof err;
+    if (t === "number" || t === "boolean" || t === "bigint" || t === "undefined" || t === "symbol") return String(err);
+    if (err === null) return "null";
+  } catch {
+    // unreachable for primitives; kept so that nothing can escape
+  }
+  return "a non-Error value was thrown";
+}

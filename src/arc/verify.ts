@@ -5,6 +5,7 @@ import { verifyHeaderData } from "../dkim/crypto.js";
 import { fetchKey, type KeyLookup } from "../dkim/verify.js";
 import { guardResolver } from "../dns/guard.js";
 import type { Resolver } from "../dns/types.js";
+import { describeError } from "../errors.js";
 import { abortableStream } from "../message/abortable.js";
 import type { HeaderField } from "../message/header.js";
 import { type MessageInput, openMessage } from "../message/input.js";
@@ -240,7 +241,7 @@ export async function verifyArc(message: MessageInput, options: ArcVerifyOptions
     for await (const chunk of opened.body) verifier.update(chunk);
   } catch (err) {
     const result = await verifier.finish();
-    const reason = `the message body could not be read: ${err instanceof Error ? err.message : String(err)}`;
+    const reason = `the message body could not be read: ${describeError(err)}`;
     return result.result === "none" ? result : { ...result, result: "fail", reason };
   }
   return verifier.finish();

@@ -1,5 +1,6 @@
 import { guardResolver } from "../dns/guard.js";
 import type { DnsAnswer, Resolver } from "../dns/types.js";
+import { describeError } from "../errors.js";
 import { abortableStream } from "../message/abortable.js";
 import { getFields, type HeaderField } from "../message/header.js";
 import { type MessageInput, openMessage } from "../message/input.js";
@@ -283,7 +284,7 @@ export async function verifyDkim(message: MessageInput, options: DkimVerifyOptio
     for await (const chunk of opened.body) verifier.update(chunk);
   } catch (err) {
     // The body stream failed or was abandoned: a verdict over part of the body is no verdict.
-    const reason = `the message body could not be read: ${err instanceof Error ? err.message : String(err)}`;
+    const reason = `the message body could not be read: ${describeError(err)}`;
     return (await verifier.finish()).map((r) => {
       if (r.result !== "pass" && r.result !== "fail") return r;
       const out: DkimResult = { ...r, result: "temperror", reason };

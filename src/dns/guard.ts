@@ -1,3 +1,4 @@
+import { describeError } from "../errors.js";
 import { type DnsAnswer, type MxRecord, type QueryOptions, query, type RecordType, type Resolver } from "./types.js";
 
 /**
@@ -23,7 +24,7 @@ const KINDS = new Set(["ok", "nxdomain", "nodata", "error"]);
 export function reasonText(value: unknown, fallback: string): string {
   let text: string;
   try {
-    text = typeof value === "string" ? value : value instanceof Error ? String(value.message) : fallback;
+    text = typeof value === "string" || value instanceof Error ? describeError(value) : fallback;
   } catch {
     text = fallback;
   }

@@ -1,4 +1,5 @@
 import { Resolver as NodeDnsResolver } from "node:dns/promises";
+import { describeError } from "../errors.js";
 import { checkNodeResolverOptions } from "../options.js";
 import { ipFromReverseName, reverseName } from "./reverse.js";
 import type { DnsAnswer, MxRecord, QueryOptions, Resolver } from "./types.js";
@@ -14,10 +15,15 @@ export interface NodeResolverOptions {
 
 /** Maps node:dns error codes to the three outcomes msgauth keeps apart. */
 export function answerFromDnsError(err: unknown): DnsAnswer<never> {
-  const code = (err as { code?: unknown } | null)?.code;
+  let code: unknown;
+  try {
+    code = (err as { code?: unknown } | null)?.code;
+  } catch {
+    code = undefined; // a thrown Proxy
+  }
   if (code === "ENOTFOUND") return { kind: "nxdomain" };
   if (code === "ENODATA") return { kind: "nodata" };
-  const text = typeof code === "string" ? code : err instanceof Error ? err.message : String(err);
+  const text = typeof code === "string" ? code : describeError(err);
   return { kind: "error", reason: text };
 }
 

@@ -8,8 +8,12 @@ export class StreamAbortedError extends Error {
 
 function reasonOf(signal: AbortSignal): string {
   const r = signal.reason as unknown;
-  if (typeof r === "string") return r;
-  if (r instanceof Error && r.name !== "AbortError") return r.message;
+  try {
+    if (typeof r === "string") return r;
+    if (r instanceof Error && r.name !== "AbortError" && typeof r.message === "string") return r.message;
+  } catch {
+    // a reason that throws when looked at (a Proxy): the generic text
+  }
   return "the stream was abandoned: aborted";
 }
 
