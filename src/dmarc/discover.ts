@@ -1,4 +1,4 @@
-import { getDomain } from "tldts";
+import { tldts } from "../deps.js";
 import { guardResolver } from "../dns/guard.js";
 import { Prefetcher } from "../dns/prefetch.js";
 import type { Resolver } from "../dns/types.js";
@@ -130,7 +130,7 @@ export function selectOrgDomain(start: string, found: WalkResult["found"]): stri
 
 /** The organizational domain of a name under the Public Suffix List (RFC 7489 3.2), via tldts. */
 export function pslOrgDomain(domain: string): string {
-  return getDomain(domain, { allowPrivateDomains: true, validHosts: [] }) ?? domain;
+  return tldts().getDomain(domain, { allowPrivateDomains: true, validHosts: [] }) ?? domain;
 }
 
 /**

@@ -1,4 +1,5 @@
-import PostalMime from "postal-mime";
+import type PostalMime from "postal-mime";
+import { postalMime } from "../deps.js";
 
 /** A parsed ARF authentication failure report (RFC 5965, RFC 6591, RFC 9991). */
 export interface FailureReport {
@@ -71,7 +72,7 @@ export async function parseFailureReport(input: Uint8Array | string, limits: { m
   if (data.length > max) return { ok: false, error: { code: "too-large", message: `the report is ${data.length} bytes, over ${max}` } };
   let email: Awaited<ReturnType<typeof PostalMime.parse>>;
   try {
-    email = await PostalMime.parse(data, {
+    email = await postalMime().parse(data, {
       forceRfc822Attachments: true,
       attachmentEncoding: "arraybuffer",
       maxNestingDepth: 20,

@@ -1,6 +1,7 @@
-import { XMLParser } from "fast-xml-parser";
-import PostalMime from "postal-mime";
+import type { XMLParser } from "fast-xml-parser";
+import type PostalMime from "postal-mime";
 import { z } from "zod";
+import { fastXmlParser, postalMime } from "../deps.js";
 import type { AggregateRecord, AggregateReport, PolicyOverride } from "./types.js";
 import { DEFAULT_UNPACK_LIMITS, gunzipCapped, isGzip, isZip, UnpackError, type UnpackLimits, unzipCapped } from "./unpack.js";
 import { DEFAULT_XML_LIMITS, decodeXmlText, guardXml, type XmlLimits } from "./xml-guard.js";
@@ -42,17 +43,20 @@ const ARRAYS = new Set([
   "feedback.record.auth_results.spf",
 ]);
 
-const parser = new XMLParser({
-  ignoreAttributes: true,
-  removeNSPrefix: true,
-  processEntities: false,
-  htmlEntities: false,
-  parseTagValue: false,
-  trimValues: true,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  isArray: (_name, jpath) => ARRAYS.has(String(jpath)),
-});
+// Made on first use: importing msgauth does not load the XML parser (see deps.ts).
+let xmlParser: XMLParser | undefined;
+const parser = (): XMLParser =>
+  (xmlParser ??= new (fastXmlParser().XMLParser)({
+    ignoreAttributes: true,
+    removeNSPrefix: true,
+    processEntities: false,
+    htmlEntities: false,
+    parseTagValue: false,
+    trimValues: true,
+    ignoreDeclaration: true,
+    ignorePiTags: true,
+    isArray: (_name, jpath) => ARRAYS.has(String(jpath)),
+  }));
 
 // Text values: trimmed, entities decoded; enumerations compared in lower case (reporters vary).
 const text = z.preprocess((v) => (typeof v === "string" ? decodeXmlText(v).trim() : v === "" ? "" : v), z.string().max(4096));
@@ -213,7 +217,7 @@ export function parseAggregateXml(
   if (guard) return fail(guard.code, guard.message);
   let doc: unknown;
   try {
-    doc = parser.parse(start, true);
+    doc = parser().parse(start, true);
   } catch (err) {
     return fail("malformed-xml", `not well-formed XML: ${(err as Error).message.split("\n")[0]}`);
   }
@@ -274,7 +278,7 @@ export async function parseAggregateReport(input: Uint8Array | string, limits: P
   if (isGzip(data) || isZip(data) || looksLikeXml(data)) return fromBytes(data, l, false);
   let email: Awaited<ReturnType<typeof PostalMime.parse>>;
   try {
-    email = await PostalMime.parse(data, { attachmentEncoding: "arraybuffer", maxNestingDepth: 20, maxHeadersSize: 256 * 1024 });
+    email = await postalMime().parse(data, { attachmentEncoding: "arraybuffer", maxNestingDepth: 20, maxHeadersSize: 256 * 1024 });
   } catch (err) {
     return fail("malformed-mime", `the email could not be parsed: ${(err as Error).message}`);
   }

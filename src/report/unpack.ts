@@ -1,4 +1,4 @@
-import { Gunzip, Unzip, UnzipInflate } from "fflate";
+import { fflate } from "../deps.js";
 
 export interface UnpackLimits {
   /** Largest input accepted (compressed report or whole email), bytes. Default 20 MiB. */
@@ -43,7 +43,7 @@ export function gunzipCapped(data: Uint8Array, maxBytes: number): Uint8Array {
   let total = 0;
   let over = false;
   let ended = false;
-  const gz = new Gunzip((chunk, final) => {
+  const gz = new (fflate().Gunzip)((chunk, final) => {
     total += chunk.length;
     if (total > maxBytes) over = true;
     else chunks.push(chunk);
@@ -70,7 +70,7 @@ export function unzipCapped(data: Uint8Array, limits: Pick<UnpackLimits, "maxXml
   let chosen = false;
   let finished = false;
   let problem: UnpackError | undefined;
-  const uz = new Unzip((file) => {
+  const uz = new (fflate().Unzip)((file) => {
     entries++;
     if (entries > limits.maxZipEntries) {
       problem ??= new UnpackError("malformed-archive", `the zip has more than ${limits.maxZipEntries} entries`);
@@ -95,7 +95,7 @@ export function unzipCapped(data: Uint8Array, limits: Pick<UnpackLimits, "maxXml
     };
     file.start();
   });
-  uz.register(UnzipInflate);
+  uz.register(fflate().UnzipInflate);
   try {
     for (let i = 0; i < data.length && !problem; i += PIECE) uz.push(data.subarray(i, i + PIECE), i + PIECE >= data.length);
   } catch (err) {

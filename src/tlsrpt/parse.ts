@@ -1,5 +1,5 @@
-import { Gunzip } from "fflate";
-import PostalMime from "postal-mime";
+import type PostalMime from "postal-mime";
+import { fflate, postalMime } from "../deps.js";
 import { verifyDkim } from "../dkim/verify.js";
 import type { Resolver } from "../dns/types.js";
 import { type TlsReport, tlsReportFromJson, tlsReportJsonSchema } from "./report.js";
@@ -62,7 +62,7 @@ export function gunzipCapped(
   let size = 0;
   let over = false;
   let done = false;
-  const gunzip = new Gunzip((chunk, final) => {
+  const gunzip = new (fflate().Gunzip)((chunk, final) => {
     size += chunk.length;
     if (size > cap) over = true;
     else parts.push(chunk);
@@ -192,7 +192,7 @@ export async function parseTlsReportEmail(raw: Uint8Array | string, options: Tls
   if (bytes.length > cap) return { ok: false, error: { code: "too-large", message: `the email is over ${cap} bytes` } };
   let email: Awaited<ReturnType<typeof PostalMime.parse>>;
   try {
-    email = await PostalMime.parse(bytes, { maxNestingDepth: 20, maxHeadersSize: 256 * 1024 });
+    email = await postalMime().parse(bytes, { maxNestingDepth: 20, maxHeadersSize: 256 * 1024 });
   } catch (err) {
     return { ok: false, error: { code: "not-a-report-email", message: `unreadable MIME: ${(err as Error)?.message ?? String(err)}` } };
   }

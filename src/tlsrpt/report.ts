@@ -1,5 +1,5 @@
-import { gzipSync } from "fflate";
 import { z } from "zod";
+import { fflate } from "../deps.js";
 
 /** RFC 8460 4.3 result types. Reports from others may carry newer ones: parsing keeps any string. */
 export const TLSRPT_RESULT_TYPES = [
@@ -97,7 +97,7 @@ export function serializeTlsReport(report: TlsReport): string {
 
 /** The report gzipped (RFC 8460 5.2), with a fixed mtime so equal reports give equal bytes. */
 export function gzipTlsReport(report: TlsReport): Uint8Array {
-  return gzipSync(new TextEncoder().encode(serializeTlsReport(report)), { mtime: 0 });
+  return fflate().gzipSync(new TextEncoder().encode(serializeTlsReport(report)), { mtime: 0 });
 }
 
 /**
