@@ -76,6 +76,35 @@ describe("parseStsPolicy (RFC 8461 3.2)", () => {
     parseStsPolicy(`x:${" ".repeat(60_000)}`);
     expect(Date.now() - t0).toBeLessThan(5000);
   });
+  it("any valid policy, in another field order, with CRLF or LF and extensions, parses to its fields (property)", () => {
+    const label = fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?$/);
+    const domain = fc.array(label, { minLength: 2, maxLength: 4 }).map((l) => l.join("."));
+    const mx = fc.tuple(fc.boolean(), domain).map(([wild, d]) => (wild ? `*.${d}` : d));
+    const ext = fc.tuple(fc.stringMatching(/^x[a-z0-9_.-]{0,10}$/), fc.stringMatching(/^[!-~]([ !-~]{0,20}[!-~])?$/));
+    fc.assert(
+      fc.property(
+        fc.constantFrom("enforce", "testing", "none"),
+        fc.array(mx, { minLength: 1, maxLength: 5 }),
+        fc.integer({ min: 0, max: 31_557_600 }),
+        fc.array(ext, { maxLength: 3 }),
+        fc.constantFrom("\n", "\r\n"),
+        fc.boolean(),
+        (mode, mxs, maxAge, exts, eol, finalEol) => {
+          const lines = [
+            `max_age: ${maxAge}`,
+            ...exts.map(([k, v]) => `${k}: ${v}`),
+            `mode: ${mode}`,
+            ...mxs.map((m) => `mx:${m}`),
+            `version: STSv1`,
+          ];
+          const r = parseStsPolicy(lines.join(eol) + (finalEol ? eol : ""));
+          expect(r).toMatchObject({ ok: true, policy: { mode, mx: mxs, maxAge } });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it("policyStrings lists each mx as its own element (RFC 8460 4.5)", () => {
     const r = parseStsPolicy(RFC_EXAMPLE);
     expect(r.ok && policyStrings(r.policy)).toEqual([
