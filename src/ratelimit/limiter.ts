@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { describeError } from "../errors.js";
 import type { Reply } from "../smtp/reply.js";
 import { MemoryStore } from "./memory.js";
 import {
@@ -118,7 +119,7 @@ export class RateLimiter {
       return { allowed: result.allowed, remaining: result.remaining, retryAfterMs: result.retryAfterMs };
     } catch (err) {
       const fault = err instanceof RateLimitFaultError ? err.fault : "unavailable";
-      const error = describeError(err);
+      const error = faultText(err);
       const allowed = !this.#failClosed;
       if (this.#onFault) {
         try {
@@ -134,14 +135,9 @@ export class RateLimiter {
   }
 }
 
-/** The error in words, at most 512 characters, whatever was thrown (even an object whose toString throws). */
-function describeError(err: unknown): string {
-  let text: string;
-  try {
-    text = err instanceof Error ? String(err.message) : String(err);
-  } catch {
-    text = "the store failed with something that cannot be printed";
-  }
+/** The error in words (the shared describer never throws), at most 512 characters for log lines. */
+function faultText(err: unknown): string {
+  const text = describeError(err);
   return text.length > 512 ? `${text.slice(0, 512)}...` : text;
 }
 

@@ -1,3 +1,4 @@
+import { describeError } from "../errors.js";
 import { checkInteger, checkKnownOptions, checkTake, RateLimitFaultError, type RateLimitStore, refuse, type TakeResult } from "./store.js";
 
 /** The part of a Redis client the store needs: EVAL (ioredis and node-redis v4 `eval` fit with a wrapper). */
@@ -123,8 +124,13 @@ export class RedisStore implements RateLimitStore {
 }
 
 function classify(err: unknown): RateLimitFaultError {
-  const message = err instanceof Error ? err.message : String(err);
-  const name = err instanceof Error ? err.name : "";
+  const message = describeError(err);
+  let name = "";
+  try {
+    if (err instanceof Error && typeof err.name === "string") name = err.name;
+  } catch {
+    // a Proxy that throws: no name
+  }
   // ioredis names a Redis error reply ReplyError; node-redis v4 ErrorReply.
   if (
     name === "ReplyError" ||
