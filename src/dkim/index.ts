@@ -3,8 +3,10 @@ export { BodyCanonicalizer, type CanonEngine, canonicalizeHeader, canonicalizeSi
 export { type DkimKey, type KeyParse, parseKeyRecord } from "./key.js";
 export { ed25519KeyFromSeed, loadPrivateKey, MIN_SIGNING_RSA_BITS, type PrivateKeyInput } from "./private-key.js";
 export {
+  createDkimSigner,
   DEFAULT_OVERSIGNED_HEADERS,
   DEFAULT_SIGNED_HEADERS,
+  DkimSigner,
   type DkimSignOptions,
   signDkim,
   signedHeaderList,

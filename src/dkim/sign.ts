@@ -151,14 +151,19 @@ function foldTags(prefix: string, pieces: string[], eol: string): { text: string
   return { text, column };
 }
 
-interface Prepared {
-  options: DkimSignOptions;
+/** One signature's settings, checked and with its key loaded: what a DkimSigner keeps. */
+interface SignatureSpec {
+  /** The options without the key (the loaded KeyObject is `key`). */
+  options: Omit<DkimSignOptions, "privateKey">;
   /** d=, s= and i= as written (A-labels). */
   names: SigningNames;
   key: KeyObject;
   algorithm: "rsa-sha256" | "ed25519-sha256";
   headerCanon: Canonicalization;
   bodyCanon: Canonicalization;
+}
+
+interface Prepared extends SignatureSpec {
   body: () => BodyHashResult;
 }
 
@@ -209,16 +214,24 @@ export function signingNames(o: { domain: string; selector: string; identity?: s
   return names;
 }
 
-function prepare(options: DkimSignOptions, hashes: BodyHashes, where: string): Prepared {
+function specOf(options: DkimSignOptions, where: string): SignatureSpec {
   const names = signingNames(options, where);
-  const key = loadPrivateKey(options.privateKey);
+  const { privateKey, ...rest } = options;
+  const key = loadPrivateKey(privateKey);
   const type = key.asymmetricKeyType as "rsa" | "ed25519";
   const algorithm = options.algorithm ?? (type === "rsa" ? "rsa-sha256" : "ed25519-sha256");
   if ((algorithm === "rsa-sha256") !== (type === "rsa"))
     throw new KeyError("ERR_MSGAUTH_KEY_ALGORITHM", `${where}.algorithm: ${algorithm} does not fit a ${type} key`);
   const [headerCanon = "relaxed", bodyCanon = "relaxed"] = (options.canonicalization ?? "relaxed/relaxed").split("/") as Canonicalization[];
-  const body = hashes.add({ canon: bodyCanon, hash: "sha256" });
-  return { options, names, key, algorithm, headerCanon, bodyCanon, body };
+  // A copy of the lists: a signer signs with what it was made with, whatever the caller changes later.
+  if (rest.headers) rest.headers = [...rest.headers];
+  if (Array.isArray(rest.oversign)) rest.oversign = [...rest.oversign];
+  return { options: rest, names, key, algorithm, headerCanon, bodyCanon };
+}
+
+function specsOf(options: DkimSignOptions | readonly DkimSignOptions[]): SignatureSpec[] {
+  const list = checkDkimSignOptions(options);
+  return list.map((o, i) => specOf(o, list.length > 1 ? `options[${i}]` : "options"));
 }
 
 function makeSignature(p: Prepared, headers: readonly HeaderField[], eol: string): string {
@@ -271,9 +284,12 @@ function detectEol(first: Uint8Array): string {
  */
 export async function signDkim(message: MessageInput, options: DkimSignOptions | readonly DkimSignOptions[]): Promise<string> {
   if (!isMessageInput(message)) throw new ArgumentError("message must be a Uint8Array, a string, or an async iterable of chunks");
-  const list = checkDkimSignOptions(options);
+  return signWith(message, specsOf(options));
+}
+
+async function signWith(message: MessageInput, specs: readonly SignatureSpec[]): Promise<string> {
   const hashes = new BodyHashes();
-  const prepared = list.map((o, i) => prepare(o, hashes, list.length > 1 ? `options[${i}]` : "options"));
+  const prepared: Prepared[] = specs.map((s) => ({ ...s, body: hashes.add({ canon: s.bodyCanon, hash: "sha256" }) }));
   let eol = typeof message === "string" || message instanceof Uint8Array ? detectEol(toBytes(message).subarray(0, 4096)) : "\r\n";
   const opened = await openMessage(message);
   if (opened.headers[0] && !(typeof message === "string" || message instanceof Uint8Array)) eol = "\r\n";
@@ -287,4 +303,49 @@ export async function signMessage(message: Uint8Array | string, options: DkimSig
   const bytes = toBytes(message);
   const fields = await signDkim(bytes, options);
   return Buffer.concat([Buffer.from(fields), bytes]);
+}
+
+/**
+ * Signs message after message with the same settings: the options are checked and the key is loaded
+ * (PEM or DER parsed into a KeyObject) once, when the signer is made, instead of on every call as
+ * {@link signDkim} does. Parsing a PEM RSA key costs about as much as the RSA signature itself, so a
+ * server that signs many messages should hold one signer per key (as it would hold one transport).
+ *
+ * The signer keeps the loaded private key (a KeyObject; not the PEM text or bytes it was given) for
+ * as long as it is referenced: drop the signer to let the key go. Make it with
+ * {@link createDkimSigner}.
+ */
+export class DkimSigner {
+  readonly #specs: readonly SignatureSpec[];
+
+  /** Throws OptionsError or KeyError, as signDkim would, now rather than at the first message. */
+  constructor(options: DkimSignOptions | readonly DkimSignOptions[]) {
+    this.#specs = Object.freeze(specsOf(options));
+  }
+
+  /** The DKIM-Signature field(s) to put at the top of the message, as {@link signDkim} returns them. */
+  async sign(message: MessageInput): Promise<string> {
+    if (!isMessageInput(message)) throw new ArgumentError("message must be a Uint8Array, a string, or an async iterable of chunks");
+    return signWith(message, this.#specs);
+  }
+
+  /** The whole signed message, as {@link signMessage} returns it. */
+  async signMessage(message: Uint8Array | string): Promise<Buffer> {
+    if (!isMessageInput(message)) throw new ArgumentError("message must be a Uint8Array or a string");
+    const bytes = toBytes(message);
+    return Buffer.concat([Buffer.from(await signWith(bytes, this.#specs)), bytes]);
+  }
+}
+
+/**
+ * A {@link DkimSigner} for these options (one set, or several to sign with each, for example RSA and
+ * Ed25519): checks them and loads the key(s) once.
+ *
+ * ```ts
+ * const signer = createDkimSigner({ domain: "example.com", selector: "s1", privateKey: readFileSync("s1.pem") });
+ * const fields = await signer.sign(message); // per message: no PEM parsing
+ * ```
+ */
+export function createDkimSigner(options: DkimSignOptions | readonly DkimSignOptions[]): DkimSigner {
+  return new DkimSigner(options);
 }

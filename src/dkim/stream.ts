@@ -1,19 +1,21 @@
 import { Transform, type TransformCallback } from "node:stream";
-import { checkDkimSignOptions, type DkimSignOptions, signDkim } from "./sign.js";
+import { checkDkimSignOptions, DkimSigner, type DkimSignOptions, signDkim } from "./sign.js";
 
 /**
  * A Transform that signs the message flowing through it: it passes the message on, with the
  * DKIM-Signature field(s) at the top, once it has seen the end. A signature covers the whole body, so
  * the message is held in memory until then. Fits nodemailer's stream plugins:
  * `transporter.use("stream", (mail, done) => { mail.message.transform(() => new DkimSignStream(opts)); done(); })`.
+ * Given a {@link DkimSigner} (made once, `createDkimSigner(opts)`), the key is not parsed again for
+ * every message.
  */
 export class DkimSignStream extends Transform {
-  readonly #options: DkimSignOptions | readonly DkimSignOptions[];
+  readonly #options: DkimSignOptions | readonly DkimSignOptions[] | DkimSigner;
   readonly #chunks: Buffer[] = [];
 
-  constructor(options: DkimSignOptions | readonly DkimSignOptions[]) {
+  constructor(options: DkimSignOptions | readonly DkimSignOptions[] | DkimSigner) {
     super();
-    checkDkimSignOptions(options); // a wrong call fails here, not at the end of the message
+    if (!(options instanceof DkimSigner)) checkDkimSignOptions(options); // a wrong call fails here, not at the end of the message
     this.#options = options;
   }
 
@@ -24,7 +26,8 @@ export class DkimSignStream extends Transform {
 
   override _flush(callback: TransformCallback): void {
     const message = Buffer.concat(this.#chunks);
-    signDkim(message, this.#options).then(
+    const o = this.#options;
+    (o instanceof DkimSigner ? o.sign(message) : signDkim(message, o)).then(
       (fields) => {
         this.push(Buffer.from(fields));
         this.push(message);
