@@ -80,6 +80,8 @@ export interface StsTransportOptions {
   requireTLS: boolean;
   /** nodemailer: never skip STARTTLS when offered. */
   ignoreTLS: false;
+  /** nodemailer: go on without TLS when STARTTLS fails (only under `report`). */
+  opportunisticTLS?: true;
   tls: {
     servername: string;
     minVersion: "TLSv1.2";
@@ -118,5 +120,11 @@ export function stsTransportOptions(
       },
     };
   }
-  return { requireTLS: false, ignoreTLS: false, tls: { servername: name, minVersion: "TLSv1.2", rejectUnauthorized: false, ...ca } };
+  // testing: as though MTA-STS had not failed, so a failed STARTTLS falls back to plain text
+  return {
+    requireTLS: false,
+    ignoreTLS: false,
+    opportunisticTLS: true,
+    tls: { servername: name, minVersion: "TLSv1.2", rejectUnauthorized: false, ...ca },
+  };
 }

@@ -275,6 +275,7 @@ describe("decideDelivery and stsTransportOptions (RFC 8461 4, 5, 7)", () => {
     const d = decideDelivery(await lookup("testing"), ["mx1.example.com"]);
     expect(stsTransportOptions(d.hosts[0]!)).toMatchObject({
       requireTLS: false,
+      opportunisticTLS: true,
       tls: { servername: "mx1.example.com", rejectUnauthorized: false },
     });
   });
