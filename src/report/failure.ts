@@ -32,7 +32,8 @@ export interface FailureReportIdentity {
 
 export type FailureType = "dmarc" | "dkim" | "spf";
 
-type FailureInput = Pick<AuthenticationResult, "dmarc" | "spf" | "dkim" | "headers">;
+/** What failure reporting needs from authenticate()'s result. */
+export type FailureInput = Pick<AuthenticationResult, "dmarc" | "spf" | "dkim" | "headers">;
 
 /**
  * Which failure reports the domain asked for (RFC 9989 fo=, RFC 9991 2): none when DMARC found no

@@ -10,6 +10,7 @@ export {
 } from "./collect.js";
 export { reportEmail } from "./email.js";
 export {
+  type FailureInput,
   type FailureOutcome,
   FailureReporter,
   type FailureReporterOptions,

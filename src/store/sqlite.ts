@@ -84,7 +84,7 @@ export class SqliteStateStore implements Store {
   readonly #now: () => number;
   readonly #s: Record<string, Statement>;
 
-  /** Use openSqliteStore(). */
+  /** @internal Use openSqliteStore(). */
   constructor(db: Database, options: SqliteStoreOptions) {
     this.#db = db;
     this.#pageSize = options.pageSize ?? 1000;
