@@ -307,7 +307,7 @@ async function evaluate(
       ...(limits.maxHeaderFields !== undefined ? { maxHeaderFields: limits.maxHeaderFields } : {}),
     });
     messageInfo = { headerFields: opened.headers.length, defects: opened.defects, ...(opened.error ? { error: opened.error } : {}) };
-    author = parseAuthor(opened.headers);
+    author = parseAuthor(opened.headers, opened);
     if (author.ok && checks.dmarc) {
       void dmarcLookups.record(author.domain); // start the policy query now
       // And, sent ahead, the names DMARC will most likely read once SPF and DKIM are done: the

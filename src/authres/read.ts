@@ -1,5 +1,6 @@
 import { readQuotedString, skipComment } from "../message/comment.js";
 import { fieldValue, getFields, type HeaderField, unfold } from "../message/header.js";
+import { lenientFieldName, scanHeaderFields } from "../message/scan.js";
 import { findHeaderEnd } from "../message/split.js";
 
 export interface ParsedAuthResEntry {
@@ -18,6 +19,9 @@ export interface ParsedAuthResults {
 }
 
 export type AuthResParse = { ok: true; value: ParsedAuthResults } | { ok: false; reason: string; position: number };
+
+/** RFC 2045 token. */
+const TOKEN = /^[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+$/;
 
 type Tok = { t: "word" | "quoted"; v: string; pos: number } | { t: "sep"; v: ";" | "="; pos: number };
 
@@ -71,8 +75,12 @@ export function parseAuthResults(value: string): AuthResParse {
     return undefined;
   };
   const isSep = (v: ";" | "=") => toks[i]?.t === "sep" && toks[i]!.v === v;
+  const idTok = toks[i];
   const authservId = word();
   if (authservId === undefined || authservId === "") return fail("missing authserv-id");
+  // RFC 8601 2.2: authserv-id = value = token / quoted-string (RFC 2045 token: no tspecials, no
+  // controls, ASCII only). "mx.example\u00a0" or "mx.example/x" is not one.
+  if (idTok?.t === "word" && !TOKEN.test(authservId)) return { ok: false, reason: "authserv-id is not a token", position: idTok.pos };
   const out: ParsedAuthResults = { authservId, results: [] };
   if (toks[i]?.t === "word" && /^[0-9]+$/.test(toks[i]!.v)) out.version = Number(word());
   if (i >= toks.length) return { ok: true, value: out }; // RFC 7601 allowed an empty result list
@@ -139,105 +147,62 @@ export function trustedAuthResults(headers: readonly HeaderField[], trustedIds: 
 /**
  * Removes Authentication-Results fields claiming one of `authservIds` (RFC 8601 5): at your border,
  * any such field in incoming mail was written by someone else and must not survive to be trusted later.
- * Unparseable A-R fields are removed too. Returns a new message (or the input itself when nothing is
- * removed); the input is not changed.
+ * A-R fields that do not parse strictly are removed too (an authserv-id that is not an RFC 2045 token
+ * or quoted-string, such as "mx.example\u00a0" or "mx.example/x", among them). Returns a new message
+ * (or the input itself when nothing is removed); the input is not changed.
  *
- * The scan sees the whole header, however large and however many fields (linear time, no limit that
- * could hide a field), matches field names case-insensitively (with white space before the colon,
- * RFC 5322 4.5), follows folding, and compares authserv-ids case-insensitively without a trailing
- * dot. Every other byte is kept as it was: fields, line ends and body. A bare CR counts as a line end
- * here, as some readers take it: an A-R field hidden behind one ("Subject: x\rAuthentication-Results:
- * ...") is removed together with the CR before it.
+ * The scan (src/message/scan.ts, shared with the author-domain search) sees the whole header, however
+ * large and however many fields (linear time, no limit that could hide a field), follows folding, and
+ * matches field names as a lenient reader does, as the From search does: case-insensitively, with
+ * white space, controls or non-ASCII bytes before the colon ("Authentication-Results\0:"). An
+ * authserv-id is compared as a lenient reader could read it: NFKC, without white space, controls or
+ * invisible characters, case-insensitively, without trailing dots. Every other byte is kept as it
+ * was: fields, line ends and body. A bare CR counts as a line end here, as some readers take it: an
+ * A-R field hidden behind one ("Subject: x\rAuthentication-Results: ...") is removed together with
+ * the CR before it.
  */
 export function removeAuthResults(message: Uint8Array, authservIds: readonly string[]): Uint8Array {
-  const ids = new Set(authservIds.map(normalizeId));
+  const ids = new Set(authservIds.map(lenientId));
   const end = findHeaderEnd(message);
   const headerLen = end < 0 ? message.length : end;
   const keep: Array<[number, number]> = [];
   let from = 0; // start of the bytes not yet decided
   let removed = false;
-  // Where a field starting at the next line would be cut from. "line": that line starts a line for
-  // every reader (after LF, or after empty bare-CR lines that follow one): cut from `pos`, line end
-  // included. "cr": a bare CR at `pos` ended a line with content: cut from that CR and leave the
-  // field's own line end to that line.
-  let cut: { mode: "line" | "cr"; pos: number } = { mode: "line", pos: 0 };
-  let field: { cut: { mode: "line" | "cr"; pos: number }; start: number; contentEnd: number; next: number } | undefined;
-  const decide = () => {
-    if (!field) return;
-    if (isForeignAuthResults(message, field.start, field.contentEnd, ids)) {
-      removed = true;
-      // A CR already removed with an earlier field: this one then starts a line after all.
-      const [start, resume] =
-        field.cut.mode === "cr" && field.cut.pos >= from ? [field.cut.pos, field.contentEnd] : [Math.max(field.cut.pos, from), field.next];
-      if (start > from) keep.push([from, start]);
-      from = resume;
-    }
-    field = undefined;
-  };
-  let pos = 0;
-  while (pos < headerLen) {
-    // One line: up to LF (CRLF or bare LF) or a bare CR.
-    let contentEnd = headerLen;
-    let next = headerLen;
-    let bareCr = false;
-    for (let i = pos; i < headerLen; i++) {
-      const b = message[i];
-      if (b === LF) {
-        contentEnd = i > pos && message[i - 1] === CR ? i - 1 : i;
-        next = i + 1;
-        break;
-      }
-      if (b === CR && message[i + 1] !== LF) {
-        contentEnd = i;
-        next = i + 1;
-        bareCr = true;
-        break;
-      }
-    }
-    const first = message[pos];
-    if (contentEnd > pos && (first === SP || first === TAB) && field) {
-      field.contentEnd = contentEnd; // a continuation line
-      field.next = next;
-    } else {
-      decide();
-      if (contentEnd > pos) field = { cut, start: pos, contentEnd, next };
-    }
-    if (!bareCr) cut = { mode: "line", pos: next };
-    else if (contentEnd > pos) cut = { mode: "cr", pos: contentEnd };
-    // An empty line ended by a bare CR extends the run: `cut` stays where it was.
-    pos = next;
-  }
-  decide();
+  scanHeaderFields(message, headerLen, (field) => {
+    if (!isForeignAuthResults(message, field.start, field.contentEnd, ids)) return;
+    removed = true;
+    // A CR already removed with an earlier field: this one then starts a line after all.
+    const [start, resume] =
+      field.cut.mode === "cr" && field.cut.pos >= from ? [field.cut.pos, field.contentEnd] : [Math.max(field.cut.pos, from), field.next];
+    if (start > from) keep.push([from, start]);
+    from = resume;
+  });
   if (!removed) return message;
   if (from < message.length) keep.push([from, message.length]);
   return Buffer.concat(keep.map(([x, y]) => message.subarray(x, y)));
 }
 
-const LF = 0x0a;
-const CR = 0x0d;
-const SP = 0x20;
-const TAB = 0x09;
-const COLON = 0x3a;
 const NAME = "authentication-results";
 const decoder = new TextDecoder();
+/** White space, controls, invisible format characters and separators: what a lenient reader may not see. */
+const UNSEEN = /[\s\p{Cc}\p{Cf}\p{Z}\u115f\u1160\u3164\uffa0]|\u034f|[\ufe00-\ufe0f]/gu;
 
-function normalizeId(id: string): string {
-  const lower = id.toLowerCase();
-  return lower.endsWith(".") ? lower.slice(0, -1) : lower;
+/**
+ * An authserv-id as a lenient reader could compare it: NFKC, without white space (NBSP, U+3000...),
+ * controls (NUL) or invisible characters (U+200B), lower case, without trailing dots.
+ */
+function lenientId(id: string): string {
+  return id.normalize("NFKC").replace(UNSEEN, "").toLowerCase().replace(/\.+$/, "");
 }
 
-/** Whether message[start, end) is an A-R field that is unparseable or claims one of `ids`. */
+/**
+ * Whether message[start, end) is an A-R field (its name read as a lenient reader reads it, as for
+ * From: see lenientFieldName) that does not parse strictly or whose authserv-id could be read as one
+ * of `ids`.
+ */
 function isForeignAuthResults(message: Uint8Array, start: number, end: number, ids: ReadonlySet<string>): boolean {
-  // Field name (RFC 5322 ftext), then optional WSP, then ':' (4.5 obs-optional).
-  if (end - start <= NAME.length) return false;
-  for (let k = 0; k < NAME.length; k++) {
-    let b = message[start + k]!;
-    if (b >= 0x41 && b <= 0x5a) b += 0x20;
-    if (b !== NAME.charCodeAt(k)) return false;
-  }
-  let i = start + NAME.length;
-  while (i < end && (message[i] === SP || message[i] === TAB)) i++;
-  if (message[i] !== COLON) return false;
-  const parsed = parseAuthResults(decoder.decode(message.subarray(i + 1, end)));
-  return !parsed.ok || ids.has(normalizeId(parsed.value.authservId));
+  const colon = lenientFieldName(message, start, end, NAME);
+  if (colon < 0) return false;
+  const parsed = parseAuthResults(decoder.decode(message.subarray(colon, end)));
+  return !parsed.ok || ids.has(lenientId(parsed.value.authservId));
 }

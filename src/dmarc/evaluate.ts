@@ -266,6 +266,8 @@ function alignmentBlocked(author: Extract<AuthorResult, { ok: false }>): string 
       return "an ambiguous From address";
     case "no-from":
       return "no From field";
+    case "header-not-read":
+      return "a header not read whole";
     default:
       return "a malformed From field";
   }
@@ -340,6 +342,30 @@ async function evaluateDmarc(input: DmarcInput, options: DmarcOptions): Promise<
   const ev = new Evaluation(options, mode);
   const author = input.author;
   if (author.ok) return ev.evaluate(author.domain, input);
+  if (author.unseen !== undefined) {
+    // A part of the header was never read: a From there, at a domain asking for reject, could not be
+    // seen. Under doubt the strictest policy (the domains that were found are still evaluated).
+    const { unseen, ...seen } = author;
+    const found = author.domains.length > 0 ? await evaluateDmarc({ ...input, author: seen }, options) : undefined;
+    const base: DmarcResult = found ?? {
+      result: "fail",
+      reason: "",
+      mode,
+      fromDomain: "",
+      policy: "reject",
+      disposition: "reject",
+      testing: false,
+      spf: { aligned: false, mode: "r" },
+      dkim: { aligned: false, mode: "r" },
+    };
+    return {
+      ...base,
+      result: "fail",
+      policy: "reject",
+      disposition: "reject",
+      reason: `${found ? `${found.reason}; ` : ""}${unseen}: treated as reject`,
+    };
+  }
   if (author.domains.length === 0) {
     return {
       result: "permerror",

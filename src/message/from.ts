@@ -1,8 +1,17 @@
 import { type Mailbox, parseAddressList } from "./address.js";
 import { fieldText, type HeaderField, unfold } from "./header.js";
 import { readerDomains, recoverDomains } from "./recover.js";
+import { lenientFieldName } from "./scan.js";
 
-export type AuthorDefect = "no-from" | "multiple-from" | "no-mailbox" | "empty-group" | "syntax" | "bad-domain" | "ambiguous-local-part";
+export type AuthorDefect =
+  | "no-from"
+  | "multiple-from"
+  | "no-mailbox"
+  | "empty-group"
+  | "syntax"
+  | "bad-domain"
+  | "ambiguous-local-part"
+  | "header-not-read";
 
 /**
  * The author of a message (RFC 5322 From), as DMARC needs it. Anything but exactly one From field
@@ -27,6 +36,11 @@ export type AuthorResult =
       domains: string[];
       /** Those of `domains` found only by the lenient recovery (src/message/recover.ts). */
       recovered?: string[];
+      /**
+       * Set when part of the header was never read (a stream past maxHeaderBytes): an author domain
+       * may be there unseen, so DMARC applies reject (a domain not evaluated never counts as passed).
+       */
+      unseen?: string;
     };
 
 interface FieldReading {
@@ -54,7 +68,6 @@ interface FromText {
 const decoder = new TextDecoder("utf-8");
 const CR = 0x0d;
 const LF = 0x0a;
-const FROM_NAME = /^[ \t]*from[ \t]*:/i;
 const ASCII_PRINTABLE = /^[\x20-\x7e]*$/;
 
 /**
@@ -68,13 +81,15 @@ function hiddenFroms(field: HeaderField, out: FromText[]): void {
   for (let i = raw.indexOf(CR); i >= 0; i = raw.indexOf(CR, i + 1)) if (raw[i + 1] !== LF) fromLine(raw, i + 1, out);
 }
 
-/** The value of the line starting at `start`, when it reads as a From field. */
+/**
+ * The value of the line starting at `start`, when it reads as a From field to a lenient reader (the
+ * name matching of src/message/scan.ts, shared with the border filter: "From\0:", " From :").
+ */
 function fromLine(raw: Uint8Array, start: number, out: FromText[]): void {
   let end = start;
   while (end < raw.length && raw[end] !== CR && raw[end] !== LF) end++;
-  const line = decoder.decode(raw.subarray(start, end));
-  const m = FROM_NAME.exec(line);
-  if (m) out.push({ text: line.slice(m[0].length).trim(), tail: [], hidden: true });
+  const colon = lenientFieldName(raw, start, end, "from");
+  if (colon >= 0) out.push({ text: decoder.decode(raw.subarray(colon, end)).trim(), tail: [], hidden: true });
 }
 
 /** The From fields a reader could see, top to bottom. */
@@ -105,7 +120,9 @@ function readField(from: FromText): FieldReading {
   const tail = from.tail.join(" ");
   // A reader may join the lines cut by a line break with a space, or with nothing between them.
   const recover = (): string[] =>
-    from.tail.length === 0 ? recoverDomains(text) : [...new Set([...recoverDomains(`${text} ${tail}`), ...recoverDomains(text + from.tail.join(""))])];
+    from.tail.length === 0
+      ? recoverDomains(text)
+      : [...new Set([...recoverDomains(`${text} ${tail}`), ...recoverDomains(text + from.tail.join(""))])];
   if (from.hidden) {
     return {
       mailboxes: [],
@@ -167,8 +184,32 @@ function senderDomains(headers: readonly HeaderField[]): string[] {
   return [...out];
 }
 
-export function parseAuthor(headers: readonly HeaderField[]): AuthorResult {
+/** What the header reader reports besides the fields (src/message/split.ts ParsedHeaders). */
+export interface HeaderReadInfo {
+  error?: string | undefined;
+  beyondLimit?: { from: string[]; complete: boolean } | undefined;
+}
+
+/**
+ * The author of a message. Pass the header reader's result as `read` (openMessage, splitMessage):
+ * when a limit stopped it (too many fields, too many bytes), the author is never `ok`: the From
+ * fields found past the limit count too, every domain is judged, and DMARC cannot pass.
+ */
+export function parseAuthor(headers: readonly HeaderField[], read: HeaderReadInfo = {}): AuthorResult {
+  const result = authorOf(headers, read.beyondLimit?.from ?? []);
+  if (read.error === undefined) return result;
+  // The header was not read whole: never a pass, whatever was found.
+  const detail = `the header was not read whole (${read.error})${read.beyondLimit?.complete === false ? ", and a part of it was never read: an author domain there could not be seen" : ""}`;
+  const out: AuthorResult = result.ok
+    ? { ok: false, reason: "header-not-read", detail, mailboxes: [result.mailbox], domains: [result.domain] }
+    : { ...result, reason: "header-not-read", detail: `${detail}; ${result.detail}` };
+  if (read.beyondLimit?.complete === false) out.unseen = detail;
+  return out;
+}
+
+function authorOf(headers: readonly HeaderField[], beyond: readonly string[]): AuthorResult {
   const fields = fromTexts(headers);
+  for (const text of beyond) fields.push({ text, tail: [], hidden: false });
   if (fields.length === 0) {
     const shown = senderDomains(headers);
     const result: AuthorResult = { ok: false, reason: "no-from", detail: "the message has no From field", mailboxes: [], domains: shown };

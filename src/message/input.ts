@@ -34,7 +34,14 @@ async function* once(chunk: Uint8Array): AsyncGenerator<Uint8Array> {
 export async function openMessage(input: MessageInput, limits: SplitLimits = {}): Promise<OpenedMessage> {
   if (typeof input === "string" || input instanceof Uint8Array) {
     const m = splitMessage(toBytes(input), limits);
-    return { headers: m.headers, defects: m.defects, ...(m.error ? { error: m.error } : {}), hasBody: m.hasBody, body: once(m.body) };
+    return {
+      headers: m.headers,
+      defects: m.defects,
+      ...(m.error ? { error: m.error } : {}),
+      ...(m.beyondLimit ? { beyondLimit: m.beyondLimit } : {}),
+      hasBody: m.hasBody,
+      body: once(m.body),
+    };
   }
   const maxHeaderBytes = limits.maxHeaderBytes ?? 4 * 1024 * 1024;
   const iterator = input[Symbol.asyncIterator]();
@@ -61,7 +68,15 @@ export async function openMessage(input: MessageInput, limits: SplitLimits = {})
     if (end < 0 && len > maxHeaderBytes) {
       await iterator.return?.();
       const parsed = parseHeaderBlock(buf.subarray(0, len), limits);
-      return { ...parsed, error: "header-too-large", hasBody: false, body: once(new Uint8Array(0)) };
+      // The rest of the header is not read: a From there cannot be seen (src/message/from.ts then
+      // never lets the author pass, and DMARC applies reject).
+      return {
+        ...parsed,
+        error: "header-too-large",
+        beyondLimit: { from: parsed.beyondLimit?.from ?? [], complete: false },
+        hasBody: false,
+        body: once(new Uint8Array(0)),
+      };
     }
   }
   if (end < 0) {

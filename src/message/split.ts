@@ -1,4 +1,5 @@
 import type { HeaderField } from "./header.js";
+import { fromValuesIn } from "./scan.js";
 
 export interface SplitLimits {
   /** Most bytes in the header block. Default 4 MiB. */
@@ -13,6 +14,13 @@ export interface ParsedHeaders {
   error?: "header-too-large" | "too-many-fields";
   /** Lines that were not well-formed fields, kept in place with `malformed: true`. */
   defects: number;
+  /**
+   * With `error`: the From fields a reader could see in the part of the header that was not parsed
+   * into `headers` (found by a scan of the whole header that no limit stops, src/message/scan.ts), so
+   * that a From placed past the limits still counts. `complete` is false when the rest of the header
+   * was never read (a stream past maxHeaderBytes): a From there could not be seen.
+   */
+  beyondLimit?: { from: string[]; complete: boolean };
 }
 
 export interface ParsedMessage extends ParsedHeaders {
@@ -55,28 +63,40 @@ function isFtext(b: number): boolean {
 
 /**
  * Splits a header block (without the blank line) into fields. Linear in its length. Every line end
- * becomes CRLF in `raw`; continuation lines (starting with SP or HTAB) join the field above.
+ * becomes CRLF in `raw`; continuation lines (starting with SP or HTAB) join the field above. Past a
+ * limit, the rest of the block is still scanned for From fields (`beyondLimit`).
  */
 export function parseHeaderBlock(block: Uint8Array, limits: SplitLimits = {}): ParsedHeaders {
   const maxBytes = limits.maxHeaderBytes ?? 4 * 1024 * 1024;
   const maxFields = limits.maxHeaderFields ?? 20_000;
+  const cut = block.length > maxBytes;
+  const { parsed, resume } = splitFields(cut ? block.subarray(0, maxBytes) : block, maxFields);
+  if (!cut && parsed.error === undefined) return parsed;
+  // The scan starts where the fields read end: at the field that did not fit, or at the last field
+  // read when the byte limit may have cut it (a From cut there is then counted twice: only stricter).
+  return {
+    ...parsed,
+    error: parsed.error ?? "header-too-large",
+    beyondLimit: { from: fromValuesIn(block, block.length, resume), complete: true },
+  };
+}
+
+function splitFields(block: Uint8Array, maxFields: number): { parsed: ParsedHeaders; resume: number } {
   const headers: HeaderField[] = [];
   let defects = 0;
-  if (block.length > maxBytes) {
-    block = block.subarray(0, maxBytes);
-    const parsed = parseHeaderBlock(block, { maxHeaderBytes: maxBytes, maxHeaderFields: maxFields });
-    return { ...parsed, error: "header-too-large" };
-  }
+  let lastStart = 0;
   // Collect [start, end) of each physical line, without its terminator.
   let fieldLines: Array<[number, number]> = [];
   const flush = (): boolean => {
     if (fieldLines.length === 0) return true;
     if (headers.length >= maxFields) return false;
+    lastStart = fieldLines[0]![0];
     headers.push(buildField(block, fieldLines));
     if (headers[headers.length - 1]!.malformed) defects++;
     fieldLines = [];
     return true;
   };
+  const tooMany = () => ({ parsed: { headers, error: "too-many-fields" as const, defects }, resume: fieldLines[0]![0] });
   let pos = 0;
   const n = block.length;
   while (pos < n) {
@@ -93,12 +113,12 @@ export function parseHeaderBlock(block: Uint8Array, limits: SplitLimits = {}): P
     if (contentEnd === pos) break; // the blank line that ends the header block
     const first = block[pos];
     const continuation = (first === SP || first === TAB) && fieldLines.length > 0;
-    if (!continuation && !flush()) return { headers, error: "too-many-fields", defects };
+    if (!continuation && !flush()) return tooMany();
     fieldLines.push([pos, contentEnd]);
     pos = next;
   }
-  if (!flush()) return { headers, error: "too-many-fields", defects };
-  return { headers, defects };
+  if (!flush()) return tooMany();
+  return { parsed: { headers, defects }, resume: lastStart };
 }
 
 /**

@@ -1,0 +1,115 @@
+import { unfold } from "./header.js";
+
+/**
+ * A scan of a whole header block that no limit can stop: the border filter (removeAuthResults) and
+ * the author-domain search past the header reader's limits (a From after 20,000 fields or 4 MiB)
+ * both use it, so that they agree on what a field is. Linear in the block; it keeps no field, only
+ * hands each one to a callback. A line ends at LF (CRLF or bare LF) or at a bare CR, as some readers
+ * take it; a line starting with SP or HTAB continues the field above.
+ */
+
+const LF = 0x0a;
+const CR = 0x0d;
+const SP = 0x20;
+const TAB = 0x09;
+const COLON = 0x3a;
+
+/**
+ * Where a field starting on the next line would be cut from, for a caller that removes it. "line":
+ * that line starts a line for every reader (after LF, or after empty bare-CR lines that follow one):
+ * cut from `pos`, line end included. "cr": a bare CR at `pos` ended a line with content: cut from
+ * that CR and leave the field's own line end to that line.
+ */
+export interface FieldCut {
+  mode: "line" | "cr";
+  pos: number;
+}
+
+/** One field as the scan saw it: message[start, contentEnd) without its line end; next line at `next`. */
+export interface ScannedField {
+  cut: FieldCut;
+  start: number;
+  contentEnd: number;
+  next: number;
+}
+
+/** Calls `onField` for each field of message[from, headerLen), top to bottom. `from` starts a line. */
+export function scanHeaderFields(message: Uint8Array, headerLen: number, onField: (field: ScannedField) => void, from = 0): void {
+  let cut: FieldCut = { mode: "line", pos: from };
+  let field: ScannedField | undefined;
+  let pos = from;
+  while (pos < headerLen) {
+    // One line: up to LF (CRLF or bare LF) or a bare CR.
+    let contentEnd = headerLen;
+    let next = headerLen;
+    let bareCr = false;
+    for (let i = pos; i < headerLen; i++) {
+      const b = message[i];
+      if (b === LF) {
+        contentEnd = i > pos && message[i - 1] === CR ? i - 1 : i;
+        next = i + 1;
+        break;
+      }
+      if (b === CR && message[i + 1] !== LF) {
+        contentEnd = i;
+        next = i + 1;
+        bareCr = true;
+        break;
+      }
+    }
+    const first = message[pos];
+    if (contentEnd > pos && (first === SP || first === TAB) && field) {
+      field.contentEnd = contentEnd; // a continuation line
+      field.next = next;
+    } else {
+      if (field) onField(field);
+      field = contentEnd > pos ? { cut, start: pos, contentEnd, next } : undefined;
+    }
+    if (!bareCr) cut = { mode: "line", pos: next };
+    else if (contentEnd > pos) cut = { mode: "cr", pos: contentEnd };
+    // An empty line ended by a bare CR extends the run: `cut` stays where it was.
+    pos = next;
+  }
+  if (field) onField(field);
+}
+
+/**
+ * Index just past the ':' when message[start, end) is a field named `name` (lower case) as a lenient
+ * reader sees it, else -1. The name matches case-insensitively after optional leading white space;
+ * between it and the colon anything that is not a visible ASCII character may stand: white space
+ * (RFC 5322 4.5 obs-optional), NUL and other controls, DEL, non-ASCII bytes (NBSP, zero-width
+ * characters). "From\0:" and "Authentication-Results\u00a0:" are read as those fields.
+ */
+export function lenientFieldName(message: Uint8Array, start: number, end: number, name: string): number {
+  let i = start;
+  while (i < end && (message[i] === SP || message[i] === TAB)) i++;
+  if (end - i <= name.length) return -1;
+  for (let k = 0; k < name.length; k++) {
+    let b = message[i + k]!;
+    if (b >= 0x41 && b <= 0x5a) b += 0x20;
+    if (b !== name.charCodeAt(k)) return -1;
+  }
+  i += name.length;
+  while (i < end && (message[i]! <= SP || message[i]! >= 0x7f)) i++;
+  return message[i] === COLON ? i + 1 : -1;
+}
+
+const decoder = new TextDecoder("utf-8");
+
+/**
+ * The values (unfolded, trimmed) of every From field a lenient reader sees in message[from,
+ * headerLen): for the header a limit stopped the reader from parsing.
+ */
+export function fromValuesIn(message: Uint8Array, headerLen: number, from: number): string[] {
+  const out: string[] = [];
+  scanHeaderFields(
+    message,
+    headerLen,
+    (f) => {
+      const colon = lenientFieldName(message, f.start, f.contentEnd, "from");
+      if (colon >= 0) out.push(unfold(decoder.decode(message.subarray(colon, f.contentEnd))).trim());
+    },
+    from,
+  );
+  return out;
+}

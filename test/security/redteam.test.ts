@@ -1,0 +1,192 @@
+// The red team's findings against issue 14's fixes, each as a class: an author domain hidden past the
+// header reader's limits (F1), forged Authentication-Results the border filter kept (F6), line
+// separators and bidi controls in the fields msgauth writes (F7), DNS faults read as answers.
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  authenticate,
+  FixtureResolver,
+  parseAuthor,
+  parseAuthResults,
+  removeAuthResults,
+  splitMessage,
+  zoneFromObject,
+} from "../../src/index.js";
+
+const zone = zoneFromObject({
+  "_dmarc.bank.example": { TXT: "v=DMARC1; p=reject" },
+  "bank.example": { TXT: "v=spf1 -all" },
+  "_dmarc.shop.example": { TXT: "v=DMARC1; p=quarantine" },
+  "_dmarc.attacker.example": { TXT: "v=DMARC1; p=none" },
+  "attacker.example": { TXT: "v=spf1 ip4:192.0.2.1 -all" },
+});
+/** The attacker's server: SPF passes (aligned) for attacker.example. */
+const envelope = { ip: "192.0.2.1", helo: "mx.attacker.example", mailFrom: "x@attacker.example" };
+const run = (m: string | Uint8Array | AsyncIterable<Uint8Array>) =>
+  authenticate(m, envelope, { resolver: new FixtureResolver(zone), authservId: "mx.rcv" });
+const TAIL = "Subject: x\r\n\r\nbody\r\n";
+const REJECT = { result: "fail", disposition: "reject" };
+const MiB4 = 4 * 1024 * 1024;
+
+describe("F1: a From past the header reader's limits is found, and never a pass", () => {
+  const cases: Array<{ name: string; message: () => string; expect: Record<string, unknown>; error: string }> = [
+    {
+      name: "a From after 20,000 empty fields",
+      message: () => `${"X:\r\n".repeat(20000)}From: ceo@bank.example\r\n${TAIL}`,
+      expect: REJECT,
+      error: "too-many-fields",
+    },
+    {
+      name: "a clean From, 20,001 fields, then the victim's From (was pass)",
+      message: () => `From: a@attacker.example\r\n${"X-J: n\r\n".repeat(20001)}From: ceo@bank.example\r\n${TAIL}`,
+      expect: REJECT,
+      error: "too-many-fields",
+    },
+    {
+      name: "the victim's From as the 20,001st field, folded",
+      message: () => `From: a@attacker.example\r\n${"X-J: n\r\n".repeat(19999)}From: CEO\r\n <ceo@bank.example>\r\n${TAIL}`,
+      expect: REJECT,
+      error: "too-many-fields",
+    },
+    {
+      name: "a From past the limit behind a bare CR",
+      message: () => `From: a@attacker.example\r\n${"X-J: n\r\n".repeat(20001)}X-K: y\rFrom: ceo@bank.example\r\n${TAIL}`,
+      expect: REJECT,
+      error: "too-many-fields",
+    },
+    {
+      name: "a From named with a NUL before the colon, past the limit",
+      message: () => `From: a@attacker.example\r\n${"X-J: n\r\n".repeat(20001)}From\0: ceo@bank.example\r\n${TAIL}`,
+      expect: REJECT,
+      error: "too-many-fields",
+    },
+    {
+      name: "a From after one field over 4 MiB",
+      message: () => `From: a@attacker.example\r\nX-Big: ${"a".repeat(MiB4 + 10)}\r\nFrom: ceo@bank.example\r\n${TAIL}`,
+      expect: REJECT,
+      error: "header-too-large",
+    },
+    {
+      name: "a From cut by the 4 MiB limit",
+      message: () => `X-Big: ${"a".repeat(MiB4 - 30)}\r\nFrom: ${" ".repeat(40)}ceo@bank.example\r\n${TAIL}`,
+      expect: REJECT,
+      error: "header-too-large",
+    },
+    {
+      name: "the attacker's only From, header past the field limit: fail with its own p=none (was pass)",
+      message: () => `From: a@attacker.example\r\n${"X-J: n\r\n".repeat(20001)}${TAIL}`,
+      expect: { result: "fail", disposition: "none" },
+      error: "too-many-fields",
+    },
+    {
+      name: "no From anywhere: permerror",
+      message: () => `${"X-J: n\r\n".repeat(20001)}${TAIL}`,
+      expect: { result: "permerror", disposition: "none" },
+      error: "too-many-fields",
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const r = await run(c.message());
+      expect(r.message.error).toBe(c.error);
+      expect(r.dmarc).toMatchObject(c.expect);
+    }, 30_000);
+  }
+
+  it("a streamed header past maxHeaderBytes, not read further: fail with reject", async () => {
+    const chunks = async function* () {
+      yield "From: a@attacker.example\r\n";
+      for (let i = 0; i < 70; i++) yield `X-Pad: ${"a".repeat(64 * 1024)}\r\n`;
+      yield `From: ceo@bank.example\r\n${TAIL}`;
+    };
+    const r = await run(
+      (async function* () {
+        for await (const c of chunks()) yield new TextEncoder().encode(c);
+      })(),
+    );
+    expect(r.message.error).toBe("header-too-large");
+    expect(r.dmarc).toMatchObject(REJECT);
+    expect(r.author).toMatchObject({ ok: false, reason: "header-not-read", unseen: expect.any(String) });
+  }, 30_000);
+
+  it("parseAuthor without the reader's result keeps its old meaning; with it, never ok", () => {
+    const m = splitMessage(new TextEncoder().encode(`From: a@attacker.example\r\n${"X: y\r\n".repeat(30)}From: ceo@bank.example\r\n\r\n`), {
+      maxHeaderFields: 10,
+    });
+    expect(m.beyondLimit).toEqual({ from: ["ceo@bank.example"], complete: true });
+    expect(parseAuthor(m.headers)).toMatchObject({ ok: true, domain: "attacker.example" });
+    expect(parseAuthor(m.headers, m)).toMatchObject({
+      ok: false,
+      reason: "header-not-read",
+      domains: ["attacker.example", "bank.example"],
+    });
+  });
+
+  it("property: a From at the victim anywhere past a small limit is always found", () => {
+    fc.assert(
+      fc.property(
+        fc.nat(40),
+        fc.nat(40),
+        fc.constantFrom(
+          "From: ceo@bank.example",
+          "from :CEO <ceo@bank.example",
+          "FROM\0: ceo@bank.example",
+          "X: y\rFrom: ceo@bank.example",
+        ),
+        fc.constantFrom("\r\n", "\n"),
+        (above, below, victim, eol) => {
+          fc.pre(above + below >= 5); // past a limit: the fields do not all fit
+          const lines = [...Array(above).fill("X: a"), victim, ...Array(below).fill("Y: b")];
+          const m = splitMessage(new TextEncoder().encode(`${lines.join(eol)}${eol}${eol}body`), {
+            maxHeaderFields: 5,
+            maxHeaderBytes: 200,
+          });
+          const author = parseAuthor(m.headers, m);
+          expect(author.ok).toBe(false);
+          if (!author.ok) expect(author.domains).toContain("bank.example");
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("F6: the border filter removes every A-R field a lenient reader could take as ours", () => {
+  const enc = (s: string) => new TextEncoder().encode(s);
+  const strip = (m: string) => Buffer.from(removeAuthResults(enc(m), ["mx.rcv"])).toString("utf8");
+  const forged = [
+    "Authentication-Results: mx.rcv\u00a0; dmarc=pass",
+    "Authentication-Results: mx.rcv\u3000; dmarc=pass",
+    "Authentication-Results: mx.rcv\u200b; dmarc=pass",
+    "Authentication-Results: mx.rcv\u0000; dmarc=pass",
+    "Authentication-Results: mx.rcv/x; dmarc=pass",
+    "Authentication-Results: mx.rcv@x; dmarc=pass",
+    "Authentication-Results: mx.rcv,x; dmarc=pass",
+    "Authentication-Results: mx.rcv[1]; dmarc=pass",
+    "Authentication-Results: \u200bmx.rcv; dmarc=pass",
+    'Authentication-Results: "mx.rcv\u00a0"; dmarc=pass',
+    'Authentication-Results: "mx.\u200brcv"; dmarc=pass',
+    "Authentication-Results: ＭＸ.rcv; dmarc=pass",
+    "Authentication-Results: mx.rcv..; dmarc=pass",
+    "Authentication-Results\0: mx.rcv; dmarc=pass",
+    "Authentication-Results\u00a0: mx.rcv; dmarc=pass",
+    "authentication-results \t: mx.rcv; dmarc=pass",
+  ];
+  for (const f of forged) {
+    it(`removes ${JSON.stringify(f)}`, () => {
+      expect(strip(`From: a@attacker.example\r\n${f}\r\nSubject: s\r\n\r\nbody\r\n`)).toBe(
+        "From: a@attacker.example\r\nSubject: s\r\n\r\nbody\r\n",
+      );
+    });
+  }
+  it("keeps another receiver's valid A-R field and fields merely named alike", () => {
+    const m = "Authentication-Results: mx.other; dmarc=pass\r\nAuthentication-Results-X: mx.rcv; dmarc=pass\r\n\r\n";
+    expect(strip(m)).toBe(m);
+  });
+  it("parseAuthResults refuses an authserv-id that is not a token", () => {
+    for (const id of ["mx.rcv\u00a0", "mx.rcv/x", "mx.rcv@x", "mx.rcv,x", "mx.rcv[1]", "mx.rcv\u0000", "mx.rcv:"])
+      expect(parseAuthResults(`${id}; dmarc=pass`).ok, JSON.stringify(id)).toBe(false);
+    expect(parseAuthResults('"mx rcv"; dmarc=pass')).toMatchObject({ ok: true, value: { authservId: "mx rcv" } });
+    expect(parseAuthResults("mx.rcv; dmarc=pass")).toMatchObject({ ok: true });
+  });
+});
