@@ -148,7 +148,8 @@ export class AggregateReporter {
           if (!(await s.maps(p.map)).includes(p.map)) continue;
           outcomes.push(await this.#send(p));
         } finally {
-          await s.delete(lease).catch(() => {});
+          // Release only our own lease (it may have expired and been taken by another host).
+          if ((await s.get(lease).catch(() => undefined)) === this.#o.hostId) await s.delete(lease).catch(() => {});
         }
       }
     } catch (err) {

@@ -193,3 +193,58 @@ describe("report email headers", () => {
     await expect(c.collect(t!.result, t!.envelope, { reason: "x" } as never)).rejects.toThrow(/unknown collect option reason/);
   });
 });
+
+describe("a host that dies while sending", () => {
+  it("its period waits for the lease to expire, then another host sends it", async () => {
+    let storeNow = T0;
+    const store = new MemoryStateStore({ now: () => storeNow });
+    const c = new AggregateCollector({ store, now: () => T0 });
+    for (const t of await authenticateTraffic()) await c.collect(t.result, t.envelope);
+    // The crashed host took the period and held the lease when it died.
+    const [map] = await store.maps("dmarc:agg:");
+    const sending = map!.replace("dmarc:agg:", "dmarc:sending:");
+    expect(await store.take(map!, sending)).toBe(true);
+    expect(await store.set(`${sending}#lease`, "mx-crashed", { ttlMs: 60_000, ifAbsent: true })).toBe(true);
+    const sent: string[] = [];
+    const reporter = new AggregateReporter({
+      store,
+      identity: REPORTER,
+      resolver: worldResolver(),
+      hostId: "mx2",
+      now: () => LATER,
+      transport: async (m) => void sent.push(m.to),
+    });
+    expect(await reporter.run()).toEqual([]); // leased by the crashed host: left alone
+    expect(await store.get(`${sending}#lease`)).toBe("mx-crashed"); // and its lease not released by mx2
+    storeNow += 60_001;
+    expect((await reporter.run()).map((o) => o.state)).toEqual(["sent"]);
+    expect(sent).toEqual(["dmarc-reports@example.com"]);
+  });
+});
+
+describe("leases", () => {
+  it("a host whose lease expired while it was sending does not release the next holder's lease", async () => {
+    let storeNow = T0;
+    const store = new MemoryStateStore({ now: () => storeNow });
+    const c = new AggregateCollector({ store, now: () => T0 });
+    for (const t of await authenticateTraffic()) await c.collect(t.result, t.envelope);
+    let lease = "";
+    const slow = new AggregateReporter({
+      store,
+      identity: REPORTER,
+      resolver: worldResolver(),
+      hostId: "mx-slow",
+      leaseMs: 1000,
+      now: () => LATER,
+      transport: async () => {
+        // Sending took longer than the lease: another host took the lease meanwhile.
+        const [sending] = await store.maps("dmarc:sending:");
+        lease = `${sending}#lease`;
+        storeNow += 1001;
+        expect(await store.set(lease, "mx-next", { ttlMs: 60_000, ifAbsent: true })).toBe(true);
+      },
+    });
+    await slow.run();
+    expect(await store.get(lease)).toBe("mx-next");
+  });
+});
