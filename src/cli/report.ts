@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { mkdir, open, readdir, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadZone } from "../dns/load.js";
 import { NodeResolver } from "../dns/node.js";
@@ -195,12 +195,12 @@ async function cmdSend(args: string[], io: CliIo): Promise<number> {
       const reporter = new AggregateReporter({ store, identity, resolver, now, graceSeconds: grace, transport: async () => {} });
       const reports = await reporter.preview();
       for (const r of reports) {
-        await writeFile(join(dir, r.filename), r.gzip);
+        await writeFile(join(dir, basename(r.filename)), r.gzip);
         const to = r.rua.map((u) => /^mailto:([^?]+)/i.exec(u.uri)?.[1]).find(Boolean) ?? `dmarc@${r.policyDomain}`;
         const eml = await reportEmail(r, decodeURIComponent(to), identity, { ...(dkim ? { dkim } : {}), now });
-        await writeFile(join(dir, r.filename.replace(/\.xml\.gz$/, ".eml")), eml);
+        await writeFile(join(dir, basename(r.filename).replace(/\.xml\.gz$/, ".eml")), eml);
         await io.stdout(
-          `${safeJson({ policyDomain: r.policyDomain, begin: r.metadata.begin, end: r.metadata.end, records: r.records, messages: r.messages, file: join(dir, r.filename) })}\n`,
+          `${safeJson({ policyDomain: r.policyDomain, begin: r.metadata.begin, end: r.metadata.end, records: r.records, messages: r.messages, file: join(dir, basename(r.filename)) })}\n`,
         );
       }
       return OK;

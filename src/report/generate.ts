@@ -75,6 +75,15 @@ class GzipSink {
   }
 }
 
+/**
+ * RFC 9990 3.5.2: receiver "!" policy-domain "!" begin "!" end "!" unique-id ".xml.gz". Names are
+ * domain names; anything else (a slash, a "!") is replaced so the name is always one safe file name.
+ */
+export function reportFilename(receiver: string, domain: string, begin: number, end: number, uniqueId: string): string {
+  const safe = (d: string) => d.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_");
+  return `${safe(receiver)}!${safe(domain)}!${begin}!${end}!${uniqueId}.xml.gz`;
+}
+
 function metadataFor(identity: ReporterIdentity, reportId: string, begin: number, end: number, errors: string[] = []): ReportMetadata {
   const m: ReportMetadata = {
     orgName: identity.orgName,
@@ -135,7 +144,7 @@ export async function generateFromStore(
     policy: best.policy,
     rua: best.rua,
     metadata,
-    filename: `${identity.receiver}!${period.domain}!${period.begin}!${end}!${ids.uniqueId}.xml.gz`,
+    filename: reportFilename(identity.receiver, period.domain, period.begin, end, ids.uniqueId),
     gzip,
     xmlBytes: sink.bytes,
     records,
@@ -157,7 +166,7 @@ export function generateReport(
     policyDomain: policy.domain,
     policy,
     metadata,
-    filename: `${identity.receiver}!${policy.domain}!${period.begin}!${period.end}!${ids.uniqueId}.xml.gz`,
+    filename: reportFilename(identity.receiver, policy.domain, period.begin, period.end, ids.uniqueId),
     gzip: gzipSync(xml),
     xmlBytes: xml.length,
     records: records.length,

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { authenticate } from "../../src/authenticate.js";
 import { parseDmarcRecord } from "../../src/dmarc/record.js";
 import { AggregateCollector, recordOf } from "../../src/report/collect.js";
+import { reportFilename } from "../../src/report/generate.js";
 import { AggregateReporter } from "../../src/report/reporter.js";
 import { MemoryStateStore } from "../../src/store/memory.js";
 import { StoreError } from "../../src/store/types.js";
@@ -246,5 +247,12 @@ describe("leases", () => {
     });
     await slow.run();
     expect(await store.get(lease)).toBe("mx-next");
+  });
+});
+
+describe("report file names", () => {
+  it("are one safe file name whatever the names hold", () => {
+    expect(reportFilename("mx.receiver.example", "example.com", 1, 2, "ab12")).toBe("mx.receiver.example!example.com!1!2!ab12.xml.gz");
+    expect(reportFilename("../../etc", "a/b!c", 1, 2, "x")).toBe("__.._etc!a_b_c!1!2!x.xml.gz");
   });
 });
