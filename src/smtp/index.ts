@@ -12,4 +12,12 @@ export {
   ReplyParser,
 } from "./reply.js";
 export { type Credentials, decodeBase64Response, decodePlain } from "./sasl.js";
-export { type SessionEvent, type SessionOptions, type SessionOutput, SessionStateError, type SmtpMode, SmtpSession } from "./session.js";
+export {
+  SessionCallbackError,
+  type SessionEvent,
+  type SessionOptions,
+  type SessionOutput,
+  SessionStateError,
+  type SmtpMode,
+  SmtpSession,
+} from "./session.js";

@@ -24,9 +24,13 @@ export interface SessionOptions {
   allowPlaintextAuth?: boolean;
   /** SASL mechanisms offered. Default ["PLAIN", "LOGIN"]. */
   authMechanisms?: ReadonlyArray<"PLAIN" | "LOGIN">;
-  /** Domains that accept mail from anyone. Others only from authenticated or trusted clients. */
+  /**
+   * Domains that accept mail from anyone. Others only from authenticated or trusted clients.
+   * A function must return the boolean `true` to grant: anything else that is not `false` (a
+   * Promise, a string, 1) is a programming error, answered 451 4.3.0 with a "fault" event.
+   */
   localDomains?: readonly string[] | ((domain: string) => boolean);
-  /** Clients allowed to relay without AUTH (e.g. your own network). */
+  /** Clients allowed to relay without AUTH (e.g. your own network). Only the boolean `true` grants, as for localDomains. */
   isTrustedClient?: (ip: string) => boolean;
   /** Largest message, bytes (SIZE). Default 25 MiB. */
   maxMessageSize?: number;
@@ -65,6 +69,8 @@ export type SessionEvent =
       mailParams: MailParams;
       recipients: Array<{ path: SmtpPath; params: RcptParams }>;
     }
+  /** An application callback broke its contract (see SessionCallbackError); the client got a 4xx, nothing was granted. Log it. */
+  | { type: "fault"; error: SessionCallbackError }
   /** The session is over: close the connection after writing. */
   | { type: "close"; reason: string };
 
@@ -79,6 +85,26 @@ export interface SessionOutput {
 /** completeMessage(), completeAuth() or tlsStarted() called when no such event is pending. */
 export class SessionStateError extends Error {
   override name = "SessionStateError";
+}
+
+/**
+ * An application callback returned something other than what its contract allows: a predicate
+ * (localDomains, isTrustedClient) something other than a boolean (an async function's Promise, "yes",
+ * 1), completeAuth() something other than a user name or false. The session fails closed: nothing is
+ * granted, the client gets a temporary error (451 4.3.0, 454 4.7.0 for AUTH).
+ */
+export class SessionCallbackError extends Error {
+  override name = "SessionCallbackError";
+  constructor(
+    readonly callback: "localDomains" | "isTrustedClient" | "completeAuth",
+    readonly value: unknown,
+  ) {
+    const seen =
+      value instanceof Promise || (typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function")
+        ? "a Promise"
+        : typeof value;
+    super(`${callback} must return ${callback === "completeAuth" ? "a user name or false" : "a boolean"}, got ${seen}`);
+  }
 }
 
 /** The message being received: its bytes, how they are framed and what the scanner saw. */
@@ -323,7 +349,11 @@ export class SmtpSession {
     if (this.closed) return this.#flush();
     this.#expectWait("auth", "completeAuth()");
     this.#input = { kind: "command" };
-    if (username === false) {
+    if (username !== false && (typeof username !== "string" || username === "")) {
+      // Fail closed: a Promise, true or an empty name never authenticates (RFC 4954 6: 454 temporary).
+      this.#events.push({ type: "fault", error: new SessionCallbackError("completeAuth", username) });
+      this.#fail(r(454, "4.7.0", "Temporary authentication failure"));
+    } else if (username === false) {
       this.#fail(r(535, "5.7.8", "Authentication credentials invalid"));
     } else {
       this.#user = username;
@@ -477,12 +507,21 @@ export class SmtpSession {
     }
   }
 
-  #isLocal(domain: string): boolean {
+  /** true, false, or undefined when the predicate broke its contract (a fault event is out). */
+  #isLocal(domain: string): boolean | undefined {
     const d = domain.toLowerCase().replace(/\.$/, "");
     const local = this.options.localDomains;
     if (!local) return false;
-    if (typeof local === "function") return local(d);
+    if (typeof local === "function") return this.#predicate("localDomains", local(d));
     return local.some((l) => l.toLowerCase() === d);
+  }
+
+  /** Only the boolean true grants; a Promise or any other non-boolean is reported and grants nothing. */
+  #predicate(name: "localDomains" | "isTrustedClient", value: unknown): boolean | undefined {
+    if (typeof value === "boolean") return value;
+    if (value instanceof Promise) value.catch(() => undefined); // never an unhandled rejection
+    this.#events.push({ type: "fault", error: new SessionCallbackError(name, value) });
+    return undefined;
   }
 
   #authOffered(): boolean {
@@ -658,7 +697,10 @@ export class SmtpSession {
     if (tx.recipients.length >= this.options.maxRecipients) return this.#fail(r(452, "4.5.3", "Too many recipients"));
     const domain = c.to.domain;
     const local = domain === "" || this.#isLocal(domain);
-    const mayRelay = this.#user !== undefined || (this.options.isTrustedClient?.(this.options.clientIp) ?? false);
+    const trusted = this.options.isTrustedClient;
+    const mayRelay =
+      local === true || this.#user !== undefined || (trusted ? this.#predicate("isTrustedClient", trusted(this.options.clientIp)) : false);
+    if (local === undefined || mayRelay === undefined) return this.#fail(r(451, "4.3.0", "Temporary local problem, try again later"));
     if (!local && !mayRelay) return this.#fail(r(550, "5.7.1", "Relaying denied"));
     tx.recipients.push({ path: c.to, params: c.params });
     this.#reply(r(250, "2.1.5", "Recipient OK"));

@@ -329,3 +329,57 @@ describe("SMTP session: input while the application decides", () => {
     expect(s.completeMessage().write.split("\r\n").filter(Boolean)).toHaveLength(1001);
   });
 });
+
+describe("SMTP session: callbacks that break their contract fail closed (never an open relay)", () => {
+  const foreign = crlf("EHLO c.example", "MAIL FROM:<a@example.com>", "RCPT TO:<victim@foreign.example>");
+  // Each value is truthy or not a boolean: before, `if (!local && !mayRelay)` granted every truthy one.
+  const values: Array<[string, () => unknown]> = [
+    ["an async predicate's Promise of false", () => Promise.resolve(false)],
+    ["a rejected Promise", () => Promise.reject(new Error("db down"))],
+    ['"yes"', () => "yes"],
+    ["1", () => 1],
+    ["an object", () => ({})],
+    ["undefined", () => undefined],
+  ];
+  for (const [name, value] of values) {
+    for (const option of ["localDomains", "isTrustedClient"] as const) {
+      it(`${option} returning ${name}: 451 4.3.0, a fault event, nothing relayed`, () => {
+        const session = new SmtpSession({ ...base, localDomains: ["example.org"], [option]: value } as unknown as SessionOptions);
+        const faults: unknown[] = [];
+        const out = session.feed(foreign);
+        for (const e of out.events) if (e.type === "fault") faults.push(e.error);
+        expect(out.write).toContain("451 4.3.0 Temporary local problem, try again later\r\n");
+        expect(out.write).not.toContain("250 2.1.5");
+        expect(faults).toEqual([expect.objectContaining({ name: "SessionCallbackError", callback: option })]);
+        const after = drive(session, [crlf("DATA"), "x\r\n.\r\n"]);
+        expect(after.messages).toEqual([]);
+      });
+    }
+  }
+
+  it("the boolean true still grants; false still refuses with 550", () => {
+    const yes = drive(new SmtpSession({ ...base, isTrustedClient: () => true }), [foreign]);
+    expect(yes.replies.at(-1)).toBe("250 2.1.5 Recipient OK");
+    const no = drive(new SmtpSession({ ...base, localDomains: () => false }), [foreign]);
+    expect(no.replies.at(-1)).toBe("550 5.7.1 Relaying denied");
+  });
+
+  for (const [name, value] of [
+    ["true", true],
+    ["a Promise", Promise.resolve("alice")],
+    ["an empty name", ""],
+    ["1", 1],
+  ] as const) {
+    it(`completeAuth(${name}) never authenticates: 454 4.7.0 and a fault event`, () => {
+      const session = new SmtpSession({ ...base, mode: "submission", allowPlaintextAuth: true });
+      const auth = session.feed(crlf("EHLO c.example", `AUTH PLAIN ${Buffer.from("\0alice\0pw").toString("base64")}`));
+      expect(auth.events.map((e) => e.type)).toEqual(["auth"]);
+      const out = session.completeAuth(value as unknown as string);
+      expect(out.write).toBe("454 4.7.0 Temporary authentication failure\r\n");
+      expect(out.events).toEqual([{ type: "fault", error: expect.objectContaining({ callback: "completeAuth" }) }]);
+      expect(session.envelope.authenticatedUser).toBeUndefined();
+      const relay = session.feed(crlf("MAIL FROM:<a@example.com>", "RCPT TO:<victim@foreign.example>"));
+      expect(relay.write).toContain("530 5.7.0 Authentication required");
+    });
+  }
+});
