@@ -91,6 +91,7 @@ export function optionsChecker<T>(name: string, shape: OptionsShape<T>, hints: H
   const known = Object.keys(shape);
   return (value: unknown, where = name): T => {
     if (value === undefined) value = {};
+    if (vouched.has(value as object)) return value as T;
     if (typeof value !== "object" || value === null || Array.isArray(value))
       throw new OptionsError(
         "ERR_MSGAUTH_INVALID_OPTION",
@@ -101,6 +102,19 @@ export function optionsChecker<T>(name: string, shape: OptionsShape<T>, hints: H
     if (!r.success) refuseOptions(where, r.error, known, hints);
     return value as T;
   };
+}
+
+/**
+ * Options objects msgauth built itself from options already checked (authenticate() passing its
+ * checks' options on): the checkers return them as they are instead of parsing them again. Only
+ * msgauth's own code can add to this set; an object a caller made is always checked.
+ */
+const vouched = new WeakSet<object>();
+
+/** Marks an options object msgauth made from checked values, for the checkers to skip (see `vouched`). */
+export function vouch<T extends object>(options: T): T {
+  vouched.add(options);
+  return options;
 }
 
 /** Strict nested object of optional fields. */

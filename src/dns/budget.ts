@@ -26,7 +26,7 @@ export interface Speculation<T> {
 
 interface SpeculationState<T> extends Speculation<T> {
   sent: number;
-  controller: AbortController;
+  abandon: (reason: string) => void;
   done: boolean;
 }
 
@@ -100,13 +100,20 @@ export class BudgetedResolver implements Resolver {
   }
 
   /** Sends one query through the guard, bounded by the per-query timeout and what is left of the budget. */
-  #send(type: RecordType, name: string, start: number, signals: AbortSignal[]): Promise<DnsAnswer<unknown>> {
+  #send(
+    type: RecordType,
+    name: string,
+    start: number,
+    signals: AbortSignal[],
+    onSent?: (abandon: (reason: string) => void) => void,
+  ): Promise<DnsAnswer<unknown>> {
     const remaining = this.#timeBudget === undefined ? Number.POSITIVE_INFINITY : this.#timeBudget - (start - (this.#start ?? start));
     const budgetBound = remaining < this.#queryTimeout;
     return guardedQuery(this.#inner, type, name, {
       timeoutMs: budgetBound ? remaining : this.#queryTimeout,
       timeoutReason: budgetBound ? "DNS time budget exceeded" : `no DNS answer within ${this.#queryTimeout} ms`,
-      ...(signals.length > 0 ? { signal: signals.length === 1 ? signals[0]! : AbortSignal.any(signals) } : {}),
+      ...(signals.length > 0 ? { signal: signals } : {}),
+      ...(onSent ? { onSent } : {}),
     });
   }
 
@@ -115,7 +122,7 @@ export class BudgetedResolver implements Resolver {
     const refusal = this.#refusal(q, start);
     if (refusal !== undefined) return this.#refuse(type, name, refusal);
     this.queries++;
-    const signals = [this.#signal, q?.signal].filter((s): s is AbortSignal => s !== undefined);
+    const signals = q?.signal ? (this.#signal ? [this.#signal, q.signal] : [q.signal]) : this.#signal ? [this.#signal] : [];
     const answer = (await this.#send(type, name, start, signals)) as DnsAnswer<T>;
     this.#observe({ type, name, outcome: answer.kind, durationMs: this.#now() - start });
     return answer;
@@ -135,10 +142,11 @@ export class BudgetedResolver implements Resolver {
     const start = this.#now();
     if (this.#refusal(undefined, start) !== undefined || this.queries + this.speculative >= this.#max) return undefined;
     this.speculative++;
-    const controller = new AbortController();
-    const signals = [controller.signal, ...(this.#signal ? [this.#signal] : [])];
-    const answer = this.#send(type, name, start, signals) as Promise<DnsAnswer<T>>;
-    const state: SpeculationState<T> = { type, name, answer, sent: start, controller, done: false };
+    let abandon: (reason: string) => void = () => {};
+    const answer = this.#send(type, name, start, this.#signal ? [this.#signal] : [], (a) => {
+      abandon = a;
+    }) as Promise<DnsAnswer<T>>;
+    const state: SpeculationState<T> = { type, name, answer, sent: start, abandon, done: false };
     this.#speculations.add(state as SpeculationState<unknown>);
     return state;
   }
@@ -156,7 +164,7 @@ export class BudgetedResolver implements Resolver {
     const start = this.#now();
     const refusal = this.#refusal(undefined, start);
     if (refusal !== undefined) {
-      s.controller.abort(); // sent, but not used: it stays in `speculative`
+      s.abandon("not needed"); // sent, but not used: it stays in `speculative`
       return this.#refuse(s.type, s.name, refusal);
     }
     this.speculative--;
@@ -171,7 +179,7 @@ export class BudgetedResolver implements Resolver {
     const s = speculation as SpeculationState<unknown>;
     if (s.done || !this.#speculations.delete(s)) return;
     s.done = true;
-    s.controller.abort();
+    s.abandon("not needed");
     void s.answer.then((a) =>
       this.#observe({ type: s.type, name: s.name, outcome: a.kind, durationMs: this.#now() - s.sent, speculative: true }),
     );

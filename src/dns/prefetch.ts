@@ -52,7 +52,7 @@ export class Prefetcher {
       const controller = new AbortController();
       const q: QueryOptions = { signal: controller.signal };
       const answer = query(r, type, name, q) as Promise<DnsAnswer<unknown>>;
-      entry = { answer, claim: () => answer, release: () => controller.abort() };
+      entry = { answer, claim: () => answer, release: () => controller.abort("not needed") };
     }
     if (counted) this.#left--;
     this.#entries.set(key, entry);
