@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { authenticate } from "../../src/authenticate.js";
 import { checkDmarc } from "../../src/dmarc/index.js";
-import { type DnsAnswer, FixtureResolver, type Resolver, zoneFromObject } from "../../src/dns/index.js";
+import { type DnsAnswer, FixtureResolver, guardedQuery, type QueryOptions, type Resolver, zoneFromObject } from "../../src/dns/index.js";
 import { parseAuthor } from "../../src/message/from.js";
 import { splitMessage } from "../../src/message/split.js";
 import { checkSpf, type SpfOptions } from "../../src/spf/index.js";
@@ -253,5 +253,28 @@ describe("a hostile record cannot fan out", () => {
       expect(r.dns.queries + r.dns.speculative).toBe(resolver.sent.length);
       expect(resolver.sent.length).toBeLessThanOrEqual(2 * maxDnsQueries);
     }
+  });
+});
+
+describe("the guard's signal for the resolver, made when read", () => {
+  it("a resolver that reads its signal only after the query was abandoned finds it aborted", async () => {
+    let seen: QueryOptions | undefined;
+    const hanging = { txt: (_n: string, o?: QueryOptions) => ((seen = o), new Promise<never>(() => {})) } as unknown as Resolver;
+    const answer = await guardedQuery(hanging, "TXT", "example.com", { timeoutMs: 5 });
+    expect(answer).toMatchObject({ kind: "error" });
+    expect(seen?.signal?.aborted).toBe(true);
+  });
+
+  it("read while the query is pending, it is aborted when the query is abandoned, by any of several signals", async () => {
+    let seen: QueryOptions | undefined;
+    const hanging = { txt: (_n: string, o?: QueryOptions) => ((seen = o), new Promise<never>(() => {})) } as unknown as Resolver;
+    const a = new AbortController();
+    const b = new AbortController();
+    const pending = guardedQuery(hanging, "TXT", "example.com", { signal: [a.signal, b.signal] });
+    const signal = seen!.signal!;
+    expect(signal.aborted).toBe(false);
+    b.abort("stop");
+    expect(await pending).toEqual({ kind: "error", reason: "DNS query abandoned: stop" });
+    expect(signal.aborted).toBe(true);
   });
 });
