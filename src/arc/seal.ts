@@ -7,6 +7,7 @@ import { loadPrivateKey, type PrivateKeyInput } from "../dkim/private-key.js";
 import { DEFAULT_SIGNED_HEADERS, signingNames } from "../dkim/sign.js";
 import type { Resolver } from "../dns/types.js";
 import { ArgumentError, OptionsError } from "../errors.js";
+import { stripControls } from "../message/fold.js";
 import { fieldValue, getFields, type HeaderField, unfold } from "../message/header.js";
 import { isMessageInput, type MessageInput, openMessage, toBytes } from "../message/input.js";
 import { parseHeaderBlock } from "../message/split.js";
@@ -229,7 +230,9 @@ export function arcSet(
 
   // 1. ARC-Authentication-Results.
   const given = options.authResults?.replace(/^\s*Authentication-Results\s*:/i, "");
-  const payload = collapse(given ?? mergeAuthResults(headers, options.authservId));
+  // The one escaping rule for written fields (src/message/fold.ts): a given or merged A-R payload can
+  // hold a bare CR, LF, U+2028 or a bidi control from mail; none reaches the AAR.
+  const payload = collapse(stripControls(given ?? mergeAuthResults(headers, options.authservId)));
   const aarText = foldTags("ARC-Authentication-Results", `i=${instance}; ${payload}`.split(" "));
   const aar = field("ARC-Authentication-Results", aarText);
 

@@ -172,8 +172,11 @@ export function removeAuthResults(message: Uint8Array, authservIds: readonly str
     if (!isForeignAuthResults(message, field.start, field.contentEnd, ids)) return;
     removed = true;
     // A CR already removed with an earlier field: this one then starts a line after all.
-    const [start, resume] =
+    let [start, resume] =
       field.cut.mode === "cr" && field.cut.pos >= from ? [field.cut.pos, field.contentEnd] : [Math.max(field.cut.pos, from), field.next];
+    // A last line ended by a bare CR and then CRLF (" x\r\r\n"): to the header reader the field ends
+    // at that LF. Left behind, the CRLF would become a blank line and push the fields below into the body.
+    if (resume === field.next && message[resume - 1] === CR && message[resume] === CR && message[resume + 1] === LF) resume += 2;
     if (start > from) keep.push([from, start]);
     from = resume;
   });
@@ -182,6 +185,8 @@ export function removeAuthResults(message: Uint8Array, authservIds: readonly str
   return Buffer.concat(keep.map(([x, y]) => message.subarray(x, y)));
 }
 
+const LF = 0x0a;
+const CR = 0x0d;
 const NAME = "authentication-results";
 const decoder = new TextDecoder();
 /** White space, controls, invisible format characters and separators: what a lenient reader may not see. */

@@ -3,16 +3,25 @@
  * (RFC 5322 2.1.1, 2.2.3).
  */
 
-const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/;
+/**
+ * What no written header value may hold (one rule for every field msgauth writes:
+ * Authentication-Results, Received-SPF, ARC-Authentication-Results): C0 controls (CR, LF, NUL...),
+ * DEL, C1 controls (NEL), the line and paragraph separators U+2028 and U+2029, bidi embeddings,
+ * overrides and isolates (U+202A-U+202E, U+2066-U+2069), the bidi marks U+200E, U+200F, U+061C, and
+ * the BOM U+FEFF. Line breaks a reader could follow, or text that draws in another order than it reads.
+ */
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/;
 
-/** Drops CR, LF, NUL and other controls (tab becomes a space): what any written value must pass. */
+/**
+ * Drops the characters in UNSAFE from a value to be written in a header field; tab, U+2028 and
+ * U+2029 become a space (they separate words). What any written value must pass.
+ */
 export function stripControls(text: string): string {
-  if (!CONTROLS.test(text)) return text;
+  if (!UNSAFE.test(text)) return text;
   let out = "";
   for (const ch of text) {
-    const c = ch.codePointAt(0)!;
-    if (c === 0x09) out += " ";
-    else if (c >= 0x20 && c !== 0x7f && !(c >= 0x80 && c < 0xa0)) out += ch;
+    if (ch === "\t" || ch === "\u2028" || ch === "\u2029") out += " ";
+    else if (!UNSAFE.test(ch)) out += ch;
   }
   return out;
 }

@@ -6,12 +6,17 @@ import { describe, expect, it } from "vitest";
 import {
   authenticate,
   FixtureResolver,
+  formatAuthResults,
   parseAuthor,
   parseAuthResults,
+  receivedSpf,
   removeAuthResults,
+  type SpfResult,
+  sealArc,
   splitMessage,
   zoneFromObject,
 } from "../../src/index.js";
+import { ED_PEM } from "../helpers/keys.js";
 
 const zone = zoneFromObject({
   "_dmarc.bank.example": { TXT: "v=DMARC1; p=reject" },
@@ -179,6 +184,9 @@ describe("F6: the border filter removes every A-R field a lenient reader could t
       );
     });
   }
+  it("removing a field whose last line ends in a bare CR and then CRLF keeps the fields below in the header", () => {
+    expect(strip("Authentication-Results: mx.rcv; dmarc=pass\r\n \r\r\nSubject: s\r\n\r\nbody\r\n")).toBe("Subject: s\r\n\r\nbody\r\n");
+  });
   it("keeps another receiver's valid A-R field and fields merely named alike", () => {
     const m = "Authentication-Results: mx.other; dmarc=pass\r\nAuthentication-Results-X: mx.rcv; dmarc=pass\r\n\r\n";
     expect(strip(m)).toBe(m);
@@ -188,5 +196,65 @@ describe("F6: the border filter removes every A-R field a lenient reader could t
       expect(parseAuthResults(`${id}; dmarc=pass`).ok, JSON.stringify(id)).toBe(false);
     expect(parseAuthResults('"mx rcv"; dmarc=pass')).toMatchObject({ ok: true, value: { authservId: "mx rcv" } });
     expect(parseAuthResults("mx.rcv; dmarc=pass")).toMatchObject({ ok: true });
+  });
+});
+
+describe("F7: one escaping rule for every field msgauth writes", () => {
+  // Line and paragraph separators, bidi embeddings/overrides/isolates and marks, C0, DEL and C1.
+  const UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/;
+  const bad = ["\u2028", "\u2029", "\u202a", "\u202e", "\u2066", "\u2069", "\u200f", "\u0085", "\u009b", "\u0000", "\u001b", "\ufeff"];
+  const sealing = { domain: "rcv.example", selector: "s", privateKey: ED_PEM };
+  for (const b of bad) {
+    it(`U+${b.codePointAt(0)!.toString(16).padStart(4, "0")} from MAIL FROM, HELO and a From local part reaches no written field`, async () => {
+      const r = await authenticate(
+        `From: "x${b}y" <x${b}a@attacker.example>\r\nAuthentication-Results: mx.rcv; x=${b}\r\n\r\nb\r\n`,
+        { ip: "192.0.2.1", helo: `h${b}.attacker.example`, mailFrom: `xa${b}b@attacker.example` },
+        { resolver: new FixtureResolver(zone), authservId: "mx.rcv", seal: sealing },
+      );
+      // Every written field, CRLF folding aside.
+      const written = r.prepend.replace(/\r\n[ \t]/g, " ").replace(/\r\n$/, "");
+      expect(written.split("\r\n").length).toBeGreaterThan(1);
+      for (const line of written.split("\r\n")) expect(line, JSON.stringify(line)).not.toMatch(UNSAFE);
+    });
+  }
+  it("formatAuthResults, receivedSpf and sealArc's given A-R apply the same rule", async () => {
+    for (const b of bad) {
+      const ar = formatAuthResults("mx.rcv", [
+        {
+          method: "spf",
+          result: "pass",
+          comment: `c${b}d`,
+          reason: `r${b}s`,
+          props: [{ ptype: "smtp", property: "mailfrom", value: `a${b}b@x.example` }],
+        },
+      ]);
+      expect(ar.replace(/\r\n[ \t]/g, " ")).not.toMatch(UNSAFE);
+      const spf = receivedSpf(
+        {
+          result: "permerror",
+          domain: `x${b}.example`,
+          reason: `r${b}s`,
+          ip: "192.0.2.1",
+          sender: `a${b}b@x.example`,
+          helo: `h${b}.example`,
+          identity: "mailfrom",
+          mechanism: `ip4:${b}`,
+        } as unknown as SpfResult,
+        { receiver: `mx${b}` },
+      );
+      expect(spf.replace(/\r\n[ \t]/g, " ")).not.toMatch(UNSAFE);
+      const sealed = await sealArc("From: a@attacker.example\r\n\r\nb\r\n", {
+        ...sealing,
+        authservId: "mx.rcv",
+        authResults: `mx.rcv; spf=pass smtp.mailfrom=a${b}b@x.example\r\nX-Injected: 1`,
+        chain: { result: "none", reason: "none", instances: 0, sets: [] },
+      });
+      expect(sealed.sealed).toBe(true);
+      if (sealed.sealed) {
+        const aar = sealed.headers.replace(/\r\n[ \t]/g, " ").split("\r\n");
+        for (const line of aar) if (line !== "") expect(line).not.toMatch(UNSAFE);
+        expect(sealed.headers).not.toMatch(/^X-Injected/m);
+      }
+    }
   });
 });
