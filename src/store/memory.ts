@@ -7,10 +7,16 @@ export class MemoryStateStore implements Store {
   readonly #values = new Map<string, { value: string; expires: number | undefined }>();
   readonly #now: () => number;
   #closed = false;
+  #sets = 0;
 
   constructor(options: { now?: () => number } = {}) {
     for (const k of Object.keys(options)) if (k !== "now") throw new TypeError(`unknown MemoryStateStore option ${k}`);
     this.#now = options.now ?? Date.now;
+  }
+
+  /** Values held, expired ones not yet swept included (for tests and metrics). */
+  get valueCount(): number {
+    return this.#values.size;
   }
 
   #open(): void {
@@ -69,6 +75,11 @@ export class MemoryStateStore implements Store {
 
   async set(key: string, value: string, options?: SetOptions): Promise<boolean> {
     checkSet(key, value, options);
+    // Expired values are invisible at once and removed every 1,000 sets.
+    if (++this.#sets % 1000 === 0) {
+      const now = this.#now();
+      for (const [k, v] of this.#values) if (v.expires !== undefined && v.expires <= now) this.#values.delete(k);
+    }
     if (options?.ifAbsent && (await this.get(key)) !== undefined) return false;
     this.#open();
     this.#values.set(key, { value, expires: options?.ttlMs !== undefined ? this.#now() + options.ttlMs : undefined });

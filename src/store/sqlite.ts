@@ -83,6 +83,7 @@ export class SqliteStateStore implements Store {
   readonly #pageSize: number;
   readonly #now: () => number;
   readonly #s: Record<string, Statement>;
+  #sets = 0;
 
   /** @internal Use openSqliteStore(). */
   constructor(db: Database, options: SqliteStoreOptions) {
@@ -107,6 +108,7 @@ export class SqliteStateStore implements Store {
       get: db.prepare("SELECT value, expires FROM kv WHERE key = ?"),
       put: db.prepare("INSERT OR REPLACE INTO kv (key, value, expires) VALUES (?, ?, ?)"),
       del: db.prepare("DELETE FROM kv WHERE key = ?"),
+      purge: db.prepare("DELETE FROM kv WHERE expires IS NOT NULL AND expires <= ?"),
     };
   }
 
@@ -192,6 +194,8 @@ export class SqliteStateStore implements Store {
 
   async set(key: string, value: string, options?: SetOptions): Promise<boolean> {
     checkSet(key, value, options);
+    // Expired values are invisible at once and removed every 1,000 sets (the file does not grow forever).
+    if (++this.#sets % 1000 === 0) this.#run("purge", () => this.#s.purge!.run(this.#now()));
     const expires = options?.ttlMs !== undefined ? this.#now() + options.ttlMs : null;
     return this.#tx("set", () => {
       if (options?.ifAbsent) {

@@ -1,3 +1,6 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { MemoryStateStore, openSqliteStore, type Store, StoreError, sqliteSupported } from "../../src/store/index.js";
 import { openRedisStore } from "../../src/store/redis.js";
@@ -117,5 +120,33 @@ describe("opening stores", () => {
     const broken = { call: () => Promise.reject(new Error("ECONNREFUSED")) };
     const s = await openRedisStore({ client: broken });
     await expect(s.get("k")).rejects.toMatchObject({ code: "unavailable", message: /ECONNREFUSED/ });
+  });
+});
+
+describe("expired values are removed, not only hidden", () => {
+  it("the memory store sweeps them every 1,000 sets", async () => {
+    let now = 0;
+    const s = new MemoryStateStore({ now: () => now });
+    for (let i = 0; i < 999; i++) await s.set(`k${i}`, "v", { ttlMs: 10 });
+    expect(s.valueCount).toBe(999);
+    now = 100;
+    await s.set("last", "v"); // the 1,000th set
+    expect(s.valueCount).toBe(1);
+  });
+
+  it.skipIf(!sqliteSupported())("the SQLite store deletes them every 1,000 sets", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "msgauth-purge-")), "state.db");
+    let now = 0;
+    const s = await openSqliteStore(path, { now: () => now });
+    for (let i = 0; i < 999; i++) await s.set(`k${i}`, "v", { ttlMs: 10 });
+    now = 100;
+    await s.set("last", "v");
+    await s.close();
+    const { DatabaseSync } = (await import(/* @vite-ignore */ "node:" + "sqlite")) as {
+      DatabaseSync: new (p: string) => { prepare(q: string): { get(): { n: number } }; close(): void };
+    };
+    const db = new DatabaseSync(path);
+    expect(db.prepare("SELECT count(*) AS n FROM kv").get().n).toBe(1);
+    db.close();
   });
 });
