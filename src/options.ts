@@ -3,6 +3,7 @@ import type { ArcVerifyOptions } from "./arc/verify.js";
 import type { ArcOverrideOptions } from "./authenticate.js";
 import type { DkimVerifyOptions } from "./dkim/verify.js";
 import type { DmarcOptions } from "./dmarc/evaluate.js";
+import type { ReportDestinationOptions } from "./dmarc/report.js";
 import type { DnsQueryEvent, QueryBudgetOptions } from "./dns/budget.js";
 import type { CacheOptions } from "./dns/cache.js";
 import type { NodeResolverOptions } from "./dns/node.js";
@@ -236,12 +237,20 @@ export const checkDmarcOptions = optionsChecker<DmarcOptions>("options", {
   random: fn<() => number>("random").optional(),
   maxAuthorDomains: positiveInt.optional(),
   lookups: anyObject.optional(),
+  signal: signal.optional(),
 });
 
 export const checkIprevOptions = optionsChecker<{ resolver: Resolver; maxNames?: number; signal?: AbortSignal }>("options", {
   resolver: resolverSchema,
   maxNames: positiveInt.optional(),
   signal: signal.optional(),
+});
+
+export const checkReportDestinationOptions = optionsChecker<ReportDestinationOptions>("options", {
+  resolver: resolverSchema,
+  mode: z.enum(["rfc9989", "rfc7489"]).optional(),
+  signal: signal.optional(),
+  timeoutMs: positiveInt.optional(),
 });
 
 /** checkDnsbl, checkDomainBl, checkSenderNullMx. */

@@ -6,7 +6,8 @@ import { signHeaderData } from "../dkim/crypto.js";
 import { loadPrivateKey, type PrivateKeyInput } from "../dkim/private-key.js";
 import { DEFAULT_SIGNED_HEADERS, signingNames } from "../dkim/sign.js";
 import type { Resolver } from "../dns/types.js";
-import { ArgumentError, OptionsError } from "../errors.js";
+import { ArgumentError, describeError, OptionsError } from "../errors.js";
+import { abortableStream } from "../message/abortable.js";
 import { stripControls } from "../message/fold.js";
 import { fieldValue, getFields, type HeaderField, unfold } from "../message/header.js";
 import { isMessageInput, type MessageInput, openMessage, toBytes } from "../message/input.js";
@@ -39,6 +40,11 @@ export interface ArcSealOptions {
   /** t=, seconds; false to leave it out. Default now. */
   timestamp?: number | false;
   now?: () => number;
+  /**
+   * Stops the work when it aborts: a message stream is no longer read and chain validation's DNS
+   * queries are abandoned; the result is then `sealed: false` (a message not read whole is never sealed).
+   */
+  signal?: AbortSignal;
 }
 
 export type ArcSealResult =
@@ -61,6 +67,7 @@ export const arcSealShape = {
   headers: z.array(z.string()).optional(),
   timestamp: z.union([nonNegativeInt, z.literal(false)]).optional(),
   now: fn<() => number>("now").optional(),
+  signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, { message: "signal must be an AbortSignal" }).optional(),
 } satisfies OptionsShape<ArcSealOptions>;
 const checkSealOptions = optionsChecker<ArcSealOptions>("options", arcSealShape);
 
@@ -143,13 +150,29 @@ export async function sealArc(message: MessageInput, options: ArcSealOptions): P
       "options.resolver",
       "options: sealArc needs either the chain result or a resolver to validate it",
     );
-  const opened = await openMessage(message);
-  const headers = opened.headers;
+  const stream = !(typeof message === "string" || message instanceof Uint8Array);
   const hashes = new BodyHashes();
   const body = hashes.add({ canon: "relaxed", hash: "sha256" });
-  const verifier = options.chain ? undefined : new ArcVerifier(headers, { resolver: options.resolver!, bodyHashes: hashes });
-  for await (const chunk of opened.body) hashes.update(chunk);
-  hashes.end();
+  let verifier: ArcVerifier | undefined;
+  let headers: readonly HeaderField[];
+  try {
+    const opened = await openMessage(stream && options.signal ? abortableStream(message, options.signal) : message);
+    headers = opened.headers;
+    verifier = options.chain
+      ? undefined
+      : new ArcVerifier(headers, {
+          resolver: options.resolver!,
+          bodyHashes: hashes,
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+    for await (const chunk of opened.body) hashes.update(chunk);
+    hashes.end();
+  } catch (err) {
+    // A stream that fails or is abandoned: a body hash over part of the body would be a guess.
+    const chain =
+      options.chain ?? (verifier ? await verifier.finish() : { result: "none" as const, reason: "not checked", instances: 0, sets: [] });
+    return { sealed: false, reason: `the message could not be read whole: ${describeError(err)}`, chain };
+  }
   const chain = options.chain ?? (await verifier!.finish());
   return arcSet(headers, body().digest, chain, options, { key, ...signer });
 }

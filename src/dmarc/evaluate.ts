@@ -82,6 +82,11 @@ export interface DmarcOptions {
   maxAuthorDomains?: number;
   /** Record look-ups to share (authenticate() starts the From domain's query before DKIM ends). */
   lookups?: DmarcLookups;
+  /**
+   * Abandons the DNS queries still pending when it aborts: those answers count as failed, so the
+   * result is temperror where a policy could not be found (never a pass on a guess).
+   */
+  signal?: AbortSignal;
 }
 
 const STRICTNESS: Record<DmarcPolicy, number> = { none: 0, quarantine: 1, reject: 2 };
@@ -93,6 +98,7 @@ interface Discovery {
 }
 
 class Evaluation {
+  readonly resolver: Resolver;
   readonly lookups: DmarcLookups;
   readonly orgs: OrgDomains;
 
@@ -100,7 +106,8 @@ class Evaluation {
     readonly options: DmarcOptions,
     readonly mode: DmarcMode,
   ) {
-    this.lookups = options.lookups ?? new DmarcLookups(options.resolver);
+    this.resolver = options.signal ? guardResolver(options.resolver, { signal: options.signal }) : options.resolver;
+    this.lookups = options.lookups ?? new DmarcLookups(this.resolver);
     this.orgs = new OrgDomains(mode, this.lookups);
   }
 
@@ -135,7 +142,7 @@ class Evaluation {
   }
 
   async nonExistent(domain: string): Promise<boolean> {
-    const r = guardResolver(this.options.resolver);
+    const r = guardResolver(this.resolver);
     const answers = await Promise.all([r.a(domain), r.aaaa(domain), r.mx(domain)]);
     return answers.every((a) => a.kind === "nxdomain" || a.kind === "nodata");
   }

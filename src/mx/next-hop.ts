@@ -130,18 +130,27 @@ export async function resolveNextHop(domain: string, options: NextHopOptions): P
 
 /**
  * A receiver's check of the sender's domain (RFC 7505 4.2): mail from a domain that publishes a null MX
- * cannot get a bounce back, so it may be refused with 550 5.7.27.
+ * cannot get a bounce back, so it may be refused with 550 5.7.27. A failed MX lookup (timeout,
+ * SERVFAIL, an abort) is not "no null MX": the result then has `nullMx: false` and `temperror` with
+ * the reason, and the caller decides (a 451 4.4.3 reply is offered as `reply`).
  */
 export async function checkSenderNullMx(
   domain: string,
   options: { resolver: Resolver; signal?: AbortSignal },
-): Promise<{ nullMx: boolean; reply?: Reply }> {
+): Promise<{ nullMx: boolean; reply?: Reply; temperror?: string }> {
   checkLookupOptions(options);
   const ascii = asciiDomain(domain);
   if (!ascii) return { nullMx: false };
   const mx = await guardResolver(options.resolver, options.signal ? { signal: options.signal } : {}).mx(ascii);
   if (mx.kind === "ok" && mx.records.length > 0 && mx.records.every((m) => m.exchange === "" || m.exchange === ".")) {
     return { nullMx: true, reply: { code: 550, enhanced: "5.7.27", lines: [`Sender address has null MX: ${ascii}`] } };
+  }
+  if (mx.kind === "error") {
+    return {
+      nullMx: false,
+      temperror: `the MX lookup for ${ascii} failed: ${mx.reason}`,
+      reply: { code: 451, enhanced: "4.4.3", lines: [`Temporary DNS failure checking ${ascii}, try again later`] },
+    };
   }
   return { nullMx: false };
 }

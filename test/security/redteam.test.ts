@@ -5,7 +5,12 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   authenticate,
+  checkDmarc,
+  checkSenderNullMx,
   FixtureResolver,
+  OptionsError,
+  type Resolver,
+  verifyReportDestination,
   formatAuthResults,
   parseAuthor,
   parseAuthResults,
@@ -256,5 +261,72 @@ describe("F7: one escaping rule for every field msgauth writes", () => {
         expect(sealed.headers).not.toMatch(/^X-Injected/m);
       }
     }
+  });
+});
+
+describe("DNS faults are never read as answers, and every wait is bounded", () => {
+  const never = <T>() => new Promise<T>(() => {});
+  const silent = { txt: never, a: never, aaaa: never, mx: never, ptr: never } as unknown as Resolver;
+  const failing = {
+    txt: async () => ({ kind: "error", reason: "timeout" }),
+    a: async () => ({ kind: "error", reason: "timeout" }),
+    aaaa: async () => ({ kind: "error", reason: "timeout" }),
+    mx: async () => ({ kind: "error", reason: "timeout" }),
+    ptr: async () => ({ kind: "error", reason: "timeout" }),
+  } as Resolver;
+
+  it("checkSenderNullMx: a failed MX lookup says so (temperror), it is not 'no null MX'", async () => {
+    const r = await checkSenderNullMx("bank.example", { resolver: failing });
+    expect(r).toMatchObject({ nullMx: false, temperror: expect.stringContaining("timeout"), reply: { code: 451 } });
+    const aborted = await checkSenderNullMx("bank.example", { resolver: silent, signal: AbortSignal.abort() });
+    expect(aborted.temperror).toEqual(expect.any(String));
+    const clean = await checkSenderNullMx("bank.example", { resolver: new FixtureResolver(zone) });
+    expect(clean).toEqual({ nullMx: false });
+  });
+
+  it("verifyReportDestination: a never-answering resolver settles within its total deadline, temperror", async () => {
+    const started = Date.now();
+    const r = await verifyReportDestination("bank.example", "mailto:rua@reports.example", { resolver: silent, timeoutMs: 300 });
+    expect(r.result).toBe("temperror");
+    expect(Date.now() - started).toBeLessThan(300 + 5_000); // was ~30 s: three sequential 10 s waits
+  }, 20_000);
+
+  it("verifyReportDestination: the caller's signal abandons it; unknown options are refused", async () => {
+    const c = new AbortController();
+    const p = verifyReportDestination("bank.example", "mailto:rua@reports.example", { resolver: silent, signal: c.signal });
+    c.abort();
+    await expect(p).resolves.toMatchObject({ result: "temperror" });
+    await expect(
+      verifyReportDestination("bank.example", "mailto:a@reports.example", { resolver: silent, timeout: 1 } as never),
+    ).rejects.toThrow(OptionsError);
+  });
+
+  it("checkDmarc takes a signal: aborted, a policy not found is temperror, never a pass", async () => {
+    const author = parseAuthor(splitMessage(new TextEncoder().encode("From: ceo@bank.example\r\n\r\n")).headers);
+    const c = new AbortController();
+    const p = checkDmarc(
+      { author, spf: { result: "pass", domain: "bank.example" } as SpfResult, dkim: [] },
+      { resolver: silent, signal: c.signal },
+    );
+    c.abort();
+    await expect(p).resolves.toMatchObject({ result: "temperror" });
+  });
+
+  it("sealArc takes a signal: a stalled stream is abandoned, not sealed", async () => {
+    const c = new AbortController();
+    const stalled = (async function* () {
+      yield new TextEncoder().encode("From: a@attacker.example\r\n\r\n");
+      await never();
+    })();
+    const p = sealArc(stalled, {
+      domain: "rcv.example",
+      selector: "s",
+      privateKey: ED_PEM,
+      authservId: "mx.rcv",
+      resolver: silent,
+      signal: c.signal,
+    });
+    setTimeout(() => c.abort(), 20);
+    await expect(p).resolves.toMatchObject({ sealed: false });
   });
 });
