@@ -1,4 +1,5 @@
 import type { AuthenticationResult, Envelope } from "../authenticate.js";
+import { describeError } from "../errors.js";
 import type { Store } from "../store/types.js";
 import { MAX_FIELD_LENGTH, MAX_NAME_LENGTH, StoreError } from "../store/types.js";
 import type { AggregateRecord, EvaluatedDisposition, PolicyOverride, PolicyPublished } from "./types.js";
@@ -236,7 +237,7 @@ export class AggregateCollector {
       ]);
     } catch (err) {
       if (err instanceof TypeError) throw err;
-      return { collected: false, error: err instanceof StoreError ? `${err.code}: ${err.message}` : String(err) };
+      return { collected: false, error: err instanceof StoreError ? `${err.code}: ${err.message}` : describeError(err) };
     }
     return { collected: true, policyDomain: policy.domain, begin, end: begin + seconds - 1 };
   }

@@ -6,7 +6,7 @@ import { verifyReportDestination } from "../dmarc/report.js";
 import { guardResolver } from "../dns/guard.js";
 import type { Resolver } from "../dns/types.js";
 import { rfc5322Date } from "./email.js";
-import { safeAddress } from "./reporter.js";
+import { safeAddress, withDeadline } from "./reporter.js";
 
 /** What a failure report may carry (RFC 9991 7: privacy). */
 export interface Redaction {
@@ -189,6 +189,8 @@ export interface FailureReporterOptions {
   redaction?: Redaction;
   /** Reports per destination per hour, in this process (RFC 9991 2: a rate limit MUST be applied). Default 10. */
   perDestinationPerHour?: number;
+  /** Milliseconds one transport call may take before it counts as failed. Default 120,000. */
+  transportTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -197,7 +199,17 @@ export interface FailureOutcome {
   deliveries: Array<{ to: string; type: FailureType; result: "sent" | "skipped" | "failed"; reason?: string }>;
 }
 
-const FR_OPTIONS = new Set(["identity", "transport", "resolver", "dmarcMode", "dkim", "redaction", "perDestinationPerHour", "now"]);
+const FR_OPTIONS = new Set([
+  "identity",
+  "transport",
+  "resolver",
+  "dmarcMode",
+  "dkim",
+  "redaction",
+  "perDestinationPerHour",
+  "transportTimeoutMs",
+  "now",
+]);
 
 /**
  * Sends failure reports (RFC 9991) for one message when its domain asks (ruf=, fo=). Nothing is sent
@@ -293,7 +305,7 @@ export class FailureReporter {
             );
             raw = Buffer.concat([Buffer.from(signature, "latin1"), raw]);
           }
-          await this.#o.transport({ from: this.#o.identity.email, to, raw });
+          await withDeadline(this.#o.transport({ from: this.#o.identity.email, to, raw }), this.#o.transportTimeoutMs ?? 120_000);
           out.deliveries.push({ to, type, result: "sent" });
         } catch (err) {
           out.deliveries.push({ to, type, result: "failed", reason: `transport: ${(err as Error).message}` });

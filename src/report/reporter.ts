@@ -35,6 +35,8 @@ export interface ReporterOptions {
   maxAttempts?: number;
   /** The largest report email sent at all (bytes), whatever rua= allows. Default 10 MiB. */
   maxEmailBytes?: number;
+  /** Milliseconds one transport call may take before it counts as failed (retried later). Default 120,000. */
+  transportTimeoutMs?: number;
 }
 
 export interface Delivery {
@@ -52,6 +54,21 @@ export interface PeriodOutcome {
   report?: Omit<GeneratedReport, "gzip">;
   deliveries: Delivery[];
   error?: string;
+}
+
+/** Settles like `p`, or rejects after `ms` (the transport is the caller's: it gets a deadline too). */
+export async function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`did not finish within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The address of a mailto: URI when it is a plain addr-spec (no spaces, controls, quoting or extra headers). */
@@ -81,6 +98,7 @@ const OPTIONS = new Set([
   "leaseMs",
   "maxAttempts",
   "maxEmailBytes",
+  "transportTimeoutMs",
 ]);
 
 /**
@@ -210,7 +228,7 @@ export class AggregateReporter {
         continue;
       }
       try {
-        await this.#o.transport({ from: this.#o.identity.email, to, raw, report });
+        await withDeadline(this.#o.transport({ from: this.#o.identity.email, to, raw, report }), this.#o.transportTimeoutMs ?? 120_000);
         deliveries.push({ to, result: "sent" });
         already.add(to);
         await s.set(`${p.map}#done`, JSON.stringify([...already]));

@@ -256,3 +256,21 @@ describe("report file names", () => {
     expect(reportFilename("../../etc", "a/b!c", 1, 2, "x")).toBe("__.._etc!a_b_c!1!2!x.xml.gz");
   });
 });
+
+describe("a transport that never answers", () => {
+  it("fails that delivery within its deadline; the period is kept for the next run", async () => {
+    const store = new MemoryStateStore();
+    const c = new AggregateCollector({ store, now: () => T0 });
+    for (const t of await authenticateTraffic()) await c.collect(t.result, t.envelope);
+    const reporter = new AggregateReporter({
+      store,
+      identity: REPORTER,
+      resolver: worldResolver(),
+      now: () => LATER,
+      transportTimeoutMs: 50,
+      transport: () => new Promise<void>(() => {}),
+    });
+    const out = await reporter.run();
+    expect(out[0]).toMatchObject({ state: "retry", deliveries: [{ result: "failed", reason: "transport: did not finish within 50 ms" }] });
+  });
+});
