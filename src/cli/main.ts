@@ -12,6 +12,7 @@ import { NodeResolver } from "../dns/node.js";
 import { RecordingResolver } from "../dns/recorder.js";
 import type { Resolver } from "../dns/types.js";
 import { FixtureResolver } from "../dns/zone.js";
+import { describeError } from "../errors.js";
 import { checkSpf } from "../spf/check.js";
 import { receivedSpf } from "../spf/received-spf.js";
 import { escapeText, safeJson } from "./escape.js";
@@ -505,7 +506,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       return EXIT.usage;
     }
     // Unreadable input, bad keys, zone file errors: one line, in the words of the error.
-    const message = err instanceof Error ? err.message : String(err);
+    const message = describeError(err);
     io.stderr(`msgauth: ${q(message.split("\n")[0] ?? "")}\n`);
     return EXIT.input;
   }

@@ -6,6 +6,7 @@ import { loadZone } from "../dns/load.js";
 import { NodeResolver } from "../dns/node.js";
 import type { Resolver } from "../dns/types.js";
 import { FixtureResolver } from "../dns/zone.js";
+import { describeError } from "../errors.js";
 import { reportEmail } from "../report/email.js";
 import { summaryHtml } from "../report/html.js";
 import { parseAggregateReport } from "../report/parse.js";
@@ -262,7 +263,7 @@ export async function cmdReport(args: string[], io: CliIo): Promise<number> {
       io.stderr(`msgauth: report ${escapeText(sub)}: ${escapeText(e.message.split("\n")[0] ?? "")}\n`);
       return USAGE_ERROR;
     }
-    io.stderr(`msgauth: ${escapeText((e.message ?? String(err)).split("\n")[0] ?? "")}\n`);
+    io.stderr(`msgauth: ${escapeText(describeError(err).split("\n")[0] ?? "")}\n`);
     return INPUT;
   }
 }

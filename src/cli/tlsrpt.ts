@@ -4,6 +4,7 @@ import { loadZone } from "../dns/load.js";
 import { NodeResolver } from "../dns/node.js";
 import type { Resolver } from "../dns/types.js";
 import { FixtureResolver } from "../dns/zone.js";
+import { describeError } from "../errors.js";
 import { parseTlsReport, parseTlsReportEmail, type TlsReportError } from "../tlsrpt/parse.js";
 import { type TlsReport, tlsReportToJson } from "../tlsrpt/report.js";
 import { escapeText, safeJson } from "./escape.js";
@@ -130,7 +131,7 @@ export async function cmdTlsrpt(args: string[], io: CliIo): Promise<number> {
         ? new FixtureResolver(await Promise.all(values.zone.map((z) => loadZone(z))))
         : (io.resolver?.() ?? new NodeResolver());
   } catch (err) {
-    io.stderr(`msgauth: ${escapeText(((err as Error).message ?? String(err)).split("\n")[0] ?? "")}\n`);
+    io.stderr(`msgauth: ${escapeText(describeError(err).split("\n")[0] ?? "")}\n`);
     return INPUT;
   }
   let worst = OK;

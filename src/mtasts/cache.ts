@@ -1,3 +1,4 @@
+import { describeError } from "../errors.js";
 import type { Store } from "../store/types.js";
 import { parseStsPolicy, type StsPolicy } from "./policy.js";
 
@@ -55,7 +56,7 @@ export class PolicyCache {
     try {
       raw = await bounded(this.#store.get(KEY + domain), this.#timeoutMs, "the policy store");
     } catch (err) {
-      return { error: (err as Error)?.message ?? String(err) };
+      return { error: describeError(err) };
     }
     if (raw === undefined) return {};
     const entry = decode(raw);
@@ -75,7 +76,7 @@ export class PolicyCache {
       );
       return undefined;
     } catch (err) {
-      return (err as Error)?.message ?? String(err);
+      return describeError(err);
     }
   }
 

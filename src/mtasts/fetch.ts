@@ -1,3 +1,4 @@
+import { describeError } from "../errors.js";
 import { isDomain, parseStsPolicy, type StsPolicy } from "./policy.js";
 
 /** What the policy fetcher is asked for: one HTTPS GET, no redirects followed, no HTTP cache. */
@@ -98,7 +99,7 @@ export async function fetchStsPolicy(domain: string, options: FetchStsPolicyOpti
       deadline,
     ]);
   } catch (err) {
-    result = { kind: "error", code: "network", reason: `fetcher threw: ${(err as Error)?.message ?? String(err)}` };
+    result = { kind: "error", code: "network", reason: `fetcher threw: ${describeError(err)}` };
   } finally {
     clearTimeout(timer);
     if (onAbort) options.signal?.removeEventListener("abort", onAbort);

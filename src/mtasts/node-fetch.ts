@@ -1,5 +1,6 @@
 import { request } from "node:https";
 import { z } from "zod";
+import { describeError } from "../errors.js";
 import { fn, optionsChecker } from "../options.js";
 import type { PolicyFetcher, PolicyFetchResult } from "./fetch.js";
 import { checkDnsIdentity, isCertificateErrorCode } from "./tls.js";
@@ -45,7 +46,7 @@ export function createNodePolicyFetcher(options: NodePolicyFetcherOptions = {}):
       try {
         target = options.connect?.(req.host);
       } catch (err) {
-        resolve({ kind: "error", code: "network", reason: `connect threw: ${(err as Error)?.message ?? String(err)}` });
+        resolve({ kind: "error", code: "network", reason: `connect threw: ${describeError(err)}` });
         return;
       }
       const onAbort = () => {

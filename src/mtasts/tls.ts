@@ -1,4 +1,5 @@
 import type { PeerCertificate } from "node:tls";
+import { describeError } from "../errors.js";
 import { mxMatches } from "./policy.js";
 
 /** RFC 8460 4.3.1 negotiation failure types. */
@@ -74,7 +75,7 @@ export function classifyTlsError(err: unknown): { resultType: TlsNegotiationFail
   const original = typeof e?.originalCode === "string" ? e.originalCode : undefined;
   const own = typeof e?.code === "string" ? e.code : undefined;
   const code = original ?? own;
-  const message = typeof e?.message === "string" ? e.message : String(err);
+  const message = describeError(err);
   if (code === "CERT_HAS_EXPIRED") return { resultType: "certificate-expired", failureReasonCode: code };
   if (code === "ERR_TLS_CERT_ALTNAME_INVALID") return { resultType: "certificate-host-mismatch", failureReasonCode: code };
   if (code !== undefined && NOT_TRUSTED.has(code)) return { resultType: "certificate-not-trusted", failureReasonCode: code };

@@ -1,4 +1,5 @@
 import type { Envelope } from "../authenticate.js";
+import { describeError } from "../errors.js";
 import { checkSessionOptions } from "../options.js";
 import { type MailParams, parseCommand, type RcptParams, type SmtpCommand } from "./command.js";
 import { DataScanner } from "./data-scanner.js";
@@ -389,7 +390,10 @@ export class SmtpSession {
     try {
       step();
     } catch (error) {
-      this.#shutdown(r(421, "4.3.0", `${this.options.hostname} Internal error, closing connection`), `internal error: ${String(error)}`);
+      this.#shutdown(
+        r(421, "4.3.0", `${this.options.hostname} Internal error, closing connection`),
+        `internal error: ${describeError(error)}`,
+      );
     }
   }
 

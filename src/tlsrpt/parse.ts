@@ -2,6 +2,7 @@ import type PostalMime from "postal-mime";
 import { fflate, postalMime } from "../deps.js";
 import { verifyDkim } from "../dkim/verify.js";
 import type { Resolver } from "../dns/types.js";
+import { describeError } from "../errors.js";
 import { type TlsReport, tlsReportFromJson, tlsReportJsonSchema } from "./report.js";
 
 export type TlsReportErrorCode =
@@ -74,7 +75,7 @@ export function gunzipCapped(
     for (let i = 0; i < data.length && !over; i += step)
       gunzip.push(data.subarray(i, Math.min(data.length, i + step)), i + step >= data.length);
   } catch (err) {
-    return { ok: false, code: "bad-gzip", message: `not valid gzip: ${(err as Error)?.message ?? String(err)}` };
+    return { ok: false, code: "bad-gzip", message: `not valid gzip: ${describeError(err)}` };
   }
   if (over) return { ok: false, code: "decompression-limit", message: `the report inflates past ${cap} bytes` };
   if (!done) return { ok: false, code: "bad-gzip", message: "the gzip data is truncated" };
@@ -194,7 +195,7 @@ export async function parseTlsReportEmail(raw: Uint8Array | string, options: Tls
   try {
     email = await postalMime().parse(bytes, { maxNestingDepth: 20, maxHeadersSize: 256 * 1024 });
   } catch (err) {
-    return { ok: false, error: { code: "not-a-report-email", message: `unreadable MIME: ${(err as Error)?.message ?? String(err)}` } };
+    return { ok: false, error: { code: "not-a-report-email", message: `unreadable MIME: ${describeError(err)}` } };
   }
   const bad = (code: TlsReportErrorCode, message: string): TlsReportEmailParse => ({ ok: false, error: { code, message } });
   const policyDomain = headerValue(email.headers, "tls-report-domain");
@@ -218,7 +219,7 @@ export async function parseTlsReportEmail(raw: Uint8Array | string, options: Tls
     try {
       results = await verifyDkim(bytes, { resolver });
     } catch (err) {
-      return bad("dkim", `DKIM could not be checked: ${(err as Error)?.message ?? String(err)}`);
+      return bad("dkim", `DKIM could not be checked: ${describeError(err)}`);
     }
     const sub = submitter.toLowerCase();
     // RFC 8460 3: a valid DKIM signature by the reporting domain, without l=

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { request } from "node:https";
 import { z } from "zod";
 import { DEFAULT_SIGNED_HEADERS, type DkimSignOptions, signMessage } from "../dkim/sign.js";
+import { describeError } from "../errors.js";
 import { anyObject, fn, optionsChecker, positiveInt } from "../options.js";
 import type { TlsRptDestination } from "./record.js";
 import { gzipTlsReport, serializeTlsReport, type TlsReport, tlsReportFilename } from "./report.js";
@@ -207,7 +208,7 @@ export async function submitTlsReport(options: SubmitTlsReportOptions): Promise<
       }
     } catch (err) {
       if (err instanceof TypeError && String(err.message).startsWith("buildTlsReportEmail")) throw err;
-      attempts.push({ uri: dest.uri, ok: false, detail: (err as Error)?.message ?? String(err) });
+      attempts.push({ uri: dest.uri, ok: false, detail: describeError(err) });
     }
   }
   return { delivered: attempts.some((a) => a.ok), attempts };
