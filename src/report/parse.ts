@@ -246,6 +246,8 @@ function fromBytes(data: Uint8Array, l: ParseLimits, email: boolean, filename?: 
     } else if (isZip(data)) {
       container = "zip";
       xml = unzipCapped(data, l);
+    } else if (!looksLikeXml(data)) {
+      return fail("malformed-archive", "not gzip, zip or XML");
     }
     if (xml.length > l.maxXmlBytes) return fail("too-large", `the XML is over ${l.maxXmlBytes} bytes`);
     const r = parseAggregateXml(new TextDecoder("utf-8").decode(xml), l);

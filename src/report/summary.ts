@@ -162,7 +162,13 @@ export function summaryText(s: ReportSummary, esc: (t: string) => string = (t) =
   const table = (title: string, head: string[], rows: string[][]) => {
     lines.push("", title);
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    const fmt = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+    // Numbers and percentages right-aligned, text left-aligned.
+    const numeric = head.map((_, i) => rows.length > 0 && rows.every((r) => /^(?:[0-9.]+%?|-)$/.test(r[i]!)));
+    const fmt = (r: string[]) =>
+      r
+        .map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+        .join("  ")
+        .trimEnd();
     lines.push(fmt(head), ...rows.map(fmt));
     if (rows.length === 0) lines.push("(none)");
   };
