@@ -6,9 +6,23 @@
  * One client never takes the server down: a failure while handling a message (authenticate(),
  * `store`, the stream) answers that message 451 4.3.0 and is logged, and connection errors (a reset
  * in the middle of a transaction) are logged instead of being thrown as the server's "error" event.
+ *
+ * Only a message whose end of data (`<CR><LF>.<CR><LF>`) arrived is ever handed to `store`: a
+ * connection reset, a timeout or a client that never ends DATA discards what was received (logged).
+ *
+ * Limits (memory per connection is bounded by them):
+ * - `maxMessageSize` (default 25 MiB): announced as SIZE (smtp-server's `size` option, which also
+ *   refuses MAIL FROM SIZE= above it); a message past it is no longer kept and is answered 552 5.3.4
+ *   once its end arrives. A connection holds at most one message of that size.
+ * - `maxClients` of smtp-server (default here 100 connections; over it: 421) and its idle
+ *   `socketTimeout` (60 s by default).
+ * - A message holding a line "." ended by a bare LF or a bare CR (`<LF>.<LF>`, `<CR>.<CR>`,
+ *   `<CR><LF>.<LF>`, ...; SMTP smuggling) is refused with 550 5.5.2, as SmtpSession does: smtp-server
+ *   keeps such lines as content, other servers would end the message there.
  */
-import { SMTPServer, type SMTPServerOptions } from "smtp-server";
-import { type AuthenticateOptions, authenticate } from "../src/index.js";
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions } from "smtp-server";
+import { type AuthenticateOptions, type AuthenticationResult, authenticate } from "../src/index.js";
+import { DataScanner } from "../src/smtp/data-scanner.js";
 
 export interface Stored {
   envelope: { mailFrom: string; rcptTo: string[]; ip: string; helo: string };
@@ -16,22 +30,120 @@ export interface Stored {
   dmarc: string | undefined;
 }
 
+const DEFAULT_MAX_MESSAGE_SIZE = 25 * 1024 * 1024;
+
+type Reply = Error & { responseCode: number };
+const reply = (code: number, text: string, cause?: unknown): Reply =>
+  Object.assign(new Error(text), { responseCode: code }, cause === undefined ? {} : { cause });
+
+/**
+ * Reads one DATA stream: the bytes go on to authenticate() (with backpressure) and are kept up to
+ * the size limit; `outcome` settles once the stream is over: "end" only when smtp-server saw the end
+ * of data, "aborted" when it was destroyed (reset, timeout, server closing).
+ */
+function readMessage(stream: SMTPServerDataStream, limit: number) {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let tooBig = false;
+  const scanner = new DataScanner(false); // smtp-server removed the dot-stuffing: scan content only
+  let waiting: { resolve: (r: IteratorResult<Buffer>) => void; reject: (e: unknown) => void } | undefined;
+  const queue: Buffer[] = [];
+  let done: "end" | "aborted" | undefined;
+  let consumer = true; // authenticate() still reads
+  let settle!: (how: "end" | "aborted") => void;
+  const outcome = new Promise<"end" | "aborted">((resolve) => (settle = resolve));
+  const finish = (how: "end" | "aborted") => {
+    if (done) return;
+    done = how;
+    settle(how);
+    const w = waiting;
+    waiting = undefined;
+    if (how === "end") w?.resolve({ value: undefined, done: true });
+    else w?.reject(new Error("message stream aborted before its end"));
+  };
+  stream.on("data", (chunk: Buffer) => {
+    size += chunk.length;
+    if (!tooBig && size > limit) {
+      tooBig = true;
+      chunks.length = 0; // keep nothing more: the answer will be 552
+      queue.length = 0;
+      consumer = false;
+      waiting?.reject(new Error("message too big"));
+      waiting = undefined;
+      stream.resume();
+    }
+    if (tooBig) return;
+    scanner.scan(chunk, 0, chunk.length, undefined);
+    chunks.push(chunk);
+    if (!consumer) return;
+    if (waiting) {
+      const w = waiting;
+      waiting = undefined;
+      w.resolve({ value: chunk, done: false });
+    } else {
+      queue.push(chunk);
+      stream.pause(); // authenticate() is busy: backpressure up to the socket
+    }
+  });
+  stream.on("end", () => finish("end"));
+  stream.on("close", () => finish("aborted")); // after "end" this is a no-op
+  stream.on("error", () => finish("aborted"));
+  const body: AsyncIterable<Buffer> = {
+    [Symbol.asyncIterator]: () => ({
+      next: () => {
+        const chunk = queue.shift();
+        if (chunk) return Promise.resolve({ value: chunk, done: false });
+        if (tooBig) return Promise.reject(new Error("message too big"));
+        if (done === "end") return Promise.resolve({ value: undefined, done: true });
+        if (done === "aborted") return Promise.reject(new Error("message stream aborted before its end"));
+        stream.resume();
+        return new Promise<IteratorResult<Buffer>>((resolve, reject) => (waiting = { resolve, reject }));
+      },
+      // authenticate() stopped early (its time budget): keep reading to the end, keep the bytes.
+      return: () => {
+        consumer = false;
+        queue.length = 0;
+        stream.resume();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    }),
+  };
+  return {
+    body,
+    outcome,
+    /** The message, once outcome is "end" and it fit. */
+    bytes: () => Buffer.concat(chunks),
+    tooBig: () => tooBig,
+    ambiguousEnd: () => scanner.flags.ambiguousEnd,
+    /** authenticate() is over: read the rest without it. */
+    release: () => {
+      consumer = false;
+      queue.length = 0;
+      stream.resume();
+    },
+  };
+}
+
 export function createAuthenticatingServer(options: {
   authservId: string;
   authenticate?: AuthenticateOptions;
   rejectOnDmarc?: boolean;
   store: (m: Stored) => void;
+  /** Largest message, bytes (SIZE). Default 25 MiB. */
+  maxMessageSize?: number;
   server?: SMTPServerOptions;
   /** Where failures are reported (default console.error). */
   log?: (message: string, error: unknown) => void;
 }): SMTPServer {
   const log = options.log ?? ((message: string, error: unknown) => console.error(message, error));
-  const temporary = (error: unknown) =>
-    Object.assign(new Error(`4.3.0 Temporary failure, try again later`), { responseCode: 451, cause: error });
+  const limit = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+  if (!Number.isSafeInteger(limit) || limit <= 0) throw new RangeError("maxMessageSize must be a positive integer");
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ["STARTTLS"],
+    maxClients: 100,
     ...options.server,
+    size: limit,
     onData(stream, session, callback) {
       const envelope = {
         ip: (session.remoteAddress ?? "").replace(/^::ffff:/, ""),
@@ -39,41 +151,51 @@ export function createAuthenticatingServer(options: {
         mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
         rcptTo: session.envelope.rcptTo.map((r) => r.address),
       };
-      // authenticate() reads the stream itself: the body is hashed as it arrives. Keep the bytes too,
-      // since this example stores the message.
-      const chunks: Buffer[] = [];
-      async function* tee() {
-        for await (const chunk of stream) {
-          chunks.push(chunk as Buffer);
-          yield chunk as Buffer;
-        }
-      }
+      // authenticate() reads the stream itself: the body is hashed as it arrives. Keep the bytes too
+      // (up to the limit), since this example stores the message.
+      const message = readMessage(stream, limit);
       let answered = false;
       const answer = (error?: Error | null) => {
         if (answered) return;
         answered = true;
         callback(error);
       };
-      authenticate(tee(), envelope, { authservId: options.authservId, ...options.authenticate })
-        .then((result) => {
-          if (options.rejectOnDmarc && result.dmarc?.result === "fail" && result.dmarc.disposition === "reject") {
-            const err = Object.assign(new Error(`5.7.1 Rejected per DMARC policy of ${result.dmarc.fromDomain}`), { responseCode: 550 });
-            return answer(err);
-          }
-          options.store({ envelope, message: Buffer.concat([Buffer.from(result.prepend), ...chunks]), dmarc: result.dmarc?.result });
-          answer();
-        })
-        .catch((error: unknown) => {
+      const decide = async (): Promise<void> => {
+        let result: AuthenticationResult | undefined;
+        let failure: unknown;
+        try {
+          result = await authenticate(message.body, envelope, { authservId: options.authservId, ...options.authenticate });
+        } catch (error) {
+          failure = error;
+        }
+        message.release();
+        // Nothing is decided, let alone stored, before the end of data has arrived.
+        if ((await message.outcome) === "aborted") {
+          log("smtp: message discarded: the stream ended before the end of data (reset, timeout or close)", failure);
+          return answer(reply(451, "4.3.0 Message not received in full"));
+        }
+        if (message.tooBig()) return answer(reply(552, "5.3.4 Message size exceeds fixed maximum message size"));
+        if (message.ambiguousEnd())
+          return answer(reply(550, '5.5.2 Message refused: a line "." ended by a bare LF or CR (ambiguous end of data)'));
+        if (!result) {
+          log("smtp: message handling failed", failure);
+          return answer(reply(451, "4.3.0 Temporary failure, try again later", failure));
+        }
+        if (options.rejectOnDmarc && result.dmarc?.result === "fail" && result.dmarc.disposition === "reject") {
+          return answer(reply(550, `5.7.1 Rejected per DMARC policy of ${result.dmarc.fromDomain}`));
+        }
+        try {
+          options.store({ envelope, message: Buffer.concat([Buffer.from(result.prepend), message.bytes()]), dmarc: result.dmarc?.result });
+        } catch (error) {
           log("smtp: message handling failed", error);
-          // Read the rest so the connection stays in step, then answer 451.
-          stream.on("error", () => undefined);
-          if (stream.readableEnded || stream.destroyed) answer(temporary(error));
-          else {
-            stream.once("end", () => answer(temporary(error)));
-            stream.once("close", () => answer(temporary(error)));
-            stream.resume();
-          }
-        });
+          return answer(reply(451, "4.3.0 Temporary failure, try again later", error));
+        }
+        answer();
+      };
+      decide().catch((error: unknown) => {
+        log("smtp: message handling failed", error);
+        answer(reply(451, "4.3.0 Temporary failure, try again later", error));
+      });
     },
   });
   // smtp-server re-emits connection errors (e.g. ECONNRESET inside a transaction) as "error": with no

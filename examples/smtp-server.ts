@@ -5,6 +5,13 @@
  *
  *   const server = await startSmtpServer({ hostname: "mx.example.org", mode: "mx", localDomains: ["example.org"] });
  *   // later: await server.close();
+ *
+ * Limits (every one configurable): a message is handed to `onMessage` and not kept (keep the last
+ * few with `keepMessages`, the last reply lines with `keepTranscript`, for tests); an idle client
+ * gets 421 4.4.2 after `idleTimeoutMs` (5 min, RFC 5321 4.5.3.2.7); a TLS handshake (STARTTLS or
+ * port 465) that does not finish within `handshakeTimeoutMs` (30 s) is dropped; over
+ * `maxConnections` (100) or `maxConnectionsPerIp` (10) open connections a new one gets 421 4.7.0
+ * and closes; each refusal and accept errors (EMFILE) are logged, never fatal.
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
@@ -49,15 +56,32 @@ export interface ExampleServerOptions {
   onMessage?: (message: DeliveredMessage) => void;
   /** Connections per client IP (keys "ip:<address>"): over the limit, 421 4.7.0 and close. */
   connectionLimit?: RateLimiter;
+  /** Close a connection idle this long with 421 4.4.2 (RFC 5321 4.5.3.2.7: at least 5 min). Default 300,000 ms. */
+  idleTimeoutMs?: number;
+  /** Drop a TLS handshake (STARTTLS, port 465) not done within this. Default 30,000 ms. */
+  handshakeTimeoutMs?: number;
+  /** Open connections at most; past it a new one gets 421 4.7.0 and closes. Default 100. */
+  maxConnections?: number;
+  /** Open connections from one IP at most. Default 10. */
+  maxConnectionsPerIp?: number;
+  /** Delivered messages kept in `messages` (the last ones), for tests. Default 0: use onMessage. */
+  keepMessages?: number;
+  /** Reply lines kept in `transcript` (the last ones), for tests and debugging. Default 0. */
+  keepTranscript?: number;
   /** Where a failing connection is reported (default console.error). The server keeps serving. */
   log?: (message: string, error: unknown) => void;
 }
 
 export interface RunningServer {
   port: number;
+  /** The last `keepMessages` delivered messages. */
   messages: DeliveredMessage[];
-  /** Every reply line the server sent, for tests and debugging. */
+  /** The last `keepTranscript` reply lines the server sent. */
   transcript: string[];
+  /** Reply lines sent so far (counted, not kept). */
+  readonly replyLines: number;
+  /** Connections open now. */
+  readonly connections: number;
   close(): Promise<void>;
 }
 
@@ -66,8 +90,32 @@ export async function startSmtpServer(options: ExampleServerOptions): Promise<Ru
   const secureContext: SecureContext | undefined = options.tls ? createSecureContext(options.tls) : undefined;
   const messages: DeliveredMessage[] = [];
   const transcript: string[] = [];
+  let replyLines = 0;
   const sockets = new Set<Socket>();
+  const perIp = new Map<string, number>();
   const log = options.log ?? ((message: string, error: unknown) => console.error(message, error));
+  const idleTimeoutMs = options.idleTimeoutMs ?? 300_000;
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 30_000;
+  const maxConnections = options.maxConnections ?? 100;
+  const maxConnectionsPerIp = options.maxConnectionsPerIp ?? 10;
+  const keepMessages = options.keepMessages ?? 0;
+  const keepTranscript = options.keepTranscript ?? 0;
+  for (const [name, value] of Object.entries({ idleTimeoutMs, handshakeTimeoutMs, maxConnections, maxConnectionsPerIp }))
+    if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer`);
+  for (const [name, value] of Object.entries({ keepMessages, keepTranscript }))
+    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer`);
+  /** Bounded lists: the last `limit` entries. */
+  const keep = <T>(list: T[], limit: number, ...items: T[]) => {
+    for (const item of items) {
+      if (limit === 0) return;
+      list.push(item);
+      if (list.length > limit) list.shift();
+    }
+  };
+  const sent = (...lines: string[]) => {
+    replyLines += lines.length;
+    keep(transcript, keepTranscript, ...lines);
+  };
 
   /**
    * One connection's failure never reaches the process: it is logged, the client gets
@@ -81,7 +129,7 @@ export async function startSmtpServer(options: ExampleServerOptions): Promise<Ru
   ) {
     log(`smtp ${socket.remoteAddress ?? "?"}: ${where}`, error);
     try {
-      transcript.push(reply.trim());
+      sent(reply.trim());
       if (!socket.destroyed && socket.writable) socket.end(reply);
       else socket.destroy();
     } catch {
@@ -90,16 +138,35 @@ export async function startSmtpServer(options: ExampleServerOptions): Promise<Ru
   }
 
   async function accept(raw: Socket, tlsFromStart: boolean): Promise<void> {
-    sockets.add(raw);
-    raw.on("close", () => sockets.delete(raw));
-    raw.on("error", () => raw.destroy());
     const ip = (raw.remoteAddress ?? "").replace(/^::ffff:/, "");
+    raw.on("error", () => raw.destroy());
+    const fromIp = perIp.get(ip) ?? 0;
+    if (sockets.size >= maxConnections || fromIp >= maxConnectionsPerIp) {
+      // Counted before the socket is added: a refused connection never takes a slot.
+      const which = sockets.size >= maxConnections ? `${maxConnections} connections` : `${maxConnectionsPerIp} connections from ${ip}`;
+      log(`smtp ${ip}: connection refused: already ${which}`, undefined);
+      const reply = `421 4.7.0 ${options.hostname} Too many connections, try again later\r\n`;
+      sent(reply.trim());
+      raw.setTimeout(handshakeTimeoutMs, () => raw.destroy());
+      raw.end(reply);
+      return;
+    }
+    sockets.add(raw);
+    perIp.set(ip, fromIp + 1);
+    raw.on("close", () => {
+      sockets.delete(raw);
+      const n = (perIp.get(ip) ?? 1) - 1;
+      if (n > 0) perIp.set(ip, n);
+      else perIp.delete(ip);
+    });
     try {
       if (options.connectionLimit) {
         const take = await options.connectionLimit.take(`ip:${ip}`);
-        if (!take.allowed) {
-          const reply = formatReply(rateLimitReply(take, "session"));
-          transcript.push(reply.trim());
+        if (take.allowed !== true) {
+          // Fail closed: only the boolean true admits (a custom limiter returning a Promise or "yes" does not).
+          if (take.allowed !== false) log(`smtp ${ip}: connectionLimit returned allowed=${typeof take.allowed}, refusing`, undefined);
+          const reply = formatReply(rateLimitReply({ ...take, allowed: false }, "session"));
+          sent(reply.trim());
           raw.end(reply);
           return;
         }
@@ -122,6 +189,27 @@ export async function startSmtpServer(options: ExampleServerOptions): Promise<Ru
     let socket: Socket = raw;
     let upgrading = false;
     let failed = false;
+
+    /**
+     * RFC 5321 4.5.3.2.7: a server waits at least 5 minutes for the client's next command (and the
+     * data blocks); while the application decides, the client is waiting for us, so that time is not
+     * counted.
+     */
+    const idle = (): void => {
+      if (failed || socket.destroyed) return;
+      // Waiting for the application, or for the TLS handshake (its own deadline): not idle.
+      if (upgrading || (!session.wantsInput && !socket.writableNeedDrain)) return void socket.setTimeout(idleTimeoutMs, idle);
+      failed = true;
+      log(`smtp ${socket.remoteAddress ?? "?"}: idle for ${idleTimeoutMs} ms, closing`, undefined);
+      const reply = `421 4.4.2 ${options.hostname} Idle timeout, closing connection\r\n`;
+      sent(reply.trim());
+      if (socket.writableNeedDrain) socket.destroy();
+      else {
+        socket.end(reply);
+        socket.setTimeout(handshakeTimeoutMs, () => socket.destroy());
+      }
+    };
+    raw.setTimeout(idleTimeoutMs, idle);
 
     /**
      * Backpressure both ways: read nothing while the session waits for a decision (its held input is
@@ -151,7 +239,7 @@ export async function startSmtpServer(options: ExampleServerOptions): Promise<Ru
 
     const step = (out: SessionOutput): void => {
       if (out.write) {
-        transcript.push(...out.write.split("\r\n").filter(Boolean));
+        sent(...out.write.split("\r\n").filter(Boolean));
         if (!socket.destroyed) socket.write(out.write);
       }
       for (const event of out.events) {
@@ -161,8 +249,19 @@ export async function startSmtpServer(options: ExampleServerOptions): Promise<Ru
             socket.removeAllListeners("data");
             const secure = new TLSSocket(socket, { isServer: true, ...(secureContext ? { secureContext } : {}) });
             secure.on("error", () => secure.destroy());
+            // A client that sends STARTTLS and never completes the handshake is dropped.
+            const handshake = setTimeout(() => {
+              log(`smtp ${raw.remoteAddress ?? "?"}: TLS handshake not done within ${handshakeTimeoutMs} ms, closing`, undefined);
+              failed = true;
+              secure.destroy();
+              raw.destroy();
+            }, handshakeTimeoutMs);
+            secure.on("close", () => clearTimeout(handshake));
             secure.on("secure", () => {
+              clearTimeout(handshake);
               socket = secure;
+              raw.setTimeout(0);
+              secure.setTimeout(idleTimeoutMs, idle);
               upgrading = false;
               handle(session.tlsStarted({ protocol: secure.getProtocol(), cipher: secure.getCipher()?.name }));
             });
@@ -172,10 +271,14 @@ export async function startSmtpServer(options: ExampleServerOptions): Promise<Ru
           }
           case "auth": {
             const { username, password } = event.credentials;
-            const ok = options.users?.[username] !== undefined && options.users[username] === password;
+            const ok = options.users !== undefined && Object.hasOwn(options.users, username) && options.users[username] === password;
             handle(session.completeAuth(ok ? username : false));
             break;
           }
+          case "fault":
+            // A callback broke its contract: the session refused (4xx) and granted nothing.
+            log(`smtp ${socket.remoteAddress ?? "?"}: ${event.error.message}`, event.error);
+            break;
           case "message":
             deliver(event.envelope, event.data).then(
               (reply) => handle(session.completeMessage(reply)),
@@ -205,7 +308,7 @@ export async function startSmtpServer(options: ExampleServerOptions): Promise<Ru
         dmarc: result.dmarc?.result,
       };
       options.onMessage?.(message);
-      messages.push(message);
+      keep(messages, keepMessages, message);
       return { code: 250, enhanced: "2.0.0", lines: [`Ok: queued as ${id}`] };
     }
 
@@ -215,8 +318,11 @@ export async function startSmtpServer(options: ExampleServerOptions): Promise<Ru
   }
 
   const server: Server =
-    mode === "submissions" ? createTlsServer({ ...options.tls }, (s) => void accept(s, true)) : createServer((s) => void accept(s, false));
-  // A failed TLS handshake or a listening error is logged, never thrown.
+    mode === "submissions"
+      ? createTlsServer({ ...options.tls, handshakeTimeout: handshakeTimeoutMs }, (s) => void accept(s, true))
+      : createServer((s) => void accept(s, false));
+  // A failed TLS handshake, a listening error or an accept error (EMFILE: out of descriptors) is
+  // logged, never thrown: node keeps listening and accepts again once descriptors are free.
   server.on("tlsClientError", (error: Error, s: Socket) => {
     log("smtp: TLS handshake failed", error);
     s.destroy();
@@ -229,6 +335,12 @@ export async function startSmtpServer(options: ExampleServerOptions): Promise<Ru
     port,
     messages,
     transcript,
+    get replyLines() {
+      return replyLines;
+    },
+    get connections() {
+      return sockets.size;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

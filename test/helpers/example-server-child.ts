@@ -1,7 +1,8 @@
 /**
  * Runs one example server in its own process for the crash tests (test/smtp/server-survives.test.ts):
- * `node --import tsx test/helpers/example-server-child.ts own|package`. Prints "PORT <n>"; a
- * message to crash@example.org makes the application's handler throw. Logs go to stderr.
+ * `node --import tsx test/helpers/example-server-child.ts own|package [options as JSON]`. Prints
+ * "PORT <n>"; a message to crash@example.org makes the application's handler throw. Logs go to
+ * stderr, and every stored message as "STORED <rcpt> <bytes> <last 16 bytes as JSON>".
  */
 
 import { startSmtpServer } from "../../examples/smtp-server.js";
@@ -9,6 +10,9 @@ import { createAuthenticatingServer } from "../../examples/smtp-server-package.j
 import { exampleResolver } from "./keys.js";
 
 const which = process.argv[2];
+const extra = JSON.parse(process.argv[3] ?? "{}") as Record<string, unknown>;
+const stored = (rcptTo: readonly string[], message: Buffer) =>
+  console.error(`STORED ${rcptTo.join(",")} ${message.length} ${JSON.stringify(message.subarray(-16).toString("latin1"))}`);
 const log = (message: string, error: unknown) => console.error(`LOGGED ${message}: ${String(error)}`);
 const boom = (rcptTo: readonly string[]) => {
   if (rcptTo.includes("crash@example.org")) throw new Error("handler exploded");
@@ -19,17 +23,25 @@ if (which === "own") {
     hostname: "mx.example.org",
     localDomains: ["example.org"],
     authenticate: { resolver: exampleResolver() },
-    onMessage: (m) => boom(m.envelope.rcptTo ?? []),
+    onMessage: (m) => {
+      boom(m.envelope.rcptTo ?? []);
+      stored(m.envelope.rcptTo ?? [], m.data);
+    },
     log,
+    ...extra,
   });
   console.log(`PORT ${server.port}`);
 } else {
   const server = createAuthenticatingServer({
     authservId: "mx.example.org",
-    authenticate: { resolver: exampleResolver() },
-    store: (m) => boom(m.envelope.rcptTo),
+    authenticate: { resolver: exampleResolver(), limits: { timeBudgetMs: Number(extra.timeBudgetMs ?? 20_000) } },
+    store: (m) => {
+      boom(m.envelope.rcptTo);
+      stored(m.envelope.rcptTo, m.message);
+    },
     server: { logger: false, banner: "test" },
     log,
+    ...(extra.maxMessageSize ? { maxMessageSize: Number(extra.maxMessageSize) } : {}),
   });
   server.listen(0, "127.0.0.1", () => console.log(`PORT ${(server.server.address() as { port: number }).port}`));
 }

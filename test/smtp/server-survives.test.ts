@@ -19,9 +19,9 @@ interface Child {
   stderr: () => string;
 }
 
-function startChild(which: "own" | "package"): Promise<Child> {
+function startChild(which: "own" | "package", extra: Record<string, unknown> = {}): Promise<Child> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "test/helpers/example-server-child.ts", which], {
+    const child = spawn(process.execPath, ["--import", "tsx", "test/helpers/example-server-child.ts", which, JSON.stringify(extra)], {
       cwd: root,
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -166,14 +166,14 @@ describe("examples/smtp-server.ts: a client that pipelines and does not read", (
       socket.pause(); // read nothing yet
       const n = 1_000_000; // 6 MB of commands, 14 MB of replies
       socket.write(`${"NOOP\r\n".repeat(n)}QUIT\r\n`);
-      // Wait until the server's transcript stops growing.
+      // Wait until the server's reply count stops growing.
       let last = -1;
-      while (server.transcript.length !== last) {
-        last = server.transcript.length;
+      while (server.replyLines !== last) {
+        last = server.replyLines;
         await new Promise((r) => setTimeout(r, 500));
       }
       // Kernel buffers hold a few MB of replies; without backpressure all n would be in memory.
-      expect(server.transcript.length).toBeLessThan(n * 0.7);
+      expect(server.replyLines).toBeLessThan(n * 0.7);
       let got = 0;
       let tail = "";
       const done = new Promise<void>((resolve) => socket.on("close", () => resolve()));
@@ -212,4 +212,112 @@ describe("examples/smtp-server.ts: a connection limiter that fails", () => {
       await server.close();
     }
   });
+});
+
+/** Polls `test` until it holds (a generous deadline, not a timing assertion). */
+async function eventually(test: () => boolean, ms = 15_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!test()) {
+    if (Date.now() > until) throw new Error("condition not reached");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("examples/smtp-server-package.ts: only a message received in full and accepted is stored", () => {
+  let child: Child;
+  const limit = 1_000_000;
+  beforeAll(async () => {
+    child = await startChild("package", { maxMessageSize: limit, timeBudgetMs: 1500 });
+  }, 40_000);
+  afterAll(() => {
+    child?.process.kill();
+  });
+  const discards = () => child.stderr().split("message discarded").length - 1;
+  const storedFor = (rcpt: string) =>
+    child
+      .stderr()
+      .split("\n")
+      .filter((l) => l.startsWith(`STORED ${rcpt} `));
+
+  async function openData(rcpt: string) {
+    const c = rawClient(child.port);
+    await c.until(greeting);
+    c.send(`${start}RCPT TO:<${rcpt}>\r\nDATA\r\n`);
+    await c.until((t) => /^354/m.test(t));
+    return c;
+  }
+
+  for (const [name, rcpt, body] of [
+    ["a header line, then a reset", "partial1@example.org", "From: a@b.example\r\n"],
+    ["300 KB of body, then a reset", "partial2@example.org", `From: a@b.example\r\n\r\n${"x".repeat(998)}\r\n`.repeat(300)],
+  ] as const) {
+    it(`${name}: nothing is stored, the discard is logged`, async () => {
+      const before = discards();
+      const c = await openData(rcpt);
+      c.send(body);
+      await sleep(300);
+      c.socket.resetAndDestroy();
+      await eventually(() => discards() > before);
+      await normalClientIsServed(child);
+      expect(storedFor(rcpt)).toEqual([]);
+    }, 30_000);
+  }
+
+  it("a sender dripping past authenticate()'s time budget, then a reset: nothing is stored", async () => {
+    const before = discards();
+    const c = await openData("partial3@example.org");
+    c.send("From: a@b.example\r\nSubject: drip\r\n\r\n");
+    for (let i = 0; i < 15; i++) {
+      c.send(`line ${i}\r\n`);
+      await sleep(200); // 3 s in all, twice the 1.5 s budget
+    }
+    const sofar = await c.until(() => true);
+    expect(sofar.split(/^354.*\r\n/m)[1]).toBe(""); // no reply while the client still sends
+    expect(storedFor("partial3@example.org")).toEqual([]);
+    c.socket.resetAndDestroy();
+    await eventually(() => discards() > before);
+    expect(storedFor("partial3@example.org")).toEqual([]);
+  }, 30_000);
+
+  it("a sender dripping past the time budget that then ends DATA: answered 250 and stored whole", async () => {
+    const c = await openData("drip4@example.org");
+    c.send("From: a@b.example\r\nSubject: drip\r\n\r\n");
+    for (let i = 0; i < 12; i++) {
+      c.send(`line ${i}\r\n`);
+      await sleep(200);
+    }
+    c.send("the very end\r\n.\r\n");
+    await c.until((t) => /^250 /m.test(t.split("354")[1] ?? ""));
+    await eventually(() => storedFor("drip4@example.org").length === 1);
+    expect(storedFor("drip4@example.org")[0]).toContain(JSON.stringify("the very end\r\n".slice(-16)).slice(1, -1));
+  }, 30_000);
+
+  it("a message past maxMessageSize: 552 5.3.4 at its end, nothing stored; SIZE= past it refused at MAIL", async () => {
+    const c = await openData("big@example.org");
+    const line = `${"y".repeat(998)}\r\n`;
+    c.send(`From: a@b.example\r\n\r\n${line.repeat(3000)}.\r\n`); // 3 MB
+    const text = await c.until((t) => /^55\d /m.test(t));
+    expect(text).toMatch(/^552 5\.3\.4 /m);
+    expect(storedFor("big@example.org")).toEqual([]);
+    c.send(`MAIL FROM:<a@example.com> SIZE=${limit + 1}\r\n`);
+    await c.until((t) => (t.match(/^552 /gm) ?? []).length === 2);
+    c.socket.destroy();
+    await normalClientIsServed(child);
+  }, 30_000);
+
+  for (const [name, content] of [
+    ["<LF>.<LF>", "a\n.\nMAIL FROM:<x@example.com>\r\n"],
+    ["<CR>.<CR>", "a\r.\rRCPT TO:<x@example.com>\r\n"],
+    ["<CR><LF>.<LF>", "a\r\n.\nDATA\r\n"],
+  ] as const) {
+    it(`a message holding ${name} (an end-of-data look-alike) is refused with 550 5.5.2, not stored`, async () => {
+      const c = await openData("smuggle@example.org");
+      c.send(`From: a@b.example\r\n\r\n${content}after\r\n.\r\n`);
+      const text = await c.until((t) => /^5\d\d |^250 /m.test(t.split("354")[1] ?? ""));
+      expect(text).toMatch(/^550 5\.5\.2 /m);
+      c.socket.destroy();
+      expect(storedFor("smuggle@example.org")).toEqual([]);
+    }, 30_000);
+  }
 });

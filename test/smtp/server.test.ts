@@ -69,9 +69,9 @@ describe("the example server, end to end over loopback", () => {
   let submission: RunningServer;
   let submissions: RunningServer;
   beforeAll(async () => {
-    mx = await startSmtpServer({ ...common, mode: "mx", tls, rejectOnDmarc: true });
-    submission = await startSmtpServer({ ...common, mode: "submission", tls });
-    submissions = await startSmtpServer({ ...common, mode: "submissions", tls });
+    mx = await startSmtpServer({ ...common, mode: "mx", tls, rejectOnDmarc: true, keepMessages: 20 });
+    submission = await startSmtpServer({ ...common, mode: "submission", tls, keepMessages: 20 });
+    submissions = await startSmtpServer({ ...common, mode: "submissions", tls, keepMessages: 20 });
   });
   afterAll(async () => {
     await Promise.all([mx.close(), submission.close(), submissions.close()]);
