@@ -96,20 +96,64 @@ export function lenientFieldName(message: Uint8Array, start: number, end: number
 
 const decoder = new TextDecoder("utf-8");
 
+/** Whether message[start, end) has a well-formed field name (RFC 5322 ftext, optional WSP, ':'). */
+function wellFormedName(message: Uint8Array, start: number, end: number): boolean {
+  let i = start;
+  while (i < end && message[i]! >= 33 && message[i]! <= 126 && message[i] !== COLON) i++;
+  if (i === start) return false;
+  while (i < end && (message[i] === SP || message[i] === TAB)) i++;
+  return i < end && message[i] === COLON;
+}
+
 /**
  * The values (unfolded, trimmed) of every From field a lenient reader sees in message[from,
- * headerLen): for the header a limit stopped the reader from parsing.
+ * headerLen): for the header a limit stopped the reader from parsing. Read as src/message/from.ts
+ * reads the fields within the limits: a From field that starts a line is read twice when a bare CR
+ * lies inside it, cut at the CR (as this scan reads it) and whole up to its LF (as the header
+ * reader reads it: "From: ceo@ba<CR>nk.example"); malformed lines right below a From (a
+ * continuation that lost its white space: "From: CEO<CRLF><ceo@bank.example>") are joined to it,
+ * with a space and without. Linear: each line is read once or twice.
  */
 export function fromValuesIn(message: Uint8Array, headerLen: number, from: number): string[] {
   const out: string[] = [];
+  let last: { texts: string[]; tails: string[] } | undefined;
+  const flush = () => {
+    if (!last) return;
+    for (const t of last.texts) {
+      out.push(t);
+      if (last.tails.length > 0) out.push(`${t} ${last.tails.join(" ")}`, `${t}${last.tails.join("")}`);
+    }
+    last = undefined;
+  };
   scanHeaderFields(
     message,
     headerLen,
     (f) => {
       const colon = lenientFieldName(message, f.start, f.contentEnd, "from");
-      if (colon >= 0) out.push(unfold(decoder.decode(message.subarray(colon, f.contentEnd))).trim());
+      if (colon < 0) {
+        if (last && !wellFormedName(message, f.start, f.contentEnd))
+          last.tails.push(unfold(decoder.decode(message.subarray(f.start, f.contentEnd))).trim());
+        else flush();
+        return;
+      }
+      flush();
+      last = { texts: [unfold(decoder.decode(message.subarray(colon, f.contentEnd))).trim()], tails: [] };
+      if (f.cut.mode !== "line" || message[f.next - 1] !== CR) return;
+      // The field ended at a bare CR: its end for the header reader is the LF not followed by WSP.
+      let end = f.next;
+      for (;;) {
+        const lf = message.indexOf(LF, end);
+        if (lf < 0 || lf >= headerLen) {
+          end = headerLen;
+          break;
+        }
+        end = lf + 1;
+        if (message[end] !== SP && message[end] !== TAB) break;
+      }
+      last.texts.push(unfold(decoder.decode(message.subarray(colon, end)).replace(/\r?\n$/, "")).trim());
     },
     from,
   );
+  flush();
   return out;
 }

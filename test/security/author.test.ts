@@ -397,6 +397,27 @@ describe("property: a From showing a p=reject domain that did not sign never pas
     );
   });
 
+  // The same forged From fields hidden past the header reader's limits (a small field limit here; the
+  // defaults, 20,000 fields and 4 MiB, in test/security/redteam.test.ts): found by the whole-header
+  // scan, never a pass.
+  it("forged variants past the header limits fail with the victim's reject", async () => {
+    await fc.assert(
+      fc.asyncProperty(forged, fc.nat(12), fc.nat(4), async (from, above, below) => {
+        const pad = (n: number, name: string) => Array.from({ length: n }, (_, i) => `${name}-${i}: x\r\n`).join("");
+        const m = `From: x@evil.example\r\n${pad(above + 8, "X-Above")}${from}\r\n${pad(below, "X-Below")}${BODY}`;
+        const r = await authenticate(m, attacker, {
+          resolver: new FixtureResolver(zone),
+          authservId: "mx.example.org",
+          now: NOW,
+          limits: { maxHeaderFields: 8 },
+        });
+        expect(r.message.error, from).toBe("too-many-fields");
+        expect(r.dmarc, from).toMatchObject({ result: "fail", disposition: "reject" });
+      }),
+      { numRuns: 150 },
+    );
+  });
+
   const legit = fc
     .record({
       mailboxes: fc.array(victim, { minLength: 1, maxLength: 3 }),
