@@ -1,6 +1,26 @@
 import { BudgetedResolver, type Speculation } from "./budget.js";
 import { type DnsAnswer, type QueryOptions, query, type RecordsByType, type RecordType, type Resolver } from "./types.js";
 
+let turn = 0;
+let ticking = false;
+
+/**
+ * A count of event-loop turns, advanced by one setImmediate scheduled when it is read. Read when a
+ * query is sent and again when its answer is used: the same number means the answer came without
+ * waiting for any I/O (a resolver in memory, a cache hit), where sending queries ahead gains nothing
+ * and costs CPU; a different one means it waited for I/O, as real DNS does.
+ */
+export function eventLoopTurn(): number {
+  if (!ticking) {
+    ticking = true;
+    setImmediate(() => {
+      ticking = false;
+      turn++;
+    }).unref();
+  }
+  return turn;
+}
+
 interface Entry {
   answer: Promise<DnsAnswer<unknown>>;
   claim(): Promise<DnsAnswer<unknown>>;

@@ -1,7 +1,7 @@
 import { BudgetedResolver } from "../dns/budget.js";
 import { guardResolver } from "../dns/guard.js";
 import { formatIp, type ParsedIp, parseIp, prefixMatch } from "../dns/ip.js";
-import { Prefetcher } from "../dns/prefetch.js";
+import { eventLoopTurn, Prefetcher } from "../dns/prefetch.js";
 import type { DnsAnswer, Resolver } from "../dns/types.js";
 import { asciiDomain } from "../message/address.js";
 import { checkSpfHeloParams, checkSpfOptions, checkSpfParams } from "../options.js";
@@ -143,6 +143,11 @@ class Evaluation {
   readonly values: MacroValues;
   /** Queries sent ahead of the evaluation; it asks for every answer through this, in its own order. */
   readonly pf: Prefetcher;
+  /**
+   * An answer of this check waited for I/O: the resolver is not answering from memory, so queries
+   * are worth sending ahead. Until then none are (with a resolver in memory they only cost CPU).
+   */
+  slow = false;
 
   constructor(
     readonly resolver: Resolver,
@@ -265,7 +270,7 @@ class Evaluation {
           throw new Abort("permerror", `${target} has ${names.length} MX names, over ${this.opts.maxMxNames} (RFC 7208 4.6.4)`);
         }
         // The names are looked up in order, as the RFC evaluates them; their queries are sent together.
-        if (this.opts.prefetch !== false)
+        if (this.opts.prefetch !== false && this.slow)
           for (const name of names.slice(1)) this.pf.prefetch(this.ip.family === 4 ? "A" : "AAAA", name, false);
         for (const name of names) {
           if ((await this.addresses(name, dir.text, false)).some((a) => prefixMatch(a, this.ip.bytes, bits))) return true;
@@ -351,9 +356,11 @@ class Evaluation {
   speculateRecord(name: string | undefined, before: number): void {
     const domain = name === undefined ? undefined : checkableDomain(name);
     if (domain === undefined) return;
+    const sent = eventLoopTurn();
     const answer = this.pf.prefetch("TXT", domain);
     void answer?.then((a) => {
-      if (a.kind !== "ok" || this.pf.closed) return;
+      if (eventLoopTurn() !== sent) this.slow = true;
+      if (a.kind !== "ok" || this.pf.closed || !this.slow) return;
       const record = selectRecord(domain, a.records);
       if ("directives" in record) this.speculate(record, domain, before);
     });
@@ -363,9 +370,11 @@ class Evaluation {
   async checkHost(rawDomain: string, top: boolean): Promise<Outcome> {
     const domain = checkableDomain(rawDomain);
     if (!domain) return { result: "none", reason: `'${rawDomain}' is not a valid domain for SPF (RFC 7208 4.3)` };
+    const sent = eventLoopTurn();
     const record = await this.record(domain);
+    if (eventLoopTurn() !== sent) this.slow = true;
     if (!("directives" in record)) return record;
-    if (this.opts.prefetch !== false) this.speculate(record, domain, this.lookups);
+    if (this.opts.prefetch !== false && this.slow) this.speculate(record, domain, this.lookups);
     for (const dir of record.directives) {
       if (countsLookup(dir.mechanism)) this.countLookup(dir.text);
       if (!(await this.matches(dir, domain))) continue;

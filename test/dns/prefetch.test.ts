@@ -17,21 +17,21 @@ async function spfRounds(zone: Record<string, unknown>, prefetch: boolean, extra
   return { result, rounds: resolver.rounds, sent: resolver.sent };
 }
 
-describe("DNS critical path: queries start as soon as their names are known", () => {
-  // top -> a -> a1 -> a2 (no match), and b -> b1 (the match): six records, three deep below top.
-  const tree = {
-    "top.test": { TXT: "v=spf1 include:a.test include:b.test -all" },
-    "a.test": { TXT: "v=spf1 include:a1.test ip4:198.51.100.1 -all" },
-    "a1.test": { TXT: "v=spf1 include:a2.test ~all" },
-    "a2.test": { TXT: "v=spf1 ip4:198.51.100.2 -all" },
-    "b.test": { TXT: "v=spf1 a:host.b.test include:b1.test -all" },
-    "b1.test": { TXT: "v=spf1 ip4:192.0.2.0/24 -all" },
-    "host.b.test": { A: "198.51.100.9" },
-  };
+// top -> a -> a1 -> a2 (no match), and b -> b1 (the match): six records, three deep below top.
+const tree = () => ({
+  "top.test": { TXT: "v=spf1 include:a.test include:b.test -all" },
+  "a.test": { TXT: "v=spf1 include:a1.test ip4:198.51.100.1 -all" },
+  "a1.test": { TXT: "v=spf1 include:a2.test ~all" },
+  "a2.test": { TXT: "v=spf1 ip4:198.51.100.2 -all" },
+  "b.test": { TXT: "v=spf1 a:host.b.test include:b1.test -all" },
+  "b1.test": { TXT: "v=spf1 ip4:192.0.2.0/24 -all" },
+  "host.b.test": { A: "198.51.100.9" },
+});
 
+describe("DNS critical path: queries start as soon as their names are known", () => {
   it("SPF: sibling includes and the names in them are fetched together, so the rounds are the depth of the tree", async () => {
-    const sequential = await spfRounds(tree, false);
-    const ahead = await spfRounds(tree, true);
+    const sequential = await spfRounds(tree(), false);
+    const ahead = await spfRounds(tree(), true);
     expect(sequential.result).toMatchObject({ result: "pass", mechanism: "include:b.test" });
     expect(ahead.result).toEqual(sequential.result);
     expect(sequential.rounds).toBe(7); // top, a, a1, a2, b, host.b, b1: one after the other
@@ -41,7 +41,7 @@ describe("DNS critical path: queries start as soon as their names are known", ()
   });
 
   it("SPF: the answer still decides in the record's order (an earlier error wins over a later match)", async () => {
-    const zone = { ...tree, "top.test": { TXT: "v=spf1 include:broken.test include:b1.test -all" } };
+    const zone = { ...tree(), "top.test": { TXT: "v=spf1 include:broken.test include:b1.test -all" } };
     for (const prefetch of [false, true]) {
       const resolver = new RoundTripResolver(new FixtureResolver(zoneFromObject(zone)));
       resolver.failing.add("TXT broken.test");
@@ -59,7 +59,7 @@ describe("DNS critical path: queries start as soon as their names are known", ()
 
   it("authenticate(): the DMARC tree walk goes out with SPF, not after it", async () => {
     const zone = zoneFromObject({
-      ...tree,
+      ...tree(),
       "_dmarc.top.test": { TXT: "v=DMARC1; p=reject" },
     });
     const message = "From: u@top.test\r\nSubject: x\r\n\r\nbody\r\n";
@@ -256,10 +256,37 @@ describe("a hostile record cannot fan out", () => {
   });
 });
 
+describe("no queries sent ahead for a resolver answering from memory", () => {
+  it("SPF over a FixtureResolver makes the sequential evaluation's queries only (speculation would only cost CPU)", async () => {
+    const sent: string[] = [];
+    const inner = new FixtureResolver(zoneFromObject(tree()));
+    const log = <T>(entry: string, answer: T): T => {
+      sent.push(entry);
+      return answer;
+    };
+    const counting: Resolver = {
+      txt: (n) => log(`TXT ${n}`, inner.txt(n)),
+      a: (n) => log(`A ${n}`, inner.a(n)),
+      aaaa: (n) => log(`AAAA ${n}`, inner.aaaa(n)),
+      mx: (n) => log(`MX ${n}`, inner.mx(n)),
+      ptr: (n) => log(`PTR ${n}`, inner.ptr(n)),
+    };
+    const r = await checkSpf(client, { resolver: counting });
+    expect(r.result).toBe("pass");
+    const ahead = await spfRounds(tree(), false);
+    expect(sent).toEqual(ahead.sent);
+  });
+});
+
 describe("the guard's signal for the resolver, made when read", () => {
   it("a resolver that reads its signal only after the query was abandoned finds it aborted", async () => {
     let seen: QueryOptions | undefined;
-    const hanging = { txt: (_n: string, o?: QueryOptions) => ((seen = o), new Promise<never>(() => {})) } as unknown as Resolver;
+    const hanging = {
+      txt: (_n: string, o?: QueryOptions) => {
+        seen = o;
+        return new Promise<never>(() => {});
+      },
+    } as unknown as Resolver;
     const answer = await guardedQuery(hanging, "TXT", "example.com", { timeoutMs: 5 });
     expect(answer).toMatchObject({ kind: "error" });
     expect(seen?.signal?.aborted).toBe(true);
@@ -267,7 +294,12 @@ describe("the guard's signal for the resolver, made when read", () => {
 
   it("read while the query is pending, it is aborted when the query is abandoned, by any of several signals", async () => {
     let seen: QueryOptions | undefined;
-    const hanging = { txt: (_n: string, o?: QueryOptions) => ((seen = o), new Promise<never>(() => {})) } as unknown as Resolver;
+    const hanging = {
+      txt: (_n: string, o?: QueryOptions) => {
+        seen = o;
+        return new Promise<never>(() => {});
+      },
+    } as unknown as Resolver;
     const a = new AbortController();
     const b = new AbortController();
     const pending = guardedQuery(hanging, "TXT", "example.com", { signal: [a.signal, b.signal] });
