@@ -321,3 +321,127 @@ describe("examples/smtp-server-package.ts: only a message received in full and a
     }, 30_000);
   }
 });
+
+describe("examples/smtp-server.ts: bounded state, timeouts and connection caps", () => {
+  const quiet = { hostname: "mx.example.org", localDomains: ["example.org"] };
+
+  it("the transcript and the delivered messages are bounded (keepTranscript, keepMessages); onMessage sees every message", async () => {
+    const { startSmtpServer } = await import("../../examples/smtp-server.js");
+    const { exampleResolver } = await import("../helpers/keys.js");
+    let seen = 0;
+    const server = await startSmtpServer({
+      ...quiet,
+      authenticate: { resolver: exampleResolver() },
+      keepTranscript: 5,
+      keepMessages: 2,
+      onMessage: () => seen++,
+      log: () => undefined,
+    });
+    try {
+      const c = rawClient(server.port);
+      await c.until(greeting);
+      const message = `MAIL FROM:<a@example.com>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nSubject: x\r\n\r\n${"z".repeat(100_000)}\r\n.\r\n`;
+      c.send(`EHLO c.example\r\n${"NOOP\r\n".repeat(20_000)}${message.repeat(5)}QUIT\r\n`);
+      await c.until((t) => /^221 /m.test(t), 60_000);
+      expect(seen).toBe(5);
+      expect(server.messages).toHaveLength(2);
+      expect(server.transcript).toHaveLength(5);
+      expect(server.transcript.at(-1)).toMatch(/^221 /);
+      expect(server.replyLines).toBeGreaterThan(20_000);
+      // The defaults keep nothing.
+      const plain = await startSmtpServer({ ...quiet, authenticate: { resolver: exampleResolver() }, log: () => undefined });
+      const d = rawClient(plain.port);
+      await d.until(greeting);
+      d.send(`EHLO c.example\r\n${message}QUIT\r\n`);
+      await d.until((t) => /^221 /m.test(t));
+      expect([plain.messages.length, plain.transcript.length]).toEqual([0, 0]);
+      await plain.close();
+    } finally {
+      await server.close();
+    }
+  }, 90_000);
+
+  it("an idle client gets 421 4.4.2 after idleTimeoutMs, logged; a busy one is not cut", async () => {
+    const { startSmtpServer } = await import("../../examples/smtp-server.js");
+    const logged: string[] = [];
+    const server = await startSmtpServer({ ...quiet, idleTimeoutMs: 400, log: (m) => logged.push(m) });
+    try {
+      const busy = rawClient(server.port);
+      await busy.until(greeting);
+      for (let i = 0; i < 8; i++) {
+        busy.send("NOOP\r\n");
+        await sleep(150);
+      }
+      expect(busy.count("250 2.0.0 OK")).toBe(8);
+      const idle = rawClient(server.port);
+      await idle.until(greeting);
+      const text = await idle.until((t, closed) => closed && /^421 /m.test(t));
+      expect(text).toMatch(/^421 4\.4\.2 mx\.example\.org Idle timeout, closing connection\r\n$/m);
+      expect(logged.some((l) => l.includes("idle for 400 ms"))).toBe(true);
+    } finally {
+      await server.close();
+    }
+  }, 30_000);
+
+  it("STARTTLS with no handshake after it: dropped after handshakeTimeoutMs, logged", async () => {
+    const { startSmtpServer } = await import("../../examples/smtp-server.js");
+    const { createTestPki } = await import("../helpers/pki.js");
+    const tls = createTestPki().issue({ names: ["mx.example.org"] });
+    const logged: string[] = [];
+    const server = await startSmtpServer({ ...quiet, tls, handshakeTimeoutMs: 400, log: (m) => logged.push(m) });
+    try {
+      const c = rawClient(server.port);
+      await c.until(greeting);
+      c.send("EHLO c.example\r\nSTARTTLS\r\n");
+      await c.until((t) => /^220 2\.0\.0/m.test(t));
+      await c.closed();
+      expect(logged.some((l) => l.includes("TLS handshake not done within 400 ms"))).toBe(true);
+      await eventually(() => server.connections === 0);
+    } finally {
+      await server.close();
+    }
+  }, 30_000);
+
+  for (const cap of ["maxConnections", "maxConnectionsPerIp"] as const) {
+    it(`${cap}: past it a new connection gets 421 4.7.0 and a log line; a freed slot serves again`, async () => {
+      const { startSmtpServer } = await import("../../examples/smtp-server.js");
+      const logged: string[] = [];
+      const server = await startSmtpServer({ ...quiet, [cap]: 3, log: (m) => logged.push(m) });
+      try {
+        const held = [rawClient(server.port), rawClient(server.port), rawClient(server.port)];
+        for (const h of held) await h.until(greeting);
+        const extra = rawClient(server.port);
+        const text = await extra.until((t, closed) => closed && t.length > 0);
+        expect(text).toBe("421 4.7.0 mx.example.org Too many connections, try again later\r\n");
+        expect(logged.filter((l) => l.includes("connection refused: already 3 connections"))).toHaveLength(1);
+        held[0]!.socket.destroy();
+        await eventually(() => server.connections === 2);
+        const again = rawClient(server.port);
+        await again.until(greeting);
+        again.send("QUIT\r\n");
+        await again.until((t) => /^221 /m.test(t));
+      } finally {
+        await server.close();
+      }
+    }, 30_000);
+  }
+
+  it("a connection limiter whose allowed is not the boolean true refuses (fail closed)", async () => {
+    const { startSmtpServer } = await import("../../examples/smtp-server.js");
+    for (const allowed of [Promise.resolve(true), "yes", 1]) {
+      const logged: string[] = [];
+      const limiter = {
+        take: async () => ({ allowed, remaining: 0, retryAfterMs: 1000 }),
+      } as unknown as import("../../src/index.js").RateLimiter;
+      const server = await startSmtpServer({ ...quiet, connectionLimit: limiter, log: (m) => logged.push(m) });
+      try {
+        const c = rawClient(server.port);
+        const text = await c.until((t, closed) => closed && t.length > 0);
+        expect(text).toMatch(/^421 4\.7\.0 /);
+        expect(logged).toEqual([expect.stringContaining("connectionLimit returned allowed=")]);
+      } finally {
+        await server.close();
+      }
+    }
+  }, 30_000);
+});
