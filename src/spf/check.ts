@@ -45,7 +45,9 @@ export interface SpfOptions {
    * one by one in the record's order (RFC 7208 4.6.2): the result, the lookup counts and the queries
    * the evaluation itself makes are those of a sequential evaluation. Prefetched queries count
    * against maxLookups (no more than maxLookups are sent ahead, and only for terms within the first
-   * maxLookups the check could reach) and against a BudgetedResolver's budget. Default true.
+   * maxLookups the check could reach) and against a BudgetedResolver's budget. Nothing is sent ahead
+   * until an answer has waited for I/O (with a resolver answering from memory it would only cost
+   * CPU). Default true.
    */
   prefetch?: boolean;
 }
