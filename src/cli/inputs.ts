@@ -1,5 +1,7 @@
 import { constants } from "node:fs";
 import { type FileHandle, open, readdir, stat } from "node:fs/promises";
+import { formatFromPath, parseZone } from "../dns/load.js";
+import type { Zone } from "../dns/zone.js";
 import { displayName } from "./escape.js";
 import { looksLikeMbox, readMbox } from "./mbox.js";
 
@@ -199,4 +201,59 @@ export async function* readInputs(paths: string[], options: InputOptions): Async
       yield* fileMessages(full, displayName(full), options.maxBytes, true);
     }
   }
+}
+
+/** Caps for the files the CLI reads whole besides messages. */
+export const FILE_LIMITS = {
+  /** A private key (PEM or DER): real ones are a few KiB. */
+  key: 1024 * 1024,
+  /** A fixture zone (zone file, YAML, JSON). */
+  zone: 64 * 1024 * 1024,
+  /** A DMARC aggregate or TLS report, or a mail holding one. */
+  report: 32 * 1024 * 1024,
+} as const;
+
+/** A file the CLI refused to read (not a regular file, too large, unreadable): exit 4 with its one-line message. */
+export class FileInputError extends Error {
+  override name = "FileInputError";
+  constructor(
+    message: string,
+    /** Why, without the file's name: "a FIFO, not a regular file", "larger than 1 MiB". */
+    readonly reason: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Reads one whole file the user named (a key, a zone, a report) with the same check as messages: only
+ * a regular file is opened (a FIFO, socket or device is refused without waiting or reading), and
+ * reading stops past `maxBytes`. Throws FileInputError with a one-line, display-safe message.
+ */
+export async function readRegularFile(path: string, what: string, maxBytes: number): Promise<Buffer> {
+  const shown = `${what} ${displayName(path)}`;
+  const opened = await openRegular(path);
+  const refuse = (reason: string) => new FileInputError(`cannot read ${shown}: ${reason}`, reason);
+  if ("why" in opened) throw refuse(opened.why.replace(/^skipped: /, ""));
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of chunksOf(opened.handle)) {
+      total += chunk.length;
+      if (total > maxBytes) throw refuse(`larger than ${mib(maxBytes)}`);
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if (err instanceof FileInputError) throw err;
+    throw refuse(`read error (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  } finally {
+    await opened.handle.close();
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/** A fixture zone file, read through readRegularFile (format from the file name, as loadZone). */
+export async function readZoneFile(path: string): Promise<Zone> {
+  const text = (await readRegularFile(path, "zone", FILE_LIMITS.zone)).toString("utf8");
+  return parseZone(text, formatFromPath(path), path);
 }

@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 import pkg from "../../package.json" with { type: "json" };
@@ -7,7 +7,6 @@ import { sealArc } from "../arc/seal.js";
 import { authenticate } from "../authenticate.js";
 import { signDkim } from "../dkim/sign.js";
 import { checkDmarc } from "../dmarc/evaluate.js";
-import { loadZone } from "../dns/load.js";
 import { NodeResolver } from "../dns/node.js";
 import { RecordingResolver } from "../dns/recorder.js";
 import type { Resolver } from "../dns/types.js";
@@ -17,7 +16,7 @@ import { checkSpf } from "../spf/check.js";
 import { receivedSpf } from "../spf/received-spf.js";
 import { escapeText, safeJson } from "./escape.js";
 import { COMMAND_HELP, USAGE } from "./help.js";
-import { readInputs } from "./inputs.js";
+import { FILE_LIMITS, readInputs, readRegularFile, readZoneFile } from "./inputs.js";
 import { cmdReport } from "./report.js";
 import { cmdTlsrpt } from "./tlsrpt.js";
 
@@ -74,7 +73,14 @@ function parse(command: string, args: string[], spec: OptionSpec, positionals: b
     const opt = /'(-[^' ]*)/.exec(msg)?.[1] ?? "";
     if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw new UsageError(`${command}: unknown option ${q(opt)}`);
     if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
-      throw new UsageError(/does not take/.test(msg) ? `${command}: ${q(opt)} takes no value` : `${command}: ${q(opt)} needs a value`);
+      if (/does not take/.test(msg)) throw new UsageError(`${command}: ${q(opt)} takes no value`);
+      // parseArgs reads "-1" after an option as another option: say what is wrong with the value.
+      const next = args[args.indexOf(opt) + 1];
+      if (next !== undefined && /^-[0-9.]/.test(next)) {
+        const what = opt === "--max-message-size" ? "a positive size (bytes, or a number with K, M or G)" : "a positive value";
+        throw new UsageError(`${command}: ${q(opt)} must be ${what}, not ${q(next)}`);
+      }
+      throw new UsageError(`${command}: ${q(opt)} needs a value`);
     }
     if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
       throw new UsageError(`${command}: unexpected argument ${q(/'([^']*)'/.exec(msg)?.[1] ?? "")}`);
@@ -130,7 +136,7 @@ function size(command: string, value: string | undefined): number {
 }
 
 async function resolverFrom(zones: string[], io: CliIo): Promise<Resolver> {
-  if (zones.length > 0) return new FixtureResolver(await Promise.all(zones.map((z) => loadZone(z))));
+  if (zones.length > 0) return new FixtureResolver(await Promise.all(zones.map((z) => readZoneFile(z))));
   return io.resolver?.() ?? new NodeResolver();
 }
 
@@ -148,10 +154,8 @@ async function readMessage(path: string, io: CliIo, maxBytes: number): Promise<B
 }
 
 async function readKey(path: string): Promise<Buffer> {
-  // Bytes: the key may be PEM or DER; signDkim and sealArc tell which.
-  return readFile(path).catch((err: NodeJS.ErrnoException) => {
-    throw new InputError(`cannot read key ${q(path)} (${err.code ?? String(err)})`);
-  });
+  // Bytes: the key may be PEM or DER; signDkim and sealArc tell which. Only a regular file, capped.
+  return readRegularFile(path, "key", FILE_LIMITS.key);
 }
 
 /** Writes a message byte for byte: to --out, or to standard output. */

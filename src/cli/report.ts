@@ -1,8 +1,7 @@
 import { spawn } from "node:child_process";
-import { mkdir, open, readdir, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, stat, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
-import { loadZone } from "../dns/load.js";
 import { NodeResolver } from "../dns/node.js";
 import type { Resolver } from "../dns/types.js";
 import { FixtureResolver } from "../dns/zone.js";
@@ -17,6 +16,7 @@ import { openRedisStore } from "../store/redis.js";
 import { openSqliteStore } from "../store/sqlite.js";
 import type { Store } from "../store/types.js";
 import { displayName, escapeText, safeJson } from "./escape.js";
+import { FILE_LIMITS, FileInputError, readRegularFile, readZoneFile } from "./inputs.js";
 import type { CliIo } from "./main.js";
 import { looksLikeMbox, splitMbox } from "./mbox.js";
 
@@ -58,13 +58,12 @@ async function readCapped(path: string, io: CliIo): Promise<Buffer> {
   };
   if (path === "-") for await (const c of io.stdin()) push(c);
   else {
-    const fh = await open(path, "r");
-    try {
-      if (!(await fh.stat()).isFile()) throw new Error("not a regular file");
-      for await (const c of fh.createReadStream()) push(c as Uint8Array);
-    } finally {
-      await fh.close();
-    }
+    // The CLI's one check for files (src/cli/inputs.ts): a FIFO, socket or device is refused unopened.
+    push(
+      await readRegularFile(path, "report", MAX_INPUT).catch((err: unknown) => {
+        throw err instanceof FileInputError ? new Error(err.reason) : err;
+      }),
+    );
   }
   return Buffer.concat(chunks);
 }
@@ -182,10 +181,14 @@ async function cmdSend(args: string[], io: CliIo): Promise<number> {
   }
   const identity = { orgName: values["org-name"]!, email: values.email!, receiver: values.receiver! };
   const dkim = values["dkim-key"]
-    ? { domain: values["dkim-domain"]!, selector: values["dkim-selector"]!, privateKey: await readCapped(values["dkim-key"], io) }
+    ? {
+        domain: values["dkim-domain"]!,
+        selector: values["dkim-selector"]!,
+        privateKey: await readRegularFile(values["dkim-key"], "key", FILE_LIMITS.key),
+      }
     : undefined;
   const resolver: Resolver = values.zone?.length
-    ? new FixtureResolver(await Promise.all(values.zone.map((z) => loadZone(z))))
+    ? new FixtureResolver(await Promise.all(values.zone.map((z) => readZoneFile(z))))
     : (io.resolver?.() ?? new NodeResolver());
   const store = await openStore(values.store!);
   try {

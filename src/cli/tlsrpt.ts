@@ -1,6 +1,4 @@
-import { open } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { loadZone } from "../dns/load.js";
 import { NodeResolver } from "../dns/node.js";
 import type { Resolver } from "../dns/types.js";
 import { FixtureResolver } from "../dns/zone.js";
@@ -8,6 +6,7 @@ import { describeError } from "../errors.js";
 import { parseTlsReport, parseTlsReportEmail, type TlsReportError } from "../tlsrpt/parse.js";
 import { type TlsReport, tlsReportToJson } from "../tlsrpt/report.js";
 import { escapeText, safeJson } from "./escape.js";
+import { FileInputError, readRegularFile, readZoneFile } from "./inputs.js";
 import type { CliIo } from "./main.js";
 
 // The exit codes of main.ts's EXIT (not imported: main.ts imports this module).
@@ -43,14 +42,12 @@ async function readCapped(path: string, io: CliIo): Promise<Uint8Array> {
   if (path === "-") {
     for await (const c of io.stdin()) push(c);
   } else {
-    const fh = await open(path, "r");
-    try {
-      const st = await fh.stat();
-      if (!st.isFile()) throw new Error("not a regular file");
-      for await (const c of fh.createReadStream()) push(c as Uint8Array);
-    } finally {
-      await fh.close();
-    }
+    // The CLI's one check for files (src/cli/inputs.ts): a FIFO, socket or device is refused unopened.
+    push(
+      await readRegularFile(path, "report", MAX_INPUT).catch((err: unknown) => {
+        throw err instanceof FileInputError ? new Error(err.reason) : err;
+      }),
+    );
   }
   return Buffer.concat(chunks);
 }
@@ -128,7 +125,7 @@ export async function cmdTlsrpt(args: string[], io: CliIo): Promise<number> {
     resolver = values["no-dkim"]
       ? false
       : values.zone?.length
-        ? new FixtureResolver(await Promise.all(values.zone.map((z) => loadZone(z))))
+        ? new FixtureResolver(await Promise.all(values.zone.map((z) => readZoneFile(z))))
         : (io.resolver?.() ?? new NodeResolver());
   } catch (err) {
     io.stderr(`msgauth: ${escapeText(describeError(err).split("\n")[0] ?? "")}\n`);
