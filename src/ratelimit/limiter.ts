@@ -18,7 +18,7 @@ import {
 /** What `onFault` is told about a take the store could not decide. */
 export interface RateLimitFaultEvent {
   fault: RateLimitFault;
-  /** The key as given to take(), or its "sha256:..." digest when longer than 256 characters (bounded log lines). */
+  /** The key as stored: as given to take(), or "sha256:<hex of the key>" when longer than 256 characters or starting "sha256:". */
   key: string;
   error: string;
   /** The answer given instead: true when failing open. */
@@ -44,6 +44,8 @@ export interface RateLimiterOptions {
   onFault?: (event: RateLimitFaultEvent) => void;
 }
 
+const DIGEST_PREFIX = "sha256:";
+
 const KNOWN_OPTIONS = ["capacity", "refillPerSecond", "store", "now", "timeoutMs", "failClosed", "onFault"] as const;
 
 /**
@@ -54,8 +56,8 @@ const KNOWN_OPTIONS = ["capacity", "refillPerSecond", "store", "now", "timeoutMs
  * out, is unreachable, or its script failed) the answer is `allowed: true` (fail open, the default) or
  * `allowed: false` (`failClosed: true`), with `fault` and `error` set and `onFault` called: a fault is
  * never a silent allow. take() throws only for a wrong call: an ArgumentError for a key that is not a
- * string or tokens not an integer from 1 to capacity, an OptionsError when the injected clock reads
- * outside 0 to 10^13; the constructor throws an OptionsError for a bad or unknown option.
+ * string or tokens not an integer from 1 to capacity, an OptionsError when the injected clock throws
+ * or reads outside 0 to 10^13; the constructor throws an OptionsError for a bad or unknown option.
  */
 export class RateLimiter {
   readonly #capacity: number;
@@ -89,14 +91,25 @@ export class RateLimiter {
     checkInteger(tokens, 1, this.#capacity, "tokens");
     let nowMs: number | undefined;
     if (this.#now) {
-      const raw = this.#now();
+      let raw: unknown;
+      try {
+        raw = this.#now();
+      } catch (err) {
+        // A broken injected clock is a programming error, reported as such (never the caller's own Error).
+        refuse("options.now", `threw: ${faultText(err)}`);
+      }
       if (typeof raw !== "number" || !(raw >= 0 && raw <= RATE_LIMIT_BOUNDS.maxNowMs)) {
         refuse("options.now", `must return milliseconds from 0 to ${RATE_LIMIT_BOUNDS.maxNowMs}, returned ${describe(raw)}`);
       }
       nowMs = Math.floor(raw);
     }
     // A long key (a hostile user name, say) is stored under its digest: bounded memory, same bucket.
-    const storeKey = key.length > RATE_LIMIT_BOUNDS.maxKeyLength ? `sha256:${createHash("sha256").update(key).digest("hex")}` : key;
+    // A key that itself starts with "sha256:" is hashed too, so the two namespaces never meet: every
+    // stored key starting "sha256:" is a digest, every other one is the key as given.
+    const storeKey =
+      key.length > RATE_LIMIT_BOUNDS.maxKeyLength || key.startsWith(DIGEST_PREFIX)
+        ? `${DIGEST_PREFIX}${createHash("sha256").update(key).digest("hex")}`
+        : key;
 
     const started = performance.now();
     let timer: ReturnType<typeof setTimeout> | undefined;

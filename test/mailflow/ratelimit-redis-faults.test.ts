@@ -60,6 +60,35 @@ describe.skipIf(!HAS_REDIS)("Redis faults: a bounded answer, open or closed as c
     await server.dispose();
   });
 
+  it('a long key\'s digest and the literal key "sha256:<that digest>" are different buckets (disjoint namespaces)', async () => {
+    const { createHash } = await import("node:crypto");
+    const long = `user:${"x".repeat(300)}`;
+    const literal = `sha256:${createHash("sha256").update(long).digest("hex")}`;
+    const rl = limiter({ capacity: 1 });
+    expect((await rl.take(long)).allowed).toBe(true);
+    expect((await rl.take(long)).allowed).toBe(false);
+    // Before: the literal key was stored as itself, the same Redis key as the long one's digest.
+    expect(await rl.take(literal)).toMatchObject({ allowed: true });
+    expect((await rl.take(literal)).allowed).toBe(false);
+    const keys = (await client.keys("msgauth:rl:sha256:*")).sort();
+    expect(keys).toHaveLength(2);
+    expect(keys).toContain(`msgauth:rl:${literal}`);
+    // A short key not starting "sha256:" is stored as given.
+    await rl.take("ip:192.0.2.1");
+    expect(await client.exists("msgauth:rl:ip:192.0.2.1")).toBe(1);
+  });
+
+  it("an injected clock that throws: take() rejects with an OptionsError naming options.now, not the clock's own error", async () => {
+    const rl = limiter({
+      now: () => {
+        throw new TypeError("clock broke");
+      },
+    });
+    const err = await rl.take("clock").catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: "OptionsError", message: expect.stringMatching(/^options\.now: threw: .*clock broke/) });
+    expect(events).toEqual([]);
+  });
+
   it("a key holding another type makes the script fail: a reported script-error, never a silent allow", async () => {
     await client.set("msgauth:rl:wrongtype", "not a hash");
     const open = await limiter().take("wrongtype");
