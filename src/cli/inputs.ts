@@ -8,7 +8,15 @@ import { looksLikeMbox, readMbox } from "./mbox.js";
 /** One message to check, or one input that could not be checked (and why, for stderr). */
 export type Input =
   /** `name` is escaped for display; `file` is the name as it is (for JSON). */
-  | { kind: "message"; name: string; file: string; data: Buffer }
+  | {
+      kind: "message";
+      name: string;
+      /** The name as it is when it is UTF-8; otherwise its escaped form (`\xff`), as `name` shows it. */
+      file: string;
+      /** Only for a name that is not UTF-8: its bytes, in hex (`file` cannot hold them). */
+      fileBytes?: string;
+      data: Buffer;
+    }
   /** `error`: counts as unreadable input (exit 4); `warning`: skipped without changing the exit code. */
   | { kind: "problem"; name: string; why: string; severity: "error" | "warning" };
 
@@ -158,8 +166,21 @@ async function* fileMessages(path: string | Buffer, name: string, maxBytes: numb
     yield { kind: "problem", name, why: opened.why, severity: inFolder && skipped ? "warning" : "error" };
     return;
   }
+  // A name that is not UTF-8 would decode to U+FFFD: give its escaped form and its bytes instead.
+  let file: string;
+  let fileBytes: string | undefined;
+  if (typeof path === "string") file = path;
+  else {
+    try {
+      file = new TextDecoder("utf-8", { fatal: true }).decode(path);
+    } catch {
+      file = displayName(path);
+      fileBytes = path.toString("hex");
+    }
+  }
   try {
-    yield* messagesOf(name, typeof path === "string" ? path : path.toString("utf8"), chunksOf(opened.handle), maxBytes);
+    for await (const input of messagesOf(name, file, chunksOf(opened.handle), maxBytes))
+      yield input.kind === "message" && fileBytes !== undefined ? { ...input, fileBytes } : input;
   } catch (err) {
     yield { kind: "problem", name, why: `read error (${(err as NodeJS.ErrnoException).code ?? String(err)})`, severity: "error" };
   } finally {

@@ -212,7 +212,7 @@ async function cmdCheck(args: string[], io: CliIo, resolverOverride?: Resolver):
     worst = Math.max(worst, code);
     if (values.json) {
       await io.stdout(
-        `${safeJson({ file: input.file, spf: r.spf, dkim: r.dkim.map(({ field: _f, ...d }) => d), arc: r.arc, dmarc: r.dmarc && { ...r.dmarc, record: r.dmarc.record?.text }, authenticationResults: r.headers.authenticationResults })}\n`,
+        `${safeJson({ file: input.file, ...(input.fileBytes !== undefined ? { fileBytes: input.fileBytes } : {}), spf: r.spf, dkim: r.dkim.map(({ field: _f, ...d }) => d), arc: r.arc, dmarc: r.dmarc && { ...r.dmarc, record: r.dmarc.record?.text }, authenticationResults: r.headers.authenticationResults })}\n`,
       );
     } else {
       const lines = [`${input.name}:`, `  SPF    ${r.spf?.result ?? "-"} ${r.spf ? `(${q(r.spf.reason)})` : ""}`];

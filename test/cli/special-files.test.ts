@@ -100,3 +100,24 @@ describe("CLI: a negative number after an option", () => {
     expect(r.err).toMatch(/--max-message-size'? must be a positive size .*not '?-1'?/);
   });
 });
+
+describe("check --json: a file name that is not UTF-8", () => {
+  it("file is the escaped form (as in text output), fileBytes the name's bytes in hex; a UTF-8 name has no fileBytes", async () => {
+    const { mkdtempSync: mk, readFileSync } = await import("node:fs");
+    const d = mk(join(tmpdir(), "msgauth-cli-nonutf8-"));
+    const raw = Buffer.concat([Buffer.from(`${d}/`), Buffer.from([0xff, 0xfe]), Buffer.from(".eml")]);
+    writeFileSync(raw, readFileSync(message));
+    writeFileSync(join(d, "café.eml"), readFileSync(message));
+    const r = await run(["check", d, "--ip", "192.0.2.25", "--mail-from", "alice@example.com", "--json"]);
+    const lines = r.out
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { file: string; fileBytes?: string });
+    // In byte order: "caf\xc3\xa9" before "\xff".
+    expect(lines.map((l) => [l.file, l.fileBytes])).toEqual([
+      [join(d, "café.eml"), undefined],
+      [`${d}/\\xff\\xfe.eml`, raw.toString("hex")],
+    ]);
+    expect(r.out).not.toContain("\ufffd");
+  });
+});
