@@ -92,7 +92,7 @@ export function optionsChecker<T>(name: string, shape: OptionsShape<T>, hints: H
   const known = Object.keys(shape);
   return (value: unknown, where = name): T => {
     if (value === undefined) value = {};
-    if (vouched.has(value as object)) return value as T;
+    if ((value as { [VOUCHED]?: true })[VOUCHED] === true) return value as T;
     if (typeof value !== "object" || value === null || Array.isArray(value))
       throw new OptionsError(
         "ERR_MSGAUTH_INVALID_OPTION",
@@ -106,15 +106,16 @@ export function optionsChecker<T>(name: string, shape: OptionsShape<T>, hints: H
 }
 
 /**
- * Options objects msgauth built itself from options already checked (authenticate() passing its
- * checks' options on): the checkers return them as they are instead of parsing them again. Only
- * msgauth's own code can add to this set; an object a caller made is always checked.
+ * Marks options objects msgauth built itself from options already checked (authenticate() passing
+ * its checks' options on): the checkers return them as they are instead of parsing them again. The
+ * symbol never leaves msgauth (not exported, not registered), so an object a caller made is always
+ * checked. (A symbol rather than a WeakSet: ephemeral WeakSet entries cost the garbage collector.)
  */
-const vouched = new WeakSet<object>();
+const VOUCHED: unique symbol = Symbol("msgauth: options checked");
 
-/** Marks an options object msgauth made from checked values, for the checkers to skip (see `vouched`). */
+/** Marks an options object msgauth made from checked values, for the checkers to skip (see VOUCHED). */
 export function vouch<T extends object>(options: T): T {
-  vouched.add(options);
+  (options as { [VOUCHED]?: true })[VOUCHED] = true;
   return options;
 }
 
