@@ -128,7 +128,8 @@ export function createAuthenticatingServer(options: {
   authservId: string;
   authenticate?: AuthenticateOptions;
   rejectOnDmarc?: boolean;
-  store: (m: Stored) => void;
+  /** Called for each accepted message; the client gets 250 only once it returned (or its Promise resolved). */
+  store: (m: Stored) => unknown;
   /** Largest message, bytes (SIZE). Default 25 MiB. */
   maxMessageSize?: number;
   server?: SMTPServerOptions;
@@ -185,7 +186,11 @@ export function createAuthenticatingServer(options: {
           return answer(reply(550, `5.7.1 Rejected per DMARC policy of ${result.dmarc.fromDomain}`));
         }
         try {
-          options.store({ envelope, message: Buffer.concat([Buffer.from(result.prepend), message.bytes()]), dmarc: result.dmarc?.result });
+          await options.store({
+            envelope,
+            message: Buffer.concat([Buffer.from(result.prepend), message.bytes()]),
+            dmarc: result.dmarc?.result,
+          });
         } catch (error) {
           log("smtp: message handling failed", error);
           return answer(reply(451, "4.3.0 Temporary failure, try again later", error));

@@ -52,8 +52,8 @@ export interface ExampleServerOptions {
   /** Reply 550 5.7.1 to messages whose DMARC disposition is reject. */
   rejectOnDmarc?: boolean;
   maxMessageSize?: number;
-  /** Called for every delivered message. */
-  onMessage?: (message: DeliveredMessage) => void;
+  /** Called for every delivered message; the client gets 250 only once it returned (or its Promise resolved). */
+  onMessage?: (message: DeliveredMessage) => unknown;
   /** Connections per client IP (keys "ip:<address>"): over the limit, 421 4.7.0 and close. */
   connectionLimit?: RateLimiter;
   /** Close a connection idle this long with 421 4.4.2 (RFC 5321 4.5.3.2.7: at least 5 min). Default 300,000 ms. */
@@ -307,7 +307,7 @@ export async function startSmtpServer(options: ExampleServerOptions): Promise<Ru
         data: Buffer.concat([Buffer.from(result.prepend), data]),
         dmarc: result.dmarc?.result,
       };
-      options.onMessage?.(message);
+      await options.onMessage?.(message);
       keep(messages, keepMessages, message);
       return { code: 250, enhanced: "2.0.0", lines: [`Ok: queued as ${id}`] };
     }

@@ -17,6 +17,9 @@ const log = (message: string, error: unknown) => console.error(`LOGGED ${message
 const boom = (rcptTo: readonly string[]) => {
   if (rcptTo.includes("crash@example.org")) throw new Error("handler exploded");
 };
+/** A message to async-crash@example.org: the handler returns a rejected Promise. */
+const asyncBoom = (rcptTo: readonly string[]) =>
+  rcptTo.includes("async-crash@example.org") ? Promise.reject(new Error("async handler exploded")) : undefined;
 
 if (which === "own") {
   const server = await startSmtpServer({
@@ -26,6 +29,7 @@ if (which === "own") {
     onMessage: (m) => {
       boom(m.envelope.rcptTo ?? []);
       stored(m.envelope.rcptTo ?? [], m.data);
+      return asyncBoom(m.envelope.rcptTo ?? []);
     },
     log,
     ...extra,
@@ -38,6 +42,7 @@ if (which === "own") {
     store: (m) => {
       boom(m.envelope.rcptTo);
       stored(m.envelope.rcptTo, m.message);
+      return asyncBoom(m.envelope.rcptTo);
     },
     server: { logger: false, banner: "test" },
     log,

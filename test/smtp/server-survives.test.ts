@@ -110,6 +110,19 @@ for (const which of ["own", "package"] as const) {
       expect(child.stderr()).toContain("LOGGED");
     }, 30_000);
 
+    it("a handler returning a rejected Promise: 451 4.3.0 (not 250), logged, no unhandled rejection, the server goes on", async () => {
+      const c = rawClient(child.port);
+      await c.until(greeting);
+      c.send(`${start}RCPT TO:<async-crash@example.org>\r\nDATA\r\n`);
+      await c.until((t) => /^354/m.test(t));
+      c.send("Subject: x\r\n\r\nbody\r\n.\r\n");
+      const text = await c.until((t) => /^(451|250) /m.test(t.split("354")[1] ?? ""));
+      expect(text.split("354")[1]).toMatch(/^451 4\.3\.0 /m);
+      c.socket.destroy();
+      await normalClientIsServed(child);
+      expect(child.stderr()).toContain("async handler exploded");
+    }, 30_000);
+
     it("a reset in the middle of a transaction and in the middle of DATA", async () => {
       const a = rawClient(child.port);
       await a.until(greeting);
