@@ -1,0 +1,161 @@
+/**
+ * Two builds of msgauth side by side in one process: another build (argument: its dist/index.js,
+ * e.g. from `git archive <commit> | tar -x -C /tmp/old && cd /tmp/old && ln -s $PWD/node_modules . && npx tsup`)
+ * and this checkout's dist/. Rates are per second of CPU time (process.cpuUsage), not wall time, so
+ * that other processes on a shared machine weigh less; the two alternate, median of 7 turns of
+ * AB_MS (default 400) ms. Also: signing with a PEM key per call and with a signer, and the DNS
+ * round trips of authenticate() with every query answered after 20 ms (counted in waves, as
+ * bench/run.mts does). Not part of `npm run bench`:
+ * `node --expose-gc bench/compare.mjs /tmp/old/dist/index.js` after `npm run build`.
+ */
+import { createHash, createPublicKey, createSign, verify as cryptoVerify, sign } from "node:crypto";
+import { readFileSync } from "node:fs";
+
+const old = await import(new URL(process.argv[2] ?? "", `file://${process.cwd()}/`).href);
+const now = await import(new URL("../dist/index.js", import.meta.url).href);
+const at = (p) => new URL(`../fixtures/${p}`, import.meta.url);
+const example = now.parseZoneFile(readFileSync(at("zones/example.zone"), "utf8"));
+const zoneObj = {
+  "bench.example": { TXT: "v=spf1 include:_a.bench.example include:_spf.example.net ~all", A: "192.0.2.1" },
+  "_a.bench.example": { TXT: "v=spf1 ip4:198.51.100.0/28 include:_b.bench.example -all" },
+  "_b.bench.example": { TXT: "v=spf1 a:mx.bench.example include:_c.bench.example -all" },
+  "_c.bench.example": { TXT: "v=spf1 ip4:203.0.113.0/24 -all" },
+  "mx.bench.example": { A: "192.0.2.99" },
+  "_dmarc.bench.example": { TXT: "v=DMARC1; p=reject; rua=mailto:d@bench.example" },
+  "rsa2048._domainkey.bench.example": { TXT: [example.get("rsa2048._domainkey.example.com").TXT[0]] },
+  "ed25519._domainkey.bench.example": { TXT: [example.get("ed25519._domainkey.example.com").TXT[0]] },
+};
+const zone = now.mergeZones(example, now.zoneFromObject(zoneObj));
+const resolver = new now.FixtureResolver(zone);
+const RSA = readFileSync(at("keys/rsa2048.pem"), "utf8"),
+  ED = readFileSync(at("keys/ed25519.pem"), "utf8");
+const envelope = { ip: "203.0.113.77", helo: "mx.bench.example", mailFrom: "news@bench.example" };
+function body(size) {
+  const lines = [
+    "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod",
+    "tempor incididunt ut labore et dolore magna aliqua. Ut enim ad minim",
+    "veniam, quis nostrud exercitation ullamco laboris nisi ut aliquip ex ea",
+    "",
+  ];
+  const out = [];
+  let n = 0;
+  for (let len = 0; len < size; n++) {
+    const line = n % 20 === 19 ? "commodo  consequat.\tDuis aute irure dolor  " : lines[n % lines.length];
+    out.push(line);
+    len += line.length + 2;
+  }
+  return `${out.join("\r\n")}\r\n`;
+}
+async function mk(name, size, sigs) {
+  const unsigned = Buffer.from(
+    `From: News <news@bench.example>\r\nTo: reader@example.org\r\nSubject: Benchmark ${name}\r\nDate: Fri, 20 Nov 2026 10:00:00 +0000\r\nMessage-ID: <${name}@bench.example>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${body(size)}`,
+  );
+  return { name, unsigned, sigs, signed: Buffer.concat([Buffer.from(await now.signDkim(unsigned, sigs)), unsigned]) };
+}
+const one = [{ domain: "bench.example", selector: "rsa2048", privateKey: RSA }];
+const two = [...one, { domain: "bench.example", selector: "ed25519", privateKey: ED }];
+const edOnly = [{ domain: "bench.example", selector: "ed25519", privateKey: ED }];
+const cases = [await mk("2KB", 2048, one), await mk("2KB-ed25519", 2048, edOnly), await mk("50KB", 50 * 1024, two)];
+const cpu = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+async function rate(fn, ms) {
+  const w = performance.now();
+  do await fn();
+  while (performance.now() - w < ms / 5);
+  let n = 0;
+  const t = performance.now();
+  const c = cpu();
+  while (n < 3 || performance.now() - t < ms) {
+    await fn();
+    n++;
+  }
+  return (n * 1000) / (cpu() - c);
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+async function side(fns, ms, rounds = 7) {
+  global.gc?.();
+  const r = fns.map(() => []);
+  for (let k = 0; k < rounds; k++) for (const [i, f] of fns.entries()) r[i].push(await rate(f, ms));
+  return r.map(median);
+}
+function floor(c) {
+  const data = Buffer.from(`from:News <news@bench.example>\r\nsubject:x\r\ndkim-signature:v=1; a=rsa-sha256; b=`);
+  const rsaPub = createPublicKey(RSA),
+    edPub = createPublicKey(ED);
+  const rsaSig = createSign("sha256").update(data).sign(RSA);
+  const edSig = sign(null, createHash("sha256").update(data).digest(), ED);
+  const b = c.signed.subarray(c.signed.indexOf("\r\n\r\n") + 4);
+  return async () => {
+    createHash("sha256").update(b).digest();
+    for (const s of c.sigs)
+      s.selector === "ed25519"
+        ? cryptoVerify(null, createHash("sha256").update(data).digest(), edPub, edSig)
+        : cryptoVerify("sha256", data, rsaPub, rsaSig);
+  };
+}
+const ms = Number(process.env.AB_MS ?? 400);
+for (const lib of [old, now]) for (const c of cases) await lib.authenticate(c.signed, envelope, { resolver, authservId: "mx.test" });
+for (const c of cases) {
+  const fl = median([await rate(floor(c), ms), await rate(floor(c), ms), await rate(floor(c), ms)]);
+  const [o, n] = await side(
+    [
+      () => old.authenticate(c.signed, envelope, { resolver, authservId: "mx.test" }),
+      () => now.authenticate(c.signed, envelope, { resolver, authservId: "mx.test" }),
+    ],
+    ms,
+  );
+  console.log(
+    `authenticate ${c.name.padEnd(12)} before ${o.toFixed(0).padStart(6)}/s (${(fl / o).toFixed(2)}x floor)  now ${n.toFixed(0).padStart(6)}/s (${(fl / n).toFixed(2)}x floor)  floor ${fl.toFixed(0)}/s  now/before ${(n / o).toFixed(2)}x`,
+  );
+}
+const [so, sn] = await side([() => old.checkSpf(envelope, { resolver }), () => now.checkSpf(envelope, { resolver })], ms);
+console.log(`checkSpf (include chain)  before ${so.toFixed(0)}/s  now ${sn.toFixed(0)}/s  now/before ${(sn / so).toFixed(2)}x`);
+const signer = now.createDkimSigner(one);
+const [sa, sb, sc] = await side(
+  [() => old.signDkim(cases[0].unsigned, one), () => now.signDkim(cases[0].unsigned, one), () => signer.sign(cases[0].unsigned)],
+  ms,
+);
+console.log(`sign 2KB RSA PEM  before ${sa.toFixed(0)}/s  now signDkim ${sb.toFixed(0)}/s  now signer ${sc.toFixed(0)}/s`);
+const signerEd = now.createDkimSigner(edOnly);
+const [ea, eb, ec] = await side(
+  [() => old.signDkim(cases[0].unsigned, edOnly), () => now.signDkim(cases[0].unsigned, edOnly), () => signerEd.sign(cases[0].unsigned)],
+  ms,
+);
+console.log(`sign 2KB Ed25519 PEM  before ${ea.toFixed(0)}/s  now signDkim ${eb.toFixed(0)}/s  now signer ${ec.toFixed(0)}/s`);
+// Round trips, counted in waves, 20 ms a query.
+for (const [label, lib] of [
+  ["before", old],
+  ["now", now],
+]) {
+  let answered = 0,
+    deepest = 0,
+    sent = 0;
+  const later = async (f) => {
+    sent++;
+    const r = answered + 1;
+    deepest = Math.max(deepest, r);
+    await new Promise((x) => setTimeout(x, 20));
+    answered = Math.max(answered, r);
+    return f();
+  };
+  const slow = {
+    txt: (n) => later(() => resolver.txt(n)),
+    a: (n) => later(() => resolver.a(n)),
+    aaaa: (n) => later(() => resolver.aaaa(n)),
+    mx: (n) => later(() => resolver.mx(n)),
+    ptr: (n) => later(() => resolver.ptr(n)),
+  };
+  const rs = [],
+    ts = [];
+  for (let k = 0; k < 5; k++) {
+    answered = deepest = sent = 0;
+    const t = performance.now();
+    const r = await lib.authenticate(cases[0].signed, envelope, { resolver: slow, authservId: "mx.test" });
+    ts.push(performance.now() - t);
+    rs.push(deepest);
+    if (k === 0) console.log(label, r.spf.result, r.dkim.map((d) => d.result).join(), r.dmarc.result);
+  }
+  console.log(`round trips ${label}: ${median(rs)} (${median(ts).toFixed(0)} ms), ${sent} queries sent`);
+}
