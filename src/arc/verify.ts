@@ -5,10 +5,10 @@ import { verifyHeaderData } from "../dkim/crypto.js";
 import { fetchKey, type KeyLookup } from "../dkim/verify.js";
 import { guardResolver } from "../dns/guard.js";
 import type { Resolver } from "../dns/types.js";
-import { describeError } from "../errors.js";
+import { ArgumentError, describeError } from "../errors.js";
 import { abortableStream } from "../message/abortable.js";
 import type { HeaderField } from "../message/header.js";
-import { type MessageInput, openMessage } from "../message/input.js";
+import { isMessageInput, type MessageInput, openMessage } from "../message/input.js";
 import { checkArcVerifyOptions } from "../options.js";
 import { type ArcMessageSignature, type ArcSeal, type ArcSet, parseArcSets } from "./parse.js";
 
@@ -234,8 +234,16 @@ export class ArcVerifier {
  */
 export async function verifyArc(message: MessageInput, options: ArcVerifyOptions): Promise<ArcResult> {
   checkArcVerifyOptions(options);
+  if (!isMessageInput(message)) throw new ArgumentError("message must be a Uint8Array, a string, or an async iterable of chunks");
   const stream = !(typeof message === "string" || message instanceof Uint8Array);
-  const opened = await openMessage(stream && options.signal ? abortableStream(message, options.signal) : message);
+  let opened: Awaited<ReturnType<typeof openMessage>>;
+  try {
+    opened = await openMessage(stream && options.signal ? abortableStream(message, options.signal) : message);
+  } catch (err) {
+    // The stream failed (or was aborted) before the header ended: whether there is a chain is not
+    // known, so never "none" (and never pass): the chain fails, with no sets read.
+    return { result: "fail", reason: `the message could not be read: ${describeError(err)}`, instances: 0, sets: [] };
+  }
   const verifier = new ArcVerifier(opened.headers, options);
   try {
     for await (const chunk of opened.body) verifier.update(chunk);

@@ -1,9 +1,9 @@
 import { guardResolver } from "../dns/guard.js";
 import type { DnsAnswer, Resolver } from "../dns/types.js";
-import { describeError } from "../errors.js";
+import { ArgumentError, describeError } from "../errors.js";
 import { abortableStream } from "../message/abortable.js";
 import { getFields, type HeaderField } from "../message/header.js";
-import { type MessageInput, openMessage } from "../message/input.js";
+import { isMessageInput, type MessageInput, openMessage } from "../message/input.js";
 import type { SplitLimits } from "../message/split.js";
 import { checkDkimVerifyOptions } from "../options.js";
 import { BodyHashes, type BodyHashResult } from "./body-hash.js";
@@ -21,7 +21,11 @@ export interface DkimResult {
   reason: string;
   /** For fail: which check failed. */
   failure?: "body-hash" | "signature" | "body-length";
-  /** d= (lower case), s=, i=, a=; "" where the signature could not be read. */
+  /**
+   * d= (lower case), s=, i=, a=; "" where the signature could not be read, and in the one temperror
+   * result verifyDkim gives for a message stream that failed before its header ended (its `field`
+   * is then an empty placeholder: name "", no bytes).
+   */
   domain: string;
   selector: string;
   identity?: string;
@@ -277,8 +281,16 @@ export function headerHashInput(
  */
 export async function verifyDkim(message: MessageInput, options: DkimVerifyOptions): Promise<DkimResult[]> {
   checkDkimVerifyOptions(options);
+  if (!isMessageInput(message)) throw new ArgumentError("message must be a Uint8Array, a string, or an async iterable of chunks");
   const stream = !(typeof message === "string" || message instanceof Uint8Array);
-  const opened = await openMessage(stream && options.signal ? abortableStream(message, options.signal) : message, options.limits);
+  let opened: Awaited<ReturnType<typeof openMessage>>;
+  try {
+    opened = await openMessage(stream && options.signal ? abortableStream(message, options.signal) : message, options.limits);
+  } catch (err) {
+    // The stream failed (or was aborted) before the header ended: no signature could be read, and
+    // "no signatures" would be a lie. One temperror result says so (domain and selector "").
+    return [unreadableMessage(`the message could not be read: ${describeError(err)}`)];
+  }
   const verifier = new DkimVerifier(opened.headers, options);
   try {
     for await (const chunk of opened.body) verifier.update(chunk);
@@ -293,4 +305,11 @@ export async function verifyDkim(message: MessageInput, options: DkimVerifyOptio
     });
   }
   return verifier.finish();
+}
+
+/** The placeholder `field` of a result for a message whose header could not be read. */
+const NO_FIELD: HeaderField = { name: "", key: "", raw: new Uint8Array(0), colon: -1, malformed: true };
+
+function unreadableMessage(reason: string): DkimResult {
+  return { result: "temperror", reason, domain: "", selector: "", testing: false, signedHeaders: [], signature: "", field: NO_FIELD };
 }
