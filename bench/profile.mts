@@ -28,7 +28,9 @@ if (process.argv[2] === "--summary") {
   for (const [where, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 40))
     console.log(`${((100 * us) / total).toFixed(1).padStart(5)}%  ${where}`);
 } else {
-  const msgauth = (await import(new URL(process.env.PROFILE_SRC ? "../src/index.ts" : "../dist/index.js", import.meta.url).href)) as typeof Msgauth;
+  const msgauth = (await import(
+    new URL(process.env.PROFILE_SRC ? "../src/index.ts" : "../dist/index.js", import.meta.url).href
+  )) as typeof Msgauth;
   const { authenticate, FixtureResolver, mergeZones, parseZoneFile, signDkim, zoneFromObject } = msgauth;
   const at = (p: string) => new URL(`../fixtures/${p}`, import.meta.url);
   const example = parseZoneFile(readFileSync(at("zones/example.zone"), "utf8"));
