@@ -15,6 +15,16 @@
  * | KeyError | ERR_MSGAUTH_KEY_TOO_SMALL | an RSA signing key has fewer than 1024 bits (RFC 8301 3.2) |
  * | KeyError | ERR_MSGAUTH_KEY_ALGORITHM | the algorithm option does not fit the key |
  * | AuthResError (authres/write.ts) | ERR_MSGAUTH_AUTHRES_SYNTAX | formatAuthResults got a method, result, ptype, property, version or authserv-id outside RFC 8601's grammar |
+ * | StateError, SessionStateError (smtp/session.ts) | ERR_MSGAUTH_INVALID_STATE | a method called when it cannot work: completeMessage(), completeAuth() or tlsStarted() with no such event pending; BodyHashes.add after the body began |
+ * | SessionCallbackError (smtp/session.ts) | ERR_MSGAUTH_SESSION_CALLBACK | never thrown: carried by the session's `fault` event when an application callback broke its contract (a predicate not returning a boolean) |
+ * | ZoneError (dns/zone.ts) | ERR_MSGAUTH_ZONE_INVALID | fixture zone data (zone file, YAML, JSON or object) that does not parse or is inconsistent; `file`, `line` and `why` say where |
+ * | ZoneError (dns/zone.ts) | ERR_MSGAUTH_ZONE_UNREADABLE | loadZones could not read a fixture file (or a YAML file without the yaml package) |
+ *
+ * Not programming errors, so not MsgauthErrors (and not TypeErrors): a store or rate-limit backend
+ * that fails rejects with StoreError (store/types.ts, `code` "unavailable", "timeout", "closed" or
+ * "unsupported-runtime") or RateLimitFaultError (ratelimit/store.ts, `fault`). The reporters,
+ * collectors and the RateLimiter turn these into result values; only a store called directly
+ * rejects with them.
  */
 export class MsgauthError extends TypeError {
   readonly code: string;
@@ -61,6 +71,42 @@ export class KeyError extends MsgauthError {
   declare readonly code: KeyErrorCode;
   constructor(code: KeyErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
+  }
+}
+
+/** The OptionsError for a key msgauth does not know: `path` names it ("options.foo"). */
+export function unknownOption(path: string, message: string): OptionsError {
+  return new OptionsError("ERR_MSGAUTH_UNKNOWN_OPTION", path, message);
+}
+
+/** The OptionsError for a known option with a wrong type or value, or a missing required one. */
+export function invalidOption(path: string, message: string): OptionsError {
+  return new OptionsError("ERR_MSGAUTH_INVALID_OPTION", path, message);
+}
+
+/**
+ * Refuses an options value that is not a plain object (`where`: invalid option) or that has a key
+ * outside `known` (`${where}.key`: unknown option). `message` words the refusal of a key.
+ */
+export function checkOptionKeys(
+  options: unknown,
+  known: ReadonlySet<string> | readonly string[],
+  where: string,
+  message: (key: string) => string,
+): void {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) throw invalidOption(where, `${where} must be an object`);
+  const has = (k: string) => (Array.isArray(known) ? known.includes(k) : (known as ReadonlySet<string>).has(k));
+  for (const k of Object.keys(options)) if (!has(k)) throw unknownOption(`${where}.${k}`, message(k));
+}
+
+/**
+ * A method called when it cannot work: an SMTP session answer with no such event pending
+ * (SessionStateError), BodyHashes.add after the body began or a body hash read before end().
+ */
+export class StateError extends MsgauthError {
+  declare readonly code: "ERR_MSGAUTH_INVALID_STATE";
+  constructor(message: string) {
+    super("ERR_MSGAUTH_INVALID_STATE", message);
   }
 }
 

@@ -1,4 +1,5 @@
 import { createHash, type Hash } from "node:crypto";
+import { StateError } from "../errors.js";
 import { BodyCanonicalizer } from "./canonicalize.js";
 import type { Canonicalization } from "./signature.js";
 
@@ -48,7 +49,7 @@ export class BodyHashes {
 
   /** Registers a body hash, before the body is fed; returns a function that gives its result after end(). */
   add(spec: BodyHashSpec): () => BodyHashResult {
-    if (this.#fed) throw new Error("BodyHashes.add after the body began");
+    if (this.#fed) throw new StateError("BodyHashes.add after the body began");
     const key = `${spec.canon}/${spec.hash}/${spec.limit ?? "-"}`;
     let sink = this.#sinks.get(key);
     if (!sink) {
@@ -58,7 +59,7 @@ export class BodyHashes {
     }
     const s = sink;
     return () => {
-      if (!s.result) throw new Error("body hash read before end()");
+      if (!s.result) throw new StateError("body hash read before end()");
       return s.result;
     };
   }

@@ -32,7 +32,7 @@ export async function parseZone(text: string, format: ZoneFormat, file = "<zone>
   const yaml = await loadYaml();
   if (!yaml) {
     if (format === "yaml") {
-      throw new ZoneError(file, undefined, "reading YAML zones needs the 'yaml' package: npm install yaml");
+      throw new ZoneError(file, undefined, "reading YAML zones needs the 'yaml' package: npm install yaml", "ERR_MSGAUTH_ZONE_UNREADABLE");
     }
     let data: unknown;
     try {
@@ -72,7 +72,12 @@ export async function loadZone(path: string, format: ZoneFormat = formatFromPath
   try {
     text = await readFile(path, "utf8");
   } catch (err) {
-    throw new ZoneError(path, undefined, `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new ZoneError(
+      path,
+      undefined,
+      `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      "ERR_MSGAUTH_ZONE_UNREADABLE",
+    );
   }
   return parseZone(text, format, path);
 }

@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6 } from "node:net";
+import { MsgauthError } from "../errors.js";
 import { checkFixtureResolverOptions } from "../options.js";
 import { reverseName } from "./reverse.js";
 import type { DnsAnswer, MxRecord, RecordsByType, RecordType, Resolver } from "./types.js";
@@ -30,13 +31,18 @@ export interface ZoneEntry {
 export type Zone = Map<string, ZoneEntry>;
 
 /** An error in a fixture file, naming the file, the line and why. */
-export class ZoneError extends Error {
+export class ZoneError extends MsgauthError {
+  declare readonly code: "ERR_MSGAUTH_ZONE_INVALID" | "ERR_MSGAUTH_ZONE_UNREADABLE";
   readonly file: string;
   readonly line: number | undefined;
   readonly why: string;
-  constructor(file: string, line: number | undefined, why: string) {
-    super(`${file}${line === undefined ? "" : `:${line}`}: ${why}`);
-    this.name = "ZoneError";
+  constructor(
+    file: string,
+    line: number | undefined,
+    why: string,
+    code: "ERR_MSGAUTH_ZONE_INVALID" | "ERR_MSGAUTH_ZONE_UNREADABLE" = "ERR_MSGAUTH_ZONE_INVALID",
+  ) {
+    super(code, `${file}${line === undefined ? "" : `:${line}`}: ${why}`);
     this.file = file;
     this.line = line;
     this.why = why;

@@ -1,3 +1,4 @@
+import { ArgumentError, checkOptionKeys } from "../errors.js";
 import type { NextHop } from "../mx/next-hop.js";
 import type { Reply } from "../smtp/reply.js";
 import type { StsPolicyLookup } from "./client.js";
@@ -102,9 +103,9 @@ export function stsTransportOptions(
   host: StsHostDecision,
   extra: { ca?: string | Buffer | Array<string | Buffer> } = {},
 ): StsTransportOptions {
-  if (!host || typeof host.host !== "string") throw new TypeError("stsTransportOptions: pass one entry of decision.hosts");
-  for (const key of Object.keys(extra)) if (key !== "ca") throw new TypeError(`stsTransportOptions: unknown option "${key}"`);
-  if (!host.allowed) throw new TypeError(`stsTransportOptions: MTA-STS does not allow delivery to ${host.host}`);
+  if (!host || typeof host.host !== "string") throw new ArgumentError("stsTransportOptions: pass one entry of decision.hosts");
+  checkOptionKeys(extra, ["ca"], "options", (key) => `stsTransportOptions: unknown option "${key}"`);
+  if (!host.allowed) throw new ArgumentError(`stsTransportOptions: MTA-STS does not allow delivery to ${host.host}`);
   const name = host.certificateName ?? host.host;
   const ca = extra.ca !== undefined ? { ca: extra.ca } : {};
   if (host.tls === "require") {

@@ -1,5 +1,5 @@
 import type { AuthenticationResult, Envelope } from "../authenticate.js";
-import { describeError } from "../errors.js";
+import { checkOptionKeys, describeError, invalidOption, MsgauthError } from "../errors.js";
 import type { Store } from "../store/types.js";
 import { MAX_FIELD_LENGTH, MAX_NAME_LENGTH, StoreError } from "../store/types.js";
 import type { AggregateRecord, EvaluatedDisposition, PolicyOverride, PolicyPublished } from "./types.js";
@@ -43,15 +43,15 @@ const MAX_AUTH_RESULTS = 10;
 const DISPOSITIONS = new Set(["none", "pass", "quarantine", "reject"]);
 const OVERRIDES = new Set(["local_policy", "mailing_list", "other", "policy_test_mode", "trusted_forwarder", "forwarded", "sampled_out"]);
 
-/** Programmer errors in what the caller adds: a TypeError naming the problem. */
+/** Programmer errors in what the caller adds: an OptionsError naming the problem. */
 function checkExtra(extra: CollectExtra): void {
-  for (const k of Object.keys(extra)) if (k !== "overrides" && k !== "disposition") throw new TypeError(`unknown collect option ${k}`);
+  checkOptionKeys(extra, ["overrides", "disposition"], "extra", (k) => `unknown collect option ${k}`);
   if (extra.disposition !== undefined && !DISPOSITIONS.has(extra.disposition))
-    throw new TypeError("disposition must be none, pass, quarantine or reject");
+    throw invalidOption("extra.disposition", "disposition must be none, pass, quarantine or reject");
   for (const o of extra.overrides ?? []) {
-    if (!OVERRIDES.has(o?.type)) throw new TypeError(`unknown policy override type ${String(o?.type)}`);
+    if (!OVERRIDES.has(o?.type)) throw invalidOption("extra.overrides", `unknown policy override type ${String(o?.type)}`);
     if (o.comment !== undefined && (typeof o.comment !== "string" || o.comment.length > 1024))
-      throw new TypeError("an override comment must be a string of at most 1024 characters");
+      throw invalidOption("extra.overrides", "an override comment must be a string of at most 1024 characters");
   }
 }
 
@@ -192,10 +192,11 @@ export class AggregateCollector {
   readonly #o: Required<Omit<CollectorOptions, "now">> & { now: () => number };
 
   constructor(options: CollectorOptions) {
-    for (const k of Object.keys(options)) if (!OPTIONS.has(k)) throw new TypeError(`unknown collector option ${k}`);
-    if (typeof options.store?.increment !== "function") throw new TypeError("store must be a Store");
+    checkOptionKeys(options, OPTIONS, "options", (k) => `unknown collector option ${k}`);
+    if (typeof options.store?.increment !== "function") throw invalidOption("options.store", "store must be a Store");
     const periodSeconds = options.periodSeconds ?? 86400;
-    if (!PERIODS.includes(periodSeconds)) throw new TypeError(`periodSeconds must be one of ${PERIODS.join(", ")}`);
+    if (!PERIODS.includes(periodSeconds))
+      throw invalidOption("options.periodSeconds", `periodSeconds must be one of ${PERIODS.join(", ")}`);
     this.#o = {
       store: options.store,
       periodSeconds,
@@ -236,7 +237,7 @@ export class AggregateCollector {
         { map, field: policyField, by: 1 },
       ]);
     } catch (err) {
-      if (err instanceof TypeError) throw err;
+      if (err instanceof MsgauthError) throw err;
       return { collected: false, error: err instanceof StoreError ? `${err.code}: ${err.message}` : describeError(err) };
     }
     return { collected: true, policyDomain: policy.domain, begin, end: begin + seconds - 1 };

@@ -3,6 +3,7 @@ import type { DkimSignOptions } from "../dkim/sign.js";
 import type { DmarcMode } from "../dmarc/discover.js";
 import { verifyReportDestination } from "../dmarc/report.js";
 import type { Resolver } from "../dns/types.js";
+import { checkOptionKeys, invalidOption } from "../errors.js";
 import type { Store } from "../store/types.js";
 import { parsePeriodMapName } from "./collect.js";
 import { reportEmail } from "./email.js";
@@ -111,12 +112,12 @@ export class AggregateReporter {
   readonly #o: ReporterOptions & { prefix: string; now: () => number; hostId: string };
 
   constructor(options: ReporterOptions) {
-    for (const k of Object.keys(options)) if (!OPTIONS.has(k)) throw new TypeError(`unknown reporter option ${k}`);
-    if (typeof options.transport !== "function") throw new TypeError("transport must be a function");
-    if (typeof options.store?.take !== "function") throw new TypeError("store must be a Store");
+    checkOptionKeys(options, OPTIONS, "options", (k) => `unknown reporter option ${k}`);
+    if (typeof options.transport !== "function") throw invalidOption("options.transport", "transport must be a function");
+    if (typeof options.store?.take !== "function") throw invalidOption("options.store", "store must be a Store");
     if (!options.identity?.email || !options.identity.receiver || !options.identity.orgName)
-      throw new TypeError("identity needs orgName, email and receiver");
-    if (typeof options.resolver?.txt !== "function") throw new TypeError("resolver must be a Resolver");
+      throw invalidOption("options.identity", "identity needs orgName, email and receiver");
+    if (typeof options.resolver?.txt !== "function") throw invalidOption("options.resolver", "resolver must be a Resolver");
     this.#o = {
       ...options,
       prefix: options.prefix ?? "dmarc:",

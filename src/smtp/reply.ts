@@ -1,3 +1,4 @@
+import { ArgumentError } from "../errors.js";
 /** SMTP replies (RFC 5321 4.2) with RFC 3463 enhanced status codes. */
 
 export interface Reply {
@@ -22,10 +23,10 @@ export function isEnhancedCode(code: string): boolean {
  */
 export function formatReply(reply: Reply): string {
   if (!Number.isInteger(reply.code) || reply.code < 200 || reply.code > 599)
-    throw new RangeError(`reply code ${reply.code} is not 200-599`);
+    throw new ArgumentError(`reply code ${reply.code} is not 200-599`);
   if (reply.enhanced !== undefined) {
     if (!isEnhancedCode(reply.enhanced) || reply.enhanced[0] !== String(reply.code)[0]) {
-      throw new RangeError(`enhanced code ${reply.enhanced} does not fit reply ${reply.code}`);
+      throw new ArgumentError(`enhanced code ${reply.enhanced} does not fit reply ${reply.code}`);
     }
   }
   const lines = reply.lines.length > 0 ? reply.lines : [""];

@@ -1,5 +1,5 @@
 import type { Envelope } from "../authenticate.js";
-import { describeError } from "../errors.js";
+import { describeError, MsgauthError, StateError } from "../errors.js";
 import { checkSessionOptions } from "../options.js";
 import { type MailParams, parseCommand, type RcptParams, type SmtpCommand } from "./command.js";
 import { DataScanner } from "./data-scanner.js";
@@ -84,9 +84,7 @@ export interface SessionOutput {
 }
 
 /** completeMessage(), completeAuth() or tlsStarted() called when no such event is pending. */
-export class SessionStateError extends Error {
-  override name = "SessionStateError";
-}
+export class SessionStateError extends StateError {}
 
 /**
  * An application callback returned something other than what its contract allows: a predicate
@@ -94,8 +92,8 @@ export class SessionStateError extends Error {
  * 1), completeAuth() something other than a user name or false. The session fails closed: nothing is
  * granted, the client gets a temporary error (451 4.3.0, 454 4.7.0 for AUTH).
  */
-export class SessionCallbackError extends Error {
-  override name = "SessionCallbackError";
+export class SessionCallbackError extends MsgauthError {
+  declare readonly code: "ERR_MSGAUTH_SESSION_CALLBACK";
   constructor(
     readonly callback: "localDomains" | "isTrustedClient" | "completeAuth",
     readonly value: unknown,
@@ -104,7 +102,10 @@ export class SessionCallbackError extends Error {
       value instanceof Promise || (typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function")
         ? "a Promise"
         : typeof value;
-    super(`${callback} must return ${callback === "completeAuth" ? "a user name or false" : "a boolean"}, got ${seen}`);
+    super(
+      "ERR_MSGAUTH_SESSION_CALLBACK",
+      `${callback} must return ${callback === "completeAuth" ? "a user name or false" : "a boolean"}, got ${seen}`,
+    );
   }
 }
 

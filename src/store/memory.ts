@@ -1,3 +1,4 @@
+import { checkOptionKeys } from "../errors.js";
 import { type CounterChange, checkChanges, checkName, checkSet, type SetOptions, type Store, StoreError } from "./types.js";
 
 /** Everything in this process's memory: for tests and single-process tools. Lost on exit. */
@@ -10,7 +11,7 @@ export class MemoryStateStore implements Store {
   #sets = 0;
 
   constructor(options: { now?: () => number } = {}) {
-    for (const k of Object.keys(options)) if (k !== "now") throw new TypeError(`unknown MemoryStateStore option ${k}`);
+    checkOptionKeys(options, ["now"], "options", (k) => `unknown MemoryStateStore option ${k}`);
     this.#now = options.now ?? Date.now;
   }
 

@@ -1,3 +1,4 @@
+import { checkOptionKeys, invalidOption } from "../errors.js";
 import { type CounterChange, checkChanges, checkName, checkSet, type SetOptions, type Store, StoreError } from "./types.js";
 
 /** The part of a Redis client the store uses: ioredis's `call` (any client can be wrapped to fit). */
@@ -50,12 +51,12 @@ return 1`;
  * ioredis is an optional peer dependency, imported only when `url` is given.
  */
 export async function openRedisStore(options: RedisStoreOptions): Promise<RedisStateStore> {
-  for (const k of Object.keys(options)) if (!OPTIONS.has(k)) throw new TypeError(`unknown Redis store option ${k}`);
+  checkOptionKeys(options, OPTIONS, "options", (k) => `unknown Redis store option ${k}`);
   if (options.client) {
-    if (typeof options.client.call !== "function") throw new TypeError("client must have call() (an ioredis client)");
+    if (typeof options.client.call !== "function") throw invalidOption("options.client", "client must have call() (an ioredis client)");
     return new RedisStateStore(options.client, options, false);
   }
-  if (typeof options.url !== "string") throw new TypeError("give a Redis client or a url");
+  if (typeof options.url !== "string") throw invalidOption("options.url", "give a Redis client or a url");
   let Redis: new (url: string, o: Record<string, unknown>) => RedisCommander & { on(e: string, f: () => void): void };
   try {
     const specifier = "ioredis";

@@ -1,3 +1,4 @@
+import { ArgumentError, checkOptionKeys, invalidOption } from "../errors.js";
 import { type CounterChange, checkChanges, checkName, checkSet, type SetOptions, type Store, StoreError } from "./types.js";
 
 // The part of node:sqlite used here (Node 22.13+; @types/node 20 does not describe it).
@@ -50,10 +51,10 @@ const UNSUPPORTED = (cause?: unknown) =>
  * only here, so the package still loads on Node 20.
  */
 export async function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Promise<SqliteStateStore> {
-  if (typeof path !== "string" || path === "") throw new TypeError("path must be a file path (or :memory:)");
-  for (const k of Object.keys(options)) if (!OPTIONS.has(k)) throw new TypeError(`unknown SQLite store option ${k}`);
+  if (typeof path !== "string" || path === "") throw new ArgumentError("path must be a file path (or :memory:)");
+  checkOptionKeys(options, OPTIONS, "options", (k) => `unknown SQLite store option ${k}`);
   if (options.durability !== undefined && options.durability !== "normal" && options.durability !== "full")
-    throw new TypeError('durability must be "normal" or "full"');
+    throw invalidOption("options.durability", 'durability must be "normal" or "full"');
   if (!sqliteSupported()) throw UNSUPPORTED();
   let mod: SqliteModule;
   try {

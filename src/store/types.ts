@@ -1,3 +1,4 @@
+import { ArgumentError, checkOptionKeys, invalidOption } from "../errors.js";
 /**
  * One small interface for all persistent state (report counters, caches, leases), with three kinds
  * behind it: memory (tests, one process), SQLite through node:sqlite (one host, survives restarts) and
@@ -63,28 +64,28 @@ export class StoreError extends Error {
 export const MAX_NAME_LENGTH = 1024;
 export const MAX_FIELD_LENGTH = 65_536;
 
-/** Programmer errors: names, fields and amounts the store refuses (TypeError naming the problem). */
+/** Programmer errors: names, fields and amounts the store refuses (ArgumentError or OptionsError naming the problem). */
 export function checkName(what: string, name: string): void {
   if (typeof name !== "string" || name.length === 0 || name.length > MAX_NAME_LENGTH)
-    throw new TypeError(`${what} must be a string of 1-${MAX_NAME_LENGTH} characters`);
+    throw new ArgumentError(`${what} must be a string of 1-${MAX_NAME_LENGTH} characters`);
 }
 
 export function checkChanges(changes: readonly CounterChange[]): void {
-  if (!Array.isArray(changes)) throw new TypeError("changes must be an array");
+  if (!Array.isArray(changes)) throw new ArgumentError("changes must be an array");
   for (const c of changes) {
     checkName("map", c.map);
     if (typeof c.field !== "string" || c.field.length > MAX_FIELD_LENGTH)
-      throw new TypeError(`field must be a string of at most ${MAX_FIELD_LENGTH} characters`);
-    if (!Number.isSafeInteger(c.by)) throw new TypeError("by must be a safe integer");
+      throw new ArgumentError(`field must be a string of at most ${MAX_FIELD_LENGTH} characters`);
+    if (!Number.isSafeInteger(c.by)) throw new ArgumentError("by must be a safe integer");
   }
 }
 
 export function checkSet(key: string, value: string, options: SetOptions | undefined): void {
   checkName("key", key);
-  if (typeof value !== "string") throw new TypeError("value must be a string");
+  if (typeof value !== "string") throw new ArgumentError("value must be a string");
   if (options) {
-    for (const k of Object.keys(options)) if (k !== "ttlMs" && k !== "ifAbsent") throw new TypeError(`unknown set option ${k}`);
+    checkOptionKeys(options, ["ttlMs", "ifAbsent"], "options", (k) => `unknown set option ${k}`);
     if (options.ttlMs !== undefined && !(Number.isSafeInteger(options.ttlMs) && options.ttlMs > 0))
-      throw new TypeError("ttlMs must be a positive integer");
+      throw invalidOption("options.ttlMs", "ttlMs must be a positive integer");
   }
 }

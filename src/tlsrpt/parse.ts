@@ -2,7 +2,7 @@ import type PostalMime from "postal-mime";
 import { fflate, postalMime } from "../deps.js";
 import { verifyDkim } from "../dkim/verify.js";
 import type { Resolver } from "../dns/types.js";
-import { describeError } from "../errors.js";
+import { describeError, invalidOption, unknownOption } from "../errors.js";
 import { type TlsReport, tlsReportFromJson, tlsReportJsonSchema } from "./report.js";
 
 export type TlsReportErrorCode =
@@ -47,8 +47,9 @@ const fail = (code: TlsReportErrorCode, message: string): TlsReportParse => ({ o
 function limitsOf(options: TlsReportLimits | undefined): Required<TlsReportLimits> {
   const out = { maxBytes: 10 * MiB, maxJsonBytes: 20 * MiB, maxDepth: 16 };
   for (const [key, value] of Object.entries(options ?? {})) {
-    if (!(key in out)) throw new TypeError(`TLS report limits: unknown option "${key}"`);
-    if (!Number.isSafeInteger(value) || (value as number) < 1) throw new TypeError(`TLS report limits: ${key} must be a positive integer`);
+    if (!(key in out)) throw unknownOption(`options.${key}`, `TLS report limits: unknown option "${key}"`);
+    if (!Number.isSafeInteger(value) || (value as number) < 1)
+      throw invalidOption(`options.${key}`, `TLS report limits: ${key} must be a positive integer`);
     out[key as keyof typeof out] = value as number;
   }
   return out;
@@ -181,13 +182,14 @@ function headerValue(headers: Array<{ key: string; value: string }>, name: strin
  */
 export async function parseTlsReportEmail(raw: Uint8Array | string, options: TlsReportEmailOptions): Promise<TlsReportEmailParse> {
   if (!options || typeof options !== "object")
-    throw new TypeError("parseTlsReportEmail: options with a resolver (or resolver: false) are required");
+    throw invalidOption("options", "parseTlsReportEmail: options with a resolver (or resolver: false) are required");
   const { resolver, maxEmailBytes, ...limits } = options;
   if (resolver !== false && (typeof resolver !== "object" || typeof resolver?.txt !== "function"))
-    throw new TypeError("parseTlsReportEmail: resolver must be a Resolver or false");
+    throw invalidOption("options.resolver", "parseTlsReportEmail: resolver must be a Resolver or false");
   const lim = limitsOf(limits);
   const cap = maxEmailBytes ?? 20 * MiB;
-  if (!Number.isSafeInteger(cap) || cap < 1) throw new TypeError("parseTlsReportEmail: maxEmailBytes must be a positive integer");
+  if (!Number.isSafeInteger(cap) || cap < 1)
+    throw invalidOption("options.maxEmailBytes", "parseTlsReportEmail: maxEmailBytes must be a positive integer");
   const bytes = typeof raw === "string" ? new TextEncoder().encode(raw) : raw;
   if (!(bytes instanceof Uint8Array)) return { ok: false, error: { code: "bad-input", message: "an email is a string or a Uint8Array" } };
   if (bytes.length > cap) return { ok: false, error: { code: "too-large", message: `the email is over ${cap} bytes` } };

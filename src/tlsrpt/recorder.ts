@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { z } from "zod";
+import { ArgumentError, invalidOption, unknownOption } from "../errors.js";
 import type { StsPolicyLookup } from "../mtasts/client.js";
 import { policyStrings } from "../mtasts/policy.js";
 import { fn, optionsChecker } from "../options.js";
@@ -90,25 +91,25 @@ export class TlsRptRecorder {
 
   /**
    * Counts one session. Resolves once stored; rejects only with the store's StoreError (a report is
-   * best effort: callers usually log it and deliver on). Throws TypeError for a malformed outcome.
+   * best effort: callers usually log it and deliver on). Throws ArgumentError for a malformed outcome.
    */
   async record(outcome: TlsSessionOutcome): Promise<void> {
-    if (!outcome || typeof outcome !== "object") throw new TypeError("record: an outcome object is required");
+    if (!outcome || typeof outcome !== "object") throw new ArgumentError("record: an outcome object is required");
     const domain = String(outcome.policyDomain ?? "")
       .toLowerCase()
       .replace(/\.$/, "");
     if (!isDomain(domain))
-      throw new TypeError(`record: policyDomain ${JSON.stringify(outcome.policyDomain)} is not an A-label domain name`);
+      throw new ArgumentError(`record: policyDomain ${JSON.stringify(outcome.policyDomain)} is not an A-label domain name`);
     const p = outcome.policy;
     if (!p || !["sts", "tlsa", "no-policy-found"].includes(p.type) || !Array.isArray(p.string) || !Array.isArray(p.mxHost))
-      throw new TypeError("record: policy must be { type, string[], mxHost[] }");
+      throw new ArgumentError("record: policy must be { type, string[], mxHost[] }");
     const failures = outcome.failures ?? [];
     for (const f of failures)
-      if (typeof f?.resultType !== "string" || f.resultType === "") throw new TypeError("record: each failure needs a resultType");
+      if (typeof f?.resultType !== "string" || f.resultType === "") throw new ArgumentError("record: each failure needs a resultType");
     const map = `${OPEN}${dayOf(outcome.at ?? this.#now())}:${domain}`;
     // The policy (up to a 64 KiB body) is stored once under its hash; counter fields stay short.
     const policyJson = JSON.stringify([p.type, p.string.map(String), p.mxHost.map(String)]);
-    if (policyJson.length > MAX_POLICY_JSON) throw new TypeError(`record: the policy is over ${MAX_POLICY_JSON} characters`);
+    if (policyJson.length > MAX_POLICY_JSON) throw new ArgumentError(`record: the policy is over ${MAX_POLICY_JSON} characters`);
     const policyId = createHash("sha256").update(policyJson).digest("hex").slice(0, 32);
     const now = this.#now();
     const storedAt = this.#stored.get(policyId);
@@ -140,10 +141,10 @@ export class TlsRptRecorder {
    */
   async takeReports(day: string, meta: ReportMeta): Promise<TakenReport[]> {
     if (typeof day !== "string" || !DAY.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`)))
-      throw new TypeError("takeReports: day must be YYYY-MM-DD");
+      throw new ArgumentError("takeReports: day must be YYYY-MM-DD");
     checkMeta(meta);
     const end = Date.parse(`${day}T00:00:00Z`) + 86_400_000;
-    if (end > this.#now()) throw new TypeError(`takeReports: ${day} is not over yet (UTC)`);
+    if (end > this.#now()) throw new ArgumentError(`takeReports: ${day} is not over yet (UTC)`);
     const out: TakenReport[] = [];
     for (const map of await this.#store.maps(`${OPEN}${day}:`)) {
       const policyDomain = map.slice(`${OPEN}${day}:`.length);
@@ -243,9 +244,9 @@ export class TlsRptRecorder {
 
 function checkMeta(meta: ReportMeta): void {
   if (!meta || typeof meta.organizationName !== "string" || meta.organizationName === "")
-    throw new TypeError("report meta: organizationName is required");
+    throw invalidOption("meta.organizationName", "report meta: organizationName is required");
   if (typeof meta.contactInfo !== "string" || !/^[^@\s]+@[A-Za-z0-9.-]+$/.test(meta.contactInfo))
-    throw new TypeError("report meta: contactInfo must be an address (addr-spec)");
+    throw invalidOption("meta.contactInfo", "report meta: contactInfo must be an address (addr-spec)");
   for (const key of Object.keys(meta))
-    if (key !== "organizationName" && key !== "contactInfo") throw new TypeError(`report meta: unknown option "${key}"`);
+    if (key !== "organizationName" && key !== "contactInfo") throw unknownOption(`meta.${key}`, `report meta: unknown option "${key}"`);
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { fflate } from "../deps.js";
+import { invalidOption } from "../errors.js";
 
 /** RFC 8460 4.3 result types. Reports from others may carry newer ones: parsing keeps any string. */
 export const TLSRPT_RESULT_TYPES = [
@@ -109,7 +110,7 @@ export function tlsReportFilename(report: TlsReport, policyDomain: string, optio
   const begin = Math.floor(Date.parse(report.dateRange.startDatetime) / 1000);
   const end = Math.floor(Date.parse(report.dateRange.endDatetime) / 1000);
   if (options.uniqueId !== undefined && !/^[A-Za-z0-9]+$/.test(options.uniqueId))
-    throw new TypeError("tlsReportFilename: uniqueId must be letters and digits");
+    throw invalidOption("options.uniqueId", "tlsReportFilename: uniqueId must be letters and digits");
   return `${sender}!${policyDomain}!${begin}!${end}${options.uniqueId ? `!${options.uniqueId}` : ""}.${options.gzip === false ? "json" : "json.gz"}`;
 }
 

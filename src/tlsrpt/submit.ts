@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto";
 import { request } from "node:https";
 import { z } from "zod";
 import { DEFAULT_SIGNED_HEADERS, type DkimSignOptions, signMessage } from "../dkim/sign.js";
-import { describeError } from "../errors.js";
+import { headerText } from "../report/header-field.js";
+import { checkOptionKeys, describeError, invalidOption, OptionsError } from "../errors.js";
 import { anyObject, fn, optionsChecker, positiveInt } from "../options.js";
 import type { TlsRptDestination } from "./record.js";
 import { gzipTlsReport, serializeTlsReport, type TlsReport, tlsReportFilename } from "./report.js";
@@ -45,7 +46,8 @@ const checkSubmitOptions = optionsChecker<SubmitTlsReportOptions>("options", {
   timeoutMs: positiveInt.optional(),
   now: fn<() => number>("now").optional(),
 });
-const ADDRESS = /^[^@\s<>"(),;:\\[\]]+@[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/;
+// No controls (C0, DEL, C1) in the local part: the address is written into From:/To: (header-field.ts).
+const ADDRESS = /^[^@\s<>"(),;:\\[\]\u0000-\u001f\u007f-\u009f]+@[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/;
 const DOMAIN = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/;
 
 function wrap64(data: Uint8Array): string {
@@ -59,25 +61,27 @@ function wrap64(data: Uint8Array): string {
  * Builds the report email of RFC 8460 5.3, DKIM-signed: `multipart/report; report-type="tlsrpt"` with a
  * text part and the report as `application/tlsrpt+gzip` (or `+json`), the RFC's Subject, and the
  * TLS-Report-Domain and TLS-Report-Submitter fields (the submitter is the domain of contact-info, as
- * RFC 8460 5.3 requires). Throws TypeError for bad options.
+ * RFC 8460 5.3 requires). Throws OptionsError for bad options.
  */
 export async function buildTlsReportEmail(options: TlsReportEmailOptions): Promise<Buffer> {
   checkEmailOptions(options);
   const { report, policyDomain, from, to } = options;
-  if (!report || typeof report.contactInfo !== "string") throw new TypeError("buildTlsReportEmail: report is required");
+  if (!report || typeof report.contactInfo !== "string") throw invalidOption("options.report", "buildTlsReportEmail: report is required");
   if (typeof policyDomain !== "string" || !DOMAIN.test(policyDomain))
-    throw new TypeError("buildTlsReportEmail: policyDomain must be an A-label domain");
-  if (typeof from !== "string" || !ADDRESS.test(from)) throw new TypeError("buildTlsReportEmail: from must be an address");
-  if (typeof to !== "string" || !ADDRESS.test(to)) throw new TypeError("buildTlsReportEmail: to must be an address");
+    throw invalidOption("options.policyDomain", "buildTlsReportEmail: policyDomain must be an A-label domain");
+  if (typeof from !== "string" || !ADDRESS.test(from)) throw invalidOption("options.from", "buildTlsReportEmail: from must be an address");
+  if (typeof to !== "string" || !ADDRESS.test(to)) throw invalidOption("options.to", "buildTlsReportEmail: to must be an address");
   const submitter = report.contactInfo.slice(report.contactInfo.lastIndexOf("@") + 1).toLowerCase();
-  if (!DOMAIN.test(submitter)) throw new TypeError("buildTlsReportEmail: the report's contactInfo has no domain");
+  if (!DOMAIN.test(submitter))
+    throw invalidOption("options.report.contactInfo", "buildTlsReportEmail: the report's contactInfo has no domain");
   const dkims = Array.isArray(options.dkim) ? options.dkim : [options.dkim as DkimSignOptions];
-  if (dkims.length === 0) throw new TypeError("buildTlsReportEmail: a DKIM signing key is required (RFC 8460 3)");
+  if (dkims.length === 0) throw invalidOption("options.dkim", "buildTlsReportEmail: a DKIM signing key is required (RFC 8460 3)");
   for (const d of dkims) {
-    if (d.bodyLength) throw new TypeError("buildTlsReportEmail: DKIM signatures of reports MUST NOT use l= (RFC 8460 3)");
+    if (d.bodyLength)
+      throw invalidOption("options.dkim.bodyLength", "buildTlsReportEmail: DKIM signatures of reports MUST NOT use l= (RFC 8460 3)");
     const dd = String(d.domain ?? "").toLowerCase();
     if (submitter !== dd && !submitter.endsWith(`.${dd}`))
-      throw new TypeError(`buildTlsReportEmail: DKIM domain ${d.domain} is not the submitter's (${submitter})`);
+      throw invalidOption("options.dkim.domain", `buildTlsReportEmail: DKIM domain ${d.domain} is not the submitter's (${submitter})`);
   }
   const gzip = options.gzip !== false;
   const now = (options.now ?? Date.now)();
@@ -91,7 +95,7 @@ export async function buildTlsReportEmail(options: TlsReportEmailOptions): Promi
     `Date: ${new Date(now).toUTCString().replace("GMT", "+0000")}`,
     `Subject: Report Domain: ${policyDomain}`,
     ` Submitter: ${submitter}`,
-    ` Report-ID: <${reportId.replace(/[<>\s]/g, "")}>`,
+    ` Report-ID: <${headerText(reportId).replace(/[<>\s]/g, "")}>`,
     `Message-ID: <${randomBytes(12).toString("hex")}@${submitter}>`,
     `TLS-Report-Domain: ${policyDomain}`,
     `TLS-Report-Submitter: ${submitter}`,
@@ -207,7 +211,7 @@ export async function submitTlsReport(options: SubmitTlsReportOptions): Promise<
         attempts.push({ uri: dest.uri, ok: true, detail: "accepted" });
       }
     } catch (err) {
-      if (err instanceof TypeError && String(err.message).startsWith("buildTlsReportEmail")) throw err;
+      if (err instanceof OptionsError && err.message.startsWith("buildTlsReportEmail")) throw err;
       attempts.push({ uri: dest.uri, ok: false, detail: describeError(err) });
     }
   }
@@ -221,8 +225,7 @@ export async function submitTlsReport(options: SubmitTlsReportOptions): Promise<
 export function createNodeReportPoster(
   options: { ca?: string | Buffer | Array<string | Buffer>; timeoutMs?: number } = {},
 ): ReportHttpsTransport {
-  for (const key of Object.keys(options))
-    if (key !== "ca" && key !== "timeoutMs") throw new TypeError(`createNodeReportPoster: unknown option "${key}"`);
+  checkOptionKeys(options, ["ca", "timeoutMs"], "options", (key) => `createNodeReportPoster: unknown option "${key}"`);
   const timeoutMs = options.timeoutMs ?? 30_000;
   return (url, body, headers) =>
     new Promise((resolve, reject) => {

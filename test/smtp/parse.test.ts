@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { ArgumentError } from "../../src/errors.js";
 import {
   buildEhloReply,
   decodePlain,
@@ -132,7 +133,8 @@ describe("replies", () => {
     expect(formatReply({ code: 550, lines: ["bad\r\n250 OK"] })).toBe("550 bad  250 OK\r\n");
   });
   it("refuses an enhanced code of the wrong class", () => {
-    expect(() => formatReply({ code: 550, enhanced: "2.0.0", lines: ["x"] })).toThrow(RangeError);
+    // An ArgumentError (a MsgauthError, so a TypeError) since the errors were made uniform; it was a RangeError.
+    expect(() => formatReply({ code: 550, enhanced: "2.0.0", lines: ["x"] })).toThrow(ArgumentError);
   });
   it("parses multi-line replies line by line", () => {
     const p = new ReplyParser();
