@@ -1,5 +1,6 @@
 import type PostalMime from "postal-mime";
 import { postalMime } from "../deps.js";
+import { checkOptionKeys } from "../errors.js";
 
 /** A parsed ARF authentication failure report (RFC 5965, RFC 6591, RFC 9991). */
 export interface FailureReport {
@@ -66,7 +67,7 @@ function readFields(text: string, maxFields = 1000): Record<string, string[]> {
  * data, with the original message or headers. Never throws for bad input.
  */
 export async function parseFailureReport(input: Uint8Array | string, limits: { maxInputBytes?: number } = {}): Promise<FailureReportParse> {
-  for (const k of Object.keys(limits)) if (k !== "maxInputBytes") throw new TypeError(`unknown limit ${k}`);
+  checkOptionKeys(limits, ["maxInputBytes"], "limits", (k) => `unknown limit ${k}`);
   const data = typeof input === "string" ? Buffer.from(input, "latin1") : input;
   const max = limits.maxInputBytes ?? 20 * 1024 * 1024;
   if (data.length > max) return { ok: false, error: { code: "too-large", message: `the report is ${data.length} bytes, over ${max}` } };

@@ -5,6 +5,7 @@ import type { DmarcMode } from "../dmarc/discover.js";
 import { verifyReportDestination } from "../dmarc/report.js";
 import { guardResolver } from "../dns/guard.js";
 import type { Resolver } from "../dns/types.js";
+import { checkOptionKeys, invalidOption } from "../errors.js";
 import { rfc5322Date } from "./email.js";
 import { safeAddress, withDeadline } from "./reporter.js";
 
@@ -222,10 +223,11 @@ export class FailureReporter {
   readonly #sent = new Map<string, number[]>();
 
   constructor(options: FailureReporterOptions) {
-    for (const k of Object.keys(options)) if (!FR_OPTIONS.has(k)) throw new TypeError(`unknown failure reporter option ${k}`);
-    if (typeof options.transport !== "function") throw new TypeError("transport must be a function");
-    if (typeof options.resolver?.txt !== "function") throw new TypeError("resolver must be a Resolver");
-    if (!options.identity?.email || !options.identity.receiver) throw new TypeError("identity needs email and receiver");
+    checkOptionKeys(options, FR_OPTIONS, "options", (k) => `unknown failure reporter option ${k}`);
+    if (typeof options.transport !== "function") throw invalidOption("options.transport", "transport must be a function");
+    if (typeof options.resolver?.txt !== "function") throw invalidOption("options.resolver", "resolver must be a Resolver");
+    if (!options.identity?.email || !options.identity.receiver)
+      throw invalidOption("options.identity", "identity needs email and receiver");
     this.#o = options;
   }
 

@@ -2,6 +2,7 @@ import type { XMLParser } from "fast-xml-parser";
 import type PostalMime from "postal-mime";
 import { z } from "zod";
 import { fastXmlParser, postalMime } from "../deps.js";
+import { ArgumentError, checkOptionKeys } from "../errors.js";
 import type { AggregateRecord, AggregateReport, PolicyOverride } from "./types.js";
 import { DEFAULT_UNPACK_LIMITS, gunzipCapped, isGzip, isZip, UnpackError, type UnpackLimits, unzipCapped } from "./unpack.js";
 import { DEFAULT_XML_LIMITS, decodeXmlText, guardXml, type XmlLimits } from "./xml-guard.js";
@@ -272,10 +273,10 @@ function looksLikeXml(b: Uint8Array): boolean {
  * bombs, deep nesting, oversized tags, malformed MIME) gives { ok: false, error } with a code; never throws.
  */
 export async function parseAggregateReport(input: Uint8Array | string, limits: Partial<ParseLimits> = {}): Promise<AggregateParse> {
-  for (const k of Object.keys(limits)) if (!LIMIT_KEYS.has(k)) throw new TypeError(`unknown limit ${k}`);
+  checkOptionKeys(limits, LIMIT_KEYS, "limits", (k) => `unknown limit ${k}`);
   const l: ParseLimits = { ...DEFAULT_UNPACK_LIMITS, ...DEFAULT_XML_LIMITS, maxRecords: 2_000_000, ...limits };
   const data = typeof input === "string" ? Buffer.from(input, "utf8") : input;
-  if (!(data instanceof Uint8Array)) throw new TypeError("input must be bytes or a string");
+  if (!(data instanceof Uint8Array)) throw new ArgumentError("input must be bytes or a string");
   if (data.length > l.maxInputBytes) return fail("too-large", `the input is ${data.length} bytes, over the limit of ${l.maxInputBytes}`);
   if (isGzip(data) || isZip(data) || looksLikeXml(data)) return fromBytes(data, l, false);
   let email: Awaited<ReturnType<typeof PostalMime.parse>>;
