@@ -74,31 +74,6 @@ export class KeyError extends MsgauthError {
   }
 }
 
-/** The OptionsError for a key msgauth does not know: `path` names it ("options.foo"). */
-export function unknownOption(path: string, message: string): OptionsError {
-  return new OptionsError("ERR_MSGAUTH_UNKNOWN_OPTION", path, message);
-}
-
-/** The OptionsError for a known option with a wrong type or value, or a missing required one. */
-export function invalidOption(path: string, message: string): OptionsError {
-  return new OptionsError("ERR_MSGAUTH_INVALID_OPTION", path, message);
-}
-
-/**
- * Refuses an options value that is not a plain object (`where`: invalid option) or that has a key
- * outside `known` (`${where}.key`: unknown option). `message` words the refusal of a key.
- */
-export function checkOptionKeys(
-  options: unknown,
-  known: ReadonlySet<string> | readonly string[],
-  where: string,
-  message: (key: string) => string,
-): void {
-  if (typeof options !== "object" || options === null || Array.isArray(options)) throw invalidOption(where, `${where} must be an object`);
-  const has = (k: string) => (Array.isArray(known) ? known.includes(k) : (known as ReadonlySet<string>).has(k));
-  for (const k of Object.keys(options)) if (!has(k)) throw unknownOption(`${where}.${k}`, message(k));
-}
-
 /**
  * A method called when it cannot work: an SMTP session answer with no such event pending
  * (SessionStateError), BodyHashes.add after the body began or a body hash read before end().

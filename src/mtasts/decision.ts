@@ -1,5 +1,6 @@
-import { ArgumentError, checkOptionKeys } from "../errors.js";
+import { ArgumentError } from "../errors.js";
 import type { NextHop } from "../mx/next-hop.js";
+import { checkOptionKeys } from "../options.js";
 import type { Reply } from "../smtp/reply.js";
 import type { StsPolicyLookup } from "./client.js";
 import { mxMatches } from "./policy.js";

@@ -1,6 +1,6 @@
 import type PostalMime from "postal-mime";
 import { postalMime } from "../deps.js";
-import { checkOptionKeys } from "../errors.js";
+import { checkOptionKeys } from "../options.js";
 
 /** A parsed ARF authentication failure report (RFC 5965, RFC 6591, RFC 9991). */
 export interface FailureReport {

@@ -1,5 +1,6 @@
 import type { AuthenticationResult, Envelope } from "../authenticate.js";
-import { checkOptionKeys, describeError, invalidOption, MsgauthError } from "../errors.js";
+import { describeError, MsgauthError } from "../errors.js";
+import { checkOptionKeys, invalidOption } from "../options.js";
 import type { Store } from "../store/types.js";
 import { MAX_FIELD_LENGTH, MAX_NAME_LENGTH, StoreError } from "../store/types.js";
 import type { AggregateRecord, EvaluatedDisposition, PolicyOverride, PolicyPublished } from "./types.js";

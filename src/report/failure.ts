@@ -5,7 +5,7 @@ import type { DmarcMode } from "../dmarc/discover.js";
 import { verifyReportDestination } from "../dmarc/report.js";
 import { guardResolver } from "../dns/guard.js";
 import type { Resolver } from "../dns/types.js";
-import { checkOptionKeys, invalidOption } from "../errors.js";
+import { checkOptionKeys, invalidOption } from "../options.js";
 import { rfc5322Date } from "./email.js";
 import { safeAddress, withDeadline } from "./reporter.js";
 

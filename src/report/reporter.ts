@@ -3,7 +3,7 @@ import type { DkimSignOptions } from "../dkim/sign.js";
 import type { DmarcMode } from "../dmarc/discover.js";
 import { verifyReportDestination } from "../dmarc/report.js";
 import type { Resolver } from "../dns/types.js";
-import { checkOptionKeys, invalidOption } from "../errors.js";
+import { checkOptionKeys, invalidOption } from "../options.js";
 import type { Store } from "../store/types.js";
 import { parsePeriodMapName } from "./collect.js";
 import { reportEmail } from "./email.js";

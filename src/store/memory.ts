@@ -1,4 +1,4 @@
-import { checkOptionKeys } from "../errors.js";
+import { checkOptionKeys } from "../options.js";
 import { type CounterChange, checkChanges, checkName, checkSet, type SetOptions, type Store, StoreError } from "./types.js";
 
 /** Everything in this process's memory: for tests and single-process tools. Lost on exit. */

@@ -1,4 +1,4 @@
-import { checkOptionKeys, invalidOption } from "../errors.js";
+import { checkOptionKeys, invalidOption } from "../options.js";
 import { type CounterChange, checkChanges, checkName, checkSet, type SetOptions, type Store, StoreError } from "./types.js";
 
 /** The part of a Redis client the store uses: ioredis's `call` (any client can be wrapped to fit). */

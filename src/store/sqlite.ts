@@ -1,4 +1,5 @@
-import { ArgumentError, checkOptionKeys, invalidOption } from "../errors.js";
+import { ArgumentError } from "../errors.js";
+import { checkOptionKeys, invalidOption } from "../options.js";
 import { type CounterChange, checkChanges, checkName, checkSet, type SetOptions, type Store, StoreError } from "./types.js";
 
 // The part of node:sqlite used here (Node 22.13+; @types/node 20 does not describe it).

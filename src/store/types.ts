@@ -1,4 +1,5 @@
-import { ArgumentError, checkOptionKeys, invalidOption } from "../errors.js";
+import { ArgumentError } from "../errors.js";
+import { checkOptionKeys, invalidOption } from "../options.js";
 /**
  * One small interface for all persistent state (report counters, caches, leases), with three kinds
  * behind it: memory (tests, one process), SQLite through node:sqlite (one host, survives restarts) and

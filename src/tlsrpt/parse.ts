@@ -2,7 +2,8 @@ import type PostalMime from "postal-mime";
 import { fflate, postalMime } from "../deps.js";
 import { verifyDkim } from "../dkim/verify.js";
 import type { Resolver } from "../dns/types.js";
-import { describeError, invalidOption, unknownOption } from "../errors.js";
+import { describeError } from "../errors.js";
+import { invalidOption, unknownOption } from "../options.js";
 import { type TlsReport, tlsReportFromJson, tlsReportJsonSchema } from "./report.js";
 
 export type TlsReportErrorCode =

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import { z } from "zod";
-import { ArgumentError, invalidOption, unknownOption } from "../errors.js";
+import { ArgumentError } from "../errors.js";
 import type { StsPolicyLookup } from "../mtasts/client.js";
 import { policyStrings } from "../mtasts/policy.js";
-import { fn, optionsChecker } from "../options.js";
+import { fn, invalidOption, optionsChecker, unknownOption } from "../options.js";
 import type { Store } from "../store/types.js";
 import type { TlsFailureDetail, TlsReport, TlsReportPolicy, TlsReportPolicyId } from "./report.js";
 

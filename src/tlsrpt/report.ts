@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { fflate } from "../deps.js";
-import { invalidOption } from "../errors.js";
+import { invalidOption } from "../options.js";
 
 /** RFC 8460 4.3 result types. Reports from others may carry newer ones: parsing keeps any string. */
 export const TLSRPT_RESULT_TYPES = [

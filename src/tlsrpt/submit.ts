@@ -2,9 +2,9 @@ import { randomBytes } from "node:crypto";
 import { request } from "node:https";
 import { z } from "zod";
 import { DEFAULT_SIGNED_HEADERS, type DkimSignOptions, signMessage } from "../dkim/sign.js";
+import { describeError, OptionsError } from "../errors.js";
+import { anyObject, checkOptionKeys, fn, invalidOption, optionsChecker, positiveInt } from "../options.js";
 import { headerText } from "../report/header-field.js";
-import { checkOptionKeys, describeError, invalidOption, OptionsError } from "../errors.js";
-import { anyObject, fn, optionsChecker, positiveInt } from "../options.js";
 import type { TlsRptDestination } from "./record.js";
 import { gzipTlsReport, serializeTlsReport, type TlsReport, tlsReportFilename } from "./report.js";
 
