@@ -448,6 +448,7 @@ async function evaluate(
     time("dmarc", dmarcStart);
   }
 
+  dmarcLookups.close(); // DMARC names sent ahead that DMARC did not read: not waited for
   const entries: AuthResEntry[] = [];
   if (iprev) entries.push(iprevEntry(iprev));
   if (spf) entries.push(spfEntry(spf));

@@ -36,6 +36,11 @@ export class DmarcLookups {
     for (const domain of domains) if (!this.#cache.has(domain)) this.#pf.prefetch("TXT", `_dmarc.${domain}`);
   }
 
+  /** The evaluation is over: nothing more is sent ahead, and what was and is unused is let go. */
+  close(): void {
+    this.#pf.close();
+  }
+
   /** Lets the queries sent ahead for these names go, if nothing asked for them. */
   release(domains: readonly string[]): void {
     for (const domain of domains) this.#pf.release("TXT", `_dmarc.${domain}`);

@@ -310,3 +310,37 @@ describe("the guard's signal for the resolver, made when read", () => {
     expect(signal.aborted).toBe(true);
   });
 });
+
+describe("authenticate() lets go of what it sent ahead", () => {
+  it("a DMARC name sent ahead and not read is released before the result (reported speculative), not left waiting", async () => {
+    // The SPF domain differs from the From domain, and strict alignment means its walk is never read.
+    const zone = zoneFromObject({
+      "top.test": { TXT: "v=spf1 -all" },
+      "bounce.esp.example": { TXT: "v=spf1 ip4:192.0.2.1 -all" },
+      "_dmarc.top.test": { TXT: "v=DMARC1; p=reject; aspf=s; adkim=s" },
+    });
+    const resolver = new RoundTripResolver(new FixtureResolver(zone));
+    const events: string[] = [];
+    const r = await resolver.run(() =>
+      authenticate(
+        "From: u@top.test\r\n\r\nx\r\n",
+        { ip: "192.0.2.1", helo: "h.test", mailFrom: "b@bounce.esp.example" },
+        {
+          resolver,
+          authservId: "mx.test",
+          checks: { iprev: false, arc: false },
+          onQuery: (e) => {
+            if (e.speculative) events.push(e.name);
+          },
+        },
+      ),
+    );
+    expect(r.spf?.result).toBe("pass");
+    expect(r.dmarc?.result).toBe("fail"); // strict SPF alignment: bounce.esp.example is not top.test
+    expect(r.dns.speculative).toBeGreaterThan(0);
+    await new Promise((done) => setImmediate(done));
+    // Every query sent ahead and not used was let go (and so reported), none left pending.
+    expect(events.length).toBe(r.dns.speculative);
+    expect(events).toContain("_dmarc.bounce.esp.example");
+  });
+});
