@@ -46,7 +46,8 @@ Receiver (sending the reports for what you collected, see docs/reports.md):
 
 A folder means every regular file in it (not recursing); a file starting "From " is an mbox.
 exit: 0 every input read as a report (send: all delivered); 1 send: a delivery failed;
-4 an input was unreadable or refused (the reason on stderr); 2 usage error.`;
+4 an input was unreadable or refused (a warning on stderr names it; it is skipped and summary/html
+still print what the other inputs held); 2 usage error.`;
 
 async function readCapped(path: string, io: CliIo): Promise<Buffer> {
   const chunks: Uint8Array[] = [];

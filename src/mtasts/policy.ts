@@ -48,7 +48,7 @@ export function parseStsPolicy(body: string): StsPolicyParse {
   let mode: string | undefined;
   let maxAge: string | undefined;
   const mx: string[] = [];
-  const extensions: Record<string, string> = {};
+  const extensions: Record<string, string> = Object.create(null); // keyed by input: no prototype
   let pos = 0;
   let lineNo = 0;
   const n = body.length;

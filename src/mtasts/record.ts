@@ -85,7 +85,7 @@ export function parseStsRecord(text: string): StsRecordParse {
   const scanned = scanTagRecord(text, "v=STSv1");
   if (!scanned.ok) return scanned;
   let id: string | undefined;
-  const extensions: Record<string, string> = {};
+  const extensions: Record<string, string> = Object.create(null); // keyed by input: no prototype
   for (const [name, value] of scanned.fields) {
     if (name === "id") {
       if (id !== undefined) continue;

@@ -35,7 +35,8 @@ export type FailureReportParse =
 
 /** Header-style fields (unfolded), at most maxFields. */
 function readFields(text: string, maxFields = 1000): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
+  // Keyed by input: no prototype, so "__proto__" or "constructor" is an ordinary field name.
+  const out: Record<string, string[]> = Object.create(null);
   const lines = text.split(/\r?\n/);
   let count = 0;
   let current: { name: string; value: string } | undefined;

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { type DkimSignOptions, signDkim } from "../dkim/sign.js";
 import type { GeneratedReport, ReporterIdentity } from "./generate.js";
+import { headerText } from "./header-field.js";
 
 /** RFC 5322 date-time in UTC. */
 export function rfc5322Date(ms: number): string {
@@ -11,6 +12,12 @@ export function rfc5322Date(ms: number): string {
   return `${days[d.getUTCDay()]}, ${d.getUTCDate()} ${months[d.getUTCMonth()]} ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
 }
 
+/** ISO 8601 of a time in seconds, or "?" when it is not a date. */
+const isoTime = (seconds: number) => {
+  const d = new Date(seconds * 1000);
+  return Number.isNaN(d.getTime()) ? "?" : d.toISOString();
+};
+
 /** Base64 in 76-column lines (RFC 2045 6.8). */
 export function base64Lines(data: Uint8Array): string {
   const b64 = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64");
@@ -19,11 +26,14 @@ export function base64Lines(data: Uint8Array): string {
   return lines.join("\r\n");
 }
 
-const headerSafe = (s: string) => s.replace(/[\r\n\u0000]/g, " ");
+// Every generated value goes through headerText (header-field.ts); the message is written as UTF-8.
+const headerSafe = headerText;
+// A quoted MIME parameter value (RFC 2045): no quote or backslash to end it early.
+const quotedParam = (s: string) => headerText(s).replace(/["\\]/g, "_");
 
 /** A display name as one quoted-string (RFC 5322 3.2.4), or an encoded word when it is not ASCII. */
 export function displayName(name: string): string {
-  const clean = name.replace(/[\u0000-\u001f\u007f]/g, " ").trim();
+  const clean = headerText(name).trim();
   if (clean === "") return "";
   if (/^[\x20-\x7e]*$/.test(clean)) return `"${clean.replace(/["\\]/g, "\\$&")}" `;
   return `=?utf-8?B?${Buffer.from(clean, "utf8").toString("base64")}?= `;
@@ -43,19 +53,19 @@ export async function reportEmail(
 ): Promise<Uint8Array> {
   const boundary = `=_msgauth_${randomBytes(12).toString("hex")}`;
   const rid = report.metadata.reportId;
-  const begin = new Date(report.metadata.begin * 1000).toISOString();
-  const end = new Date((report.metadata.end + 1) * 1000).toISOString();
+  const begin = isoTime(report.metadata.begin);
+  const end = isoTime(report.metadata.end + 1);
   const head = [
     `From: ${displayName(identity.orgName)}<${headerSafe(identity.email)}>`,
     `To: <${headerSafe(to)}>`,
-    `Subject: Report Domain: ${report.policyDomain}\r\n Submitter: ${identity.receiver}\r\n Report-ID: <${rid}>`,
+    `Subject: Report Domain: ${headerSafe(report.policyDomain)}\r\n Submitter: ${headerSafe(identity.receiver)}\r\n Report-ID: <${headerSafe(rid)}>`,
     `Date: ${rfc5322Date(options.now?.() ?? Date.now())}`,
-    `Message-ID: <${rid}>`,
+    `Message-ID: <${headerSafe(rid).replace(/[<>\s]/g, "")}>`,
     "MIME-Version: 1.0",
     `Content-Type: multipart/mixed; boundary="${boundary}"`,
   ];
   const text =
-    `This is a DMARC aggregate report (RFC 9990) from ${identity.receiver} for ${report.policyDomain},\r\n` +
+    `This is a DMARC aggregate report (RFC 9990) from ${headerSafe(identity.receiver)} for ${headerSafe(report.policyDomain)},\r\n` +
     `covering ${begin} to ${end}: ${report.messages} messages in ${report.records} records.\r\n`;
   const body = [
     "This is a multi-part message in MIME format.",
@@ -65,8 +75,8 @@ export async function reportEmail(
     "",
     text,
     `--${boundary}`,
-    `Content-Type: application/gzip; name="${report.filename}"`,
-    `Content-Disposition: attachment; filename="${report.filename}"`,
+    `Content-Type: application/gzip; name="${quotedParam(report.filename)}"`,
+    `Content-Disposition: attachment; filename="${quotedParam(report.filename)}"`,
     "Content-Transfer-Encoding: base64",
     "",
     base64Lines(report.gzip),

@@ -7,6 +7,7 @@ import { guardResolver } from "../dns/guard.js";
 import type { Resolver } from "../dns/types.js";
 import { checkOptionKeys, invalidOption } from "../options.js";
 import { rfc5322Date } from "./email.js";
+import { headerBytes } from "./header-field.js";
 import { safeAddress, withDeadline } from "./reporter.js";
 
 /** What a failure report may carry (RFC 9991 7: privacy). */
@@ -73,7 +74,9 @@ function headerBlock(message: Uint8Array): { headers: string; body: Uint8Array }
 }
 
 const crlf = (s: string) => s.replace(/\r?\n/g, "\r\n");
-const oneLine = (s: string) => s.replace(/[\r\n]+[ \t]*/g, " ").replace(/[\u0000-\u001f]/g, "");
+// Every generated value goes through headerBytes (header-field.ts): UTF-8 bytes, no control byte.
+// The message is a binary string (the copied header block is latin1-read bytes) written as latin1.
+const oneLine = (s: string) => headerBytes(s.replace(/[\r\n]+[ \t]*/g, " "));
 
 export interface FailureReportParams {
   message: Uint8Array;
@@ -116,22 +119,23 @@ export function failureReportEmail(p: FailureReportParams): string {
   fields.push(`Delivery-Result: ${disposition === "reject" ? "reject" : disposition === "quarantine" ? "spam" : "delivered"}`);
   // RFC 9991 4: DKIM-Domain/Identity/Selector for a DKIM failure of an aligned identifier.
   const from = d.fromDomain;
+  const fromField = oneLine(from);
   const alignedDkim = p.result.dkim.find(
     (k) => k.result !== "pass" && k.domain !== "" && (k.domain === from || from.endsWith(`.${k.domain}`) || k.domain.endsWith(`.${from}`)),
   );
   if (alignedDkim && (p.type === "dmarc" || p.type === "dkim")) {
-    fields.push(`DKIM-Domain: ${alignedDkim.domain}`);
+    fields.push(`DKIM-Domain: ${oneLine(alignedDkim.domain)}`);
     fields.push(`DKIM-Identity: ${oneLine(fix(alignedDkim.identity ?? `@${alignedDkim.domain}`))}`);
     fields.push(`DKIM-Selector: ${oneLine(alignedDkim.selector)}`);
   }
   const spf = p.result.spf;
   if (spf && spf.result !== "pass" && spf.domain !== "" && p.spfRecord !== undefined) {
-    fields.push(`SPF-DNS: txt : ${spf.domain} : "${oneLine(p.spfRecord).replace(/["\\]/g, "\\$&")}"`);
+    fields.push(`SPF-DNS: txt : ${oneLine(spf.domain)} : "${oneLine(p.spfRecord).replace(/["\\]/g, "\\$&")}"`);
   }
   const mailFrom = p.envelope.mailFrom?.replace(/^<|>$/g, "") ?? "";
   fields.push(`Original-Mail-From: <${oneLine(fix(mailFrom))}>`);
   if (red.recipients) for (const r of p.envelope.rcptTo ?? []) fields.push(`Original-Rcpt-To: <${oneLine(fix(r.replace(/^<|>$/g, "")))}>`);
-  fields.push(`Arrival-Date: ${rfc5322Date(now)}`, `Source-IP: ${oneLine(p.envelope.ip)}`, `Reported-Domain: ${from}`);
+  fields.push(`Arrival-Date: ${rfc5322Date(now)}`, `Source-IP: ${oneLine(p.envelope.ip)}`, `Reported-Domain: ${fromField}`);
 
   const { headers, body } = headerBlock(p.message);
   let original: string;
@@ -145,11 +149,12 @@ export function failureReportEmail(p: FailureReportParams): string {
     original = `${crlf(fix(headers))}\r\n`;
     originalType = "text/rfc822-headers";
   }
-  const rid = `${now}.${randomBytes(6).toString("hex")}@${p.identity.receiver}`;
+  const receiver = oneLine(p.identity.receiver);
+  const rid = `${now}.${randomBytes(6).toString("hex")}@${receiver.replace(/[<>\s]/g, "")}`;
   const head = [
     `From: <${oneLine(p.identity.email)}>`,
     `To: <${oneLine(p.to)}>`,
-    `Subject: DMARC failure report for ${from} from ${oneLine(p.envelope.ip)}`,
+    `Subject: DMARC failure report for ${fromField} from ${oneLine(p.envelope.ip)}`,
     `Date: ${rfc5322Date(now)}`,
     `Message-ID: <${rid}>`,
     "MIME-Version: 1.0",
@@ -163,8 +168,8 @@ export function failureReportEmail(p: FailureReportParams): string {
     "Content-Type: text/plain; charset=utf-8",
     "Content-Transfer-Encoding: 8bit",
     "",
-    `This is an authentication failure report for a message claiming to be from ${from},`,
-    `received by ${p.identity.receiver} from IP ${oneLine(p.envelope.ip)} on ${rfc5322Date(now)}.`,
+    `This is an authentication failure report for a message claiming to be from ${fromField},`,
+    `received by ${receiver} from IP ${oneLine(p.envelope.ip)} on ${rfc5322Date(now)}.`,
     `--${boundary}`,
     "Content-Type: message/feedback-report",
     "Content-Transfer-Encoding: 7bit",

@@ -1,9 +1,9 @@
-import type { ReportSummary } from "./summary.js";
+import { type ReportSummary, utcDay } from "./summary.js";
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 const pct = (n: number, of: number) => (of === 0 ? 0 : (100 * n) / of);
 const fmt = (n: number, of: number) => (of === 0 ? "-" : `${pct(n, of).toFixed(1)}%`);
-const day = (t: number) => new Date(t * 1000).toISOString().slice(0, 10);
+const day = utcDay;
 
 /** An inline SVG line chart of DMARC, DKIM and SPF pass rates by day (no script, no fonts fetched). */
 function chart(s: ReportSummary): string {

@@ -19,6 +19,7 @@ export type ReportParseErrorCode =
   | "nesting"
   | "malformed-xml"
   | "schema"
+  | "date-range"
   | "too-many-records";
 
 export interface ReportParseError {
@@ -203,6 +204,17 @@ function normalize(f: Raw, namespaced: boolean): AggregateReport {
   return report;
 }
 
+/** The last second of year 9999 UTC: the schema allows 15 digits, a date-time needs a real year. */
+export const MAX_REPORT_TIME = 253_402_300_799;
+
+/** begin and end are seconds since the epoch no later than 9999-12-31T23:59:59Z, begin <= end. */
+function checkDateRange(r: { begin: number; end: number }): string | undefined {
+  if (r.begin > MAX_REPORT_TIME || r.end > MAX_REPORT_TIME)
+    return `date_range ${r.begin}..${r.end} is past 9999-12-31T23:59:59Z (${MAX_REPORT_TIME} seconds)`;
+  if (r.begin > r.end) return `date_range begins (${r.begin}) after it ends (${r.end})`;
+  return undefined;
+}
+
 function fail(code: ReportParseErrorCode, message: string): { ok: false; error: ReportParseError } {
   return { ok: false, error: { code, message } };
 }
@@ -231,6 +243,8 @@ export function parseAggregateXml(
     const issue = parsed.error.issues[0]!;
     return fail("schema", `${issue.path.join(".")}: ${issue.message}`);
   }
+  const range = checkDateRange(parsed.data.feedback.report_metadata.date_range);
+  if (range) return fail("date-range", range);
   // The RFC 9990 namespace on the root element marks the new schema; without it, RFC 7489's.
   const root = /<(?:[A-Za-z_][\w.-]*:)?feedback\b[^>]*>/.exec(start)?.[0] ?? "";
   return { ok: true, report: normalize(parsed.data.feedback, root.includes("urn:ietf:params:xml:ns:dmarc-2.0")) };

@@ -144,15 +144,18 @@ export function summarizeReports(reports: readonly AggregateReport[]): ReportSum
   return s;
 }
 
+/** YYYY-MM-DD of a time in seconds, or "?" when it is not a date (summaries take any report values). */
+export function utcDay(seconds: number | undefined): string {
+  const d = new Date((seconds ?? Number.NaN) * 1000);
+  return Number.isNaN(d.getTime()) ? "?" : d.toISOString().slice(0, 10);
+}
+
 const pct = (n: number, of: number) => (of === 0 ? "-" : `${((100 * n) / of).toFixed(1)}%`);
 
 /** A plain-text table of a summary, for a terminal. */
 export function summaryText(s: ReportSummary, esc: (t: string) => string = (t) => t): string {
   const lines: string[] = [];
-  const range =
-    s.begin !== undefined
-      ? `${new Date(s.begin * 1000).toISOString().slice(0, 10)} to ${new Date((s.end! + 1) * 1000).toISOString().slice(0, 10)}`
-      : "-";
+  const range = s.begin !== undefined ? `${utcDay(s.begin)} to ${utcDay(s.end! + 1)}` : "-";
   lines.push(
     `${s.reports} reports from ${s.reporters.map(esc).join(", ") || "-"} for ${s.policyDomains.map(esc).join(", ") || "-"}, ${range}`,
   );

@@ -14,33 +14,66 @@ export type XmlGuardError = { code: "dtd" | "entity" | "nesting" | "malformed-xm
 
 const PREDEFINED = new Set(["amp", "lt", "gt", "quot", "apos"]);
 
+/** Counts the characters the guard examines (tests check it stays linear in the input). */
+export interface ScanMeter {
+  steps: number;
+}
+
 /**
  * One linear pass over the XML text: refuses a DTD (so no entity can be declared: no billion laughs,
  * no external entities), references to undeclared entities, nesting deeper than the limit, and
  * oversized tags (huge attribute lists). What passes goes to the parser with entity processing off.
+ * Every search starts where the previous one of its kind stopped, so each character is examined a
+ * bounded number of times (`meter`, when given, counts them).
  */
-export function guardXml(text: string, limits: XmlLimits): XmlGuardError | undefined {
+export function guardXml(text: string, limits: XmlLimits, meter?: ScanMeter): XmlGuardError | undefined {
+  const n = text.length;
+  // indexOf from `from`, counting the characters it spans.
+  const find = (needle: string, from: number): number => {
+    const at = text.indexOf(needle, from);
+    if (meter) meter.steps += (at < 0 ? n : at) - from;
+    return at;
+  };
+  // The next "&" at or after the scan position, found once and reused: each "&" is searched for once.
+  let amp = -1;
+  let ampFrom = 0;
+  const badEntityIn = (from: number, to: number): XmlGuardError | undefined => {
+    for (;;) {
+      if (amp < from) {
+        if (ampFrom === -1) return undefined; // no "&" left in the text
+        amp = find("&", Math.max(from, ampFrom));
+        if (amp < 0) {
+          ampFrom = -1;
+          return undefined;
+        }
+        ampFrom = amp + 1;
+      }
+      if (amp >= to) return undefined;
+      const bad = entityAt(text, amp, to);
+      if (bad) return bad;
+      from = amp + 1;
+    }
+  };
   let depth = 0;
   let elements = 0;
-  let i = text.indexOf("<");
-  const n = text.length;
+  let i = find("<", 0);
   let textStart = 0;
   while (i >= 0 && i < n) {
-    const bad = badEntity(text, textStart, i);
+    const bad = badEntityIn(textStart, i);
     if (bad) return bad;
     const c = text[i + 1];
     if (c === "!") {
       if (text.startsWith("<!--", i)) {
-        const e = text.indexOf("-->", i + 4);
+        const e = find("-->", i + 4);
         if (e < 0) return { code: "malformed-xml", message: "unterminated comment" };
         i = e + 3;
       } else if (text.startsWith("<![CDATA[", i)) {
-        const e = text.indexOf("]]>", i + 9);
+        const e = find("]]>", i + 9);
         if (e < 0) return { code: "malformed-xml", message: "unterminated CDATA section" };
         i = e + 3;
       } else return { code: "dtd", message: `a DTD or declaration (<!...) at offset ${i}: refused` };
     } else if (c === "?") {
-      const e = text.indexOf("?>", i + 2);
+      const e = find("?>", i + 2);
       if (e < 0) return { code: "malformed-xml", message: "unterminated processing instruction" };
       i = e + 2;
     } else {
@@ -48,6 +81,7 @@ export function guardXml(text: string, limits: XmlLimits): XmlGuardError | undef
       let j = i + 1;
       let quote = "";
       for (; j < n; j++) {
+        if (meter) meter.steps++;
         const ch = text[j];
         if (quote) {
           if (ch === quote) quote = "";
@@ -57,7 +91,7 @@ export function guardXml(text: string, limits: XmlLimits): XmlGuardError | undef
           return { code: "malformed-xml", message: `a tag longer than ${limits.maxTagBytes} bytes at offset ${i}` };
       }
       if (j >= n) return { code: "malformed-xml", message: `unterminated tag at offset ${i}` };
-      const bad2 = badEntity(text, i, j);
+      const bad2 = badEntityIn(i, j);
       if (bad2) return bad2;
       if (c === "/") depth--;
       else if (text[j - 1] !== "/") {
@@ -70,23 +104,21 @@ export function guardXml(text: string, limits: XmlLimits): XmlGuardError | undef
       i = j + 1;
     }
     textStart = i;
-    i = text.indexOf("<", i);
+    i = find("<", i);
   }
-  return badEntity(text, textStart, n);
+  return badEntityIn(textStart, n);
 }
 
-/** Entity references in text[from, to): only the five predefined ones and character references. */
-function badEntity(text: string, from: number, to: number): XmlGuardError | undefined {
-  let a = text.indexOf("&", from);
-  while (a >= 0 && a < to) {
-    const window = text.slice(a + 1, Math.min(a + 13, to)); // bounded: no rescans on "&&&&..."
-    const semi = window.indexOf(";");
-    const name = semi >= 0 ? window.slice(0, semi) : "";
-    if (!(PREDEFINED.has(name) || /^#[0-9]{1,7}$/.test(name) || /^#x[0-9a-fA-F]{1,6}$/.test(name)))
-      return { code: "entity", message: `an entity reference other than the predefined ones at offset ${a}: refused` };
-    a = text.indexOf("&", a + 1);
-  }
-  return undefined;
+const CHAR_REF = /^#(?:[0-9]{1,7}|x[0-9a-fA-F]{1,6})$/;
+
+/** The entity reference at text[a] ("&"), read within at most 12 characters before `to`: only the
+ * five predefined ones and character references. */
+function entityAt(text: string, a: number, to: number): XmlGuardError | undefined {
+  const window = text.slice(a + 1, Math.min(a + 13, to)); // bounded: no rescans on "&&&&..."
+  const semi = window.indexOf(";");
+  const name = semi >= 0 ? window.slice(0, semi) : "";
+  if (PREDEFINED.has(name) || CHAR_REF.test(name)) return undefined;
+  return { code: "entity", message: `an entity reference other than the predefined ones at offset ${a}: refused` };
 }
 
 /** Replaces the predefined entities and character references (the parser runs with entities off). */

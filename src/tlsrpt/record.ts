@@ -70,7 +70,7 @@ export function parseTlsRptRecord(text: string): TlsRptRecordParse {
   let i = VERSION.length;
   let ruaText: string | undefined;
   let ruaPos = 0;
-  const extensions: Record<string, string> = {};
+  const extensions: Record<string, string> = Object.create(null); // keyed by input: no prototype
   for (;;) {
     let j = i;
     while (j < n && isWsp(text.charCodeAt(j))) j++;

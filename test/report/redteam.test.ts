@@ -1,0 +1,299 @@
+// The red team's findings against issues 17 and 18 (DMARC and TLS reporting), one block a class.
+import { gzipSync } from "node:zlib";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { parseDmarcRecord } from "../../src/dmarc/record.js";
+import { parseStsPolicy } from "../../src/mtasts/policy.js";
+import { parseStsRecord } from "../../src/mtasts/record.js";
+import { parseFailureReport } from "../../src/report/arf.js";
+import { reportEmail } from "../../src/report/email.js";
+import { failureReportEmail } from "../../src/report/failure.js";
+import type { GeneratedReport } from "../../src/report/generate.js";
+import { headerBytes, headerText } from "../../src/report/header-field.js";
+import { summaryHtml } from "../../src/report/html.js";
+import { parseAggregateReport, parseAggregateXml } from "../../src/report/parse.js";
+import { summarizeReports, summaryText } from "../../src/report/summary.js";
+import { DEFAULT_XML_LIMITS, guardXml, type ScanMeter } from "../../src/report/xml-guard.js";
+import { parseTlsRptRecord } from "../../src/tlsrpt/record.js";
+import { fixture } from "../helpers/keys.js";
+import { authenticateTraffic, TRAFFIC } from "../helpers/report-world.js";
+
+const steps = (xml: string): number => {
+  const meter: ScanMeter = { steps: 0 };
+  guardXml(xml, DEFAULT_XML_LIMITS, meter);
+  return meter.steps;
+};
+
+describe("the XML pre-scan is one linear pass (red team 1)", () => {
+  // Before the fix each tag searched for "&" to the end of the text: steps grew as tags x length.
+  const shapes: Array<[string, (n: number) => string]> = [
+    ["empty elements, no &", (n) => `<feedback>${"<x/>".repeat(n)}</feedback>`],
+    ["text segments, no &", (n) => `<feedback>${"<a>t</a>".repeat(n)}</feedback>`],
+    ["one & at the very end", (n) => `<feedback>${"<x/>".repeat(n)}<a>&amp;</a></feedback>`],
+    ["& in every text", (n) => `<feedback>${"<a>&amp;</a>".repeat(n)}</feedback>`],
+    ["comments and CDATA", (n) => `<feedback>${"<!--c--><![CDATA[d]]><?p?>".repeat(n)}</feedback>`],
+    ["attributes with quotes", (n) => `<feedback>${"<x a=\"&lt;>\" b='>'/>".repeat(n)}</feedback>`],
+  ];
+  for (const [name, make] of shapes) {
+    it(`${name}: at most 3 steps a character at 1x and 16x`, () => {
+      for (const n of [1000, 16000]) {
+        const xml = make(n);
+        const s = steps(xml);
+        expect(s).toBeGreaterThan(0); // the meter is wired: every character is counted
+        expect(s).toBeLessThanOrEqual(3 * xml.length);
+      }
+    });
+  }
+
+  it("any text: the step count is bounded by 3x its length (fast-check)", () => {
+    const piece = fc.constantFrom("<x>", "</x>", "<y/>", "&amp;", "&", "t", "<!--", "-->", "<![CDATA[", "]]>", "<?", "?>", '"', "'", ">");
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 400 }), (parts) => {
+        const xml = parts.join("");
+        expect(steps(xml)).toBeLessThanOrEqual(3 * xml.length + 3);
+      }),
+    );
+  });
+
+  it("the same verdicts as before on entities", () => {
+    expect(guardXml("<a>&amp;&lt;&#65;&#x41;</a>", DEFAULT_XML_LIMITS)).toBeUndefined();
+    expect(guardXml("<a>&foo;</a>", DEFAULT_XML_LIMITS)?.code).toBe("entity");
+    expect(guardXml('<a b="&foo;"/>', DEFAULT_XML_LIMITS)?.code).toBe("entity");
+    expect(guardXml("<a/><!-- &foo; --><b>&amp;</b>", DEFAULT_XML_LIMITS)).toBeUndefined();
+    expect(guardXml("<a/><!-- x --><b>&bad;</b>", DEFAULT_XML_LIMITS)?.code).toBe("entity");
+    expect(guardXml("<a>x</a>&bad;", DEFAULT_XML_LIMITS)?.code).toBe("entity");
+  });
+
+  it("the red team's 2 KB gzip of <x/> repeated is read (refused by the schema, not stuck)", async () => {
+    const r = await parseAggregateReport(gzipSync(`<feedback>${"<x/>".repeat(1 << 19)}</feedback>`));
+    expect(r.ok ? "ok" : r.error.code).toBe("schema");
+  });
+});
+
+const PROTO_NAMES = ["__proto__", "constructor", "Constructor", "prototype", "toString", "hasOwnProperty", "valueOf", "__defineGetter__"];
+
+describe("input names never meet Object.prototype (red team 2)", () => {
+  const arf = (feedbackField: string, headerField: string) =>
+    [
+      "From: a@b.example",
+      "To: c@d.example",
+      "Subject: report",
+      "MIME-Version: 1.0",
+      'Content-Type: multipart/report; report-type=feedback-report; boundary="b"',
+      "",
+      "--b",
+      "Content-Type: text/plain",
+      "",
+      "text",
+      "--b",
+      "Content-Type: message/feedback-report",
+      "",
+      "Feedback-Type: auth-failure",
+      `${feedbackField}: one`,
+      `${feedbackField}: two`,
+      "",
+      "--b",
+      "Content-Type: text/rfc822-headers",
+      "",
+      `${headerField}: x`,
+      "Subject: the original",
+      "",
+      "--b--",
+      "",
+    ].join("\r\n");
+
+  for (const name of PROTO_NAMES) {
+    it(`a field named ${name} is an ordinary field`, async () => {
+      const r = await parseFailureReport(arf(name, name));
+      if (!r.ok) throw new Error(r.error.message);
+      expect(Object.hasOwn(r.report.fields, name.toLowerCase())).toBe(true);
+      expect(r.report.fields[name.toLowerCase()]).toEqual(["one", "two"]);
+      expect(r.report.original?.subject).toBe("the original");
+    });
+  }
+
+  it("any field names parse without throwing (fast-check)", async () => {
+    const name = fc.oneof(fc.constantFrom(...PROTO_NAMES), fc.stringMatching(/^[A-Za-z_-]{1,12}$/));
+    await fc.assert(
+      fc.asyncProperty(name, name, async (a, b) => {
+        const r = await parseFailureReport(arf(a, b));
+        expect(r.ok).toBe(true);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("record and policy extensions with prototype names are kept as data", () => {
+    // Field names begin with a letter or digit in all three, so "__proto__" is refused there.
+    const sts = parseStsRecord("v=STSv1; id=abc; constructor=y; toString=z");
+    expect(sts.ok && [sts.record.extensions.constructor, sts.record.extensions.toString]).toEqual(["y", "z"]);
+    const rpt = parseTlsRptRecord("v=TLSRPTv1; rua=mailto:a@b.example; constructor=x; valueOf=w");
+    expect(rpt.ok && [rpt.record.extensions.constructor, rpt.record.extensions.valueOf]).toEqual(["x", "w"]);
+    const policy = parseStsPolicy("version: STSv1\nmode: enforce\nmx: mx.example.com\nmax_age: 86400\nconstructor: x\nhasOwnProperty: v\n");
+    expect(policy.ok && [policy.policy.extensions.constructor, policy.policy.extensions.hasOwnProperty]).toEqual(["x", "v"]);
+  });
+});
+
+/** The top-level header of a message (bytes up to the first empty line): lower-case field names in order. */
+function headerNames(raw: Uint8Array | string, start = 0): string[] {
+  const text = typeof raw === "string" ? raw : Buffer.from(raw).toString("latin1");
+  const end = text.indexOf("\r\n\r\n", start);
+  const block = text.slice(start, end < 0 ? undefined : end);
+  // Any lone CR or LF would be a line break to some reader: count those as breaks too.
+  const names: string[] = [];
+  for (const line of block.split(/\r\n|\r|\n/)) {
+    if (line === "" || line[0] === " " || line[0] === "\t") continue;
+    names.push(line.slice(0, line.indexOf(":")).toLowerCase());
+  }
+  return names;
+}
+
+const hostile = fc.oneof(
+  fc.string(),
+  fc.string({ unit: "binary" }),
+  fc.constantFrom(
+    "\u010d\u010aInjected: 1",
+    "a\u030d\u030aBcc: x@evil.example",
+    "x\r\nBcc: y",
+    "\u2028X: 1",
+    "\u0085Y: 2",
+    "\u0000",
+    "a\rb",
+    "a\nb",
+  ),
+);
+
+describe("header fields written into report emails are one field each (red team 3)", () => {
+  it("headerText/headerBytes: no control byte once encoded", () => {
+    fc.assert(
+      fc.property(hostile, (s) => {
+        const bytes = Buffer.from(headerBytes(s), "latin1");
+        for (const b of bytes) expect(b >= 0x20 && b !== 0x7f).toBe(true);
+        expect(Buffer.from(headerText(s), "utf8").equals(bytes)).toBe(true);
+      }),
+    );
+  });
+
+  it("the red team's U+010D U+010A in DKIM d= and MAIL FROM: no injected field", async () => {
+    const t = (await authenticateTraffic())[3]!;
+    const text = failureText(t, {
+      domain: "other.example\u010d\u010aBcc: victim@x.example",
+      mailFrom: "a\u030d\u030aX-Evil: 1@other.example",
+    });
+    expect(headerNames(text)).toEqual(TOP);
+    expect(feedbackNames(text)).not.toContain("bcc");
+    expect(feedbackNames(text)).not.toContain("x-evil");
+  });
+
+  it("failure reports: any strings in any input field give exactly the expected fields (fast-check)", async () => {
+    const t = (await authenticateTraffic())[3]!;
+    const base = feedbackNames(failureText(t, {}));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          domain: hostile,
+          selector: hostile,
+          mailFrom: hostile,
+          ip: hostile,
+          ua: hostile,
+          receiver: hostile,
+          to: hostile,
+          ar: hostile,
+          spf: hostile,
+        }),
+        async (v) => {
+          // Non-empty and aligned, so the DKIM and SPF-DNS fields are written with the hostile text in them.
+          const text = failureText(t, { ...v, domain: `${v.domain}.other.example`, spf: `a${v.spf}` });
+          expect(headerNames(text)).toEqual(TOP);
+          expect(feedbackNames(text)).toEqual(base);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it("aggregate report emails: any strings give exactly the expected fields (fast-check)", async () => {
+    await fc.assert(
+      fc.asyncProperty(hostile, hostile, hostile, hostile, hostile, async (org, email, receiver, domain, to) => {
+        const report = {
+          policyDomain: domain,
+          metadata: { reportId: `${receiver}@x`, begin: 0, end: 86399, orgName: org, email },
+          filename: `${receiver}!${domain}!0!86399.xml.gz`,
+          gzip: new Uint8Array([1, 2, 3]),
+          records: 1,
+          messages: 1,
+        } as unknown as GeneratedReport;
+        const raw = await reportEmail(report, to, { orgName: org, email, receiver });
+        expect(headerNames(raw)).toEqual(["from", "to", "subject", "date", "message-id", "mime-version", "content-type"]);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
+
+const TOP = ["from", "to", "subject", "date", "message-id", "mime-version", "content-type"];
+
+function feedbackNames(text: string): string[] {
+  const at = text.indexOf("Content-Type: message/feedback-report\r\n");
+  return headerNames(text, text.indexOf("\r\n\r\n", at) + 4);
+}
+
+type Traffic = Awaited<ReturnType<typeof authenticateTraffic>>[number];
+function failureText(
+  t: Traffic,
+  v: Partial<Record<"domain" | "selector" | "mailFrom" | "ip" | "ua" | "receiver" | "to" | "ar" | "spf", string>>,
+): string {
+  const record = parseDmarcRecord("v=DMARC1; p=reject; ruf=mailto:r@other.example; fo=1:d:s");
+  if (!record.ok) throw new Error(record.reason);
+  const dkim = [{ ...(t.result.dkim[0] ?? {}), result: "fail", domain: v.domain ?? "other.example", selector: v.selector ?? "s1" }];
+  const result = {
+    ...t.result,
+    dkim,
+    spf: { result: "fail", domain: v.spf ?? "other.example" },
+    headers: { ...t.result.headers, authenticationResults: v.ar ?? t.result.headers.authenticationResults },
+    dmarc: { ...t.result.dmarc!, policyDomain: "other.example", fromDomain: "other.example", record: record.record },
+  } as unknown as Parameters<typeof failureReportEmail>[0]["result"];
+  // The text is a binary string, sent as latin1 bytes (FailureReporter): read it back as those bytes.
+  const text = failureReportEmail({
+    message: fixture(TRAFFIC[3]!.file),
+    envelope: { ...t.envelope, ip: v.ip ?? t.envelope.ip, mailFrom: v.mailFrom ?? "a@other.example" },
+    result,
+    type: "dmarc",
+    to: v.to ?? "r@other.example",
+    identity: { email: "r@receiver.example", receiver: v.receiver ?? "mx.receiver.example", userAgent: v.ua ?? "msgauth/1" },
+    spfRecord: "v=spf1 -all",
+    redaction: { localParts: false },
+  });
+  return Buffer.from(text, "latin1").toString("latin1");
+}
+
+describe("date ranges are checked where reports are read (red team 4)", () => {
+  const xml = (begin: string, end: string) =>
+    `<feedback><report_metadata><org_name>o</org_name><email>e@o.example</email><report_id>1</report_id><date_range><begin>${begin}</begin><end>${end}</end></date_range></report_metadata><policy_published><domain>example.com</domain><p>none</p></policy_published><record><row><source_ip>192.0.2.1</source_ip><count>1</count><policy_evaluated><disposition>none</disposition><dkim>pass</dkim><spf>pass</spf></policy_evaluated></row><identifiers><header_from>example.com</header_from></identifiers><auth_results></auth_results></record></feedback>`;
+  const cases: Array<[string, string, string, string]> = [
+    ["15 digits (schema-valid) is past year 9999", "999999999999999", "999999999999999", "date-range"],
+    ["end past year 9999", "0", "253402300800", "date-range"],
+    ["begin after end", "1700086400", "1700000000", "date-range"],
+    ["the last second of 9999 is fine", "253402300799", "253402300799", "ok"],
+    ["begin equal to end is fine", "1700000000", "1700000000", "ok"],
+  ];
+  for (const [name, begin, end, want] of cases) {
+    it(name, () => {
+      const r = parseAggregateXml(xml(begin, end));
+      expect(r.ok ? "ok" : r.error.code).toBe(want);
+    });
+  }
+
+  it("summaries take any numbers a report object holds without throwing", () => {
+    const r = parseAggregateXml(xml("0", "86399"));
+    if (!r.ok) throw new Error(r.error.message);
+    fc.assert(
+      fc.property(fc.oneof(fc.double(), fc.integer(), fc.constant(999999999999999)), fc.double(), (begin, end) => {
+        const report = { ...r.report, metadata: { ...r.report.metadata, begin, end } };
+        const s = summarizeReports([report]);
+        expect(typeof summaryText(s)).toBe("string");
+        expect(typeof summaryHtml(s)).toBe("string");
+      }),
+    );
+  });
+});
