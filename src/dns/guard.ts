@@ -1,4 +1,5 @@
 import { describeError } from "../errors.js";
+import { checkOptionKeys } from "../options.js";
 import { type DnsAnswer, type MxRecord, type QueryOptions, query, type RecordType, type Resolver } from "./types.js";
 
 /**
@@ -94,6 +95,8 @@ export function validateAnswer(type: RecordType, raw: unknown): DnsAnswer<string
   }
 }
 
+const GUARD_OPTIONS = ["timeoutMs", "timeoutReason", "signal", "onSent"] as const;
+
 export interface GuardOptions {
   /** Milliseconds to wait for one answer. Default 10,000. */
   timeoutMs?: number;
@@ -143,6 +146,7 @@ export function guardedQuery(
   name: string,
   options: GuardOptions = {},
 ): Promise<DnsAnswer<string[] | MxRecord[]>> {
+  checkOptionKeys(options, GUARD_OPTIONS, "options", (k) => `options.${k}: unknown option (known: ${GUARD_OPTIONS.join(", ")})`);
   const outer: readonly AbortSignal[] =
     options.signal === undefined
       ? []
@@ -217,6 +221,7 @@ export function markGuarded<R extends Resolver>(resolver: R): R {
  * public function taking a Resolver uses. Returns `resolver` itself when it is already guarded.
  */
 export function guardResolver(resolver: Resolver, options: GuardOptions = {}): Resolver {
+  checkOptionKeys(options, GUARD_OPTIONS, "options", (k) => `options.${k}: unknown option (known: ${GUARD_OPTIONS.join(", ")})`);
   if (guarded.has(resolver) && options.signal === undefined && options.timeoutMs === undefined) return resolver;
   return markGuarded({
     txt: (name: string, q?: QueryOptions) => guardedQuery(resolver, "TXT", name, withSignal(options, q)),

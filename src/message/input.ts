@@ -1,5 +1,5 @@
 import type { ParsedHeaders, SplitLimits } from "./split.js";
-import { findHeaderEnd, parseHeaderBlock, splitMessage } from "./split.js";
+import { checkSplitLimits, findHeaderEnd, parseHeaderBlock, splitMessage } from "./split.js";
 
 /** Everything msgauth accepts as a message: bytes, text (UTF-8), or a stream of chunks. */
 export type MessageInput = Uint8Array | string | AsyncIterable<Uint8Array | string>;
@@ -32,6 +32,7 @@ async function* once(chunk: Uint8Array): AsyncGenerator<Uint8Array> {
  * never held in memory whole. The caller's buffers are never modified.
  */
 export async function openMessage(input: MessageInput, limits: SplitLimits = {}): Promise<OpenedMessage> {
+  checkSplitLimits(limits);
   if (typeof input === "string" || input instanceof Uint8Array) {
     const m = splitMessage(toBytes(input), limits);
     return {

@@ -1,5 +1,13 @@
+import { checkOptionKeys } from "../options.js";
 import type { HeaderField } from "./header.js";
 import { fromValuesIn } from "./scan.js";
+
+const SPLIT_LIMITS = ["maxHeaderBytes", "maxHeaderFields"];
+
+/** Refuses a limits object with a key other than maxHeaderBytes and maxHeaderFields (OptionsError). */
+export function checkSplitLimits(limits: SplitLimits): void {
+  checkOptionKeys(limits, SPLIT_LIMITS, "limits", (k) => `limits.${k}: unknown limit (known: ${SPLIT_LIMITS.join(", ")})`);
+}
 
 export interface SplitLimits {
   /** Most bytes in the header block. Default 4 MiB. */
@@ -67,6 +75,7 @@ function isFtext(b: number): boolean {
  * limit, the rest of the block is still scanned for From fields (`beyondLimit`).
  */
 export function parseHeaderBlock(block: Uint8Array, limits: SplitLimits = {}): ParsedHeaders {
+  checkSplitLimits(limits);
   const maxBytes = limits.maxHeaderBytes ?? 4 * 1024 * 1024;
   const maxFields = limits.maxHeaderFields ?? 20_000;
   const cut = block.length > maxBytes;
@@ -167,6 +176,7 @@ function buildField(block: Uint8Array, lines: Array<[number, number]>): HeaderFi
 
 /** Splits a whole message held in memory into header fields and body. */
 export function splitMessage(message: Uint8Array, limits: SplitLimits = {}): ParsedMessage {
+  checkSplitLimits(limits);
   const end = findHeaderEnd(message);
   if (end < 0) {
     return { ...parseHeaderBlock(message, limits), body: message.subarray(message.length), hasBody: false };

@@ -1,4 +1,5 @@
 import { describeError } from "../errors.js";
+import { checkOptionKeys } from "../options.js";
 import { isDomain, parseStsPolicy, type StsPolicy } from "./policy.js";
 
 /** What the policy fetcher is asked for: one HTTPS GET, no redirects followed, no HTTP cache. */
@@ -49,6 +50,8 @@ export interface FetchStsPolicyOptions {
   signal?: AbortSignal;
 }
 
+const FETCH_OPTIONS = ["fetch", "timeoutMs", "maxBytes", "signal"];
+
 export const DEFAULT_FETCH_TIMEOUT_MS = 60_000;
 export const DEFAULT_MAX_POLICY_BYTES = 65_536;
 
@@ -66,6 +69,7 @@ function mediaType(value: string | undefined): string | undefined {
  * when the fetcher does not; a fetcher that throws is a fetch error. Never throws.
  */
 export async function fetchStsPolicy(domain: string, options: FetchStsPolicyOptions): Promise<StsFetchOutcome> {
+  checkOptionKeys(options, FETCH_OPTIONS, "options", (k) => `options.${k}: unknown option (known: ${FETCH_OPTIONS.join(", ")})`);
   if (typeof domain !== "string" || !isDomain(domain))
     return {
       ok: false,

@@ -102,6 +102,7 @@ export function policyPublished(dmarc: NonNullable<CollectInput["dmarc"]>): Poli
  * (none, temperror, permerror).
  */
 export function recordOf(input: CollectInput, envelope: Envelope, extra: CollectExtra = {}): Omit<AggregateRecord, "count"> | undefined {
+  checkExtra(extra);
   const d = input.dmarc;
   if (!d || (d.result !== "pass" && d.result !== "fail") || !d.record) return undefined;
   const reasons: PolicyOverride[] = [];

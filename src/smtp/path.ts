@@ -1,4 +1,7 @@
 import { isIPv4, isIPv6 } from "node:net";
+import { checkOptionKeys } from "../options.js";
+
+const PATH_OPTIONS = ["utf8", "allowNull", "allowPostmaster"];
 
 /** A reverse-path or forward-path (RFC 5321 4.1.2). */
 export interface SmtpPath {
@@ -50,6 +53,7 @@ export function isAddressLiteral(text: string): boolean {
  * (the ESMTP parameters). `utf8` allows RFC 6531 addresses.
  */
 export function parsePath(text: string, options: { utf8: boolean; allowNull: boolean; allowPostmaster?: boolean }): PathParse {
+  checkOptionKeys(options, PATH_OPTIONS, "options", (k) => `options.${k}: unknown option (known: ${PATH_OPTIONS.join(", ")})`);
   if (!text.startsWith("<")) return { ok: false, reason: "the address must be in angle brackets" };
   let i = 1;
   let route: string[] | undefined;

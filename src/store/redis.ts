@@ -83,6 +83,7 @@ export class RedisStateStore implements Store {
 
   /** Use openRedisStore(). */
   constructor(client: RedisCommander, options: RedisStoreOptions, owned: boolean) {
+    checkOptionKeys(options, OPTIONS, "options", (k) => `unknown Redis store option ${k}`);
     this.#client = client;
     this.#prefix = options.prefix ?? "msgauth:";
     this.#timeoutMs = options.timeoutMs ?? 2000;

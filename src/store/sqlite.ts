@@ -89,6 +89,7 @@ export class SqliteStateStore implements Store {
 
   /** @internal Use openSqliteStore(). */
   constructor(db: Database, options: SqliteStoreOptions) {
+    checkOptionKeys(options, OPTIONS, "options", (k) => `unknown SQLite store option ${k}`);
     this.#db = db;
     this.#pageSize = options.pageSize ?? 1000;
     this.#now = options.now ?? Date.now;

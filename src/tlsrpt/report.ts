@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { fflate } from "../deps.js";
-import { invalidOption } from "../options.js";
+import { checkOptionKeys, invalidOption } from "../options.js";
 
 /** RFC 8460 4.3 result types. Reports from others may carry newer ones: parsing keeps any string. */
 export const TLSRPT_RESULT_TYPES = [
@@ -109,6 +109,7 @@ export function tlsReportFilename(report: TlsReport, policyDomain: string, optio
   const sender = report.contactInfo.slice(report.contactInfo.lastIndexOf("@") + 1);
   const begin = Math.floor(Date.parse(report.dateRange.startDatetime) / 1000);
   const end = Math.floor(Date.parse(report.dateRange.endDatetime) / 1000);
+  checkOptionKeys(options, ["gzip", "uniqueId"], "options", (k) => `tlsReportFilename: unknown option "${k}"`);
   if (options.uniqueId !== undefined && !/^[A-Za-z0-9]+$/.test(options.uniqueId))
     throw invalidOption("options.uniqueId", "tlsReportFilename: uniqueId must be letters and digits");
   return `${sender}!${policyDomain}!${begin}!${end}${options.uniqueId ? `!${options.uniqueId}` : ""}.${options.gzip === false ? "json" : "json.gz"}`;
