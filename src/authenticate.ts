@@ -410,6 +410,13 @@ async function evaluate(
           }),
         )
       : undefined;
+    // DMARC aligns the From domain with each d= (relaxed: their organizational domains): the walk
+    // of the first d= that is not the From domain goes out now too, within DmarcLookups' allowance.
+    if (author.ok && checks.dmarc && verifier) {
+      const from = author.domain;
+      const other = verifier.domains.find((d) => d !== from);
+      if (other !== undefined) dmarcLookups.prefetch(dmarcNames(other, o.dmarcMode ?? "rfc9989"));
+    }
     // ARC sealing signs the relaxed body hash, which the ARC check usually needs too (one hash).
     if (seal) sealInput = { headers: opened.headers, body: bodyHashes.add({ canon: "relaxed", hash: "sha256" }) };
     // One pass over the body feeds both.

@@ -176,6 +176,19 @@ export class DkimVerifier {
     return undefined;
   }
 
+  /**
+   * The d= domains of the signatures being verified (A-labels, each once), known from the header
+   * fields: what DMARC will align with the From domain, for looking its records up ahead.
+   */
+  get domains(): string[] {
+    const out = new Set<string>();
+    for (const r of this.#results) {
+      const d = "sig" in r ? r.sig.domain : r.result === "policy" ? r.domain : "";
+      if (d !== "") out.add(d.toLowerCase());
+    }
+    return [...out];
+  }
+
   #describe(sig: DkimSignature): Omit<DkimResult, "result" | "reason"> {
     const r: Omit<DkimResult, "result" | "reason"> = {
       domain: sig.domain,

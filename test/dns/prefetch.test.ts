@@ -344,3 +344,31 @@ describe("authenticate() lets go of what it sent ahead", () => {
     expect(events).toContain("_dmarc.bounce.esp.example");
   });
 });
+
+describe("authenticate(): an ESP's d= walked with the rest", () => {
+  it("a signature by another domain: its DMARC walk goes out with SPF, not after DKIM (rounds = the deepest chain)", async () => {
+    const { signDkim } = await import("../../src/dkim/index.js");
+    const { ED_PEM, EXAMPLE_ZONE } = await import("../helpers/keys.js");
+    const { mergeZones } = await import("../../src/dns/index.js");
+    const zone = mergeZones(
+      EXAMPLE_ZONE,
+      zoneFromObject({
+        "top.test": { TXT: "v=spf1 include:a.test -all" },
+        "a.test": { TXT: "v=spf1 ip4:192.0.2.0/24 -all" },
+        "_dmarc.top.test": { TXT: "v=DMARC1; p=reject" },
+        "ed25519._domainkey.mail.esp.example": { TXT: EXAMPLE_ZONE.get("ed25519._domainkey.example.com")!.TXT! },
+      }),
+    );
+    const message = "From: u@top.test\r\nSubject: x\r\n\r\nbody\r\n";
+    const signed = (await signDkim(message, { domain: "mail.esp.example", selector: "ed25519", privateKey: ED_PEM })) + message;
+    const resolver = new RoundTripResolver(new FixtureResolver(zone));
+    const r = await resolver.run(() =>
+      authenticate(signed, client, { resolver, authservId: "mx.test", checks: { iprev: false, arc: false } }),
+    );
+    expect(r.dkim[0]).toMatchObject({ result: "pass", domain: "mail.esp.example" });
+    expect(r.dmarc?.result).toBe("pass"); // SPF passes aligned; DKIM's d= is walked for alignment all the same
+    expect(resolver.sent).toContain("TXT _dmarc.esp.example");
+    // SPF: top.test, a.test. The key, _dmarc.top.test, the walks of top.test and mail.esp.example: round 1.
+    expect(resolver.rounds).toBe(2);
+  });
+});
