@@ -1,6 +1,7 @@
 import type PostalMime from "postal-mime";
 import { postalMime } from "../deps.js";
 import { checkOptionKeys } from "../options.js";
+import { mimeTooComplex } from "./mime-guard.js";
 
 /** A parsed ARF authentication failure report (RFC 5965, RFC 6591, RFC 9991). */
 export interface FailureReport {
@@ -31,7 +32,7 @@ export interface FailureReport {
 
 export type FailureReportParse =
   | { ok: true; report: FailureReport }
-  | { ok: false; error: { code: "too-large" | "malformed-mime" | "not-arf"; message: string } };
+  | { ok: false; error: { code: "too-large" | "malformed-mime" | "mime-limits" | "not-arf"; message: string } };
 
 /** Header-style fields (unfolded), at most maxFields. */
 function readFields(text: string, maxFields = 1000): Record<string, string[]> {
@@ -72,6 +73,8 @@ export async function parseFailureReport(input: Uint8Array | string, limits: { m
   const data = typeof input === "string" ? Buffer.from(input, "latin1") : input;
   const max = limits.maxInputBytes ?? 20 * 1024 * 1024;
   if (data.length > max) return { ok: false, error: { code: "too-large", message: `the report is ${data.length} bytes, over ${max}` } };
+  const complex = mimeTooComplex(data);
+  if (complex) return { ok: false, error: { code: "mime-limits", message: complex } };
   let email: Awaited<ReturnType<typeof PostalMime.parse>>;
   try {
     email = await postalMime().parse(data, {

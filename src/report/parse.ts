@@ -4,6 +4,7 @@ import { z } from "zod";
 import { fastXmlParser, postalMime } from "../deps.js";
 import { ArgumentError } from "../errors.js";
 import { checkOptionKeys } from "../options.js";
+import { mimeTooComplex } from "./mime-guard.js";
 import type { AggregateRecord, AggregateReport, PolicyOverride } from "./types.js";
 import { DEFAULT_UNPACK_LIMITS, gunzipCapped, isGzip, isZip, UnpackError, type UnpackLimits, unzipCapped } from "./unpack.js";
 import { DEFAULT_XML_LIMITS, decodeXmlText, guardXml, type XmlLimits } from "./xml-guard.js";
@@ -13,6 +14,7 @@ export type ReportParseErrorCode =
   | "decompression-bomb"
   | "malformed-archive"
   | "malformed-mime"
+  | "mime-limits"
   | "no-report"
   | "dtd"
   | "entity"
@@ -294,6 +296,8 @@ export async function parseAggregateReport(input: Uint8Array | string, limits: P
   if (!(data instanceof Uint8Array)) throw new ArgumentError("input must be bytes or a string");
   if (data.length > l.maxInputBytes) return fail("too-large", `the input is ${data.length} bytes, over the limit of ${l.maxInputBytes}`);
   if (isGzip(data) || isZip(data) || looksLikeXml(data)) return fromBytes(data, l, false);
+  const complex = mimeTooComplex(data);
+  if (complex) return fail("mime-limits", complex);
   let email: Awaited<ReturnType<typeof PostalMime.parse>>;
   try {
     email = await postalMime().parse(data, { attachmentEncoding: "arraybuffer", maxNestingDepth: 20, maxHeadersSize: 256 * 1024 });

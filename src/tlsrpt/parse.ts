@@ -4,6 +4,7 @@ import { verifyDkim } from "../dkim/verify.js";
 import type { Resolver } from "../dns/types.js";
 import { describeError } from "../errors.js";
 import { invalidOption, unknownOption } from "../options.js";
+import { mimeTooComplex } from "../report/mime-guard.js";
 import { type TlsReport, tlsReportFromJson, tlsReportJsonSchema } from "./report.js";
 
 export type TlsReportErrorCode =
@@ -20,6 +21,8 @@ export type TlsReportErrorCode =
   | "invalid-report"
   /** An email that is not a TLS report (no tlsrpt part, no TLS-Report-Domain/Submitter). */
   | "not-a-report-email"
+  /** An email with more MIME boundary lines than a report needs (see report/mime-guard.ts): refused before MIME parsing. */
+  | "mime-limits"
   /** An email whose DKIM signature does not pass for the submitter's domain (RFC 8460 3: MUST be ignored). */
   | "dkim"
   | "submitter-mismatch"
@@ -194,6 +197,8 @@ export async function parseTlsReportEmail(raw: Uint8Array | string, options: Tls
   const bytes = typeof raw === "string" ? new TextEncoder().encode(raw) : raw;
   if (!(bytes instanceof Uint8Array)) return { ok: false, error: { code: "bad-input", message: "an email is a string or a Uint8Array" } };
   if (bytes.length > cap) return { ok: false, error: { code: "too-large", message: `the email is over ${cap} bytes` } };
+  const complex = mimeTooComplex(bytes);
+  if (complex) return { ok: false, error: { code: "mime-limits", message: complex } };
   let email: Awaited<ReturnType<typeof PostalMime.parse>>;
   try {
     email = await postalMime().parse(bytes, { maxNestingDepth: 20, maxHeadersSize: 256 * 1024 });

@@ -11,9 +11,11 @@ import { failureReportEmail } from "../../src/report/failure.js";
 import type { GeneratedReport } from "../../src/report/generate.js";
 import { headerBytes, headerText } from "../../src/report/header-field.js";
 import { summaryHtml } from "../../src/report/html.js";
+import { mimeTooComplex } from "../../src/report/mime-guard.js";
 import { parseAggregateReport, parseAggregateXml } from "../../src/report/parse.js";
 import { summarizeReports, summaryText } from "../../src/report/summary.js";
 import { DEFAULT_XML_LIMITS, guardXml, type ScanMeter } from "../../src/report/xml-guard.js";
+import { parseTlsReportEmail } from "../../src/tlsrpt/parse.js";
 import { parseTlsRptRecord } from "../../src/tlsrpt/record.js";
 import { fixture } from "../helpers/keys.js";
 import { authenticateTraffic, TRAFFIC } from "../helpers/report-world.js";
@@ -293,6 +295,39 @@ describe("date ranges are checked where reports are read (red team 4)", () => {
         const s = summarizeReports([report]);
         expect(typeof summaryText(s)).toBe("string");
         expect(typeof summaryHtml(s)).toBe("string");
+      }),
+    );
+  });
+});
+
+describe("MIME emails are bounded before postal-mime (red team 5)", () => {
+  const head = (type: string) =>
+    `From: a@b.example\r\nTo: c@d.example\r\nSubject: s\r\nMIME-Version: 1.0\r\nContent-Type: ${type}; boundary="b"\r\n\r\n`;
+  const empties = (n: number) => "--b\r\n\r\n".repeat(n);
+  const parsers: Array<[string, (raw: string) => Promise<{ ok: boolean; error?: { code: string } }>]> = [
+    ["aggregate", (raw) => parseAggregateReport(raw)],
+    ["failure (ARF)", (raw) => parseFailureReport(raw)],
+    ["TLS-RPT", (raw) => parseTlsReportEmail(raw, { resolver: false })],
+  ];
+  for (const [name, parse] of parsers) {
+    it(`${name}: an email of 1001 empty parts is refused (mime-limits), 1000 reach the MIME parser`, async () => {
+      const over = await parse(`${head("multipart/mixed")}${empties(1001)}--b--\r\n`);
+      expect(over.ok ? "ok" : over.error?.code).toBe("mime-limits");
+      const at = await parse(`${head("multipart/mixed")}${empties(999)}--b--\r\n`);
+      expect(at.ok ? "ok" : at.error?.code).not.toBe("mime-limits");
+    });
+  }
+
+  it("the scan counts boundary-like lines only, in one pass", () => {
+    const enc = (s: string) => new TextEncoder().encode(s);
+    expect(mimeTooComplex(enc("--a\n".repeat(3)), 2)).toMatch(/more than 2/);
+    expect(mimeTooComplex(enc("-- \n--\n--\t\nx--a\n".repeat(100)), 2)).toBeUndefined(); // signatures, mid-line dashes
+    expect(mimeTooComplex(enc("--a\r\n--b"), 2)).toBeUndefined();
+    fc.assert(
+      fc.property(fc.string(), fc.nat(5), (s, max) => {
+        const bytes = enc(s);
+        const lines = s.split("\n").filter((l) => /^--[^ \t\r\n]/.test(l)).length;
+        expect(mimeTooComplex(bytes, max) !== undefined).toBe(lines > max);
       }),
     );
   });
