@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { type DkimSignOptions, signDkim } from "../dkim/sign.js";
+import { checkOptionKeys } from "../options.js";
 import type { GeneratedReport, ReporterIdentity } from "./generate.js";
 import { headerText } from "./header-field.js";
 
@@ -51,6 +52,7 @@ export async function reportEmail(
   identity: ReporterIdentity,
   options: { dkim?: DkimSignOptions | readonly DkimSignOptions[]; now?: () => number } = {},
 ): Promise<Uint8Array> {
+  checkOptionKeys(options, ["dkim", "now"], "options", (k) => `options.${k}: unknown option (known: dkim, now)`);
   const boundary = `=_msgauth_${randomBytes(12).toString("hex")}`;
   const rid = report.metadata.reportId;
   const begin = isoTime(report.metadata.begin);

@@ -1,3 +1,4 @@
+import { checkOptionKeys } from "../options.js";
 import { type ReportSummary, utcDay } from "./summary.js";
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
@@ -52,6 +53,7 @@ const bar = (n: number, of: number) => `<span class="bar"><span style="width:${p
  * sources and the sources by IP and by domain. Inline CSS and SVG only: nothing is fetched, no script.
  */
 export function summaryHtml(s: ReportSummary, options: { title?: string } = {}): string {
+  checkOptionKeys(options, ["title"], "options", (k) => `options.${k}: unknown option (known: title)`);
   const title = options.title ?? `DMARC reports for ${s.policyDomains.join(", ") || "-"}`;
   const range = s.begin !== undefined ? `${day(s.begin)} to ${day(s.end! + 1)}` : "no reports";
   const failing = s.failing
