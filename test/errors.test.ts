@@ -170,6 +170,7 @@ describe("public API: wrong calls throw typed, coded errors", () => {
     "formatReply with code 700": () => api.formatReply({ code: 700, lines: ["x"] }),
     "formatAuthResults with CRLF in the authserv-id": () => api.formatAuthResults("a\r\nb", []),
     "parseAggregateReport with a number": () => api.parseAggregateReport(42 as never),
+    "splitMessage with a string (it takes bytes)": () => api.splitMessage("From: a@example.com\r\n\r\n" as never),
     "verifyDkim with a number as the message": () => api.verifyDkim(42 as never, { resolver }),
     "signDkim with a public key": () =>
       api.signDkim("From: a@example.com\r\n\r\n", { domain: "example.com", selector: "s", privateKey: "nope" }),

@@ -1,3 +1,4 @@
+import { ArgumentError } from "../errors.js";
 import { checkOptionKeys } from "../options.js";
 import type { HeaderField } from "./header.js";
 import { fromValuesIn } from "./scan.js";
@@ -75,6 +76,7 @@ function isFtext(b: number): boolean {
  * limit, the rest of the block is still scanned for From fields (`beyondLimit`).
  */
 export function parseHeaderBlock(block: Uint8Array, limits: SplitLimits = {}): ParsedHeaders {
+  if (!(block instanceof Uint8Array)) throw new ArgumentError("parseHeaderBlock: block must be a Uint8Array");
   checkSplitLimits(limits);
   const maxBytes = limits.maxHeaderBytes ?? 4 * 1024 * 1024;
   const maxFields = limits.maxHeaderFields ?? 20_000;
@@ -176,6 +178,8 @@ function buildField(block: Uint8Array, lines: Array<[number, number]>): HeaderFi
 
 /** Splits a whole message held in memory into header fields and body. */
 export function splitMessage(message: Uint8Array, limits: SplitLimits = {}): ParsedMessage {
+  if (!(message instanceof Uint8Array))
+    throw new ArgumentError("splitMessage: message must be a Uint8Array (Buffer.from(text) for a string)");
   checkSplitLimits(limits);
   const end = findHeaderEnd(message);
   if (end < 0) {
