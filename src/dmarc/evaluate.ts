@@ -335,7 +335,7 @@ function combine(
  *   not parse) is evaluated and the strictest policy applies. permerror only when no domain at all
  *   can be recovered, or there is no From;
  * - more distinct domains than `maxAuthorDomains`: fail with reject, the rest listed in `unevaluated`.
- * Never throws for DNS content; throws a TypeError for an invalid `maxAuthorDomains`.
+ * Never throws for DNS content; throws an OptionsError (a TypeError) for invalid options such as `maxAuthorDomains`.
  */
 export async function checkDmarc(input: DmarcInput, options: DmarcOptions): Promise<DmarcResult> {
   checkDmarcOptions(options); // maxAuthorDomains: a positive integer

@@ -97,7 +97,7 @@ export interface StsTransportOptions {
  * The TLS settings one host's decision asks for (RFC 8461 4.2, 7.1, 7.2): SNI set to the MX host, TLS
  * 1.2 or later; under `require` STARTTLS is mandatory, the chain must verify and the certificate must
  * name the MX host by DNS-ID. Under `report` TLS is used when offered and not enforced: check the
- * socket yourself (or read nodemailer's error) and record the outcome. Throws TypeError for a host the
+ * socket yourself (or read nodemailer's error) and record the outcome. Throws ArgumentError for a host the
  * decision does not allow (a programming error: filter by `allowed` first).
  */
 export function stsTransportOptions(

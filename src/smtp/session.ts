@@ -364,7 +364,7 @@ export class SmtpSession {
     return this.#resume();
   }
 
-  /** Answers a message event: the final reply (default 250 2.0.0 queued). Throws RangeError for a malformed reply. */
+  /** Answers a message event: the final reply (default 250 2.0.0 queued). Throws ArgumentError for a malformed reply. */
   completeMessage(reply: Reply = r(250, "2.0.0", "Ok: queued")): SessionOutput {
     if (this.closed) return this.#flush();
     this.#expectWait("message", "completeMessage()");
