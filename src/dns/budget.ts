@@ -117,15 +117,19 @@ export class BudgetedResolver implements Resolver {
     });
   }
 
-  async #run<T>(type: RecordType, name: string, q: QueryOptions | undefined): Promise<DnsAnswer<T>> {
+  #run<T>(type: RecordType, name: string, q: QueryOptions | undefined): Promise<DnsAnswer<T>> {
     const start = this.#now();
     const refusal = this.#refusal(q, start);
-    if (refusal !== undefined) return this.#refuse(type, name, refusal);
+    if (refusal !== undefined) return Promise.resolve(this.#refuse(type, name, refusal));
     this.queries++;
     const signals = q?.signal ? (this.#signal ? [this.#signal, q.signal] : [q.signal]) : this.#signal ? [this.#signal] : [];
-    const answer = (await this.#send(type, name, start, signals)) as DnsAnswer<T>;
-    this.#observe({ type, name, outcome: answer.kind, durationMs: this.#now() - start });
-    return answer;
+    const answer = this.#send(type, name, start, signals) as Promise<DnsAnswer<T>>;
+    // With no observer, the guard's promise is the answer: no further promise per query.
+    if (!this.#onQuery) return answer;
+    return answer.then((a) => {
+      this.#observe({ type, name, outcome: a.kind, durationMs: this.#now() - start });
+      return a;
+    });
   }
 
   /**
