@@ -34,7 +34,13 @@ export async function verifyReportDestination(
   checkReportDestinationOptions(options);
   const m = /^mailto:([^?]+)/i.exec(uri);
   if (!m) return { result: "unauthorized", reason: `only mailto: destinations are checked: ${uri}` };
-  const address = decodeURIComponent(m[1]!);
+  let address: string;
+  try {
+    address = decodeURIComponent(m[1]!);
+  } catch {
+    // A malformed %-escape (a%E0%A4%A): a result, never a URIError out of the API.
+    return { result: "unauthorized", reason: `not a valid mailto: URI (bad percent-encoding): ${uri.slice(0, 200)}` };
+  }
   const at = address.lastIndexOf("@");
   const dest = at > 0 ? asciiDomain(address.slice(at + 1)) : undefined;
   const policy = asciiDomain(policyDomain);

@@ -5,7 +5,7 @@ import type { StsPolicyLookup } from "../mtasts/client.js";
 import { policyStrings } from "../mtasts/policy.js";
 import { fn, invalidOption, optionsChecker, unknownOption } from "../options.js";
 import type { Store } from "../store/types.js";
-import type { TlsFailureDetail, TlsReport, TlsReportPolicy, TlsReportPolicyId } from "./report.js";
+import { isRealDateTime, type TlsFailureDetail, type TlsReport, type TlsReportPolicy, type TlsReportPolicyId } from "./report.js";
 
 /** One failure seen in a session (RFC 8460 4.3, 4.4): failure types are not exclusive, a session may have several. */
 export type TlsSessionFailure = Omit<TlsFailureDetail, "failedSessionCount">;
@@ -140,7 +140,7 @@ export class TlsRptRecorder {
    * each (RFC 8460 4.4, 00:00-24:00 UTC). In a fleet each day and domain goes to one caller only.
    */
   async takeReports(day: string, meta: ReportMeta): Promise<TakenReport[]> {
-    if (typeof day !== "string" || !DAY.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`)))
+    if (typeof day !== "string" || !DAY.test(day) || !isRealDateTime(`${day}T00:00:00Z`))
       throw new ArgumentError("takeReports: day must be YYYY-MM-DD");
     checkMeta(meta);
     const end = Date.parse(`${day}T00:00:00Z`) + 86_400_000;

@@ -107,8 +107,8 @@ export function gzipTlsReport(report: TlsReport): Uint8Array {
  */
 export function tlsReportFilename(report: TlsReport, policyDomain: string, options: { gzip?: boolean; uniqueId?: string } = {}): string {
   const sender = report.contactInfo.slice(report.contactInfo.lastIndexOf("@") + 1);
-  const begin = Math.floor(Date.parse(report.dateRange.startDatetime) / 1000);
-  const end = Math.floor(Date.parse(report.dateRange.endDatetime) / 1000);
+  const begin = Math.floor(instant(report.dateRange.startDatetime) / 1000);
+  const end = Math.floor(instant(report.dateRange.endDatetime) / 1000);
   checkOptionKeys(options, ["gzip", "uniqueId"], "options", (k) => `tlsReportFilename: unknown option "${k}"`);
   if (options.uniqueId !== undefined && !/^[A-Za-z0-9]+$/.test(options.uniqueId))
     throw invalidOption("options.uniqueId", "tlsReportFilename: uniqueId must be letters and digits");
@@ -116,17 +116,34 @@ export function tlsReportFilename(report: TlsReport, policyDomain: string, optio
 }
 
 // RFC 3339 5.6 date-time
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(?:[Zz]|[+-](\d{2}):(\d{2}))$/;
+
+/** RFC 3339 5.7: a real date and time (month 01-12, the month's days, leap years; 23:59:60 a leap second). */
+export function isRealDateTime(s: string): boolean {
+  const m = DATE_TIME.exec(s);
+  if (!m) return false;
+  const [y, mo, d, h, mi, sec] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number, number];
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][mo - 1];
+  if (days === undefined || d < 1 || d > days || h > 23 || mi > 59 || sec > 60) return false;
+  if (m[8] !== undefined && (Number(m[8]) > 23 || Number(m[9]) > 59)) return false;
+  return true;
+}
+
+// The instant of a date-time, a leap second read as the second before it; NaN when not a date-time.
+const instant = (s: string) => (isRealDateTime(s) ? Date.parse(s.replace(/:60(?=[.Zz+-])/, ":59")) : Number.NaN);
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const str = (max: number) => z.string().max(max);
 
 /** RFC 8460 4.4 in zod: types checked, sizes bounded; unknown fields are allowed and dropped. */
 export const tlsReportJsonSchema = z.object({
   "organization-name": str(1024),
-  "date-range": z.object({
-    "start-datetime": str(64).regex(DATE_TIME, "not an RFC 3339 date-time"),
-    "end-datetime": str(64).regex(DATE_TIME, "not an RFC 3339 date-time"),
-  }),
+  "date-range": z
+    .object({
+      "start-datetime": str(64).refine(isRealDateTime, "not an RFC 3339 date-time"),
+      "end-datetime": str(64).refine(isRealDateTime, "not an RFC 3339 date-time"),
+    })
+    .refine((r) => !(instant(r["start-datetime"]) > instant(r["end-datetime"])), "the date range begins after it ends"),
   "contact-info": str(1024),
   "report-id": str(1024),
   // RFC 8460 4: MUST be an array even with one policy

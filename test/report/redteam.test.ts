@@ -3,6 +3,7 @@ import { gzipSync } from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseDmarcRecord } from "../../src/dmarc/record.js";
+import { verifyReportDestination } from "../../src/dmarc/report.js";
 import { parseStsPolicy } from "../../src/mtasts/policy.js";
 import { parseStsRecord } from "../../src/mtasts/record.js";
 import { parseFailureReport } from "../../src/report/arf.js";
@@ -15,8 +16,9 @@ import { mimeTooComplex } from "../../src/report/mime-guard.js";
 import { parseAggregateReport, parseAggregateXml } from "../../src/report/parse.js";
 import { summarizeReports, summaryText } from "../../src/report/summary.js";
 import { DEFAULT_XML_LIMITS, guardXml, type ScanMeter } from "../../src/report/xml-guard.js";
-import { parseTlsReportEmail } from "../../src/tlsrpt/parse.js";
+import { parseTlsReport, parseTlsReportEmail } from "../../src/tlsrpt/parse.js";
 import { parseTlsRptRecord } from "../../src/tlsrpt/record.js";
+import { isRealDateTime } from "../../src/tlsrpt/report.js";
 import { fixture } from "../helpers/keys.js";
 import { authenticateTraffic, TRAFFIC } from "../helpers/report-world.js";
 
@@ -330,5 +332,80 @@ describe("MIME emails are bounded before postal-mime (red team 5)", () => {
         expect(mimeTooComplex(bytes, max) !== undefined).toBe(lines > max);
       }),
     );
+  });
+});
+
+describe("malformed destinations and impossible dates are results (red team 8)", () => {
+  it("verifyReportDestination with a broken %-escape returns unauthorized, not a URIError", async () => {
+    const nx = async () => ({ kind: "nxdomain" as const });
+    const resolver = { txt: nx, a: nx, aaaa: nx, mx: nx, ptr: nx } as unknown as Parameters<typeof verifyReportDestination>[2]["resolver"];
+    for (const uri of ["mailto:a%E0%A4%A@evil.example", "mailto:%", "mailto:a%ZZ@x.example", "mailto:%C0%80@x.example"]) {
+      const r = await verifyReportDestination("example.com", uri, { resolver });
+      expect(r.result).toBe("unauthorized");
+    }
+  });
+
+  const cases: Array<[string, boolean]> = [
+    ["2026-13-45T99:99:99Z", false],
+    ["2026-02-29T00:00:00Z", false],
+    ["2024-02-29T00:00:00Z", true],
+    ["2026-04-31T00:00:00Z", false],
+    ["2026-01-01T24:00:00Z", false],
+    ["2026-01-01T00:00:00+24:00", false],
+    ["2026-01-01T00:00:00+05:60", false],
+    ["2016-12-31T23:59:60Z", true], // RFC 3339 5.7: a leap second
+    ["2026-12-31T23:59:59.999+14:00", true],
+    ["2026-00-10T00:00:00Z", false],
+  ];
+  for (const [dt, ok] of cases) {
+    it(`TLS-RPT date-time ${dt} is ${ok ? "accepted" : "refused"}`, () => {
+      expect(isRealDateTime(dt)).toBe(ok);
+      const r = parseTlsReport(JSON.stringify(tlsJson(dt, "2030-01-01T00:00:00Z")));
+      expect(r.ok ? "ok" : r.error.code).toBe(ok ? "ok" : "invalid-report");
+    });
+  }
+
+  it("a TLS-RPT date range that ends before it begins is refused", () => {
+    const r = parseTlsReport(JSON.stringify(tlsJson("2026-01-02T00:00:00Z", "2026-01-01T00:00:00Z")));
+    expect(r.ok ? "ok" : r.error.code).toBe("invalid-report");
+  });
+
+  it("isRealDateTime agrees with the calendar on any date (fast-check)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 9999 }), fc.integer({ min: 0, max: 13 }), fc.integer({ min: 0, max: 32 }), (y, mo, d) => {
+        const p = (n: number, w = 2) => String(n).padStart(w, "0");
+        const dt = `${p(y, 4)}-${p(mo)}-${p(d)}T00:00:00Z`;
+        const date = new Date(0);
+        date.setUTCFullYear(y, mo - 1, d);
+        const real = mo >= 1 && mo <= 12 && d >= 1 && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
+        expect(isRealDateTime(dt)).toBe(real);
+      }),
+    );
+  });
+});
+
+function tlsJson(start: string, end: string) {
+  return {
+    "organization-name": "o",
+    "date-range": { "start-datetime": start, "end-datetime": end },
+    "contact-info": "tls@o.example",
+    "report-id": "r1",
+    policies: [
+      {
+        policy: { "policy-type": "no-policy-found", "policy-domain": "example.com" },
+        summary: { "total-successful-session-count": 1, "total-failure-session-count": 0 },
+      },
+    ],
+  };
+}
+
+describe("TLS-RPT takeReports refuses a day that is not in the calendar", () => {
+  it("2026-02-30 is an ArgumentError (Date.parse would read it as March 2)", async () => {
+    const { TlsRptRecorder } = await import("../../src/tlsrpt/recorder.js");
+    const { MemoryStateStore } = await import("../../src/store/memory.js");
+    const rec = new TlsRptRecorder({ store: new MemoryStateStore(), now: () => Date.UTC(2027, 0, 1) });
+    const meta = { organizationName: "o", contactInfo: "tls@o.example" };
+    await expect(rec.takeReports("2026-02-30", meta)).rejects.toThrow(/YYYY-MM-DD/);
+    await expect(rec.takeReports("2026-02-28", meta)).resolves.toEqual([]);
   });
 });
