@@ -5,10 +5,11 @@ import type { DmarcMode } from "../dmarc/discover.js";
 import { verifyReportDestination } from "../dmarc/report.js";
 import { guardResolver } from "../dns/guard.js";
 import type { Resolver } from "../dns/types.js";
+import { describeError } from "../errors.js";
 import { checkOptionKeys, invalidOption } from "../options.js";
 import { rfc5322Date } from "./email.js";
 import { headerBytes } from "./header-field.js";
-import { safeAddress, withDeadline } from "./reporter.js";
+import { checkCount, checkResolverShape, safeAddress, withDeadline } from "./reporter.js";
 
 /** What a failure report may carry (RFC 9991 7: privacy). */
 export interface Redaction {
@@ -197,6 +198,14 @@ export interface FailureReporterOptions {
   perDestinationPerHour?: number;
   /** Milliseconds one transport call may take before it counts as failed. Default 120,000. */
   transportTimeoutMs?: number;
+  /** Reports per reported (policy) domain per hour, in this process, whatever its ruf= lists. Default 20. */
+  perDomainPerHour?: number;
+  /** Reports per hour in all, in this process. Default 200. */
+  perHour?: number;
+  /** ruf= URIs used per message, the first ones listed (RFC 7489 6.2: at least two). Default 2. */
+  maxDestinations?: number;
+  /** Milliseconds all destination checks for one message may take together (side by side). Default 10,000. */
+  checkTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -214,14 +223,19 @@ const FR_OPTIONS = new Set([
   "redaction",
   "perDestinationPerHour",
   "transportTimeoutMs",
+  "perDomainPerHour",
+  "perHour",
+  "maxDestinations",
+  "checkTimeoutMs",
   "now",
 ]);
 
 /**
  * Sends failure reports (RFC 9991) for one message when its domain asks (ruf=, fo=). Nothing is sent
  * unless you create one of these: failure reports are off by default. External destinations are
- * verified; each destination gets at most `perDestinationPerHour` reports an hour. Never throws for
- * DNS or transport failures.
+ * verified (side by side, under one deadline); only the first `maxDestinations` ruf= URIs are used;
+ * reports are rate limited per destination, per reported domain and in all (per hour, in this
+ * process). Never throws for DNS or transport failures.
  */
 export class FailureReporter {
   readonly #o: FailureReporterOptions;
@@ -230,23 +244,43 @@ export class FailureReporter {
   constructor(options: FailureReporterOptions) {
     checkOptionKeys(options, FR_OPTIONS, "options", (k) => `unknown failure reporter option ${k}`);
     if (typeof options.transport !== "function") throw invalidOption("options.transport", "transport must be a function");
-    if (typeof options.resolver?.txt !== "function") throw invalidOption("options.resolver", "resolver must be a Resolver");
+    checkResolverShape(options.resolver, "options.resolver");
+    for (const k of [
+      "perDestinationPerHour",
+      "transportTimeoutMs",
+      "perDomainPerHour",
+      "perHour",
+      "maxDestinations",
+      "checkTimeoutMs",
+    ] as const)
+      checkCount(options[k], `options.${k}`, k.endsWith("PerHour") || k === "perHour" ? 0 : 1);
     if (!options.identity?.email || !options.identity.receiver)
       throw invalidOption("options.identity", "identity needs email and receiver");
     this.#o = options;
   }
 
-  #allow(to: string, now: number): boolean {
-    const limit = this.#o.perDestinationPerHour ?? 10;
-    const times = (this.#sent.get(to) ?? []).filter((t) => t > now - 3_600_000);
-    if (times.length >= limit) {
-      this.#sent.set(to, times);
-      return false;
-    }
-    times.push(now);
-    this.#sent.set(to, times);
-    if (this.#sent.size > 10_000) this.#sent.delete(this.#sent.keys().next().value as string);
-    return true;
+  readonly #byDomain = new Map<string, number[]>();
+  readonly #all: number[] = [];
+
+  /** RFC 9991 2: rate limits, per destination, per reported domain and in all; a report counts on all three. */
+  #allow(to: string, domain: string, now: number): string | undefined {
+    const hourAgo = now - 3_600_000;
+    const recent = (map: Map<string, number[]>, key: string) => {
+      const times = (map.get(key) ?? []).filter((t) => t > hourAgo);
+      map.set(key, times);
+      if (map.size > 10_000) map.delete(map.keys().next().value as string);
+      return times;
+    };
+    while (this.#all.length > 0 && this.#all[0]! <= hourAgo) this.#all.shift();
+    if (this.#all.length >= (this.#o.perHour ?? 200)) return "rate limit for all failure reports reached";
+    const byDomain = recent(this.#byDomain, domain);
+    if (byDomain.length >= (this.#o.perDomainPerHour ?? 20)) return "rate limit for this reported domain reached";
+    const byDest = recent(this.#sent, to);
+    if (byDest.length >= (this.#o.perDestinationPerHour ?? 10)) return "rate limit for this destination reached";
+    this.#all.push(now);
+    byDomain.push(now);
+    byDest.push(now);
+    return undefined;
   }
 
   async report(message: Uint8Array, envelope: Envelope, result: FailureInput): Promise<FailureOutcome> {
@@ -260,26 +294,48 @@ export class FailureReporter {
       if (a?.kind === "ok") spfRecord = a.records.find((r) => /^v=spf1(?:\s|$)/i.test(r));
     }
     const now = this.#o.now ?? Date.now;
-    for (const dest of d.record!.ruf) {
+    const max = this.#o.maxDestinations ?? 2;
+    const ruf = d.record!.ruf;
+    for (const dest of ruf.slice(max))
+      for (const type of types)
+        out.deliveries.push({
+          to: dest.uri.slice(0, 200),
+          type,
+          result: "skipped",
+          reason: `only the first ${max} ruf= destinations are used`,
+        });
+    // The destination checks run side by side under one deadline.
+    const checkMs = this.#o.checkTimeoutMs ?? 10_000;
+    const signal = AbortSignal.timeout(checkMs);
+    const targets = ruf.slice(0, max).map((dest) => {
       const m = /^mailto:([^?]+)/i.exec(dest.uri);
+      const to = m ? safeAddress(m[1]!) : undefined;
+      const check = to
+        ? verifyReportDestination(d.policyDomain!, dest.uri, {
+            resolver: this.#o.resolver,
+            signal,
+            timeoutMs: checkMs,
+            ...(this.#o.dmarcMode ? { mode: this.#o.dmarcMode } : {}),
+          }).catch((err: unknown) => ({ result: "temperror" as const, reason: `destination check: ${describeError(err)}` }))
+        : undefined;
+      return { dest, m, to, check };
+    });
+    for (const { dest, m, to, check: pending } of targets) {
       if (!m) continue;
-      const to = safeAddress(m[1]!);
-      if (!to) {
+      if (!to || !pending) {
         for (const type of types)
           out.deliveries.push({ to: m[1]!.slice(0, 200), type, result: "skipped", reason: "not a plain email address" });
         continue;
       }
-      const check = await verifyReportDestination(d.policyDomain!, dest.uri, {
-        resolver: this.#o.resolver,
-        ...(this.#o.dmarcMode ? { mode: this.#o.dmarcMode } : {}),
-      });
+      const check = await pending;
       for (const type of types) {
         if (check.result !== "authorized") {
           out.deliveries.push({ to, type, result: check.result === "temperror" ? "failed" : "skipped", reason: check.reason });
           continue;
         }
-        if (!this.#allow(to, now())) {
-          out.deliveries.push({ to, type, result: "skipped", reason: "rate limit for this destination reached" });
+        const limited = this.#allow(to, d.policyDomain ?? "", now());
+        if (limited) {
+          out.deliveries.push({ to, type, result: "skipped", reason: limited });
           continue;
         }
         try {

@@ -3,6 +3,7 @@ import type { DkimSignOptions } from "../dkim/sign.js";
 import type { DmarcMode } from "../dmarc/discover.js";
 import { verifyReportDestination } from "../dmarc/report.js";
 import type { Resolver } from "../dns/types.js";
+import { describeError } from "../errors.js";
 import { checkOptionKeys, invalidOption } from "../options.js";
 import type { Store } from "../store/types.js";
 import { parsePeriodMapName } from "./collect.js";
@@ -38,6 +39,27 @@ export interface ReporterOptions {
   maxEmailBytes?: number;
   /** Milliseconds one transport call may take before it counts as failed (retried later). Default 120,000. */
   transportTimeoutMs?: number;
+  /** rua= URIs used per report, the first ones listed (RFC 7489 6.2: a receiver may limit them but must
+   * send to at least two). Default 5. */
+  maxDestinations?: number;
+  /** Milliseconds all destination checks of one report may take together (they run side by side). Default 10,000. */
+  checkTimeoutMs?: number;
+}
+
+/** Default rua= URIs used per report (the first ones). */
+export const MAX_AGGREGATE_DESTINATIONS = 5;
+
+/** Throws OptionsError unless the resolver has the five lookups the destination check needs. */
+export function checkResolverShape(resolver: unknown, at: string): void {
+  const r = resolver as Record<string, unknown> | undefined;
+  if (typeof r !== "object" || r === null || !["txt", "a", "aaaa", "mx", "ptr"].every((k) => typeof r[k] === "function"))
+    throw invalidOption(at, "resolver must be a Resolver (txt, a, aaaa, mx and ptr)");
+}
+
+/** A positive integer option, or throws OptionsError. */
+export function checkCount(value: unknown, at: string, min = 1): void {
+  if (value !== undefined && (!Number.isSafeInteger(value) || (value as number) < min))
+    throw invalidOption(at, `${at} must be an integer of at least ${min}`);
 }
 
 export interface Delivery {
@@ -100,6 +122,8 @@ const OPTIONS = new Set([
   "maxAttempts",
   "maxEmailBytes",
   "transportTimeoutMs",
+  "maxDestinations",
+  "checkTimeoutMs",
 ]);
 
 /**
@@ -117,7 +141,12 @@ export class AggregateReporter {
     if (typeof options.store?.take !== "function") throw invalidOption("options.store", "store must be a Store");
     if (!options.identity?.email || !options.identity.receiver || !options.identity.orgName)
       throw invalidOption("options.identity", "identity needs orgName, email and receiver");
-    if (typeof options.resolver?.txt !== "function") throw invalidOption("options.resolver", "resolver must be a Resolver");
+    checkResolverShape(options.resolver, "options.resolver");
+    for (const k of ["leaseMs", "maxAttempts", "maxEmailBytes", "transportTimeoutMs", "maxDestinations", "checkTimeoutMs"] as const)
+      checkCount(options[k], `options.${k}`);
+    // A delivery starts only when it can finish inside the lease (run()): a shorter lease would never send.
+    if ((options.leaseMs ?? 900_000) <= (options.transportTimeoutMs ?? 120_000))
+      throw invalidOption("options.leaseMs", "leaseMs must be longer than transportTimeoutMs (a delivery must fit in the lease)");
     this.#o = {
       ...options,
       prefix: options.prefix ?? "dmarc:",
@@ -162,10 +191,14 @@ export class AggregateReporter {
       for (const p of await this.#closed("sending:")) {
         const lease = `${p.map}#lease`;
         if (!(await s.set(lease, this.#o.hostId, { ttlMs: this.#o.leaseMs ?? 900_000, ifAbsent: true }))) continue;
+        const leaseEnd = this.#o.now() + (this.#o.leaseMs ?? 900_000);
         try {
           // Another host may have sent it between our listing and our lease: then it is gone.
           if (!(await s.maps(p.map)).includes(p.map)) continue;
-          outcomes.push(await this.#send(p));
+          outcomes.push(await this.#send(p, leaseEnd));
+        } catch (err) {
+          // One period's failure (store, generation, signing) is that period's: counted, and the run goes on.
+          outcomes.push(await this.#failed(p, err));
         } finally {
           // Release only our own lease (it may have expired and been taken by another host).
           if ((await s.get(lease).catch(() => undefined)) === this.#o.hostId) await s.delete(lease).catch(() => {});
@@ -177,7 +210,26 @@ export class AggregateReporter {
     return outcomes;
   }
 
-  async #send(p: { map: string; begin: number; seconds: number; domain: string }): Promise<PeriodOutcome> {
+  /** A period whose sending threw: one more try counted (dropped after maxAttempts), never thrown. */
+  async #failed(p: { map: string; begin: number; seconds: number; domain: string }, err: unknown): Promise<PeriodOutcome> {
+    const s = this.#o.store;
+    const end = p.begin + p.seconds - 1;
+    const error = describeError(err);
+    try {
+      const tries = Number((await s.get(`${p.map}#tries`)) ?? "0") + 1;
+      if (tries >= (this.#o.maxAttempts ?? 3)) {
+        await s.deleteMap(p.map);
+        for (const k of ["#id", "#done", "#tries"]) await s.delete(`${p.map}${k}`);
+        return { policyDomain: p.domain, begin: p.begin, end, state: "dropped", deliveries: [], error };
+      }
+      await s.set(`${p.map}#tries`, String(tries));
+    } catch (e) {
+      return { policyDomain: p.domain, begin: p.begin, end, state: "retry", deliveries: [], error: `${error}; store: ${describeError(e)}` };
+    }
+    return { policyDomain: p.domain, begin: p.begin, end, state: "retry", deliveries: [], error };
+  }
+
+  async #send(p: { map: string; begin: number; seconds: number; domain: string }, leaseEnd: number): Promise<PeriodOutcome> {
     const s = this.#o.store;
     const end = p.begin + p.seconds - 1;
     // A re-send uses the same report ID and file name (RFC 9990 3.5.2).
@@ -195,22 +247,38 @@ export class AggregateReporter {
     }
     const already = new Set(JSON.parse((await s.get(`${p.map}#done`)) ?? "[]") as string[]);
     const deliveries: Delivery[] = [];
-    for (const dest of report.rua) {
+    const max = this.#o.maxDestinations ?? MAX_AGGREGATE_DESTINATIONS;
+    for (const dest of report.rua.slice(max))
+      deliveries.push({ to: dest.uri.slice(0, 200), result: "skipped", reason: `only the first ${max} rua= destinations are used` });
+    // The external destination checks run side by side under one deadline (not one each in turn).
+    const checkMs = this.#o.checkTimeoutMs ?? 10_000;
+    const signal = AbortSignal.timeout(checkMs);
+    const targets = report.rua.slice(0, max).map((dest) => {
       const m = /^mailto:([^?]+)/i.exec(dest.uri);
+      const to = m ? safeAddress(m[1]!) : undefined;
+      const check =
+        to && !already.has(to)
+          ? verifyReportDestination(p.domain, dest.uri, {
+              resolver: this.#o.resolver,
+              signal,
+              timeoutMs: checkMs,
+              ...(this.#o.dmarcMode ? { mode: this.#o.dmarcMode } : {}),
+            }).catch((err: unknown) => ({ result: "temperror" as const, reason: `destination check: ${describeError(err)}` }))
+          : undefined;
+      return { dest, m, to, check };
+    });
+    const transportMs = this.#o.transportTimeoutMs ?? 120_000;
+    for (const { dest, m, to, check: pending } of targets) {
       if (!m) {
         deliveries.push({ to: dest.uri, result: "skipped", reason: "only mailto: destinations are supported" });
         continue;
       }
-      const to = safeAddress(m[1]!);
       if (!to) {
         deliveries.push({ to: m[1]!.slice(0, 200), result: "skipped", reason: "not a plain email address" });
         continue;
       }
-      if (already.has(to)) continue;
-      const check = await verifyReportDestination(p.domain, dest.uri, {
-        resolver: this.#o.resolver,
-        ...(this.#o.dmarcMode ? { mode: this.#o.dmarcMode } : {}),
-      });
+      if (already.has(to) || !pending) continue;
+      const check = await pending;
       if (check.result === "temperror") {
         deliveries.push({ to, result: "failed", reason: check.reason });
         continue;
@@ -228,8 +296,17 @@ export class AggregateReporter {
         deliveries.push({ to, result: "skipped", reason: `the report email is ${raw.length} bytes, over the limit of ${limit}` });
         continue;
       }
+      // Never past the lease: another host may take the period over once it expires, and send it twice.
+      if (this.#o.now() + transportMs > leaseEnd) {
+        deliveries.push({
+          to,
+          result: "failed",
+          reason: "the lease would expire before this delivery could finish: retried by a later run",
+        });
+        continue;
+      }
       try {
-        await withDeadline(this.#o.transport({ from: this.#o.identity.email, to, raw, report }), this.#o.transportTimeoutMs ?? 120_000);
+        await withDeadline(this.#o.transport({ from: this.#o.identity.email, to, raw, report }), transportMs);
         deliveries.push({ to, result: "sent" });
         already.add(to);
         await s.set(`${p.map}#done`, JSON.stringify([...already]));

@@ -7,20 +7,23 @@ import { verifyReportDestination } from "../../src/dmarc/report.js";
 import { parseStsPolicy } from "../../src/mtasts/policy.js";
 import { parseStsRecord } from "../../src/mtasts/record.js";
 import { parseFailureReport } from "../../src/report/arf.js";
+import { AggregateCollector } from "../../src/report/collect.js";
 import { reportEmail } from "../../src/report/email.js";
-import { failureReportEmail } from "../../src/report/failure.js";
+import { FailureReporter, failureReportEmail } from "../../src/report/failure.js";
 import type { GeneratedReport } from "../../src/report/generate.js";
 import { headerBytes, headerText } from "../../src/report/header-field.js";
 import { summaryHtml } from "../../src/report/html.js";
 import { mimeTooComplex } from "../../src/report/mime-guard.js";
 import { parseAggregateReport, parseAggregateXml } from "../../src/report/parse.js";
+import { AggregateReporter } from "../../src/report/reporter.js";
 import { summarizeReports, summaryText } from "../../src/report/summary.js";
 import { DEFAULT_XML_LIMITS, guardXml, type ScanMeter } from "../../src/report/xml-guard.js";
+import { MemoryStateStore } from "../../src/store/memory.js";
 import { parseTlsReport, parseTlsReportEmail } from "../../src/tlsrpt/parse.js";
 import { parseTlsRptRecord } from "../../src/tlsrpt/record.js";
 import { isRealDateTime } from "../../src/tlsrpt/report.js";
 import { fixture } from "../helpers/keys.js";
-import { authenticateTraffic, TRAFFIC } from "../helpers/report-world.js";
+import { authenticateTraffic, REPORTER, T0, TRAFFIC, worldResolver } from "../helpers/report-world.js";
 
 const steps = (xml: string): number => {
   const meter: ScanMeter = { steps: 0 };
@@ -409,3 +412,203 @@ describe("TLS-RPT takeReports refuses a day that is not in the calendar", () => 
     await expect(rec.takeReports("2026-02-28", meta)).resolves.toEqual([]);
   });
 });
+
+// ---- red team 6 and 7: amplification, bounded destination checks, per-period isolation ----
+
+const LATER = T0 + 2 * 86_400_000;
+
+async function trafficWith(recordText: string) {
+  const record = parseDmarcRecord(recordText);
+  if (!record.ok) throw new Error(record.reason);
+  return (await authenticateTraffic()).map((t, i) => ({
+    message: fixture(TRAFFIC[i]!.file),
+    envelope: t.envelope,
+    result: {
+      ...t.result,
+      dmarc: { ...t.result.dmarc!, policyDomain: "other.example", fromDomain: "other.example", record: record.record },
+    },
+  }));
+}
+
+/** A resolver that answers like the world, but whose _report._dmarc lookups never answer; counts them in flight. */
+function hangingReportLookups() {
+  const world = worldResolver();
+  const stats = { inFlight: 0, maxInFlight: 0, started: 0 };
+  const resolver = {
+    a: world.a.bind(world),
+    aaaa: world.aaaa.bind(world),
+    mx: world.mx.bind(world),
+    ptr: world.ptr.bind(world),
+    txt: (name: string, o?: { signal?: AbortSignal }) => {
+      if (!name.includes("._report._dmarc.")) return world.txt(name);
+      stats.started++;
+      stats.maxInFlight = Math.max(stats.maxInFlight, ++stats.inFlight);
+      return new Promise<never>((_, reject) => {
+        const done = () => {
+          stats.inFlight--;
+          reject(new Error("aborted"));
+        };
+        if (o?.signal?.aborted) done();
+        else o?.signal?.addEventListener("abort", done, { once: true });
+      });
+    },
+  };
+  return { resolver: resolver as unknown as ReturnType<typeof worldResolver>, stats };
+}
+
+describe("failure reports: bounded amplification (red team 6)", () => {
+  const many = (n: number) => Array.from({ length: n }, (_, i) => `mailto:r${i}@other.example`).join(",");
+
+  it("ruf= with 500 addresses: only the first 2 get reports; the rest are skipped, listed once", async () => {
+    const sent: string[] = [];
+    const reporter = new FailureReporter({
+      identity: IDENTITY,
+      transport: async (m) => void sent.push(m.to),
+      resolver: worldResolver(),
+      now: () => T0,
+    });
+    const traffic = await trafficWith(`v=DMARC1; p=reject; fo=1; ruf=${many(500)}`);
+    const out = await reporter.report(traffic[3]!.message, traffic[3]!.envelope, traffic[3]!.result);
+    expect(sent).toEqual(["r0@other.example", "r1@other.example"]);
+    expect(out.deliveries.filter((d) => d.result === "skipped" && /only the first 2/.test(d.reason ?? ""))).toHaveLength(498);
+  });
+
+  it("per reported domain and overall hourly limits hold whatever the destinations", async () => {
+    const sent: string[] = [];
+    const reporter = new FailureReporter({
+      identity: IDENTITY,
+      transport: async (m) => void sent.push(m.to),
+      resolver: worldResolver(),
+      now: () => T0,
+      maxDestinations: 5,
+      perDomainPerHour: 7,
+    });
+    const traffic = await trafficWith(`v=DMARC1; p=reject; fo=1; ruf=${many(5)}`);
+    for (let i = 0; i < 10; i++) await reporter.report(traffic[3]!.message, traffic[3]!.envelope, traffic[3]!.result);
+    expect(sent).toHaveLength(7);
+    const all = new FailureReporter({
+      identity: IDENTITY,
+      transport: async (m) => void sent.push(m.to),
+      resolver: worldResolver(),
+      now: () => T0,
+      perHour: 3,
+    });
+    sent.length = 0;
+    for (let i = 0; i < 5; i++) await all.report(traffic[3]!.message, traffic[3]!.envelope, traffic[3]!.result);
+    expect(sent).toHaveLength(3);
+  });
+
+  it("destination checks run side by side under one deadline", async () => {
+    const { resolver, stats } = hangingReportLookups();
+    const reporter = new FailureReporter({
+      identity: IDENTITY,
+      transport: async () => {},
+      resolver,
+      now: () => T0,
+      maxDestinations: 4,
+      checkTimeoutMs: 200,
+    });
+    const traffic = await trafficWith(
+      `v=DMARC1; p=reject; fo=1; ruf=${Array.from({ length: 4 }, (_, i) => `mailto:r@dest${i}.example`).join(",")}`,
+    );
+    const out = await reporter.report(traffic[3]!.message, traffic[3]!.envelope, traffic[3]!.result);
+    expect(stats.started).toBe(4);
+    expect(stats.maxInFlight).toBe(4); // all four were asked before any answered
+    expect(out.deliveries.map((d) => d.result)).toEqual(["failed", "failed", "failed", "failed"]);
+  });
+});
+
+describe("aggregate reporter: bounded destinations and isolated periods (red teams 6, 7)", () => {
+  async function collected(recordText: string, store = new MemoryStateStore()) {
+    const c = new AggregateCollector({ store, now: () => T0 });
+    for (const t of await trafficWith(recordText)) await c.collect(t.result, t.envelope);
+    return store;
+  }
+
+  it("rua= destination checks run side by side under one deadline; only the first 5 are used", async () => {
+    const { resolver, stats } = hangingReportLookups();
+    const rua = Array.from({ length: 8 }, (_, i) => `mailto:agg@dest${i}.example`).join(",");
+    const store = await collected(`v=DMARC1; p=reject; rua=${rua}`);
+    const reporter = new AggregateReporter({
+      store,
+      identity: REPORTER,
+      resolver,
+      now: () => LATER,
+      checkTimeoutMs: 200,
+      transport: async () => {},
+    });
+    const [out] = await reporter.run();
+    expect(stats.started).toBe(5);
+    expect(stats.maxInFlight).toBe(5);
+    expect(out!.deliveries.filter((d) => d.result === "skipped" && /only the first 5/.test(d.reason ?? ""))).toHaveLength(3);
+    expect(out!.state).toBe("retry");
+  });
+
+  it("a delivery that could outlast the lease is not started (retried later)", async () => {
+    let clock = LATER;
+    const sent: string[] = [];
+    const store = await collected("v=DMARC1; p=reject; rua=mailto:a@other.example,mailto:b@other.example");
+    const reporter = new AggregateReporter({
+      store,
+      identity: REPORTER,
+      resolver: worldResolver(),
+      now: () => clock,
+      leaseMs: 1000,
+      transportTimeoutMs: 600,
+      transport: async (m) => {
+        sent.push(m.to);
+        clock += 600;
+      },
+    });
+    const [out] = await reporter.run();
+    expect(sent).toEqual(["a@other.example"]);
+    expect(out!.deliveries[1]).toMatchObject({ to: "b@other.example", result: "failed" });
+    expect(out!.deliveries[1]!.reason).toMatch(/lease/);
+  });
+
+  it("one period that throws does not end the run: counted, the others are handled", async () => {
+    const store = new MemoryStateStore();
+    await collected("v=DMARC1; p=reject; rua=mailto:a@other.example", store);
+    // A second period (a day later) for the same domain.
+    const c2 = new AggregateCollector({ store, now: () => T0 + 86_400_000 });
+    for (const t of await trafficWith("v=DMARC1; p=reject; rua=mailto:a@other.example")) await c2.collect(t.result, t.envelope);
+    const reporter = new AggregateReporter({
+      store,
+      identity: REPORTER,
+      resolver: worldResolver(),
+      now: () => LATER + 86_400_000,
+      transport: async () => {},
+      maxAttempts: 2,
+      // The first period's signing blows up (a programming error inside #send); the second is fine.
+      dkim: { domain: "receiver.example", selector: "s", privateKey: "not a key" },
+    });
+    const first = await reporter.run();
+    expect(first).toHaveLength(2);
+    expect(first.map((o) => o.state)).toEqual(["retry", "retry"]);
+    expect(first.every((o) => o.policyDomain === "other.example" && o.error)).toBe(true);
+    const second = await reporter.run();
+    expect(second.map((o) => o.state)).toEqual(["dropped", "dropped"]); // tries counted: out of attempts
+  });
+
+  it("a resolver without the five lookups is refused when the reporter is made", () => {
+    const txtOnly = { txt: async () => ({ kind: "nxdomain" as const }) } as unknown as ReturnType<typeof worldResolver>;
+    expect(
+      () => new AggregateReporter({ store: new MemoryStateStore(), identity: REPORTER, resolver: txtOnly, transport: async () => {} }),
+    ).toThrow(/txt, a, aaaa, mx and ptr/);
+    expect(() => new FailureReporter({ identity: IDENTITY, resolver: txtOnly, transport: async () => {} })).toThrow(
+      /txt, a, aaaa, mx and ptr/,
+    );
+    expect(
+      () =>
+        new AggregateReporter({
+          store: new MemoryStateStore(),
+          identity: REPORTER,
+          resolver: worldResolver(),
+          transport: async () => {},
+          leaseMs: 1000,
+        }),
+    ).toThrow(/leaseMs/);
+  });
+});
+
+const IDENTITY = { email: "dmarc-noreply@receiver.example", receiver: "mx.receiver.example" };

@@ -236,6 +236,7 @@ describe("leases", () => {
       resolver: worldResolver(),
       hostId: "mx-slow",
       leaseMs: 1000,
+      transportTimeoutMs: 500, // a delivery starts only when it can finish inside the lease
       now: () => LATER,
       transport: async () => {
         // Sending took longer than the lease: another host took the lease meanwhile.
