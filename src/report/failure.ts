@@ -57,9 +57,33 @@ export function failureReportsWanted(result: FailureInput): FailureType[] {
   return out;
 }
 
-const ADDRESS = /([A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+)@([A-Za-z0-9.-]+)/g;
 const opaque = (local: string) => `redacted-${createHash("sha256").update(local).digest("hex").slice(0, 12)}`;
-const redactAddresses = (s: string) => s.replace(ADDRESS, (_, local: string, domain: string) => `${opaque(local)}@${domain}`);
+const LOCAL_CHARS = /[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]/;
+const DOMAIN_CHARS = /[A-Za-z0-9.-]/;
+
+/**
+ * Replaces the local part of every local@domain in s with an opaque hash. One pass: each "@" is
+ * found once and its local part read back only to the previous "@" or replacement (a regex over
+ * runs of local-part characters without an "@" rescans each run from every start: quadratic).
+ */
+export function redactAddresses(s: string): string {
+  let out = "";
+  let copied = 0; // s[0, copied) is in out
+  let floor = 0; // no local part reaches back before this
+  for (let at = s.indexOf("@"); at >= 0; at = s.indexOf("@", at + 1)) {
+    let a = at;
+    while (a > floor && LOCAL_CHARS.test(s[a - 1]!)) a--;
+    let b = at + 1;
+    while (b < s.length && DOMAIN_CHARS.test(s[b]!)) b++;
+    floor = at + 1;
+    if (a === at || b === at + 1) continue;
+    out += `${s.slice(copied, a)}${opaque(s.slice(a, at))}@${s.slice(at + 1, b)}`;
+    copied = b;
+    floor = b;
+    at = b - 1;
+  }
+  return copied === 0 ? s : out + s.slice(copied);
+}
 
 function headerBlock(message: Uint8Array): { headers: string; body: Uint8Array } {
   const buf = Buffer.from(message.buffer, message.byteOffset, message.byteLength);

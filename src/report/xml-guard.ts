@@ -17,6 +17,8 @@ const PREDEFINED = new Set(["amp", "lt", "gt", "quot", "apos"]);
 /** Counts the characters the guard examines (tests check it stays linear in the input). */
 export interface ScanMeter {
   steps: number;
+  /** Set by the scan: the first element's start tag (the root), e.g. for its namespace. */
+  root?: string;
 }
 
 /**
@@ -95,6 +97,7 @@ export function guardXml(text: string, limits: XmlLimits, meter?: ScanMeter): Xm
       if (bad2) return bad2;
       if (c === "/") depth--;
       else if (text[j - 1] !== "/") {
+        if (meter && meter.root === undefined) meter.root = text.slice(i, j + 1);
         depth++;
         elements++;
         if (depth > limits.maxDepth) return { code: "nesting", message: `elements nested deeper than ${limits.maxDepth}` };

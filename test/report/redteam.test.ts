@@ -1,4 +1,5 @@
 // The red team's findings against issues 17 and 18 (DMARC and TLS reporting), one block a class.
+import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -9,7 +10,7 @@ import { parseStsRecord } from "../../src/mtasts/record.js";
 import { parseFailureReport } from "../../src/report/arf.js";
 import { AggregateCollector } from "../../src/report/collect.js";
 import { reportEmail } from "../../src/report/email.js";
-import { FailureReporter, failureReportEmail } from "../../src/report/failure.js";
+import { FailureReporter, failureReportEmail, redactAddresses } from "../../src/report/failure.js";
 import type { GeneratedReport } from "../../src/report/generate.js";
 import { headerBytes, headerText } from "../../src/report/header-field.js";
 import { summaryHtml } from "../../src/report/html.js";
@@ -612,3 +613,42 @@ describe("aggregate reporter: bounded destinations and isolated periods (red tea
 });
 
 const IDENTITY = { email: "dmarc-noreply@receiver.example", receiver: "mx.receiver.example" };
+
+describe("failure report redaction is linear (audit of red team 1's class)", () => {
+  // The model: the regex it replaced, fine on small inputs, quadratic on long runs without "@".
+  const ADDRESS = /([A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+)@([A-Za-z0-9.-]+)/g;
+  const model = (s: string) =>
+    s.replace(ADDRESS, (_, l: string, d: string) => `redacted-${createHash("sha256").update(l).digest("hex").slice(0, 12)}@${d}`);
+
+  it("agrees with the regex on any short text (fast-check)", () => {
+    const piece = fc.constantFrom("a", "@", ".", " ", "b", "-", "<", ">", "x@y", "\r\n", "é");
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 40 }), (parts) => {
+        const s = parts.join("");
+        expect(redactAddresses(s)).toBe(model(s));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("a 1 MiB header line of local-part characters without an @ is read once (the regex took minutes)", () => {
+    const s = `X-A: ${"a".repeat(1 << 20)}`;
+    expect(redactAddresses(s)).toBe(s);
+    expect(redactAddresses(`${s}@example.com`)).toMatch(/^X-A: redacted-[0-9a-f]{12}@example\.com$/);
+  });
+});
+
+describe("the schema is read from the root's start tag, found by the scan", () => {
+  const doc = (before: string, ns: string) =>
+    `${before}<feedback${ns}><report_metadata><org_name>o</org_name><email>e@o.example</email><report_id>1</report_id><date_range><begin>0</begin><end>1</end></date_range></report_metadata><policy_published><domain>example.com</domain><p>none</p></policy_published></feedback>`;
+  const NS = ' xmlns="urn:ietf:params:xml:ns:dmarc-2.0"';
+  it("namespace on the root: rfc9990; a namespace in a comment before it does not count", () => {
+    const a = parseAggregateXml(doc("", NS));
+    const b = parseAggregateXml(doc(`<!-- <feedback${NS}> -->`, ""));
+    expect([a.ok && a.report.schema, b.ok && b.report.schema]).toEqual(["rfc9990", "rfc7489"]);
+  });
+  it("a comment of 100,000 '<feedback' without '>' (a regex search for the root rescanned it) is read", () => {
+    const r = parseAggregateXml(doc(`<!--${"<feedback".repeat(100_000)}-->`, NS));
+    expect(r.ok && r.report.schema).toBe("rfc9990");
+  });
+});
