@@ -49,6 +49,21 @@ describe("msgauth report", () => {
     expect(t2.out().trim().split("\n")).toHaveLength(3);
   });
 
+  it("summary: a report with an impossible date range is skipped with a warning; the others are summarized (exit 4)", async () => {
+    const dir = reportsFolder();
+    const bad = fixture("reports/rfc9990-style.xml")
+      .toString()
+      .replace(/<begin>[^<]*<\/begin>/, "<begin>999999999999999</begin>")
+      .replace(/<end>[^<]*<\/end>/, "<end>999999999999999</end>");
+    writeFileSync(join(dir, "z.xml"), bad);
+    for (const sub of ["summary", "html"]) {
+      const t = io();
+      expect(await main(["report", sub, dir], t.cli)).toBe(4);
+      expect(t.err()).toMatch(/z\.xml: date-range: date_range 999999999999999\.\.999999999999999 is past 9999/);
+      expect(t.out()).toMatch(sub === "summary" ? /^3 reports from/ : /<html/i);
+    }
+  });
+
   it("parse: report emails in an mbox, and a report on standard input", async () => {
     const dir = mkdtempSync(join(tmpdir(), "msgauth-mbox-"));
     const gz = Buffer.from(gzipSync(new Uint8Array(fixture("reports/yahoo-style.xml")))).toString("base64");
