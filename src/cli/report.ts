@@ -9,7 +9,7 @@ import { describeError } from "../errors.js";
 import { reportEmail } from "../report/email.js";
 import { summaryHtml } from "../report/html.js";
 import { parseAggregateReport } from "../report/parse.js";
-import { AggregateReporter, type ReportTransport } from "../report/reporter.js";
+import { AggregateReporter, type ReportTransport, safeAddress } from "../report/reporter.js";
 import { summarizeReports, summaryText } from "../report/summary.js";
 import type { AggregateReport } from "../report/types.js";
 import { openRedisStore } from "../store/redis.js";
@@ -201,8 +201,11 @@ async function cmdSend(args: string[], io: CliIo): Promise<number> {
       const reports = await reporter.preview();
       for (const r of reports) {
         await writeFile(join(dir, basename(r.filename)), r.gzip);
-        const to = r.rua.map((u) => /^mailto:([^?]+)/i.exec(u.uri)?.[1]).find(Boolean) ?? `dmarc@${r.policyDomain}`;
-        const eml = await reportEmail(r, decodeURIComponent(to), identity, { ...(dkim ? { dkim } : {}), now });
+        // The first rua= that is a plain address (a bad %-escape is skipped, never a URIError).
+        const to =
+          r.rua.map((u) => /^mailto:([^?]+)/i.exec(u.uri)?.[1]).find((a) => a !== undefined && safeAddress(a) !== undefined) ??
+          `dmarc@${r.policyDomain}`;
+        const eml = await reportEmail(r, safeAddress(to) ?? to, identity, { ...(dkim ? { dkim } : {}), now });
         await writeFile(join(dir, basename(r.filename).replace(/\.xml\.gz$/, ".eml")), eml);
         await io.stdout(
           `${safeJson({ policyDomain: r.policyDomain, begin: r.metadata.begin, end: r.metadata.end, records: r.records, messages: r.messages, file: join(dir, basename(r.filename)) })}\n`,

@@ -652,3 +652,45 @@ describe("the schema is read from the root's start tag, found by the scan", () =
     expect(r.ok && r.report.schema).toBe("rfc9990");
   });
 });
+
+describe("TLS-RPT report emails: one field each whatever the input (red team 3)", () => {
+  it("any report ID, from and to: a typed refusal or exactly the expected fields (fast-check)", async () => {
+    const { buildTlsReportEmail } = await import("../../src/tlsrpt/submit.js");
+    const { SAMPLE } = await import("../tlsrpt/sample.js");
+    const { ED_PEM } = await import("../helpers/keys.js");
+    const { OptionsError } = await import("../../src/errors.js");
+    const expected = [
+      "dkim-signature",
+      "from",
+      "to",
+      "date",
+      "subject",
+      "message-id",
+      "tls-report-domain",
+      "tls-report-submitter",
+      "mime-version",
+      "content-type",
+    ];
+    const local = fc.oneof(fc.constant("tlsrpt"), hostile);
+    await fc.assert(
+      fc.asyncProperty(hostile, local, local, async (reportId, fromLocal, toLocal) => {
+        let raw: Buffer;
+        try {
+          raw = await buildTlsReportEmail({
+            report: { ...SAMPLE, reportId },
+            policyDomain: "example.net",
+            from: `${fromLocal}@example.com`,
+            to: `${toLocal}@example.net`,
+            dkim: { domain: "example.com", selector: "ed25519", privateKey: ED_PEM },
+            now: () => Date.UTC(2026, 11, 1, 6),
+          });
+        } catch (err) {
+          expect(err).toBeInstanceOf(OptionsError);
+          return;
+        }
+        expect(headerNames(raw)).toEqual(expected);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
