@@ -2,7 +2,8 @@ import type { AggregateRecord, PolicyPublished, ReportMetadata } from "./types.j
 
 export const DMARC_NS = "urn:ietf:params:xml:ns:dmarc-2.0";
 
-/** XML 1.0 text: &, <, > escaped; characters XML 1.0 forbids (C0 controls but TAB/LF/CR, lone surrogates) dropped. */
+/** XML 1.0 text: &, <, > escaped, CR as &#13; (XML 1.0 2.11 turns a literal CR into LF when read);
+ * characters XML 1.0 forbids (C0 controls but TAB/LF/CR, lone surrogates) dropped. */
 const PLAIN = /^[^&<>\u0000-\u001f\ud800-\udfff\ufffe\uffff]*$/;
 
 export function xmlText(s: string): string {
@@ -14,7 +15,8 @@ export function xmlText(s: string): string {
     )
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;");
+    .replace(/>/g, "&gt;")
+    .replace(/\r/g, "&#13;");
 }
 
 const el = (name: string, value: string | number | undefined, indent: string): string =>

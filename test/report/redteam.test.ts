@@ -694,3 +694,29 @@ describe("TLS-RPT report emails: one field each whatever the input (red team 3)"
     );
   });
 });
+
+describe("the XML writer keeps a CR (found by the round-trip property)", () => {
+  it("org_name '!\\r&' is written as &#13; and read back as CR, not LF (XML 1.0 2.11)", async () => {
+    const { aggregateXml } = await import("../../src/report/generate.js");
+    const xml = aggregateXml({
+      schema: "rfc9990",
+      metadata: { orgName: "!\r&", email: "0", reportId: "a", begin: 0, end: 0, errors: [] },
+      policy: { domain: "0", p: "none" },
+      records: [
+        {
+          sourceIp: "192.0.2.1",
+          count: 1,
+          disposition: "none",
+          dkim: "pass",
+          spf: "pass",
+          reasons: [],
+          headerFrom: "0",
+          dkimResults: [],
+          spfResults: [],
+        },
+      ],
+    } as unknown as Parameters<typeof aggregateXml>[0]);
+    const back = parseAggregateXml(xml);
+    expect(back.ok && back.report.metadata.orgName).toBe("!\r&");
+  });
+});
