@@ -226,6 +226,7 @@ export function parseAggregateXml(
   xml: string,
   limits: Partial<ParseLimits> = {},
 ): { ok: true; report: AggregateReport } | { ok: false; error: ReportParseError } {
+  checkOptionKeys(limits, LIMIT_KEYS, "limits", (k) => `unknown limit ${k}`);
   const l = { ...DEFAULT_UNPACK_LIMITS, ...DEFAULT_XML_LIMITS, maxRecords: 2_000_000, ...limits };
   if (xml.length > l.maxXmlBytes) return fail("too-large", `the XML is over ${l.maxXmlBytes} bytes`);
   const start = xml.charCodeAt(0) === 0xfeff ? xml.slice(1) : xml;
