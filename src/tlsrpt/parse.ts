@@ -118,7 +118,7 @@ export function jsonDepth(text: string, stopAt: number): number {
  * Parses a received TLS report (RFC 8460 4.4): JSON text or bytes, or gzip (detected by its magic
  * bytes). Every hostile form is a typed error value: over-large input, gzip bombs (inflation stops at
  * `maxJsonBytes`), invalid UTF-8, deep nesting (refused before JSON.parse), wrong types. Never throws
- * for content; throws TypeError for bad limits.
+ * for content; throws OptionsError for bad limits.
  */
 export function parseTlsReport(input: Uint8Array | string, limits?: TlsReportLimits): TlsReportParse {
   const lim = limitsOf(limits);
