@@ -222,7 +222,7 @@ export interface FailureReporterOptions {
   perDestinationPerHour?: number;
   /** Milliseconds one transport call may take before it counts as failed. Default 120,000. */
   transportTimeoutMs?: number;
-  /** Reports per reported (policy) domain per hour, in this process, whatever its ruf= lists. Default 20. */
+  /** Reports per policy domain (the one whose DMARC record asked; its From subdomains share the count) per hour, in this process, whatever its ruf= lists. Default 20. */
   perDomainPerHour?: number;
   /** Reports per hour in all, in this process. Default 200. */
   perHour?: number;
@@ -258,7 +258,7 @@ const FR_OPTIONS = new Set([
  * Sends failure reports (RFC 9991) for one message when its domain asks (ruf=, fo=). Nothing is sent
  * unless you create one of these: failure reports are off by default. External destinations are
  * verified (side by side, under one deadline); only the first `maxDestinations` ruf= URIs are used;
- * reports are rate limited per destination, per reported domain and in all (per hour, in this
+ * reports are rate limited per destination, per policy domain and in all (per hour, in this
  * process). Never throws for DNS or transport failures.
  */
 export class FailureReporter {
@@ -286,7 +286,7 @@ export class FailureReporter {
   readonly #byDomain = new Map<string, number[]>();
   readonly #all: number[] = [];
 
-  /** RFC 9991 2: rate limits, per destination, per reported domain and in all; a report counts on all three. */
+  /** RFC 9991 2: rate limits, per destination, per policy domain and in all; a report counts on all three. */
   #allow(to: string, domain: string, now: number): string | undefined {
     const hourAgo = now - 3_600_000;
     const recent = (map: Map<string, number[]>, key: string) => {
