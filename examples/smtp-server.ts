@@ -11,7 +11,12 @@
  * gets 421 4.4.2 after `idleTimeoutMs` (5 min, RFC 5321 4.5.3.2.7); a TLS handshake (STARTTLS or
  * port 465) that does not finish within `handshakeTimeoutMs` (30 s) is dropped; over
  * `maxConnections` (100) or `maxConnectionsPerIp` (10) open connections a new one gets 421 4.7.0
- * and closes; each refusal and accept errors (EMFILE) are logged, never fatal.
+ * and is destroyed `refusalGraceMs` (1 s) later whether or not the client closed (in mode
+ * "submissions", where no plaintext reply is possible, it is destroyed at once). Every TCP socket
+ * counts from the moment it is accepted (a TLS handshake in progress, a connection being refused):
+ * at most `maxConnections` served plus `maxConnections` being refused (per IP: `maxConnectionsPerIp`
+ * of each); past that a new socket is destroyed at once, without a reply, so descriptors stay
+ * bounded whatever the clients do. Each refusal and accept errors (EMFILE) are logged, never fatal.
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
@@ -64,6 +69,8 @@ export interface ExampleServerOptions {
   maxConnections?: number;
   /** Open connections from one IP at most. Default 10. */
   maxConnectionsPerIp?: number;
+  /** A refused connection (421 4.7.0) is destroyed this long after the reply, closed or not. Default 1,000 ms. */
+  refusalGraceMs?: number;
   /** Delivered messages kept in `messages` (the last ones), for tests. Default 0: use onMessage. */
   keepMessages?: number;
   /** Reply lines kept in `transcript` (the last ones), for tests and debugging. Default 0. */
@@ -80,8 +87,10 @@ export interface RunningServer {
   transcript: string[];
   /** Reply lines sent so far (counted, not kept). */
   readonly replyLines: number;
-  /** Connections open now. */
+  /** Connections open now (served, or in their TLS handshake on port 465). */
   readonly connections: number;
+  /** TCP sockets open now: the connections plus those being refused. */
+  readonly sockets: number;
   close(): Promise<void>;
 }
 
@@ -91,16 +100,20 @@ export async function startSmtpServer(options: ExampleServerOptions): Promise<Ru
   const messages: DeliveredMessage[] = [];
   const transcript: string[] = [];
   let replyLines = 0;
+  /** Every accepted TCP socket, served or being refused (closed by close()). */
   const sockets = new Set<Socket>();
-  const perIp = new Map<string, number>();
+  /** Admitted connections, and refusals still in their grace period: in total and per IP. */
+  const admitted = { total: 0, perIp: new Map<string, number>() };
+  const refusing = { total: 0, perIp: new Map<string, number>() };
   const log = options.log ?? ((message: string, error: unknown) => console.error(message, error));
   const idleTimeoutMs = options.idleTimeoutMs ?? 300_000;
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 30_000;
   const maxConnections = options.maxConnections ?? 100;
   const maxConnectionsPerIp = options.maxConnectionsPerIp ?? 10;
+  const refusalGraceMs = options.refusalGraceMs ?? 1000;
   const keepMessages = options.keepMessages ?? 0;
   const keepTranscript = options.keepTranscript ?? 0;
-  for (const [name, value] of Object.entries({ idleTimeoutMs, handshakeTimeoutMs, maxConnections, maxConnectionsPerIp }))
+  for (const [name, value] of Object.entries({ idleTimeoutMs, handshakeTimeoutMs, maxConnections, maxConnectionsPerIp, refusalGraceMs }))
     if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer`);
   for (const [name, value] of Object.entries({ keepMessages, keepTranscript }))
     if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer`);
@@ -137,28 +150,57 @@ export async function startSmtpServer(options: ExampleServerOptions): Promise<Ru
     }
   }
 
+  /** Counts one socket in `ledger` until it closes. */
+  const count = (ledger: typeof admitted, raw: Socket, ip: string): void => {
+    ledger.total++;
+    ledger.perIp.set(ip, (ledger.perIp.get(ip) ?? 0) + 1);
+    raw.once("close", () => {
+      ledger.total--;
+      const n = (ledger.perIp.get(ip) ?? 1) - 1;
+      if (n > 0) ledger.perIp.set(ip, n);
+      else ledger.perIp.delete(ip);
+    });
+  };
+  const roomIn = (ledger: typeof admitted, ip: string) =>
+    ledger.total < maxConnections && (ledger.perIp.get(ip) ?? 0) < maxConnectionsPerIp;
+
+  /**
+   * Every TCP socket, as soon as it is accepted (before any TLS handshake): admitted within the caps,
+   * else refused with 421 4.7.0 and destroyed after `refusalGraceMs`, else (too many being refused
+   * already) destroyed at once. Returns whether it is admitted.
+   */
+  function admit(raw: Socket): boolean {
+    const ip = (raw.remoteAddress ?? "").replace(/^::ffff:/, "");
+    raw.on("error", () => raw.destroy());
+    sockets.add(raw);
+    raw.once("close", () => sockets.delete(raw));
+    if (roomIn(admitted, ip)) {
+      count(admitted, raw, ip);
+      return true;
+    }
+    const which = admitted.total >= maxConnections ? `${maxConnections} connections` : `${maxConnectionsPerIp} connections from ${ip}`;
+    if (!roomIn(refusing, ip)) {
+      log(`smtp ${ip}: connection dropped: already ${which} and as many being refused`, undefined);
+      raw.destroy();
+      return false;
+    }
+    count(refusing, raw, ip);
+    log(`smtp ${ip}: connection refused: already ${which}`, undefined);
+    const timer = setTimeout(() => raw.destroy(), refusalGraceMs).unref();
+    raw.once("close", () => clearTimeout(timer));
+    if (mode === "submissions")
+      raw.destroy(); // a TLS port: no plaintext reply is possible
+    else {
+      const reply = `421 4.7.0 ${options.hostname} Too many connections, try again later\r\n`;
+      sent(reply.trim());
+      raw.end(reply);
+    }
+    return false;
+  }
+
   async function accept(raw: Socket, tlsFromStart: boolean): Promise<void> {
     const ip = (raw.remoteAddress ?? "").replace(/^::ffff:/, "");
     raw.on("error", () => raw.destroy());
-    const fromIp = perIp.get(ip) ?? 0;
-    if (sockets.size >= maxConnections || fromIp >= maxConnectionsPerIp) {
-      // Counted before the socket is added: a refused connection never takes a slot.
-      const which = sockets.size >= maxConnections ? `${maxConnections} connections` : `${maxConnectionsPerIp} connections from ${ip}`;
-      log(`smtp ${ip}: connection refused: already ${which}`, undefined);
-      const reply = `421 4.7.0 ${options.hostname} Too many connections, try again later\r\n`;
-      sent(reply.trim());
-      raw.setTimeout(handshakeTimeoutMs, () => raw.destroy());
-      raw.end(reply);
-      return;
-    }
-    sockets.add(raw);
-    perIp.set(ip, fromIp + 1);
-    raw.on("close", () => {
-      sockets.delete(raw);
-      const n = (perIp.get(ip) ?? 1) - 1;
-      if (n > 0) perIp.set(ip, n);
-      else perIp.delete(ip);
-    });
     try {
       if (options.connectionLimit) {
         const take = await options.connectionLimit.take(`ip:${ip}`);
@@ -168,6 +210,7 @@ export async function startSmtpServer(options: ExampleServerOptions): Promise<Ru
           const reply = formatReply(rateLimitReply({ ...take, allowed: false }, "session"));
           sent(reply.trim());
           raw.end(reply);
+          setTimeout(() => raw.destroy(), refusalGraceMs).unref();
           return;
         }
       }
@@ -320,7 +363,11 @@ export async function startSmtpServer(options: ExampleServerOptions): Promise<Ru
   const server: Server =
     mode === "submissions"
       ? createTlsServer({ ...options.tls, handshakeTimeout: handshakeTimeoutMs }, (s) => void accept(s, true))
-      : createServer((s) => void accept(s, false));
+      : createServer((s) => {
+          if (admit(s)) void accept(s, false);
+        });
+  // Port 465: the raw socket is counted (and refused) before its TLS handshake.
+  if (mode === "submissions") server.on("connection", (s: Socket) => void admit(s));
   // A failed TLS handshake, a listening error or an accept error (EMFILE: out of descriptors) is
   // logged, never thrown: node keeps listening and accepts again once descriptors are free.
   server.on("tlsClientError", (error: Error, s: Socket) => {
@@ -339,6 +386,9 @@ export async function startSmtpServer(options: ExampleServerOptions): Promise<Ru
       return replyLines;
     },
     get connections() {
+      return admitted.total;
+    },
+    get sockets() {
       return sockets.size;
     },
     close: () =>

@@ -19,12 +19,17 @@ interface Child {
   stderr: () => string;
 }
 
-function startChild(which: "own" | "package", extra: Record<string, unknown> = {}): Promise<Child> {
+/** `fdLimit`: the child runs under `ulimit -n fdLimit` (it needs about 30 descriptors of its own). */
+function startChild(which: "own" | "package", extra: Record<string, unknown> = {}, fdLimit?: number): Promise<Child> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "test/helpers/example-server-child.ts", which, JSON.stringify(extra)], {
-      cwd: root,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const args = ["--import", "tsx", "test/helpers/example-server-child.ts", which, JSON.stringify(extra)];
+    const child =
+      fdLimit === undefined
+        ? spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
+        : spawn("/bin/sh", ["-c", `ulimit -n ${fdLimit} && exec "$0" "$@"`, process.execPath, ...args], {
+            cwd: root,
+            stdio: ["ignore", "pipe", "pipe"],
+          });
     let out = "";
     let err = "";
     child.stderr!.on("data", (d) => (err += d));
@@ -457,4 +462,60 @@ describe("examples/smtp-server.ts: bounded state, timeouts and connection caps",
       }
     }
   }, 30_000);
+});
+
+/**
+ * Connections from 127.0.0.x (x > 1) that never close (half-open: they read the 421 and keep their
+ * end open). Each settles once it got something, was closed or reset, or after 5 s.
+ */
+async function stubbornClients(port: number, from: string, n: number) {
+  const sockets: Socket[] = [];
+  const settled: Promise<void>[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = connect({ port, host: "127.0.0.1", localAddress: from, allowHalfOpen: true });
+    s.on("error", () => undefined);
+    sockets.push(s);
+    settled.push(
+      new Promise<void>((resolve) => {
+        s.once("data", () => resolve());
+        s.once("end", () => resolve());
+        s.once("close", () => resolve());
+        setTimeout(resolve, 5000).unref();
+      }),
+    );
+  }
+  await Promise.all(settled);
+  return {
+    destroy: () => {
+      for (const s of sockets) s.destroy();
+    },
+  };
+}
+
+describe("examples/smtp-server.ts: refused connections do not exhaust descriptors", () => {
+  it("300 connections from 127.0.0.2 that never close, under ulimit -n 100: a client from 127.0.0.1 is still served", async () => {
+    const child = await startChild("own", { maxConnections: 10, maxConnectionsPerIp: 3, refusalGraceMs: 500 }, 100);
+    try {
+      const stubborn = await stubbornClients(child.port, "127.0.0.2", 300);
+      try {
+        const transport = nodemailer.createTransport({
+          host: "127.0.0.1",
+          port: child.port,
+          secure: false,
+          ignoreTLS: true,
+          connectionTimeout: 10_000,
+          greetingTimeout: 10_000,
+        });
+        const info = await transport.sendMail({ from: "alice@example.com", to: "bob@example.org", subject: "s", text: "t" });
+        expect(info.accepted).toEqual(["bob@example.org"]);
+        expect(child.stderr()).toMatch(/connection refused: already 3 connections from 127\.0\.0\.2/);
+        expect(child.stderr()).toMatch(/connection dropped: already 3 connections from 127\.0\.0\.2 and as many being refused/);
+        expect(child.stderr()).not.toMatch(/EMFILE/);
+      } finally {
+        stubborn.destroy();
+      }
+    } finally {
+      child.process.kill();
+    }
+  }, 60_000);
 });
