@@ -1,5 +1,6 @@
 import { readQuotedString, skipComment } from "../message/comment.js";
 import { fieldValue, getFields, type HeaderField, unfold } from "../message/header.js";
+import { foldName, uts46Ascii } from "../message/idna.js";
 import { lenientFieldName, scanHeaderFields } from "../message/scan.js";
 import { findHeaderEnd } from "../message/split.js";
 
@@ -162,7 +163,7 @@ export function trustedAuthResults(headers: readonly HeaderField[], trustedIds: 
  * the CR before it.
  */
 export function removeAuthResults(message: Uint8Array, authservIds: readonly string[]): Uint8Array {
-  const ids = new Set(authservIds.map(lenientId));
+  const ids = new Set(authservIds.flatMap(lenientIds));
   const end = findHeaderEnd(message);
   const headerLen = end < 0 ? message.length : end;
   const keep: Array<[number, number]> = [];
@@ -189,15 +190,17 @@ const LF = 0x0a;
 const CR = 0x0d;
 const NAME = "authentication-results";
 const decoder = new TextDecoder();
-/** White space, controls, invisible format characters and separators: what a lenient reader may not see. */
-const UNSEEN = /[\s\p{Cc}\p{Cf}\p{Z}\u115f\u1160\u3164\uffa0]|\u034f|[\ufe00-\ufe0f]/gu;
-
 /**
- * An authserv-id as a lenient reader could compare it: NFKC, without white space (NBSP, U+3000...),
- * controls (NUL) or invisible characters (U+200B), lower case, without trailing dots.
+ * An authserv-id as a lenient reader could compare it, in each reading: NFKC, lower case, without
+ * any character a reader does not draw (white space, controls, format characters, every
+ * default-ignorable code point, variation selectors, Hangul fillers: the set of
+ * src/message/idna.ts, shared with the author-domain recovery), without trailing dots; and that
+ * text's UTS 46 reading (node:url domainToASCII) where it has one.
  */
-function lenientId(id: string): string {
-  return id.normalize("NFKC").replace(UNSEEN, "").toLowerCase().replace(/\.+$/, "");
+function lenientIds(id: string): string[] {
+  const folded = foldName(id).replace(/\.+$/, "");
+  const platform = uts46Ascii(folded);
+  return platform === undefined || platform === folded ? [folded] : [folded, platform];
 }
 
 /**
@@ -209,5 +212,5 @@ function isForeignAuthResults(message: Uint8Array, start: number, end: number, i
   const colon = lenientFieldName(message, start, end, NAME);
   if (colon < 0) return false;
   const parsed = parseAuthResults(decoder.decode(message.subarray(colon, end)));
-  return !parsed.ok || ids.has(lenientId(parsed.value.authservId));
+  return !parsed.ok || lenientIds(parsed.value.authservId).some((id) => ids.has(id));
 }

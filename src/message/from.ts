@@ -68,6 +68,8 @@ interface FromText {
 const decoder = new TextDecoder("utf-8");
 const CR = 0x0d;
 const LF = 0x0a;
+const SP = 0x20;
+const TAB = 0x09;
 const ASCII_PRINTABLE = /^[\x20-\x7e]*$/;
 
 /**
@@ -89,7 +91,23 @@ function fromLine(raw: Uint8Array, start: number, out: FromText[]): void {
   let end = start;
   while (end < raw.length && raw[end] !== CR && raw[end] !== LF) end++;
   const colon = lenientFieldName(raw, start, end, "from");
-  if (colon >= 0) out.push({ text: decoder.decode(raw.subarray(colon, end)).trim(), tail: [], hidden: true });
+  if (colon < 0) return;
+  // Its folded continuation lines too ("\0From: CEO<CRLF> <ceo@bank.example>"): up to a line end
+  // not followed by white space, or a bare CR.
+  let stop = end;
+  for (;;) {
+    const next = raw[stop] === CR && raw[stop + 1] === LF ? stop + 2 : raw[stop] === LF ? stop + 1 : -1;
+    if (next < 0 || (raw[next] !== SP && raw[next] !== TAB)) break;
+    stop = next;
+    while (stop < raw.length && raw[stop] !== CR && raw[stop] !== LF) stop++;
+  }
+  const text = unfold(decoder.decode(raw.subarray(colon, stop))).trim();
+  out.push({ text, tail: [], hidden: true });
+  // And whole, to the field's end, as the header reader would read it ("<ceo@<CR>bank.example>").
+  if (stop < raw.length) {
+    const whole = unfold(decoder.decode(raw.subarray(colon))).trim();
+    if (whole !== text) out.push({ text: whole, tail: [], hidden: true });
+  }
 }
 
 /** The From fields a reader could see, top to bottom. */
@@ -97,15 +115,22 @@ function fromTexts(headers: readonly HeaderField[]): FromText[] {
   const out: FromText[] = [];
   for (let i = 0; i < headers.length; i++) {
     const f = headers[i]!;
-    if (f.key === "from") {
-      const tail: string[] = [];
+    const tail = (): string[] => {
+      const lines: string[] = [];
       for (let j = i + 1; j < headers.length && headers[j]!.malformed; j++) {
         const line = unfold(decoder.decode(headers[j]!.raw)).trim();
-        if (line !== "") tail.push(line);
+        if (line !== "") lines.push(line);
       }
-      out.push({ text: fieldText(f), tail, hidden: false });
-    }
+      return lines;
+    };
+    if (f.key === "from") out.push({ text: fieldText(f), tail: tail(), hidden: false });
+    const found = out.length;
     hiddenFroms(f, out);
+    // A hidden From is followed by the same malformed lines a reader may join to it.
+    if (out.length > found) {
+      const lines = tail();
+      for (let k = found; k < out.length; k++) out[k]!.tail = lines;
+    }
   }
   return out;
 }
@@ -128,7 +153,7 @@ function readField(from: FromText): FieldReading {
       mailboxes: [],
       groups: 0,
       plain: [],
-      recovered: recoverDomains(text),
+      recovered: recover(),
       defect: { reason: "syntax", detail: "a From field hidden after a bare CR or in a malformed line" },
     };
   }
@@ -178,8 +203,18 @@ function readField(from: FromText): FieldReading {
 function senderDomains(headers: readonly HeaderField[]): string[] {
   const out = new Set<string>();
   for (const f of headers) {
-    if (f.key !== "sender" && f.key !== "resent-from") continue;
-    for (const d of recoverDomains(fieldText(f))) out.add(d);
+    if (f.key === "sender" || f.key === "resent-from") {
+      for (const d of recoverDomains(fieldText(f))) out.add(d);
+      continue;
+    }
+    if (!f.malformed) continue;
+    // A malformed line a lenient reader takes as one of them ("\0Sender:", "Resent-\u200bFrom:").
+    let end = 0;
+    while (end < f.raw.length && f.raw[end] !== CR && f.raw[end] !== LF) end++;
+    for (const name of ["sender", "resent-from"]) {
+      const colon = lenientFieldName(f.raw, 0, end, name);
+      if (colon >= 0) for (const d of recoverDomains(unfold(decoder.decode(f.raw.subarray(colon))))) out.add(d);
+    }
   }
   return [...out];
 }

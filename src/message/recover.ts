@@ -1,5 +1,6 @@
 import { asciiDomain } from "./address.js";
 import { decodeEncodedWords } from "./encoded-word.js";
+import { aLabelReadings, hasALabel, UNSEEN, uts46Ascii, withoutUnseen } from "./idna.js";
 
 /**
  * The lenient second pass for author domains. The strict parser (parseAddressList) decides what an
@@ -13,11 +14,26 @@ import { decodeEncodedWords } from "./encoded-word.js";
 /**
  * Characters that cannot be part of a domain name once NFKC is applied: controls, invisible format
  * characters (zero-width space, bidi overrides, soft hyphen), white space such as NBSP, U+FFFD from
- * undecodable bytes, symbols and punctuation. A reader may drop them, stop at them, or show them
- * beside a domain that looks whole.
+ * undecodable bytes, symbols and punctuation, and every character a reader does not draw though it
+ * is a letter or a mark (src/message/idna.ts UNSEEN: U+034F, variation selectors, Hangul fillers,
+ * U+17B4). A reader may drop them, stop at them, or show them beside a domain that looks whole.
  */
-const JUNK = /[^\p{L}\p{N}\p{M}._-]/u;
-const JUNK_ALL = /[^\p{L}\p{N}\p{M}._-]/gu;
+const JUNK_SOURCE = /[^\p{L}\p{N}\p{M}._-]/u;
+function isJunk(c: string): boolean {
+  return JUNK_SOURCE.test(c) || UNSEEN.test(c);
+}
+/** Index of the first junk character (by code point), or -1. */
+function firstJunk(text: string): number {
+  let i = 0;
+  for (const c of text) {
+    if (isJunk(c)) return i;
+    i += c.length;
+  }
+  return -1;
+}
+function withoutJunk(text: string): string {
+  return withoutUnseen(text).replace(/[^\p{L}\p{N}\p{M}._-]/gu, "");
+}
 /** A plain ASCII name: labels of letters, digits, '-' and '_', no empty label. */
 const LDH_NAME = /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/;
 /** Ideographic and fullwidth full stops: label separators in IDNA (RFC 3490 3.1). */
@@ -39,7 +55,7 @@ function isWsp(c: string): boolean {
  */
 function beforeDomain(c: string): boolean {
   if (c === "@" || c === ".") return false;
-  return !inDomainRun(c) || JUNK.test(c);
+  return !inDomainRun(c) || isJunk(c);
 }
 
 /**
@@ -99,7 +115,7 @@ function repairName(text: string): string | undefined {
 }
 
 export interface ReaderDomains {
-  /** The domain as written is a plain domain name (no controls, invisibles or repairs needed). */
+  /** The domain as written is a plain domain name (no controls, invisibles, repairs or doubtful A-labels). */
   clean: boolean;
   /** The A-label forms a reader could show, lower case, distinct; empty when none can be made. */
   domains: string[];
@@ -109,24 +125,37 @@ export interface ReaderDomains {
  * The domains a reader could show for a domain as written. NFKC first (UTS 46 maps fullwidth and
  * compatibility characters: `ｂａｎｋ.example` is shown, and resolved, as bank.example). A domain
  * holding controls or invisible characters gives two readings: cut at the first one (a C string,
- * a reader that stops there) and with them removed (a reader that does not draw them).
+ * a reader that stops there) and with them removed (a reader that does not draw them); and the
+ * platform's UTS 46 reading (node:url domainToASCII: characters mapped to nothing removed). Every
+ * reading is also read through IDNA (src/message/idna.ts aLabelReadings): an A-label in any case
+ * that decodes to ASCII (`xn--bank-`, `XN--BANK-`) is that ASCII label, and an invalid A-label is
+ * doubt, never clean.
  */
 export function readerDomains(written: string): ReaderDomains {
-  if (LDH_NAME.test(written)) {
-    const d = asciiDomain(written); // the usual case: nothing for NFKC or junk to change
+  if (LDH_NAME.test(written) && !hasALabel(written)) {
+    const d = asciiDomain(written); // the usual case: nothing for NFKC, junk or IDNA to change
     if (d && !numericTop(d)) return { clean: true, domains: [d] };
   }
   const text = written.normalize("NFKC").replace(IDEOGRAPHIC_DOTS, ".");
-  const junk = text.search(JUNK);
+  const junk = firstJunk(text);
   if (junk < 0 && !text.endsWith(".")) {
     const d = asciiDomain(text);
-    if (d && !numericTop(d)) return { clean: true, domains: [d] };
+    if (d && !numericTop(d)) {
+      const idna = aLabelReadings(d);
+      const platform = uts46Ascii(text);
+      if (idna.valid && (platform === undefined || platform === d)) return { clean: true, domains: [d] };
+    }
   }
-  const readings = junk < 0 ? [text] : [text.slice(0, junk), text.replace(JUNK_ALL, "")];
+  const readings = junk < 0 ? [text] : [text.slice(0, junk), withoutJunk(text)];
+  const platform = uts46Ascii(text);
+  if (platform !== undefined) readings.push(platform);
   const out = new Set<string>();
   for (const r of readings) {
-    const d = repair(r);
-    if (d) out.add(d);
+    // Decoded before repair: "xn--bank-" is "bank", while its repair ("xn--bank") is another name.
+    for (const reading of aLabelReadings(r).readings) {
+      const d = repair(reading);
+      if (d) out.add(d);
+    }
   }
   return { clean: false, domains: [...out] };
 }

@@ -1,4 +1,5 @@
 import { unfold } from "./header.js";
+import { foldName } from "./idna.js";
 
 /**
  * A scan of a whole header block that no limit can stop: the border filter (removeAuthResults) and
@@ -74,24 +75,39 @@ export function scanHeaderFields(message: Uint8Array, headerLen: number, onField
 }
 
 /**
- * Index just past the ':' when message[start, end) is a field named `name` (lower case) as a lenient
- * reader sees it, else -1. The name matches case-insensitively after optional leading white space;
- * between it and the colon anything that is not a visible ASCII character may stand: white space
- * (RFC 5322 4.5 obs-optional), NUL and other controls, DEL, non-ASCII bytes (NBSP, zero-width
- * characters). "From\0:" and "Authentication-Results\u00a0:" are read as those fields.
+ * Index just past the first ':' when message[start, end) is a field named `name` (lower case) as a
+ * lenient reader sees it, else -1: the one field-name normaliser, shared by the author-domain search
+ * (src/message/from.ts, fromValuesIn) and the border filter (removeAuthResults). The name (the bytes
+ * before the colon) is compared after removing every character a reader may not draw, anywhere in
+ * it (controls such as NUL and DEL, white space, NBSP, zero-width characters, BOM, soft hyphen,
+ * U+0085, bidi controls, undecodable bytes: src/message/idna.ts foldName), after NFKC (fullwidth
+ * `ＦＲＯＭ`) and case folding. "\0From:", "Fr\u200bom:", "From\0:" and " From :" read as From.
  */
 export function lenientFieldName(message: Uint8Array, start: number, end: number, name: string): number {
-  let i = start;
-  while (i < end && (message[i] === SP || message[i] === TAB)) i++;
-  if (end - i <= name.length) return -1;
-  for (let k = 0; k < name.length; k++) {
-    let b = message[i + k]!;
-    if (b >= 0x41 && b <= 0x5a) b += 0x20;
-    if (b !== name.charCodeAt(k)) return -1;
+  let colon = start;
+  let plain = true; // only visible ASCII, space and tab: no decoding needed
+  while (colon < end && message[colon] !== COLON) {
+    const b = message[colon]!;
+    if (b < 0x21 || b > 0x7e) {
+      if (b !== SP && b !== TAB) plain = false;
+    }
+    colon++;
   }
-  i += name.length;
-  while (i < end && (message[i]! <= SP || message[i]! >= 0x7f)) i++;
-  return message[i] === COLON ? i + 1 : -1;
+  if (colon >= end) return -1;
+  if (plain) {
+    let k = 0;
+    for (let i = start; i < colon; i++) {
+      let b = message[i]!;
+      if (b === SP || b === TAB) continue;
+      if (b >= 0x41 && b <= 0x5a) b += 0x20;
+      if (k >= name.length || b !== name.charCodeAt(k)) return -1;
+      k++;
+    }
+    return k === name.length ? colon + 1 : -1;
+  }
+  // A name far longer than any we look for, once invisible characters are gone, is read anyway:
+  // linear, and the caller reads each line once.
+  return foldName(decoder.decode(message.subarray(start, colon))) === name ? colon + 1 : -1;
 }
 
 const decoder = new TextDecoder("utf-8");

@@ -4,6 +4,8 @@ declare module "punycode/punycode.js" {
   const punycode: {
     toASCII(domain: string): string;
     toUnicode(domain: string): string;
+    /** Decodes one label's Punycode (without the ACE prefix); throws on invalid input. */
+    decode(input: string): string;
   };
   export default punycode;
 }

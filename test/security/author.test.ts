@@ -21,6 +21,9 @@ const zone = zoneFromObject({
   "evil.example": { TXT: "v=spf1 ip4:203.0.113.0/24 -all" },
   "ed25519._domainkey.evil.example": { TXT: edKey },
   "_dmarc.evil.example": { TXT: "v=DMARC1; p=none" },
+  // A legitimate IDN domain (bücher.example), signing its own mail.
+  "ed25519._domainkey.xn--bcher-kva.example": { TXT: edKey },
+  "_dmarc.xn--bcher-kva.example": { TXT: "v=DMARC1; p=reject" },
   ...extra,
 });
 const BODY = "To: bob@example.org\r\nSubject: Invoice\r\nDate: Fri, 20 Nov 2026 10:00:00 +0000\r\nMessage-ID: <x@x>\r\n\r\nPay.\r\n";
@@ -189,6 +192,39 @@ const attacks: Case[] = [
   { name: "UTF-7, B form", from: `From: =?utf-7?b?${b64("ceo+AEA-bank.example")}?=`, expect: REJECT },
   { name: "a UTF-7 encoded word as the domain", from: "From: a@=?utf-7?q?bank.example?=", expect: REJECT },
   { name: "an unknown charset as the domain", from: "From: a@=?x-unknown?b?YmFuay5leGFtcGxl?=", expect: REJECT },
+  // IDNA: an A-label in any case that decodes to plain ASCII is that ASCII domain (red team 2, finding 1).
+  { name: "an A-label decoding to ASCII (xn--bank-)", from: "From: ceo@xn--bank-.example", expect: REJECT },
+  { name: "an A-label decoding to ASCII, mixed-case prefix", from: "From: ceo@xN--bank-.example", expect: REJECT },
+  { name: "an A-label decoding to ASCII, upper case", from: "From: CEO <ceo@XN--BANK-.example>", expect: REJECT },
+  { name: "an A-label decoding to ASCII, a capital in it", from: "From: ceo@xn--Bank-.example", expect: REJECT },
+  { name: "an ASCII-decoding A-label hidden by a trailing dot", from: "From: ceo@xn--bank-.example.", expect: REJECT },
+  { name: "an ASCII-decoding A-label in an encoded word", from: "From: =?utf-8?q?ceo=40xn--bank-.example?=", expect: REJECT },
+  // Characters UTS 46 maps to nothing, or that no reader draws (red team 2, finding 2).
+  ...[
+    0x034f, 0x180b, 0x180c, 0x180d, 0x180f, 0xfe00, 0xfe0f, 0xe0100, 0xe01ef, 0x17b4, 0x17b5, 0x115f, 0x1160, 0x3164, 0xffa0, 0x16fe4,
+    0x2065,
+  ].flatMap((cp): Case[] => [
+    { name: `U+${cp.toString(16)} inside the domain`, from: `From: ceo@ba${String.fromCodePoint(cp)}nk.example`, expect: REJECT },
+    {
+      name: `U+${cp.toString(16)} inside the domain, in an encoded word`,
+      from: `From: =?utf-8?b?${b64(`ceo@ba${String.fromCodePoint(cp)}nk.example`)}?=`,
+      expect: REJECT,
+    },
+  ]),
+  // Junk before or inside a field name hides a From from a strict reader, not from a lenient one
+  // (red team 2, finding 3).
+  ...["\0", "\u0001", "\u007f", "\u00a0", "\u200b", "\ufeff", "\u0085", "\u00ad", "\u202e"].map(
+    (j): Case => ({
+      name: `${JSON.stringify(j)} before the name of the victim's From`,
+      from: `${j}From: ceo@bank.example\r\nFrom: x@evil.example`,
+      expect: REJECT,
+    }),
+  ),
+  ...["Fr\0om", "F\u200brom", "Fro\u00adm", "ＦＲＯＭ", "fR\u2060oM", "From\ufe0f"].map(
+    (n): Case => ({ name: `a From named ${JSON.stringify(n)}`, from: `${n}: ceo@bank.example\r\nFrom: x@evil.example`, expect: REJECT }),
+  ),
+  { name: "no From, a Sender named with a leading NUL", from: "\0Sender: ceo@bank.example", expect: REJECT },
+  { name: "no From, a Resent-From named with a ZWSP", from: "Resent-\u200bFrom: ceo@bank.example", expect: REJECT },
   {
     name: "the strictest policy among the recovered domains",
     from: "From: a@shop.example <b@evil.example",
@@ -214,6 +250,12 @@ const legitimate: Case[] = [
   },
   { name: "folded and commented", from: "From: CEO (the boss)\r\n <ceo@bank.example>", signer: "bank.example", expect: { result: "pass" } },
   { name: "the attacker's own clean mail", from: "From: x@evil.example", expect: { result: "pass" } },
+  {
+    name: "a valid A-label, in upper case, signed by its own domain",
+    from: "From: x@XN--BCHER-KVA.example",
+    signer: "xn--bcher-kva.example",
+    expect: { result: "pass", fromDomain: "xn--bcher-kva.example" },
+  },
   {
     name: "a malformed From with no domain at all stays permerror",
     from: "From: <<<",
@@ -315,11 +357,43 @@ const victim = fc.record({
   brk: pick(["\r", "\n", "\r\n", "\v", "\f", "\u0085", "\u2028", "\u2029"]),
   at: fc.nat(11),
   charset: pick(["x-unknown", "utf-7", "foo", "iso-8859-99"]),
+  /** A character no reader draws, or one UTS 46 maps to nothing. */
+  inv: pick([
+    "\u034f",
+    "\u180b",
+    "\u180f",
+    "\ufe0f",
+    "\u{e0100}",
+    "\u{e01ef}",
+    "\u17b4",
+    "\u115f",
+    "\u3164",
+    "\uffa0",
+    "\u{16fe4}",
+    "\u2065",
+    "\u00ad",
+    "\u200b",
+  ]),
+  /** The victim's field name as a lenient reader still reads it as From. */
+  fieldName: pick([
+    "From",
+    "From",
+    "From",
+    "\0From",
+    "\u007fFrom",
+    "\u00a0From",
+    "\ufeffFrom",
+    "Fr\u0000om",
+    "F\u200brom",
+    "Fro\u00adm",
+    "ＦＲＯＭ",
+    "\u0085From",
+  ]),
 });
 const mailboxText = (v: { local: string; domain: string; name: string; comment: string }) =>
   `${v.name}<${v.local}@${v.domain}>${v.comment}`;
 
-type Victim = { local: string; domain: string; name: string; sep: string; brk: string; at: number; charset: string };
+type Victim = { local: string; domain: string; name: string; sep: string; brk: string; at: number; charset: string; inv: string };
 const utf7At = (v: Victim) => `${v.local}+AEA-${v.domain}`;
 /** Ways to break a From that a reader still shows as the victim's address. */
 const breakage: Array<(v: Victim) => string> = [
@@ -360,6 +434,12 @@ const breakage: Array<(v: Victim) => string> = [
   (v) => `${v.name}<=?utf-8?b?${b64(`${v.local}@${v.domain}`)}?=@evil.example>`,
   (v) => `x@evil.example\rFrom: ${v.name}<${v.local}@${v.domain}>`,
   (v) => `Team\r\n<${v.local}@${v.domain}>`,
+  // IDNA: an A-label (any case of the prefix) decoding to the victim's ASCII label.
+  (v) => `${v.local}@${v.at % 2 ? "XN--" : "xn--"}${v.domain.replace(".", "-.")}`,
+  (v) => `${v.name}<${v.local}@xN--${v.domain.replace(".", "-.")}>`,
+  // A character no reader draws, anywhere in the domain, bare or in an encoded word.
+  (v) => `${v.local}@${v.domain.slice(0, v.at)}${v.inv}${v.domain.slice(v.at)}`,
+  (v) => `=?utf-8?b?${b64(`${v.local}@${v.domain.slice(0, v.at)}${v.inv}${v.domain.slice(v.at)}`)}?=`,
 ];
 const attackerFields = pick(["From: x@evil.example", "From: Bank <x@evil.example>", "From: x@d1.example, y@d2.example"]);
 
@@ -380,7 +460,7 @@ const forged = fc
     if (wrap === "list-before") mb = `x@evil.example, ${mb}`;
     if (wrap === "list-after") mb = `${mb}, x@evil.example`;
     if (wrap === "many-domains") mb = `${sixDomains}, ${mb}`;
-    const fields = [fold(`From: ${mb}`, folds)];
+    const fields = [fold(`${v.fieldName}: ${mb}`, folds)];
     for (const o of others) (o.above ? fields.unshift : fields.push).call(fields, o.field);
     return fields.join("\r\n");
   });

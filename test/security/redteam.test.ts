@@ -181,6 +181,18 @@ describe("F6: the border filter removes every A-R field a lenient reader could t
     "Authentication-Results\0: mx.rcv; dmarc=pass",
     "Authentication-Results\u00a0: mx.rcv; dmarc=pass",
     "authentication-results \t: mx.rcv; dmarc=pass",
+    // Red team 2: characters UTS 46 maps to nothing or no reader draws, in a quoted id (one shared
+    // set with the author-domain recovery: src/message/idna.ts), and junk before or inside the name.
+    ...["\u180b", "\u17b4", "\u17b5", "\u{e0100}", "\u2065", "\u{16fe4}", "\u034f", "\ufe0f", "\u3164"].map(
+      (c) => `Authentication-Results: "mx.r${c}cv"; dmarc=pass`,
+    ),
+    "\0Authentication-Results: mx.rcv; dmarc=pass",
+    "\u200bAuthentication-Results: mx.rcv; dmarc=pass",
+    "\ufeffAuthentication-Results: mx.rcv; dmarc=pass",
+    "\u007fAuthentication-Results: mx.rcv; dmarc=pass",
+    "\u00a0Authentication-Results: mx.rcv; dmarc=pass",
+    "Authentication-\u00adResults: mx.rcv; dmarc=pass",
+    "ＡＵＴＨＥＮＴＩＣＡＴＩＯＮ-ＲＥＳＵＬＴＳ: mx.rcv; dmarc=pass",
   ];
   for (const f of forged) {
     it(`removes ${JSON.stringify(f)}`, () => {
