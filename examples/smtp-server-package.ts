@@ -16,6 +16,12 @@
  *   once its end arrives. A connection holds at most one message of that size.
  * - `maxClients` of smtp-server (default here 100 connections; over it: 421) and its idle
  *   `socketTimeout` (60 s by default).
+ * - `maxConnectionsPerIp` (default 10): one IP past it gets 421 4.7.0 at connect, so one client
+ *   cannot fill `maxClients` alone.
+ * - `progressTimeoutMs` (default 5 min): a connection that delivers no message for this long gets
+ *   421 4.4.2 and is closed. NOOP, RSET, HELP, VRFY or a transaction that leads nowhere do not extend
+ *   it (they do reset smtp-server's idle timer); the time a message takes (DATA to its answer) does
+ *   not count.
  * - A message holding a line "." ended by a bare LF or a bare CR (`<LF>.<LF>`, `<CR>.<CR>`,
  *   `<CR><LF>.<LF>`, ...; SMTP smuggling) is refused with 550 5.5.2, as SmtpSession does: smtp-server
  *   keeps such lines as content, other servers would end the message there.
@@ -135,16 +141,65 @@ export function createAuthenticatingServer(options: {
   server?: SMTPServerOptions;
   /** Where failures are reported (default console.error). */
   log?: (message: string, error: unknown) => void;
+  /** Open connections from one IP at most; past it 421 4.7.0 at connect. Default 10. */
+  maxConnectionsPerIp?: number;
+  /** Close (421 4.4.2) a connection that delivered no message for this long. Default 300,000 ms. */
+  progressTimeoutMs?: number;
 }): SMTPServer {
   const log = options.log ?? ((message: string, error: unknown) => console.error(message, error));
   const limit = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
-  if (!Number.isSafeInteger(limit) || limit <= 0) throw new RangeError("maxMessageSize must be a positive integer");
-  const server = new SMTPServer({
+  const maxConnectionsPerIp = options.maxConnectionsPerIp ?? 10;
+  const progressTimeoutMs = options.progressTimeoutMs ?? 300_000;
+  for (const [name, value] of Object.entries({ maxMessageSize: limit, maxConnectionsPerIp, progressTimeoutMs }))
+    if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer`);
+  const ipOf = (session: { remoteAddress?: string }) => (session.remoteAddress ?? "").replace(/^::ffff:/, "");
+  /** Admitted connections per IP, and each admitted session's progress deadline. */
+  const perIp = new Map<string, number>();
+  const admittedIds = new Set<string>();
+  const deadlines = new Map<string, ReturnType<typeof setTimeout>>();
+  /** (Re)starts a session's progress deadline, or stops it (`restart` false: a message is being decided, or closed). */
+  const progress = (session: { id: string; remoteAddress?: string }, restart: boolean) => {
+    clearTimeout(deadlines.get(session.id));
+    deadlines.delete(session.id);
+    if (!restart) return;
+    const timer = setTimeout(() => {
+      deadlines.delete(session.id);
+      for (const connection of server.connections) {
+        if (connection.session?.id !== session.id) continue;
+        log(`smtp ${ipOf(session)}: no message delivered within ${progressTimeoutMs} ms, closing`, undefined);
+        connection.send(421, "4.4.2 No progress, closing connection", false); // 421: smtp-server closes
+      }
+    }, progressTimeoutMs);
+    timer.unref();
+    deadlines.set(session.id, timer);
+  };
+  const server: SMTPServer = new SMTPServer({
     authOptional: true,
     disabledCommands: ["STARTTLS"],
     maxClients: 100,
     ...options.server,
     size: limit,
+    onConnect(session, callback) {
+      const ip = ipOf(session);
+      const open = perIp.get(ip) ?? 0;
+      if (open >= maxConnectionsPerIp) {
+        log(`smtp ${ip}: connection refused: already ${maxConnectionsPerIp} connections from ${ip}`, undefined);
+        return callback(reply(421, "4.7.0 Too many connections from your address, try again later"));
+      }
+      perIp.set(ip, open + 1);
+      admittedIds.add(session.id);
+      progress(session, true);
+      callback();
+    },
+    onClose(session) {
+      // Only an admitted session holds a deadline (and a count).
+      if (!admittedIds.delete(session.id)) return;
+      progress(session, false);
+      const ip = ipOf(session);
+      const n = (perIp.get(ip) ?? 1) - 1;
+      if (n > 0) perIp.set(ip, n);
+      else perIp.delete(ip);
+    },
     onData(stream, session, callback) {
       const envelope = {
         ip: (session.remoteAddress ?? "").replace(/^::ffff:/, ""),
@@ -155,10 +210,12 @@ export function createAuthenticatingServer(options: {
       // authenticate() reads the stream itself: the body is hashed as it arrives. Keep the bytes too
       // (up to the limit), since this example stores the message.
       const message = readMessage(stream, limit);
+      progress(session, false); // the time a message takes does not count
       let answered = false;
       const answer = (error?: Error | null) => {
         if (answered) return;
         answered = true;
+        if (admittedIds.has(session.id)) progress(session, true);
         callback(error);
       };
       const decide = async (): Promise<void> => {

@@ -44,9 +44,11 @@ if (which === "own") {
       stored(m.envelope.rcptTo, m.message);
       return asyncBoom(m.envelope.rcptTo);
     },
-    server: { logger: false, banner: "test" },
+    server: { logger: false, banner: "test", ...(extra.maxClients ? { maxClients: Number(extra.maxClients) } : {}) },
     log,
     ...(extra.maxMessageSize ? { maxMessageSize: Number(extra.maxMessageSize) } : {}),
+    ...(extra.maxConnectionsPerIp ? { maxConnectionsPerIp: Number(extra.maxConnectionsPerIp) } : {}),
+    ...(extra.progressTimeoutMs ? { progressTimeoutMs: Number(extra.progressTimeoutMs) } : {}),
   });
   server.listen(0, "127.0.0.1", () => console.log(`PORT ${(server.server.address() as { port: number }).port}`));
 }

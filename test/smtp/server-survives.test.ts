@@ -44,8 +44,8 @@ function startChild(which: "own" | "package", extra: Record<string, unknown> = {
 }
 
 /** A raw client: send bytes, wait until the received text matches, or until the server closes. */
-function rawClient(port: number) {
-  const socket: Socket = connect(port, "127.0.0.1");
+function rawClient(port: number, from?: string) {
+  const socket: Socket = connect({ port, host: "127.0.0.1", ...(from ? { localAddress: from } : {}) });
   let got = "";
   let closed = false;
   const listeners: Array<() => void> = [];
@@ -518,4 +518,60 @@ describe("examples/smtp-server.ts: refused connections do not exhaust descriptor
       child.process.kill();
     }
   }, 60_000);
+});
+
+describe("examples/smtp-server-package.ts: one client cannot starve the others", () => {
+  let child: Child;
+  beforeAll(async () => {
+    child = await startChild("package", { maxClients: 5, maxConnectionsPerIp: 3, progressTimeoutMs: 1500 });
+  }, 40_000);
+  afterAll(() => {
+    child?.process.kill();
+  });
+
+  it("connections from one IP past maxConnectionsPerIp get 421 4.7.0; a client from another IP is served", async () => {
+    const held = [0, 1, 2].map(() => rawClient(child.port, "127.0.0.2"));
+    try {
+      for (const h of held) await h.until(greeting);
+      for (const _ of [0, 1]) {
+        const extra = rawClient(child.port, "127.0.0.2");
+        const text = await extra.until((t, closed) => closed && t.length > 0);
+        expect(text).toMatch(/^421 4\.7\.0 Too many connections from your address/);
+      }
+      await normalClientIsServed(child);
+      expect(child.stderr()).toContain("connection refused: already 3 connections from 127.0.0.2");
+    } finally {
+      for (const h of held) h.socket.destroy();
+    }
+  }, 30_000);
+
+  it("a client that only sends NOOPs is closed with 421 4.4.2 after progressTimeoutMs; delivering messages keeps a client open", async () => {
+    const noop = rawClient(child.port, "127.0.0.3");
+    await noop.until(greeting);
+    const keepAlive = setInterval(() => noop.send("NOOP\r\n"), 200);
+    try {
+      const text = await noop.until((t, closed) => closed && /^421 /m.test(t));
+      expect(text).toMatch(/^421 4\.4\.2 No progress, closing connection\r\n$/m);
+      expect(text).toMatch(/^250 /m); // the NOOPs were answered until then
+      expect(child.stderr()).toContain("no message delivered within 1500 ms, closing");
+    } finally {
+      clearInterval(keepAlive);
+      noop.socket.destroy();
+    }
+    // A message every 300 ms for 8 messages (longer than progressTimeoutMs in all): never cut.
+    const sender = rawClient(child.port, "127.0.0.4");
+    await sender.until(greeting);
+    sender.send("EHLO c.example\r\n");
+    for (let i = 1; i <= 8; i++) {
+      sender.send("MAIL FROM:<a@example.com>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n");
+      await sender.until(() => sender.count("354 End data with <CR><LF>.<CR><LF>") === i);
+      sender.send("Subject: x\r\n\r\nbody\r\n.\r\n");
+      await sender.until(() => sender.count("250 OK: message queued") === i);
+      await sleep(300);
+    }
+    sender.send("QUIT\r\n");
+    const text = await sender.until((t) => /^221 /m.test(t));
+    expect(text).not.toMatch(/^421 /m);
+    sender.socket.destroy();
+  }, 30_000);
 });
