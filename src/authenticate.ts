@@ -3,7 +3,7 @@ import { z } from "zod";
 import { type ArcSealResult, type AuthenticateSealOptions, arcSet, prepareSealer, type Sealer } from "./arc/seal.js";
 import { type ArcResult, ArcVerifier } from "./arc/verify.js";
 import { arcEntry, dkimEntries, dmarcEntry, iprevEntry, spfEntry } from "./authres/entries.js";
-import { type TrustedAuthResults, trustedAuthResults } from "./authres/read.js";
+import { parseAuthResults, type TrustedAuthResults, trustedAuthResults } from "./authres/read.js";
 import { type AuthResEntry, authservIdValue, formatAuthResults } from "./authres/write.js";
 import { BodyHashes } from "./dkim/body-hash.js";
 import { type DkimResult, DkimVerifier } from "./dkim/verify.js";
@@ -559,20 +559,56 @@ export interface ArcOverrideOptions {
 /**
  * Local policy for forwarded mail (RFC 8617 7.2, RFC 9989 5.3.6): when DMARC fails but the ARC chain
  * passes and its newest sealer is one you trust, that sealer's ARC-Authentication-Results says what it
- * saw before the message was changed. If it saw dmarc=pass, you may deliver as if DMARC passed.
+ * saw before the message was changed. If it saw dmarc=pass for the same author domains, you may deliver
+ * as if DMARC passed.
+ *
+ * Never an override when the author is in doubt: more than one From field, a From recovered from
+ * broken syntax or hidden characters, a header not read whole, or From domains left unevaluated (a
+ * From prepended above a message the list sealed is not what the list saw); nor when the author
+ * domains now differ from the `header.from` the trusted sealer recorded with its `dmarc=pass`.
+ * Pass the whole authenticate() result: without `author` there is no override.
  */
 export function arcOverride(
-  result: Pick<AuthenticationResult, "dmarc" | "arc">,
+  result: Pick<AuthenticationResult, "dmarc" | "arc"> & Partial<Pick<AuthenticationResult, "author">>,
   options: ArcOverrideOptions,
 ): { override: boolean; reason: string } {
   checkArcOverrideOptions(options);
-  const { dmarc, arc } = result;
+  const { dmarc, arc, author } = result;
   if (dmarc?.result !== "fail") return { override: false, reason: "DMARC did not fail" };
   if (arc?.result !== "pass") return { override: false, reason: `ARC chain is ${arc?.result ?? "not checked"}` };
   const newest = arc.sets[arc.sets.length - 1]!;
   const trusted = options.trustedSealers.map((d) => d.toLowerCase().replace(/\.$/, ""));
   if (!trusted.includes(newest.sealer)) return { override: false, reason: `the newest ARC sealer ${newest.sealer} is not trusted` };
-  if (!/(?:^|;)\s*dmarc\s*=\s*pass\b/i.test(newest.authResults))
+  const doubt = authorDoubt(author, dmarc);
+  if (doubt !== undefined) return { override: false, reason: `the author is in doubt (${doubt}): no override` };
+  const current = new Set(author!.ok ? [author!.domain] : author!.domains);
+  const recorded = parseAuthResults(newest.authResults);
+  const dmarcEntries = recorded.ok ? recorded.value.results.filter((e) => e.method.toLowerCase() === "dmarc") : [];
+  if (!dmarcEntries.some((e) => e.result.toLowerCase() === "pass"))
     return { override: false, reason: `${newest.sealer} did not record dmarc=pass` };
+  const seen = new Set<string>();
+  for (const e of dmarcEntries) {
+    if (e.result.toLowerCase() !== "pass") return { override: false, reason: `${newest.sealer} recorded dmarc=${e.result}` };
+    const from = e.props.find((p) => p.ptype.toLowerCase() === "header" && p.property.toLowerCase() === "from")?.value;
+    if (from === undefined) return { override: false, reason: `${newest.sealer} recorded dmarc=pass without header.from` };
+    seen.add(from.toLowerCase().replace(/\.$/, ""));
+  }
+  const same = seen.size === current.size && [...current].every((d) => seen.has(d));
+  if (!same)
+    return {
+      override: false,
+      reason: `the author domains (${[...current].join(", ")}) differ from the header.from ${newest.sealer} recorded (${[...seen].join(", ")})`,
+    };
   return { override: true, reason: `trusted sealer ${newest.sealer} (ARC instance ${newest.instance}) recorded dmarc=pass` };
+}
+
+/** Why the author of a message is too uncertain for an ARC override, or undefined when it is not. */
+function authorDoubt(author: AuthorResult | undefined, dmarc: DmarcResult): string | undefined {
+  if (author === undefined || author === null || typeof author !== "object") return "no author given";
+  if ((dmarc.unevaluated?.length ?? 0) > 0) return "From domains were not evaluated";
+  if (author.ok) return undefined;
+  // Several mailboxes, or a group, parsed strictly and each evaluated: not doubt.
+  if ((author.reason === "multiple-mailboxes" || author.reason === "group") && !author.recovered && !author.unseen)
+    return author.domains.length > 0 ? undefined : "no author domain";
+  return author.reason;
 }

@@ -4,7 +4,7 @@ import { BodyHashes } from "../dkim/body-hash.js";
 import { canonicalizeHeader, canonicalizeSignatureField, selectHeaders } from "../dkim/canonicalize.js";
 import { signHeaderData } from "../dkim/crypto.js";
 import { loadPrivateKey, type PrivateKeyInput } from "../dkim/private-key.js";
-import { DEFAULT_SIGNED_HEADERS, signingNames } from "../dkim/sign.js";
+import { DEFAULT_OVERSIGNED_HEADERS, DEFAULT_SIGNED_HEADERS, signedHeaderList, signingNames } from "../dkim/sign.js";
 import type { Resolver } from "../dns/types.js";
 import { ArgumentError, describeError, OptionsError } from "../errors.js";
 import { abortableStream } from "../message/abortable.js";
@@ -264,9 +264,9 @@ export function arcSet(
   const names = (options.headers ?? [...DEFAULT_SIGNED_HEADERS, "dkim-signature"])
     .map((n) => n.toLowerCase())
     .filter((n) => !n.startsWith("arc-") && n !== "authentication-results");
-  const present = new Map<string, number>();
-  for (const h of headers) if (!h.malformed) present.set(h.key, (present.get(h.key) ?? 0) + 1);
-  const hList = options.headers ? names : names.flatMap((n) => Array(present.get(n) ?? 0).fill(n) as string[]);
+  // Oversigned as signDkim does (RFC 6376 8.15): one more From (Subject, Date...) than present, so a
+  // From prepended above the sealed message breaks the AMS instead of hiding behind it.
+  const hList = options.headers ? names : signedHeaderList(headers, names, DEFAULT_OVERSIGNED_HEADERS);
   const visible = [aar, ...headers];
   const amsPieces = [
     `a=${algorithm};`,

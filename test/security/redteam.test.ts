@@ -4,6 +4,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  arcOverride,
   authenticate,
   checkDmarc,
   checkSenderNullMx,
@@ -21,7 +22,7 @@ import {
   verifyReportDestination,
   zoneFromObject,
 } from "../../src/index.js";
-import { ED_PEM } from "../helpers/keys.js";
+import { ED_PEM, EXAMPLE_ZONE } from "../helpers/keys.js";
 
 const zone = zoneFromObject({
   "_dmarc.bank.example": { TXT: "v=DMARC1; p=reject" },
@@ -340,5 +341,72 @@ describe("DNS faults are never read as answers, and every wait is bounded", () =
     });
     setTimeout(() => c.abort(), 20);
     await expect(p).resolves.toMatchObject({ sealed: false });
+  });
+});
+
+describe("red team 2, finding 4: an ARC override never covers a From the trusted sealer did not see", () => {
+  const edKey = EXAMPLE_ZONE.get("ed25519._domainkey.example.com")!.TXT!;
+  const arcZone = zoneFromObject({
+    "_dmarc.bank.example": { TXT: "v=DMARC1; p=reject" },
+    "_dmarc.shop.example": { TXT: "v=DMARC1; p=none" },
+    "s._domainkey.lists.example.net": { TXT: edKey },
+  });
+  const viaList = { ip: "198.51.100.40", helo: "lists.example.net", mailFrom: "bounces@lists.example.net" };
+  const list = { domain: "lists.example.net", selector: "s", privateKey: ED_PEM, authservId: "lists.example.net" };
+  const none = { result: "none" as const, reason: "none", instances: 0, sets: [] };
+  const original = "From: Alice <alice@bank.example>\r\nTo: l@lists.example.net\r\nSubject: [l] hi\r\n\r\nbody\r\n";
+  /** The list seals what it received, recording dmarc=pass for `from`. */
+  const seal = async (m: string, from = "bank.example", headers?: string[]) => {
+    const s = await sealArc(m, {
+      ...list,
+      chain: none,
+      authResults: `lists.example.net; dmarc=pass header.from=${from}`,
+      ...(headers ? { headers } : {}),
+    });
+    if (!s.sealed) throw new Error(s.reason);
+    return s.headers + m;
+  };
+  const check = (m: string) => authenticate(m, viaList, { resolver: new FixtureResolver(arcZone), authservId: "mx.rcv" });
+  const trusted = { trustedSealers: ["lists.example.net"] };
+
+  it("control: the list's own sealed message is overridden", async () => {
+    const r = await check(await seal(original));
+    expect(r.dmarc).toMatchObject({ result: "fail", arc: { result: "pass" } });
+    expect(arcOverride(r, trusted).override).toBe(true);
+  });
+
+  it("sealArc oversigns From (and the fields signDkim oversigns) in the AMS h=", async () => {
+    const sealed = await seal(original);
+    const h = /ARC-Message-Signature:[^]*?\bh=([^;]*);/.exec(sealed)![1]!.replace(/\s+/g, "");
+    expect(h.split(":").filter((n) => n === "from")).toHaveLength(2);
+    expect(h.split(":").filter((n) => n === "subject")).toHaveLength(2);
+  });
+
+  it("a From prepended above the sealed message breaks the chain", async () => {
+    const r = await check(`From: ceo@bank.example\r\n${await seal(original)}`);
+    expect(r.arc?.result).toBe("fail");
+    expect(arcOverride(r, trusted).override).toBe(false);
+  });
+
+  it("a From prepended above a seal that did not oversign From: the chain passes, no override (multiple From)", async () => {
+    const r = await check(`From: ceo@bank.example\r\n${await seal(original, "bank.example", ["from", "subject", "to"])}`);
+    expect(r.dmarc).toMatchObject({ result: "fail", disposition: "reject", arc: { result: "pass" } });
+    expect(arcOverride(r, trusted)).toMatchObject({ override: false, reason: expect.stringContaining("multiple-from") });
+  });
+
+  it("author domains differing from the recorded header.from: no override", async () => {
+    // A seal that does not cover From at all, and a From replaced after sealing.
+    const sealed = await seal(original.replace("alice@bank.example", "alice@shop.example"), "shop.example", ["subject", "to"]);
+    const r = await check(sealed.replace("alice@shop.example", "ceo@bank.example"));
+    expect(r.dmarc).toMatchObject({ result: "fail", arc: { result: "pass" } });
+    expect(arcOverride(r, trusted)).toMatchObject({ override: false, reason: expect.stringContaining("differ") });
+  });
+
+  it("a doubtful author (recovered from broken syntax): no override; without author: no override", async () => {
+    const r = await check(await seal(original.replace("<alice@bank.example>", "<alice@bank.example")));
+    expect(r.dmarc).toMatchObject({ result: "fail", arc: { result: "pass" } });
+    expect(arcOverride(r, trusted).override).toBe(false);
+    const ok = await check(await seal(original));
+    expect(arcOverride({ dmarc: ok.dmarc!, arc: ok.arc! }, trusted).override).toBe(false);
   });
 });
