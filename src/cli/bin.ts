@@ -2,9 +2,12 @@
 import { main } from "./main.js";
 
 // A closed pipe (`msgauth check ... | head`) ends the run quietly, as other command-line tools do.
+// Any other write error (ENOSPC on /dev/full or a full disk, EIO) is one line on stderr and exit 4,
+// the exit code for input and output that cannot be read or written.
 process.stdout.on("error", (err: NodeJS.ErrnoException) => {
   if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
-  throw err;
+  process.stderr.write(`msgauth: cannot write standard output (${err.code ?? "error"})\n`);
+  process.exit(4);
 });
 
 main(process.argv.slice(2), {

@@ -1,5 +1,4 @@
 import { generateKeyPairSync } from "node:crypto";
-import { writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 import pkg from "../../package.json" with { type: "json" };
@@ -7,6 +6,7 @@ import { sealArc } from "../arc/seal.js";
 import { authenticate } from "../authenticate.js";
 import { signDkim } from "../dkim/sign.js";
 import { checkDmarc } from "../dmarc/evaluate.js";
+import { formatFromPath } from "../dns/load.js";
 import { NodeResolver } from "../dns/node.js";
 import { RecordingResolver } from "../dns/recorder.js";
 import type { Resolver } from "../dns/types.js";
@@ -16,7 +16,8 @@ import { checkSpf } from "../spf/check.js";
 import { receivedSpf } from "../spf/received-spf.js";
 import { escapeText, safeJson } from "./escape.js";
 import { COMMAND_HELP, USAGE } from "./help.js";
-import { FILE_LIMITS, readInputs, readRegularFile, readZoneFile } from "./inputs.js";
+import { FILE_LIMITS, FileInputError, readInputs, readRegularFile, readZoneFile } from "./inputs.js";
+import { checkOutputPath, OutputError, writeOutputFile } from "./output.js";
 import { cmdReport } from "./report.js";
 import { cmdTlsrpt } from "./tlsrpt.js";
 
@@ -158,15 +159,10 @@ async function readKey(path: string): Promise<Buffer> {
   return readRegularFile(path, "key", FILE_LIMITS.key);
 }
 
-/** Writes a message byte for byte: to --out, or to standard output. */
+/** Writes a message byte for byte: to --out (a regular or new file, see output.ts), or to standard output. */
 async function writeMessage(out: string | undefined, bytes: Buffer, io: CliIo): Promise<void> {
-  if (out === undefined) {
-    await io.stdout(bytes);
-    return;
-  }
-  await writeFile(out, bytes).catch((err: NodeJS.ErrnoException) => {
-    throw new InputError(`cannot write ${q(out)} (${err.code ?? String(err)})`);
-  });
+  if (out === undefined) await io.stdout(bytes);
+  else await writeOutputFile(out, bytes);
 }
 
 async function cmdCheck(args: string[], io: CliIo, resolverOverride?: Resolver): Promise<number> {
@@ -269,6 +265,8 @@ async function cmdSign(args: string[], io: CliIo): Promise<number> {
     "simple/relaxed",
   ] as const);
   const maxBytes = size("sign", one(values, "max-message-size"));
+  const out = one(values, "out");
+  if (out !== undefined) await checkOutputPath(out); // before the work: a FIFO or a link is refused at once
   const message = await readMessage(positionals[0] ?? "-", io, maxBytes);
   const pems = await Promise.all(keys.map(readKey));
   const fields = await signDkim(
@@ -282,7 +280,7 @@ async function cmdSign(args: string[], io: CliIo): Promise<number> {
     })),
   );
   // Bytes out as they came in: the fields (UTF-8) on top of the message's own bytes.
-  await writeMessage(one(values, "out"), Buffer.concat([Buffer.from(fields, "utf8"), message]), io);
+  await writeMessage(out, Buffer.concat([Buffer.from(fields, "utf8"), message]), io);
   return EXIT.ok;
 }
 
@@ -312,6 +310,8 @@ async function cmdSeal(args: string[], io: CliIo, resolverOverride?: Resolver): 
   const ipValue = one(values, "ip");
   const address = ipValue === undefined ? undefined : ipAddress("seal", ipValue);
   const maxBytes = size("seal", one(values, "max-message-size"));
+  const out = one(values, "out");
+  if (out !== undefined) await checkOutputPath(out);
   const resolver = resolverOverride ?? (await resolverFrom(many(values, "zone"), io));
   const message = await readMessage(positionals[0] ?? "-", io, maxBytes);
   const privateKey = await readKey(keyPath);
@@ -330,7 +330,6 @@ async function cmdSeal(args: string[], io: CliIo, resolverOverride?: Resolver): 
     resolver,
     ...(r ? { authResults: r.headers.authenticationResults, chain: r.arc! } : {}),
   });
-  const out = one(values, "out");
   if (!seal.sealed) {
     io.stderr(`msgauth: not sealed: ${q(seal.reason)}\n`);
     await writeMessage(out, message, io);
@@ -407,6 +406,8 @@ async function cmdKeygen(args: string[], io: CliIo): Promise<number> {
   const selector = one(values, "selector") ?? "default";
   const dom = one(values, "domain");
   if (dom !== undefined) domainName("keygen", dom, "--domain");
+  const out = one(values, "out");
+  if (out !== undefined) await checkOutputPath(out);
   const pair = type === "rsa" ? generateKeyPairSync("rsa", { modulusLength: bits }) : generateKeyPairSync("ed25519");
   const pem = pair.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
   const der = pair.publicKey.export({ type: "spki", format: "der" });
@@ -415,8 +416,8 @@ async function cmdKeygen(args: string[], io: CliIo): Promise<number> {
   const chunks: string[] = [];
   for (let i = 0; i < value.length; i += 250) chunks.push(`"${value.slice(i, i + 250)}"`);
   const name = `${q(selector)}._domainkey${dom ? `.${q(dom)}.` : ""}`;
-  const out = one(values, "out");
-  if (out) await writeFile(out, pem, { mode: 0o600 });
+  // A new file of mode 0600 renamed over the target: an old file's mode or a link is never kept.
+  if (out !== undefined) await writeOutputFile(out, pem, 0o600);
   else await io.stdout(pem);
   await io.stdout(`${name} IN TXT ( ${chunks.join("\n    ")} )\n`);
   return EXIT.ok;
@@ -433,6 +434,7 @@ async function cmdRecord(args: string[], io: CliIo): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`record: unexpected argument ${q(positionals[0]!)} (the command to run goes after --)`);
   if (split < 0) throw new UsageError("record: put -- before the command to run, as in: msgauth record --out z.yaml -- spf ...");
   const out = required("record", values, "out", "the zone file to write");
+  await checkOutputPath(out);
   const [command, ...rest] = args.slice(split + 1);
   const runners: Record<string, (a: string[], io: CliIo, r: Resolver) => Promise<number>> = {
     check: cmdCheck,
@@ -449,9 +451,7 @@ async function cmdRecord(args: string[], io: CliIo): Promise<number> {
   }
   const recorder = new RecordingResolver(await resolverFrom(many(values, "zone"), io));
   const code = await run(rest, io, recorder);
-  await recorder.save(out).catch((err: NodeJS.ErrnoException) => {
-    throw new InputError(`cannot write ${q(out)} (${err.code ?? String(err)})`);
-  });
+  await writeOutputFile(out, formatFromPath(out) === "json" ? recorder.toJson() : recorder.toYaml());
   io.stderr(`recorded ${recorder.size} answers to ${q(out)}\n`);
   return code;
 }
@@ -508,6 +508,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     if (err instanceof UsageError) {
       io.stderr(`msgauth: ${err.message}\n`);
       return EXIT.usage;
+    }
+    // These carry a message whose names are already escaped: escaping again would print `\\e`.
+    if (err instanceof InputError || err instanceof FileInputError || err instanceof OutputError) {
+      io.stderr(`msgauth: ${err.message.split("\n")[0] ?? ""}\n`);
+      return EXIT.input;
     }
     // Unreadable input, bad keys, zone file errors: one line, in the words of the error.
     const message = describeError(err);
