@@ -306,6 +306,7 @@ async function evaluate(
   seal?: { sealer: Sealer; options: AuthenticateSealOptions },
 ): Promise<AuthenticationResult> {
   const started = performance.now();
+  const budgetEnds = Date.now() + budgetMs;
   const timings: CheckTiming[] = [];
   const time = (check: CheckTiming["check"], since: number) => {
     const t = { check, durationMs: performance.now() - since };
@@ -366,7 +367,12 @@ async function evaluate(
   let sealInput: { headers: readonly HeaderField[]; body: () => { digest: Uint8Array } } | undefined;
   const dmarcLookups = new DmarcLookups(resolver);
   try {
-    const input = typeof message === "string" || message instanceof Uint8Array ? message : abortableStream(message, deadline);
+    // The budget is also checked by clock at each chunk: a stream whose chunks are all ready at once
+    // never lets the budget's timer fire.
+    const input =
+      typeof message === "string" || message instanceof Uint8Array
+        ? message
+        : abortableStream(message, deadline, { at: budgetEnds, reason: `time budget of ${budgetMs} ms exceeded` });
     const opened = await openMessage(input, {
       ...(limits.maxHeaderBytes !== undefined ? { maxHeaderBytes: limits.maxHeaderBytes } : {}),
       ...(limits.maxHeaderFields !== undefined ? { maxHeaderFields: limits.maxHeaderFields } : {}),

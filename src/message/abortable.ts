@@ -17,12 +17,22 @@ function reasonOf(signal: AbortSignal): string {
   return "the stream was abandoned: aborted";
 }
 
+/** A deadline checked by clock: `at` in Date.now() milliseconds. */
+export interface ClockDeadline {
+  at: number;
+  reason: string;
+}
+
 /**
  * A view of a stream that stops waiting when `signal` aborts: a pending or later `next()` rejects
  * with StreamAbortedError, and the source is told to stop (`return()`, which destroys a Node
  * Readable) without waiting for it. A source that stalls forever can then hold up nothing.
+ *
+ * With `deadline`, every `next()` also checks the clock: a source whose chunks are all ready at once
+ * (`async function* () { for (;;) yield "" }`) keeps the microtask queue busy, so no timer (the one
+ * that aborts `signal`) can ever fire; the clock check ends it all the same.
  */
-export function abortableStream<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncIterable<T> {
+export function abortableStream<T>(source: AsyncIterable<T>, signal: AbortSignal, deadline?: ClockDeadline): AsyncIterable<T> {
   return {
     [Symbol.asyncIterator](): AsyncIterator<T> {
       const it = source[Symbol.asyncIterator]();
@@ -42,6 +52,10 @@ export function abortableStream<T>(source: AsyncIterable<T>, signal: AbortSignal
           if (signal.aborted) {
             close();
             return Promise.reject(new StreamAbortedError(reasonOf(signal)));
+          }
+          if (deadline !== undefined && Date.now() >= deadline.at) {
+            close();
+            return Promise.reject(new StreamAbortedError(deadline.reason));
           }
           return new Promise<IteratorResult<T>>((resolve, reject) => {
             const onAbort = () => {

@@ -15,12 +15,69 @@ export function toBytes(chunk: Uint8Array | string): Uint8Array {
   return typeof chunk === "string" ? encoder.encode(chunk) : chunk;
 }
 
+/**
+ * A stream chunk that is not a Uint8Array (Buffer) or a string: an ArrayBuffer, a DataView, a
+ * Uint16Array, a number. Never skipped or reinterpreted (a Uint16Array's bytes read as a message
+ * would be a NUL-prefixed header): the stream is unreadable. authenticate() reports it as
+ * `message.error: "unreadable"`.
+ */
+export class StreamChunkError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StreamChunkError";
+  }
+}
+
+/** Consecutive empty chunks a stream may yield before it is taken as unreadable. */
+export const MAX_EMPTY_CHUNK_RUN = 65_536;
+
+function describeChunk(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value !== "object") return typeof value;
+  try {
+    const name = Object.getPrototypeOf(value)?.constructor?.name;
+    return typeof name === "string" && name !== "" ? name : "an object";
+  } catch {
+    return "an object";
+  }
+}
+
+/** A stream chunk as bytes; anything but a Uint8Array or a string throws StreamChunkError. */
+function chunkBytes(value: unknown): Uint8Array {
+  if (typeof value === "string") return encoder.encode(value);
+  if (value instanceof Uint8Array) return value;
+  throw new StreamChunkError(`a message stream chunk must be a Uint8Array (Buffer) or a string, not ${describeChunk(value)}`);
+}
+
+/** Counts runs of empty chunks: an endless run of them is a stream that never delivers. */
+function emptyRun(): (chunk: Uint8Array) => void {
+  let run = 0;
+  return (chunk) => {
+    if (chunk.length > 0) run = 0;
+    else if (++run > MAX_EMPTY_CHUNK_RUN) throw new StreamChunkError(`the message stream yielded more than ${MAX_EMPTY_CHUNK_RUN} empty chunks in a row`);
+  };
+}
+
 export function isMessageInput(value: unknown): value is MessageInput {
   return (
     typeof value === "string" ||
     value instanceof Uint8Array ||
     (typeof value === "object" && value !== null && Symbol.asyncIterator in value)
   );
+}
+
+/** chunkBytes, telling the source to stop (not awaited) when the chunk is refused. */
+function readChunk(value: unknown, iterator: AsyncIterator<unknown>): Uint8Array {
+  try {
+    return chunkBytes(value);
+  } catch (err) {
+    try {
+      Promise.resolve(iterator.return?.()).catch(() => {});
+    } catch {
+      // a source whose return() throws is closed as far as we are concerned
+    }
+    throw err;
+  }
 }
 
 async function* once(chunk: Uint8Array): AsyncGenerator<Uint8Array> {
@@ -50,13 +107,15 @@ export async function openMessage(input: MessageInput, limits: SplitLimits = {})
   let len = 0;
   let end = -1;
   let done = false;
+  const countEmpty = emptyRun();
   while (end < 0) {
     const step = await iterator.next();
     if (step.done) {
       done = true;
       break;
     }
-    const chunk = toBytes(step.value);
+    const chunk = readChunk(step.value, iterator);
+    countEmpty(chunk);
     if (len + chunk.length > buf.length) {
       const grown = new Uint8Array(Math.max(buf.length * 2, len + chunk.length));
       grown.set(buf.subarray(0, len));
@@ -92,7 +151,8 @@ export async function openMessage(input: MessageInput, limits: SplitLimits = {})
     for (;;) {
       const step = await iterator.next();
       if (step.done) return;
-      const chunk = toBytes(step.value);
+      const chunk = readChunk(step.value, iterator);
+      countEmpty(chunk);
       if (chunk.length > 0) yield chunk;
     }
   }

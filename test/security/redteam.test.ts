@@ -410,3 +410,99 @@ describe("red team 2, finding 4: an ARC override never covers a From the trusted
     expect(arcOverride({ dmarc: ok.dmarc!, arc: ok.arc! }, trusted).override).toBe(false);
   });
 });
+
+describe("red team 2, findings 6 and 7: a stream's chunks are checked, and the budget holds by clock", () => {
+  const opts = (timeBudgetMs = 20_000) => ({ resolver: new FixtureResolver(zone), authservId: "mx.rcv", limits: { timeBudgetMs } });
+  const victim = new TextEncoder().encode(`From: ceo@bank.example\r\n${TAIL}`);
+  const chunks: Array<[string, () => AsyncIterable<unknown>]> = [
+    [
+      "a Uint16Array before a normal message (its bytes would be a NUL-prefixed From)",
+      async function* () {
+        yield new Uint16Array(4);
+        yield victim;
+      },
+    ],
+    [
+      "an ArrayBuffer holding the message",
+      async function* () {
+        yield victim.slice().buffer;
+      },
+    ],
+    [
+      "a DataView over the message",
+      async function* () {
+        yield new DataView(victim.slice().buffer);
+      },
+    ],
+    [
+      "a number",
+      async function* () {
+        yield 42;
+      },
+    ],
+    [
+      "null in the body",
+      async function* () {
+        yield victim;
+        yield null;
+      },
+    ],
+    [
+      "an object in the body",
+      async function* () {
+        yield "From: ceo@bank.example\r\n\r\n";
+        yield { length: 3 };
+      },
+    ],
+  ];
+  for (const [name, make] of chunks) {
+    it(`${name}: message.error unreadable, never a verdict on odd bytes`, async () => {
+      const r = await authenticate(make() as AsyncIterable<Uint8Array>, envelope, opts());
+      expect(r.message.error).toBe("unreadable");
+      expect(r.dmarc?.result).not.toBe("pass");
+      expect(r.dmarc?.result).toBe("temperror");
+    });
+  }
+
+  // Each source stops by itself after 10 s (so that a regression fails instead of hanging the run:
+  // chunks that are ready at once keep the microtask queue busy, and no timer, not even the test
+  // runner's, can fire); with a 300 ms budget the read must end long before that, unreadable.
+  const SAFETY_MS = 10_000;
+  const until = () => {
+    const stop = Date.now() + SAFETY_MS;
+    return () => Date.now() < stop;
+  };
+  const ready: Array<[string, () => AsyncIterable<Uint8Array | string>]> = [
+    [
+      "endless empty strings",
+      async function* () {
+        for (const go = until(); go(); ) yield "";
+      },
+    ],
+    [
+      "endless empty chunks in the body",
+      async function* () {
+        yield "From: ceo@bank.example\r\n\r\n";
+        const empty = new Uint8Array(0);
+        for (const go = until(); go(); ) yield empty;
+      },
+    ],
+    [
+      "endless 64 KiB body chunks",
+      async function* () {
+        yield "From: ceo@bank.example\r\n\r\n";
+        const c = new Uint8Array(64 * 1024).fill(0x61);
+        for (const go = until(); go(); ) yield c;
+      },
+    ],
+  ];
+  for (const [name, make] of ready) {
+    it(`${name}, all ready at once: unreadable within the budget`, async () => {
+      const started = Date.now();
+      const r = await authenticate(make(), envelope, opts(300));
+      expect(r.message.error).toBe("unreadable");
+      expect(r.dmarc?.result).not.toBe("pass");
+      expect(Date.now() - started).toBeLessThan(SAFETY_MS - 1_000); // budget (300 ms) + generous slack
+    }, 30_000);
+  }
+});
