@@ -54,7 +54,8 @@ function emptyRun(): (chunk: Uint8Array) => void {
   let run = 0;
   return (chunk) => {
     if (chunk.length > 0) run = 0;
-    else if (++run > MAX_EMPTY_CHUNK_RUN) throw new StreamChunkError(`the message stream yielded more than ${MAX_EMPTY_CHUNK_RUN} empty chunks in a row`);
+    else if (++run > MAX_EMPTY_CHUNK_RUN)
+      throw new StreamChunkError(`the message stream yielded more than ${MAX_EMPTY_CHUNK_RUN} empty chunks in a row`);
   };
 }
 
