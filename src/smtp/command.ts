@@ -34,7 +34,13 @@ export type SmtpCommand =
   | { verb: "VRFY" | "EXPN"; argument: string }
   | { verb: "AUTH"; mechanism: string; initialResponse?: string };
 
-export type CommandParse = { ok: true; command: SmtpCommand } | { ok: false; reply: Reply };
+/**
+ * A refused command. `chunk` is set only for a refused BDAT, whose chunk follows the line whatever
+ * the reply: its size when the line still tells it (the caller reads and drops that many bytes), or
+ * "unknown" when it does not (the caller cannot tell where the chunk ends and must close the
+ * connection rather than read chunk bytes as commands).
+ */
+export type CommandParse = { ok: true; command: SmtpCommand } | { ok: false; reply: Reply; chunk?: number | "unknown" };
 
 export interface CommandOptions {
   /** Longest command line, CRLF included. Default 512 (RFC 5321 4.5.3.1.4). */
@@ -158,8 +164,10 @@ function rcptParams(rest: string, utf8: boolean): RcptParams | CommandParse {
 export function parseCommand(line: string, options: CommandOptions = {}): CommandParse {
   checkCommandOptions(options);
   const max = options.maxLineLength ?? 512;
-  if (Buffer.byteLength(line) + 2 > max) return err(500, "5.5.2", "Line too long");
-  if (/[\x00-\x08\x0a-\x1f\x7f]/.test(line)) return err(500, "5.5.2", "Control characters are not allowed in commands");
+  // A BDAT line refused before its size is read: where its chunk ends is unknown.
+  const bdat = (parse: CommandParse): CommandParse => (/^BDAT(?: |$)/i.test(line) ? { ...parse, chunk: "unknown" } : parse);
+  if (Buffer.byteLength(line) + 2 > max) return bdat(err(500, "5.5.2", "Line too long"));
+  if (/[\x00-\x08\x0a-\x1f\x7f]/.test(line)) return bdat(err(500, "5.5.2", "Control characters are not allowed in commands"));
   const space = line.indexOf(" ");
   const verb = (space < 0 ? line : line.slice(0, space)).toUpperCase();
   const arg = space < 0 ? "" : line.slice(space + 1);
@@ -204,9 +212,21 @@ export function parseCommand(line: string, options: CommandOptions = {}): Comman
       return { ok: true, command: { verb, to: path.path, params } };
     }
     case "BDAT": {
-      const m = /^([0-9]{1,15})(?: +(LAST))?$/i.exec(arg.trim());
-      if (!m) return syntax("Syntax: BDAT <size> [LAST]");
-      return { ok: true, command: { verb, size: Number(m[1]), last: m[2] !== undefined } };
+      // RFC 3030 2: chunk-size = 1*DIGIT, any number of digits (leading zeros included).
+      const text = arg.trim();
+      const digits = /^[0-9]+(?= |$)/.exec(text)?.[0]; // "5e3" or "0-": no size known
+      const significant = digits?.replace(/^0+/, "") ?? "";
+      // Past 15 significant digits (a petabyte) the size is not a safe integer: nothing to count.
+      const size = digits === undefined || significant.length > 15 ? undefined : Number(significant || "0");
+      const refuse = (code: number, enhanced: string, why: string): CommandParse => ({
+        ok: false,
+        reply: { code, enhanced, lines: [why] },
+        chunk: size ?? "unknown",
+      });
+      if (digits !== undefined && size === undefined) return refuse(552, "5.3.4", "BDAT chunk size too large");
+      const m = /^[0-9]+(?: +(LAST))?$/i.exec(text);
+      if (!m || size === undefined) return refuse(501, "5.5.4", "Syntax: BDAT <size> [LAST]");
+      return { ok: true, command: { verb, size, last: m[1] !== undefined } };
     }
     case "NOOP":
     case "HELP":

@@ -473,6 +473,13 @@ export class SmtpSession {
     }
   }
 
+  /** A command line starting "BDAT " (its chunk follows it, whatever the reply). */
+  #isBdatLine(bytes: Uint8Array, start: number): boolean {
+    if (this.#input.kind !== "command") return false;
+    const word = String.fromCharCode(bytes[start] ?? 0, bytes[start + 1] ?? 0, bytes[start + 2] ?? 0, bytes[start + 3] ?? 0);
+    return word.toUpperCase() === "BDAT" && bytes[start + 4] === 0x20;
+  }
+
   /** One line (CRLF or LF ended) from the queue, decoded as UTF-8; a line over `limit` gets 500 5.5.2 and is skipped. */
   #takeLine(limit: number): string | undefined {
     const q = this.#queue;
@@ -483,6 +490,7 @@ export class SmtpSession {
       if (lf >= q.end) lf = -1;
       if (lf < 0) {
         if (q.length > limit) {
+          if (!this.#skipLongLine && this.#isBdatLine(bytes, q.start)) return void this.#cannotDelimit("Line too long");
           // Drop what we have and skip to the end of this line.
           q.clear();
           this.#scanned = 0;
@@ -504,6 +512,7 @@ export class SmtpSession {
       let end = lf;
       if (end > start && bytes[end - 1] === CR) end--;
       if (end + 2 - start > limit) {
+        if (this.#isBdatLine(bytes, start)) return void this.#cannotDelimit("Line too long");
         this.#fail(r(500, "5.5.2", "Line too long"));
         if (this.closed) return undefined;
         continue;
@@ -558,7 +567,10 @@ export class SmtpSession {
       utf8: this.#tx?.params.smtputf8 ?? false,
     });
     if (!parsed.ok) {
-      this.#fail(parsed.reply);
+      if (parsed.chunk === "unknown") return this.#cannotDelimit(parsed.reply.lines[0] ?? "Bad BDAT");
+      // A refused BDAT whose size is known: its chunk is read and dropped, then the refusal is sent.
+      if (parsed.chunk !== undefined) this.#input = { kind: "bdat", remaining: parsed.chunk, last: false, error: parsed.reply };
+      else this.#fail(parsed.reply);
       return;
     }
     const c = parsed.command;
@@ -604,6 +616,15 @@ export class SmtpSession {
       case "BDAT":
         return this.#bdatCommand(c);
     }
+  }
+
+  /**
+   * A BDAT line whose chunk size cannot be known (no size, a size past 15 digits, a line too long
+   * to read): the chunk's bytes follow, and reading them as commands would run what the client sent
+   * as message content. The session ends instead: 554 and close.
+   */
+  #cannotDelimit(why: string): void {
+    this.#shutdown(r(554, "5.5.2", `${why}: the chunk that follows cannot be delimited, closing connection`), "BDAT without a size");
   }
 
   #starttls(): void {
