@@ -49,7 +49,10 @@ export interface CommandOptions {
   utf8?: boolean;
 }
 
-const err = (code: number, enhanced: string, text: string): CommandParse => ({ ok: false, reply: { code, enhanced, lines: [text] } });
+const err = (code: number, enhanced: string, text: string): Extract<CommandParse, { ok: false }> => ({
+  ok: false,
+  reply: { code, enhanced, lines: [text] },
+});
 const syntax = (text: string) => err(501, "5.5.4", text);
 const badParam = (text: string) => err(555, "5.5.4", text);
 
@@ -165,7 +168,8 @@ export function parseCommand(line: string, options: CommandOptions = {}): Comman
   checkCommandOptions(options);
   const max = options.maxLineLength ?? 512;
   // A BDAT line refused before its size is read: where its chunk ends is unknown.
-  const bdat = (parse: CommandParse): CommandParse => (/^BDAT(?: |$)/i.test(line) ? { ...parse, chunk: "unknown" } : parse);
+  const bdat = (parse: Extract<CommandParse, { ok: false }>): CommandParse =>
+    /^BDAT(?: |$)/i.test(line) ? { ...parse, chunk: "unknown" } : parse;
   if (Buffer.byteLength(line) + 2 > max) return bdat(err(500, "5.5.2", "Line too long"));
   if (/[\x00-\x08\x0a-\x1f\x7f]/.test(line)) return bdat(err(500, "5.5.2", "Control characters are not allowed in commands"));
   const space = line.indexOf(" ");
