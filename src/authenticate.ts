@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { hostname } from "node:os";
 import { z } from "zod";
 import { type ArcSealResult, type AuthenticateSealOptions, arcSet, prepareSealer, type Sealer } from "./arc/seal.js";
@@ -19,7 +20,7 @@ import type { AuthorResult } from "./message/from.js";
 import { parseAuthor } from "./message/from.js";
 import type { HeaderField } from "./message/header.js";
 import { isMessageInput, type MessageInput, openMessage } from "./message/input.js";
-import { AUTHENTICATE_HINTS, anyObject, checkArcOverrideOptions, ENVELOPE_HINTS, refuseOptions, vouch } from "./options.js";
+import { AUTHENTICATE_HINTS, anyObject, checkArcOverrideOptions, ENVELOPE_HINTS, isResolver, refuseOptions, vouch } from "./options.js";
 import { checkSpf, type SpfResult } from "./spf/check.js";
 import { receivedSpf } from "./spf/received-spf.js";
 
@@ -137,13 +138,9 @@ export interface AuthenticationResult {
 
 const fn = <T extends (...args: never[]) => unknown>(name: string) =>
   z.custom<T>((v) => typeof v === "function", { message: `${name} must be a function` });
-const resolverSchema = z.custom<Resolver>(
-  (v) =>
-    typeof v === "object" &&
-    v !== null &&
-    ["txt", "a", "aaaa", "mx", "ptr"].every((m) => typeof (v as Record<string, unknown>)[m] === "function"),
-  { message: "resolver must implement txt, a, aaaa, mx and ptr" },
-);
+const resolverSchema = z.custom<Resolver>((v) => isResolver(v), {
+  message: "resolver must implement txt, a, aaaa, mx and ptr (readable without throwing)",
+});
 const positive = z.number().int().positive();
 
 // Strict: a key msgauth does not read (mailauth's `sender`) is refused, never ignored.
@@ -225,12 +222,8 @@ export function plainOptions(v: unknown): AuthenticateOptions | undefined {
   if (!isPlainObject(v)) return undefined;
   for (const key in v) if (!PLAIN_OPTION_KEYS.has(key)) return undefined;
   const { resolver, authservId, now, random, onQuery, onTiming, dmarcMode, signal } = v;
-  if (resolver !== undefined) {
-    if (typeof resolver !== "object" || resolver === null) return undefined;
-    const r = resolver as Record<string, unknown>;
-    if (typeof r.txt !== "function" || typeof r.a !== "function" || typeof r.aaaa !== "function") return undefined;
-    if (typeof r.mx !== "function" || typeof r.ptr !== "function") return undefined;
-  }
+  // A resolver whose methods cannot be read without a throw is left to the schema, which refuses it.
+  if (resolver !== undefined && !isResolver(resolver)) return undefined;
   if (authservId !== undefined && (typeof authservId !== "string" || authservId.length < 1 || authservId.length > 255)) return undefined;
   if (!optionalFunction(now) || !optionalFunction(random) || !optionalFunction(onQuery) || !optionalFunction(onTiming)) return undefined;
   if (dmarcMode !== undefined && dmarcMode !== "rfc9989" && dmarcMode !== "rfc7489") return undefined;
@@ -285,6 +278,10 @@ export async function authenticate(
   // budget plus the CPU work left, whatever the resolver or the stream does.
   const budgetMs = o.limits?.timeBudgetMs ?? 20_000;
   const deadline = new AbortController();
+  // Every DNS query waiting on the deadline holds one abort listener until it settles (12 DKIM key
+  // lookups at once made Node warn of a leak at 11): their number is bounded by the query budget,
+  // and the stream and DMARC lookups hold a few more.
+  setMaxListeners((o.limits?.maxDnsQueries ?? 100) + 16, deadline.signal);
   const budgetTimer = setTimeout(() => deadline.abort(`time budget of ${budgetMs} ms exceeded`), budgetMs);
   const onCallerAbort = () => deadline.abort("aborted by the caller");
   if (o.signal?.aborted) onCallerAbort();

@@ -125,19 +125,27 @@ export const partialStrict = (shape: z.ZodRawShape) => z.object(shape).partial()
 export const fn = <T extends (...args: never[]) => unknown>(name: string) =>
   z.custom<T>((v) => typeof v === "function", { message: `${name} must be a function` });
 
+/**
+ * Whether `v` is an object with the five Resolver methods. Reading them may throw (a Proxy, a
+ * getter): such a resolver cannot be checked, so it is refused here (OptionsError at option check
+ * time); a resolver that throws or misbehaves when called is the DNS guard's business (temperror).
+ */
+export function isResolver(v: unknown): boolean {
+  if (typeof v !== "object" || v === null) return false;
+  try {
+    return ["txt", "a", "aaaa", "mx", "ptr"].every((m) => typeof (v as Record<string, unknown>)[m] === "function");
+  } catch {
+    return false;
+  }
+}
+
 /** A Resolver object; mailauth's resolver is a function, which gets the way to wrap it. */
-export const resolverSchema = z.custom<Resolver>(
-  (v) =>
-    typeof v === "object" &&
-    v !== null &&
-    ["txt", "a", "aaaa", "mx", "ptr"].every((m) => typeof (v as Record<string, unknown>)[m] === "function"),
-  {
-    error: (issue) =>
-      typeof issue.input === "function"
-        ? "a resolver is an object with txt, a, aaaa, mx and ptr; wrap a dns.promises.resolve-style function with fromResolveFunction(fn)"
-        : "resolver must implement txt, a, aaaa, mx and ptr",
-  },
-);
+export const resolverSchema = z.custom<Resolver>((v) => isResolver(v), {
+  error: (issue) =>
+    typeof issue.input === "function"
+      ? "a resolver is an object with txt, a, aaaa, mx and ptr; wrap a dns.promises.resolve-style function with fromResolveFunction(fn)"
+      : "resolver must implement txt, a, aaaa, mx and ptr",
+});
 
 export const positiveInt = z.number().int().positive();
 export const nonNegativeInt = z.number().int().min(0);

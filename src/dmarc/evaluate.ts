@@ -271,6 +271,8 @@ function alignmentBlocked(author: Extract<AuthorResult, { ok: false }>): string 
       return "a repeated From field";
     case "ambiguous-local-part":
       return "an ambiguous From address";
+    case "group-name":
+      return "an address in a From group name";
     case "no-from":
       return "no From field";
     case "header-not-read":

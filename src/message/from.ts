@@ -11,6 +11,7 @@ export type AuthorDefect =
   | "syntax"
   | "bad-domain"
   | "ambiguous-local-part"
+  | "group-name"
   | "header-not-read";
 
 /**
@@ -183,6 +184,15 @@ function readField(from: FromText): FieldReading {
       reading.recovered.push(...recoverDomains(m.local));
       flag(reading, "ambiguous-local-part", `From local part '${m.local}' holds '@', an encoded word or hidden characters`);
     }
+  }
+  // A group's display name is shown by readers as a display name would be, but groups are not what
+  // mailing lists use to name the original sender: a group name that reads as an address
+  // ("ceo@bank.example": a@evil.example;, or an encoded word standing for one) is doubt.
+  for (const name of new Set(parsed.mailboxes.map((m) => m.group).filter((g) => g !== undefined))) {
+    const shown = recoverDomains(name);
+    if (shown.length === 0) continue;
+    reading.recovered.push(...shown);
+    flag(reading, "group-name", `From group name '${name}' reads as an address`);
   }
   if (parsed.mailboxes.length === 0) flag(reading, "no-mailbox", "From holds no mailbox");
   // An empty group shows only its display name ("ceo@bank.example":;). Groups sharing a name count

@@ -223,6 +223,19 @@ const attacks: Case[] = [
   ...["Fr\0om", "F\u200brom", "Fro\u00adm", "ＦＲＯＭ", "fR\u2060oM", "From\ufe0f"].map(
     (n): Case => ({ name: `a From named ${JSON.stringify(n)}`, from: `${n}: ceo@bank.example\r\nFrom: x@evil.example`, expect: REJECT }),
   ),
+  // A group's display name holding an address: shown like a display name, and groups are not what
+  // lists use to name the original sender, so it is doubt (red team 2, minor).
+  { name: "an address as a quoted group name", from: 'From: "ceo@bank.example": x@evil.example;', expect: REJECT },
+  {
+    name: "an address as an encoded-word group name",
+    from: `From: =?utf-8?b?${b64("ceo@bank.example")}?=: x@evil.example;`,
+    expect: REJECT,
+  },
+  {
+    name: "an address as a group name beside a mailbox",
+    from: 'From: x@evil.example, "CEO ceo@bank.example": y@evil.example;',
+    expect: REJECT,
+  },
   { name: "no From, a Sender named with a leading NUL", from: "\0Sender: ceo@bank.example", expect: REJECT },
   { name: "no From, a Resent-From named with a ZWSP", from: "Resent-\u200bFrom: ceo@bank.example", expect: REJECT },
   {
@@ -250,6 +263,7 @@ const legitimate: Case[] = [
   },
   { name: "folded and commented", from: "From: CEO (the boss)\r\n <ceo@bank.example>", signer: "bank.example", expect: { result: "pass" } },
   { name: "the attacker's own clean mail", from: "From: x@evil.example", expect: { result: "pass" } },
+  { name: "a group with a plain name", from: "From: Board: x@evil.example, y@evil.example;", expect: { result: "pass" } },
   {
     name: "a valid A-label, in upper case, signed by its own domain",
     from: "From: x@XN--BCHER-KVA.example",
@@ -439,6 +453,8 @@ const breakage: Array<(v: Victim) => string> = [
   (v) => `${v.name}<${v.local}@xN--${v.domain.replace(".", "-.")}>`,
   // A character no reader draws, anywhere in the domain, bare or in an encoded word.
   (v) => `${v.local}@${v.domain.slice(0, v.at)}${v.inv}${v.domain.slice(v.at)}`,
+  (v) => `"${v.local}@${v.domain}": x@evil.example;`,
+  (v) => `=?utf-8?b?${b64(`${v.local}@${v.domain}`)}?=: x@evil.example, y@evil.example;`,
   (v) => `=?utf-8?b?${b64(`${v.local}@${v.domain.slice(0, v.at)}${v.inv}${v.domain.slice(v.at)}`)}?=`,
 ];
 const attackerFields = pick(["From: x@evil.example", "From: Bank <x@evil.example>", "From: x@d1.example, y@d2.example"]);

@@ -506,3 +506,63 @@ describe("red team 2, findings 6 and 7: a stream's chunks are checked, and the b
     }, 30_000);
   }
 });
+
+describe("red team 2, minor: resolver objects that cannot be read, and abort listeners", () => {
+  const msg = `From: ceo@bank.example\r\n${TAIL}`;
+  const proxies: Array<[string, object]> = [
+    [
+      "every property read throws",
+      new Proxy(
+        {},
+        {
+          get() {
+            throw new Error("boom");
+          },
+        },
+      ),
+    ],
+    [
+      "reading txt throws",
+      new Proxy(new FixtureResolver(zone), {
+        get(t, k) {
+          if (k === "txt") throw new Error("boom");
+          return Reflect.get(t, k);
+        },
+      }),
+    ],
+  ];
+  for (const [name, resolver] of proxies) {
+    it(`a resolver whose ${name}: OptionsError naming options.resolver (checked before any work), never a plain Error`, async () => {
+      const p = authenticate(msg, envelope, { resolver: resolver as Resolver, authservId: "mx.rcv" });
+      await expect(p).rejects.toBeInstanceOf(OptionsError);
+      await expect(p).rejects.toMatchObject({ path: "options.resolver" });
+      // With other options (the schema path) the same.
+      await expect(
+        authenticate(msg, envelope, { resolver: resolver as Resolver, authservId: "mx.rcv", limits: { timeBudgetMs: 1000 } }),
+      ).rejects.toBeInstanceOf(OptionsError);
+    });
+  }
+
+  it("12 DKIM key lookups waiting at once on a slow resolver: no MaxListenersExceededWarning", async () => {
+    const inner = new FixtureResolver(zone);
+    const later =
+      <K extends keyof Resolver>(k: K) =>
+      (name: string) =>
+        new Promise((r) => setTimeout(() => r((inner[k] as (n: string) => unknown)(name)), 50));
+    const slow = { txt: later("txt"), a: later("a"), aaaa: later("aaaa"), mx: later("mx"), ptr: later("ptr") } as unknown as Resolver;
+    const b64 = (n: number) => Buffer.alloc(n).toString("base64");
+    let sigs = "";
+    for (let i = 0; i < 12; i++) sigs += `DKIM-Signature: v=1; a=rsa-sha256; d=d${i}.example; s=s; h=from; bh=${b64(32)}; b=${b64(64)}\r\n`;
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on("warning", onWarning);
+    try {
+      const r = await authenticate(`${sigs}${msg}`, envelope, { resolver: slow, authservId: "mx.rcv", limits: { maxSignatures: 20 } });
+      expect(r.dkim).toHaveLength(12);
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on a later tick
+    } finally {
+      process.off("warning", onWarning);
+    }
+    expect(warnings).not.toContain("MaxListenersExceededWarning");
+  });
+});
