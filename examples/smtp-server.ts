@@ -118,16 +118,21 @@ export async function startSmtpServer(options: ExampleServerOptions): Promise<Ru
   for (const [name, value] of Object.entries({ keepMessages, keepTranscript }))
     if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer`);
   /** Bounded lists: the last `limit` entries. */
-  const keep = <T>(list: T[], limit: number, ...items: T[]) => {
-    for (const item of items) {
-      if (limit === 0) return;
-      list.push(item);
-      if (list.length > limit) list.shift();
-    }
+  const keep = <T>(list: T[], limit: number, item: T) => {
+    if (limit === 0) return;
+    list.push(item);
+    if (list.length > limit) list.shift();
   };
-  const sent = (...lines: string[]) => {
-    replyLines += lines.length;
-    keep(transcript, keepTranscript, ...lines);
+  /**
+   * Counts (and keeps) the reply lines in `text`. A loop, never a spread: one read of pipelined
+   * commands can be answered by 100,000 lines, past what a call's arguments may hold.
+   */
+  const sent = (text: string) => {
+    for (const line of text.split("\r\n")) {
+      if (line === "") continue;
+      replyLines++;
+      keep(transcript, keepTranscript, line);
+    }
   };
 
   /**
@@ -282,7 +287,7 @@ export async function startSmtpServer(options: ExampleServerOptions): Promise<Ru
 
     const step = (out: SessionOutput): void => {
       if (out.write) {
-        sent(...out.write.split("\r\n").filter(Boolean));
+        sent(out.write);
         if (!socket.destroyed) socket.write(out.write);
       }
       for (const event of out.events) {

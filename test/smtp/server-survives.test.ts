@@ -575,3 +575,31 @@ describe("examples/smtp-server-package.ts: one client cannot starve the others",
     sender.socket.destroy();
   }, 30_000);
 });
+
+describe("examples/smtp-server.ts: a pipelined burst answered by more reply lines than a call takes arguments", () => {
+  it("20,000 EHLOs in one write (about 200,000 reply lines, 80,000 in one read): all answered, then QUIT", async () => {
+    const { startSmtpServer } = await import("../../examples/smtp-server.js");
+    const logged: string[] = [];
+    const server = await startSmtpServer({
+      hostname: "mx.example.org",
+      localDomains: ["example.org"],
+      keepTranscript: 3,
+      log: (m) => logged.push(m),
+    });
+    try {
+      const c = rawClient(server.port);
+      await c.until(greeting);
+      const n = 20_000;
+      c.send(`${"EHLO c\r\n".repeat(n)}QUIT\r\n`);
+      const text = await c.until((t, closed) => /^221 /m.test(t) || closed, 60_000);
+      expect(text).not.toMatch(/^421 /m);
+      expect(c.count("250 DSN")).toBe(n);
+      expect(text).toMatch(/^221 /m);
+      expect(logged).toEqual([]);
+      expect(server.replyLines).toBe(1 + n * text.split("\r\n").indexOf("250 DSN") + 1);
+      expect(server.transcript).toHaveLength(3);
+    } finally {
+      await server.close();
+    }
+  }, 90_000);
+});
