@@ -104,11 +104,20 @@ function fromLine(raw: Uint8Array, start: number, out: FromText[]): void {
   }
   const text = unfold(decoder.decode(raw.subarray(colon, stop))).trim();
   out.push({ text, tail: [], hidden: true });
-  // And whole, to the field's end, as the header reader would read it ("<ceo@<CR>bank.example>").
-  if (stop < raw.length) {
+  // A malformed line read as a From: also whole, to the field's end, as the header reader would
+  // read it ("<ceo@<CR>bank.example>"). Not after a bare CR: that reader cuts there, and the rest of
+  // the field decoded once per bare CR would be quadratic.
+  if (start === 0 && stop < raw.length) {
     const whole = unfold(decoder.decode(raw.subarray(colon))).trim();
     if (whole !== text) out.push({ text: whole, tail: [], hidden: true });
   }
+}
+
+/** Whether a malformed line's first line reads as a From field to a lenient reader. */
+function readsAsFrom(raw: Uint8Array): boolean {
+  let end = 0;
+  while (end < raw.length && raw[end] !== CR && raw[end] !== LF) end++;
+  return lenientFieldName(raw, 0, end, "from") >= 0;
 }
 
 /** The From fields a reader could see, top to bottom. */
@@ -116,9 +125,12 @@ function fromTexts(headers: readonly HeaderField[]): FromText[] {
   const out: FromText[] = [];
   for (let i = 0; i < headers.length; i++) {
     const f = headers[i]!;
+    // The malformed lines below, up to one that is itself read as a From (it has its own tail):
+    // each line is in one tail at most, so this stays linear.
     const tail = (): string[] => {
       const lines: string[] = [];
       for (let j = i + 1; j < headers.length && headers[j]!.malformed; j++) {
+        if (readsAsFrom(headers[j]!.raw)) break;
         const line = unfold(decoder.decode(headers[j]!.raw)).trim();
         if (line !== "") lines.push(line);
       }

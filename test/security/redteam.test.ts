@@ -566,3 +566,22 @@ describe("red team 2, minor: resolver objects that cannot be read, and abort lis
     expect(warnings).not.toContain("MaxListenersExceededWarning");
   });
 });
+
+describe("red team 2: the lenient From search stays linear", () => {
+  const enc = new TextEncoder();
+  const shapes: Array<[string, string]> = [
+    ["19,000 lines named \\0From", `From: a@x.example\r\n${"\0From: a@b.example\r\n".repeat(19_000)}\r\nb`],
+    ["200,000 bare-CR From lines in one field", `X: a${"\rFrom: a@b.example".repeat(200_000)}\r\n\r\nb`],
+    ["19,000 malformed lines below a hidden From", `\0From: a@b.example\r\n${"junk\r\n".repeat(19_000)}\r\nb`],
+  ];
+  for (const [name, m] of shapes) {
+    it(`${name}: read in bounded time, never ok`, () => {
+      const started = Date.now();
+      const bytes = enc.encode(m);
+      const split = splitMessage(bytes);
+      expect(parseAuthor(split.headers, split).ok).toBe(false);
+      removeAuthResults(bytes, ["mx.rcv"]);
+      expect(Date.now() - started).toBeLessThan(20_000); // about 0.5 s; quadratic was out of memory
+    }, 60_000);
+  }
+});
