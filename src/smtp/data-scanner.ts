@@ -12,6 +12,8 @@ const SOL_BARE = 3; // just after a bare LF or a bare CR: a line start only for 
 const DOT_SOL = 4; // SOL then "."
 const DOT_SOL_CR = 5; // SOL "." CR
 const DOT_BARE = 6; // SOL_BARE then "."
+const DOT_SOL_DOT = 7; // SOL ".." (dot-stuffed): the content line starts "."
+const DOT_SOL_DOT_CR = 8; // SOL ".." CR
 
 /** What the scanner saw in one message. */
 export interface ScanFlags {
@@ -24,6 +26,9 @@ export interface ScanFlags {
    * `<CR><LF>.<LF>`, `<LF>.<CR><LF>`, `<CR><LF>.<CR>x`, ... Some SMTP servers take one of these as
    * the end of the message, so a message holding one could smuggle a second message past a relay
    * (SMTP smuggling, SEC Consult 2023; CVE-2023-51764, CVE-2023-51765, CVE-2023-51766).
+   * The rule is about the content delivered: in DATA, `<CR><LF>..<LF>` and `<CR><LF>..<CR>x` count
+   * too, since unstuffed they are `<CR><LF>.<LF>` and `<CR><LF>.<CR>x`. (`<LF>..<LF>` is not
+   * unstuffed, a "." is removed only after CRLF, so it is delivered as it came and is not flagged.)
    */
   ambiguousEnd: boolean;
 }
@@ -95,7 +100,10 @@ export class DataScanner {
           } else s = MID;
           break;
         case DOT_SOL:
-          if (buf[i] === CR) {
+          if (buf[i] === DOT && stuffed) {
+            s = DOT_SOL_DOT; // the content line starts "."
+            i++;
+          } else if (buf[i] === CR) {
             s = DOT_SOL_CR;
             i++;
           } else {
@@ -121,6 +129,26 @@ export class DataScanner {
         case DOT_BARE:
           if (buf[i] === CR || buf[i] === LF) flags.ambiguousEnd = true; // <LF>.<LF>, <CR>.<CR>, <LF>.<CR><LF>, ...
           s = MID;
+          break;
+        case DOT_SOL_DOT:
+          // <CR><LF>..<LF>: the content line "." ended by a bare LF (the line "." itself when unstuffed).
+          if (buf[i] === CR) {
+            s = DOT_SOL_DOT_CR;
+            i++;
+          } else {
+            if (buf[i] === LF) flags.ambiguousEnd = true; // MID then flags the bare LF
+            s = MID;
+          }
+          break;
+        case DOT_SOL_DOT_CR:
+          if (buf[i] === LF) {
+            s = SOL; // <CR><LF>..<CR><LF>: a stuffed "." line, content
+            i++;
+          } else {
+            flags.ambiguousEnd = true; // <CR><LF>..<CR> then not <LF>
+            flags.bareCr = true;
+            s = SOL_BARE;
+          }
           break;
       }
     }

@@ -603,3 +603,35 @@ describe("examples/smtp-server.ts: a pipelined burst answered by more reply line
     }
   }, 90_000);
 });
+
+describe("both example servers treat dot-stuffed end-of-data look-alikes the same", () => {
+  const children: Partial<Record<"own" | "package", Child>> = {};
+  beforeAll(async () => {
+    children.own = await startChild("own");
+    children.package = await startChild("package");
+  }, 60_000);
+  afterAll(() => {
+    children.own?.process.kill();
+    children.package?.process.kill();
+  });
+  const cases: Array<[string, string, RegExp]> = [
+    ["<CR><LF>..<LF> (the own server delivered <CR><LF>.<LF>)", "a\r\n..\nMAIL FROM:<x@example.com>\r\n", /^550 5\.5\.2 /m],
+    ["<CR><LF>..<CR>", "a\r\n..\rRCPT TO:<x@example.com>\r\n", /^550 5\.5\.2 /m],
+    ["<LF>..<LF>", "a\n..\nDATA\r\n", /^550 5\.5\.2 /m],
+    ["<CR><LF>..<CR><LF> (a stuffed '.' line: content)", "a\r\n..\r\nb\r\n", /^250 /m],
+  ];
+  for (const [name, content, expected] of cases) {
+    it(`${name}: the same answer from both`, async () => {
+      for (const which of ["own", "package"] as const) {
+        const c = rawClient(children[which]!.port);
+        await c.until(greeting);
+        c.send(`EHLO c.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<dots@example.org>\r\nDATA\r\n`);
+        await c.until((t) => /^354/m.test(t));
+        c.send(`From: a@b.example\r\n\r\n${content}after\r\n.\r\n`);
+        const text = await c.until((t) => /^[25]\d\d /m.test(t.split(/^354.*$/m)[1] ?? ""));
+        expect(text.split(/^354.*$/m)[1], which).toMatch(expected);
+        c.socket.destroy();
+      }
+    }, 30_000);
+  }
+});

@@ -147,7 +147,11 @@ function model(cmds: Cmd[], rejectBare: boolean): { codes: string[]; deliveries:
   };
   const finish = (text: string, last: boolean, kind: "DATA" | "BDAT") => {
     // BINARYMIME content is binary: not scanned (RFC 3030 3).
-    const seen = tx!.binary ? { ambiguous: false, bare: false } : inspect(kind === "DATA" ? stuff(text) : text);
+    // DATA: the wire form and the content delivered (unstuffed) are both read: `<CR><LF>..<LF>` on the
+    // wire is `<CR><LF>.<LF>` in the content, refused like it (docs/smtp.md).
+    const wireSeen = inspect(kind === "DATA" ? stuff(text) : text);
+    const content = kind === "DATA" ? inspect(text).ambiguous : false;
+    const seen = tx!.binary ? { ambiguous: false, bare: false } : { ambiguous: wireSeen.ambiguous || content, bare: wireSeen.bare };
     const refusal = seen.ambiguous || (rejectBare && seen.bare) ? "550" : text.length > MAX_SIZE ? "552" : undefined;
     if (refusal) {
       tx = undefined; // RFC 3030 2: a refused chunk ends the transaction
