@@ -10,6 +10,9 @@
  * Only a message whose end of data (`<CR><LF>.<CR><LF>`) arrived is ever handed to `store`: a
  * connection reset, a timeout or a client that never ends DATA discards what was received (logged).
  *
+ * Only recipients in `localDomains` are accepted from anyone; any other gets 550 5.7.1 Relaying
+ * denied unless the session authenticated (no open relay).
+ *
  * Limits (memory per connection is bounded by them):
  * - `maxMessageSize` (default 25 MiB): announced as SIZE (smtp-server's `size` option, which also
  *   refuses MAIL FROM SIZE= above it); a message past it is no longer kept and is answered 552 5.3.4
@@ -132,6 +135,11 @@ function readMessage(stream: SMTPServerDataStream, limit: number) {
 
 export function createAuthenticatingServer(options: {
   authservId: string;
+  /**
+   * The domains this server receives mail for. RCPT TO any other domain gets 550 5.7.1 Relaying
+   * denied unless the session is authenticated (an `onAuth` of yours in `server`): not an open relay.
+   */
+  localDomains: readonly string[];
   authenticate?: AuthenticateOptions;
   rejectOnDmarc?: boolean;
   /** Called for each accepted message; the client gets 250 only once it returned (or its Promise resolved). */
@@ -152,6 +160,10 @@ export function createAuthenticatingServer(options: {
   const progressTimeoutMs = options.progressTimeoutMs ?? 300_000;
   for (const [name, value] of Object.entries({ maxMessageSize: limit, maxConnectionsPerIp, progressTimeoutMs }))
     if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer`);
+  if (!Array.isArray(options.localDomains) || !options.localDomains.every((d) => typeof d === "string" && d !== "")) {
+    throw new TypeError("localDomains must be an array of domain names (the domains this server receives mail for)");
+  }
+  const local = new Set(options.localDomains.map((d) => d.toLowerCase().replace(/\.$/, "")));
   const ipOf = (session: { remoteAddress?: string }) => (session.remoteAddress ?? "").replace(/^::ffff:/, "");
   /** Admitted connections per IP, and each admitted session's progress deadline. */
   const perIp = new Map<string, number>();
@@ -190,6 +202,12 @@ export function createAuthenticatingServer(options: {
       admittedIds.add(session.id);
       progress(session, true);
       callback();
+    },
+    onRcptTo(address, session, callback) {
+      const at = address.address.lastIndexOf("@");
+      const domain = address.address.slice(at + 1).toLowerCase();
+      if (session.user !== undefined || (at > 0 && local.has(domain))) return callback();
+      callback(reply(550, "5.7.1 Relaying denied"));
     },
     onClose(session) {
       // Only an admitted session holds a deadline (and a count).

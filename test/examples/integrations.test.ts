@@ -12,6 +12,7 @@ describe("the smtp-server package with msgauth in onData", () => {
   const stored: Stored[] = [];
   const server = createAuthenticatingServer({
     authservId: "mx.example.org",
+    localDomains: ["example.org"],
     authenticate: { resolver: exampleResolver(), now: NOW },
     rejectOnDmarc: true,
     store: (m) => stored.push(m),

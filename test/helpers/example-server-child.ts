@@ -38,6 +38,7 @@ if (which === "own") {
 } else {
   const server = createAuthenticatingServer({
     authservId: "mx.example.org",
+    localDomains: ["example.org"],
     authenticate: { resolver: exampleResolver(), limits: { timeBudgetMs: Number(extra.timeBudgetMs ?? 20_000) } },
     store: (m) => {
       boom(m.envelope.rcptTo);

@@ -635,3 +635,23 @@ describe("both example servers treat dot-stuffed end-of-data look-alikes the sam
     }, 30_000);
   }
 });
+
+describe("examples/smtp-server-package.ts: not an open relay", () => {
+  let child: Child;
+  beforeAll(async () => {
+    child = await startChild("package");
+  }, 40_000);
+  afterAll(() => {
+    child?.process.kill();
+  });
+
+  it("RCPT outside localDomains from an unauthenticated client: 550 5.7.1 Relaying denied; a local one: 250", async () => {
+    const c = rawClient(child.port);
+    await c.until(greeting);
+    c.send("EHLO c.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<victim@elsewhere.example>\r\nRCPT TO:<x@EXAMPLE.org>\r\n");
+    const text = await c.until((t) => (t.match(/^(550|250) /gm) ?? []).length >= 4);
+    const replies = text.split("\r\n").filter((l) => /^(550|250) /.test(l));
+    expect(replies.slice(-2)).toEqual(["550 5.7.1 Relaying denied", "250 Accepted"]);
+    c.socket.destroy();
+  }, 30_000);
+});
