@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import type { Stats } from "node:fs";
 import { mkdir, readdir, stat, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
@@ -69,14 +70,42 @@ async function readCapped(path: string, io: CliIo): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** Every input document: files, folders (their regular files), mbox messages, stdin. */
-async function* documents(paths: string[], io: CliIo): AsyncGenerator<{ name: string; data?: Buffer; error?: string }> {
+function kindOf(s: Stats): string {
+  if (s.isDirectory()) return "a folder";
+  if (s.isFIFO()) return "a FIFO";
+  if (s.isSocket()) return "a socket";
+  if (s.isCharacterDevice() || s.isBlockDevice()) return "a device";
+  return "not a regular file";
+}
+
+/**
+ * Every input document: files, folders (their regular files), mbox messages, stdin. In a folder,
+ * what is not a regular file (links followed) is skipped with a `warning`, as `check` does; a folder
+ * with no regular file at all is an `error` (exit 4), not an empty success.
+ */
+async function* documents(paths: string[], io: CliIo): AsyncGenerator<{ name: string; data?: Buffer; error?: string; warning?: string }> {
   for (const path of paths) {
     const s = path === "-" ? undefined : await stat(path).catch(() => undefined);
     let files = [path];
     if (s?.isDirectory()) {
-      const entries = (await readdir(path, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => join(path, e.name));
-      files = entries.sort();
+      let entries: string[];
+      try {
+        entries = (await readdir(path)).sort();
+      } catch (err) {
+        yield { name: displayName(path), error: `cannot list folder (${(err as NodeJS.ErrnoException).code ?? String(err)})` };
+        continue;
+      }
+      files = [];
+      for (const entry of entries) {
+        const full = join(path, entry);
+        const t = await stat(full).catch(() => undefined);
+        if (t?.isFile()) files.push(full);
+        else yield { name: displayName(full), warning: `skipped: ${t ? kindOf(t) : "a dangling link"}, not a regular file` };
+      }
+      if (files.length === 0) {
+        yield { name: displayName(path), error: "no regular file in this folder: nothing to read" };
+        continue;
+      }
     }
     for (const file of files) {
       const name = file === "-" ? "<stdin>" : displayName(file);
@@ -102,6 +131,10 @@ async function readReports(
   const reports: AggregateReport[] = [];
   let bad = 0;
   for await (const doc of documents(paths, io)) {
+    if (doc.warning) {
+      io.stderr(`msgauth: warning: ${doc.name}: ${escapeText(doc.warning)}\n`);
+      continue;
+    }
     if (!doc.data) {
       io.stderr(`msgauth: ${doc.name}: ${escapeText(doc.error ?? "unreadable")}\n`);
       bad++;
