@@ -139,6 +139,13 @@ async function* messagesOf(name: string, file: string, source: AsyncIterable<Uin
  * swapped between the first check and the open cannot slip a FIFO or a device through. Symbolic links are followed:
  * a link to a regular file is read, a link to anything else is skipped like its target.
  */
+/**
+ * Node decodes the command line as UTF-8: a byte that is not UTF-8 arrives as U+FFFD, so such a name
+ * cannot be opened from the command line (there is no way to get the raw bytes back). Say so.
+ */
+const NOT_UTF8 =
+  "no such file (the name holds U+FFFD: a name that is not valid UTF-8 cannot be given on the command line; give the folder holding it)";
+
 async function openRegular(path: string | Buffer): Promise<{ handle: FileHandle } | { why: string }> {
   // What is plainly not a regular file is not even opened (opening some devices has effects).
   const before = await stat(path).catch(() => undefined);
@@ -148,6 +155,7 @@ async function openRegular(path: string | Buffer): Promise<{ handle: FileHandle 
     handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" && typeof path === "string" && path.includes("\ufffd")) return { why: NOT_UTF8 };
     return { why: code === "ENOENT" ? "no such file" : `cannot open (${code ?? String(err)})` };
   }
   const s = await handle.stat();

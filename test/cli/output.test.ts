@@ -128,3 +128,31 @@ describe("error messages escape a name once", () => {
     expect(r.err).toBe(`msgauth: cannot write ${dir}/no-such-folder/a\\\\b.eml (ENOENT)\n`);
   }, 30_000);
 });
+
+describe("a name that is not UTF-8 on the command line", () => {
+  it("cannot be opened (node decodes argv as UTF-8): the message says so; its folder works", () => {
+    const sub = join(dir, "latin1");
+    spawnSync("mkdir", [sub]);
+    // A file named caf<0xE9>.eml, made and named through the shell: the bytes reach the CLI raw.
+    const made = spawnSync("/bin/sh", ["-c", `cp "$0" "$1/$(printf 'caf\\351.eml')"`, message, sub]);
+    expect(made.status).toBe(0);
+    const run = spawnSync(
+      "/bin/sh",
+      [
+        "-c",
+        `"$0" --import tsx "$1" check --ip 192.0.2.1 --mail-from a@example.com --zone "$2" "$3/$(printf 'caf\\351.eml')"`,
+        process.execPath,
+        join(root, "src/cli/bin.ts"),
+        zone,
+        sub,
+      ],
+      { cwd: root, timeout: 20_000 },
+    );
+    expect(run.status).toBe(4);
+    expect(run.stderr.toString("utf8")).toBe(
+      `msgauth: ${sub}/caf\ufffd.eml: no such file (the name holds U+FFFD: a name that is not valid UTF-8 cannot be given on the command line; give the folder holding it)\n`,
+    );
+    const folder = cli(["check", "--ip", "192.0.2.1", "--mail-from", "a@example.com", "--zone", zone, sub]);
+    expect(folder.out).toContain(`${sub}/caf\\xe9.eml:`);
+  }, 30_000);
+});
