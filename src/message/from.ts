@@ -139,11 +139,9 @@ function fromTexts(headers: readonly HeaderField[]): FromText[] {
     if (f.key === "from") out.push({ text: fieldText(f), tail: tail(), hidden: false });
     const found = out.length;
     hiddenFroms(f, out);
-    // A hidden From is followed by the same malformed lines a reader may join to it.
-    if (out.length > found) {
-      const lines = tail();
-      for (let k = found; k < out.length; k++) out[k]!.tail = lines;
-    }
+    // The malformed lines below join the end of the field: the last From found in it (the bottom
+    // segment after a bare CR, or the malformed line itself, read whole).
+    if (out.length > found) out[out.length - 1]!.tail = tail();
   }
   return out;
 }
