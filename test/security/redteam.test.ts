@@ -585,3 +585,40 @@ describe("red team 2: the lenient From search stays linear", () => {
     }, 60_000);
   }
 });
+
+describe("red team 2: property, invisible characters anywhere in an A-R name or authserv-id", () => {
+  const enc = new TextEncoder();
+  const ranges: Array<[number, number]> = [
+    [0x0000, 0x0008],
+    [0x00ad, 0x00ad],
+    [0x034f, 0x034f],
+    [0x115f, 0x1160],
+    [0x17b4, 0x17b5],
+    [0x180b, 0x180f],
+    [0x200b, 0x200f],
+    [0x2060, 0x206f],
+    [0x3164, 0x3164],
+    [0xfe00, 0xfe0f],
+    [0xfeff, 0xfeff],
+    [0xffa0, 0xffa0],
+    [0x16fe4, 0x16fe4],
+    [0xe0100, 0xe01ef],
+  ];
+  const invisible = fc.oneof(...ranges.map(([a, b]) => fc.integer({ min: a, max: b }))).map((c) => String.fromCodePoint(c));
+  it("the forged field is removed, the others kept", () => {
+    fc.assert(
+      fc.property(invisible, fc.nat(), fc.boolean(), fc.boolean(), (c, at, inName, quoted) => {
+        const name = "Authentication-Results";
+        const id = "mx.rcv";
+        const n = inName ? `${name.slice(0, at % (name.length + 1))}${c}${name.slice(at % (name.length + 1))}` : name;
+        const i = inName ? id : `${id.slice(0, at % (id.length + 1))}${c}${id.slice(at % (id.length + 1))}`;
+        const field = `${n}: ${quoted || !inName ? `"${i}"` : i}; dmarc=pass`;
+        const out = Buffer.from(
+          removeAuthResults(enc.encode(`From: a@attacker.example\r\n${field}\r\nSubject: s\r\n\r\nb\r\n`), ["mx.rcv"]),
+        );
+        expect(out.toString("utf8"), JSON.stringify(field)).toBe("From: a@attacker.example\r\nSubject: s\r\n\r\nb\r\n");
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
