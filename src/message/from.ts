@@ -120,28 +120,31 @@ function readsAsFrom(raw: Uint8Array): boolean {
   return lenientFieldName(raw, 0, end, "from") >= 0;
 }
 
+/**
+ * The malformed lines below field `i`, up to one that is itself read as a From (it has its own
+ * tail): each line is in one tail at most, so this stays linear.
+ */
+function linesBelow(headers: readonly HeaderField[], i: number): string[] {
+  const lines: string[] = [];
+  for (let j = i + 1; j < headers.length && headers[j]!.malformed; j++) {
+    if (readsAsFrom(headers[j]!.raw)) break;
+    const line = unfold(decoder.decode(headers[j]!.raw)).trim();
+    if (line !== "") lines.push(line);
+  }
+  return lines;
+}
+
 /** The From fields a reader could see, top to bottom. */
 function fromTexts(headers: readonly HeaderField[]): FromText[] {
   const out: FromText[] = [];
   for (let i = 0; i < headers.length; i++) {
     const f = headers[i]!;
-    // The malformed lines below, up to one that is itself read as a From (it has its own tail):
-    // each line is in one tail at most, so this stays linear.
-    const tail = (): string[] => {
-      const lines: string[] = [];
-      for (let j = i + 1; j < headers.length && headers[j]!.malformed; j++) {
-        if (readsAsFrom(headers[j]!.raw)) break;
-        const line = unfold(decoder.decode(headers[j]!.raw)).trim();
-        if (line !== "") lines.push(line);
-      }
-      return lines;
-    };
-    if (f.key === "from") out.push({ text: fieldText(f), tail: tail(), hidden: false });
+    if (f.key === "from") out.push({ text: fieldText(f), tail: linesBelow(headers, i), hidden: false });
     const found = out.length;
     hiddenFroms(f, out);
     // The malformed lines below join the end of the field: the last From found in it (the bottom
     // segment after a bare CR, or the malformed line itself, read whole).
-    if (out.length > found) out[out.length - 1]!.tail = tail();
+    if (out.length > found) out[out.length - 1]!.tail = linesBelow(headers, i);
   }
   return out;
 }
