@@ -265,6 +265,12 @@ export function parseAuthor(headers: readonly HeaderField[], read: HeaderReadInf
   return out;
 }
 
+/** At most a few names in a detail text: a hostile From with thousands of domains must not make it grow with them. */
+function listSome(names: readonly string[], max = 10): string {
+  const shown = names.slice(0, max).join(", ");
+  return names.length > max ? `${shown} and ${names.length - max} more` : shown;
+}
+
 function authorOf(headers: readonly HeaderField[], beyond: readonly string[]): AuthorResult {
   const fields = fromTexts(headers);
   for (const text of beyond) fields.push({ text, tail: [], hidden: false });
@@ -273,7 +279,7 @@ function authorOf(headers: readonly HeaderField[], beyond: readonly string[]): A
     const result: AuthorResult = { ok: false, reason: "no-from", detail: "the message has no From field", mailboxes: [], domains: shown };
     if (shown.length > 0) {
       result.recovered = shown;
-      result.detail += `; Sender or Resent-From a reader could show instead: ${shown.join(", ")}`;
+      result.detail += `; Sender or Resent-From a reader could show instead: ${listSome(shown)}`;
     }
     return result;
   }
@@ -289,13 +295,13 @@ function authorOf(headers: readonly HeaderField[], beyond: readonly string[]): A
     const result: AuthorResult = { ok: false, reason, detail, mailboxes, domains };
     if (recovered.length > 0) {
       result.recovered = recovered;
-      result.detail += `; domains a reader could be shown: ${recovered.join(", ")}`;
+      result.detail += `; domains a reader could be shown: ${listSome(recovered)}`;
     } else if (domains.length === 0) {
       // Nothing in From to show ("From: undisclosed-recipients:;"): a reader may show Sender.
       const shown = senderDomains(headers);
       if (shown.length > 0) {
         result.domains = result.recovered = shown;
-        result.detail += `; Sender or Resent-From a reader could show instead: ${shown.join(", ")}`;
+        result.detail += `; Sender or Resent-From a reader could show instead: ${listSome(shown)}`;
       }
     }
     return result;

@@ -177,4 +177,14 @@ describe("hostile input", () => {
     const fields = `${"From: <a@b.example\r\n".repeat(MB / 20)}\r\n`;
     expect(parseAuthor(splitMessage(Buffer.from(fields)).headers)).toMatchObject({ ok: false, reason: "multiple-from" });
   });
+
+  it("the detail text names a few recovered domains, not every one of a hostile From's thousands", () => {
+    const many = Array.from({ length: 20_000 }, (_, i) => `@d${i}.example`).join(" ");
+    const result = parseAuthor(splitMessage(Buffer.from(`From: <x ${many}\r\n\r\n`)).headers);
+    expect(result).toMatchObject({ ok: false });
+    if (result.ok) return;
+    expect(result.domains.length).toBeGreaterThan(10_000);
+    expect(result.detail).toContain("more");
+    expect(result.detail.length).toBeLessThan(1_000);
+  });
 });
