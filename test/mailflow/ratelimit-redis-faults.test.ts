@@ -9,7 +9,7 @@ import {
   RedisStore,
   type TakeResult,
 } from "../../src/ratelimit/index.js";
-import { HAS_REDIS, RedisProcess } from "./redis-process.js";
+import { HAS_REDIS, RedisProcess } from "../helpers/redis-server.js";
 
 // Each case breaks a real redis-server the way production does (kill -9, SIGSTOP, a key of the wrong
 // type, state written by something else) and checks that take() answers within its deadline, open or

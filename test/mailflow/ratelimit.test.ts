@@ -2,7 +2,7 @@ import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ArgumentError } from "../../src/errors.js";
 import { ioredisOptions, MemoryStore, RateLimiter, RedisStore, rateLimitReply } from "../../src/ratelimit/index.js";
-import { HAS_REDIS, RedisProcess } from "./redis-process.js";
+import { HAS_REDIS, RedisProcess } from "../helpers/redis-server.js";
 
 describe("token bucket in memory", () => {
   it("allows the capacity at once, then refills at the rate", async () => {
