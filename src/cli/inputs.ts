@@ -281,6 +281,28 @@ export async function readRegularFile(path: string, what: string, maxBytes: numb
   return Buffer.concat(chunks, total);
 }
 
+/**
+ * A report input for `msgauth report` and `msgauth tlsrpt`: a regular file or "-" for standard input,
+ * at most {@link FILE_LIMITS}.report bytes. Failures are plain Errors whose message is the reason.
+ */
+export async function readReportInput(path: string, stdin: () => AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const max = FILE_LIMITS.report;
+  if (path !== "-") {
+    // The CLI's one check for files: a FIFO, socket or device is refused unopened.
+    return readRegularFile(path, "report", max).catch((err: unknown) => {
+      throw err instanceof FileInputError ? new Error(err.reason) : err;
+    });
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const c of stdin()) {
+    size += c.length;
+    if (size > max) throw new Error(`larger than ${max} bytes`);
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks);
+}
+
 /** A fixture zone file, read through readRegularFile (format from the file name, as loadZone). */
 export async function readZoneFile(path: string): Promise<Zone> {
   const text = (await readRegularFile(path, "zone", FILE_LIMITS.zone)).toString("utf8");

@@ -17,7 +17,7 @@ import { openRedisStore } from "../store/redis.js";
 import { openSqliteStore } from "../store/sqlite.js";
 import type { Store } from "../store/types.js";
 import { displayName, escapeText, safeJson } from "./escape.js";
-import { FILE_LIMITS, FileInputError, readRegularFile, readZoneFile } from "./inputs.js";
+import { FILE_LIMITS, readRegularFile, readReportInput, readZoneFile } from "./inputs.js";
 import type { CliIo } from "./main.js";
 import { looksLikeMbox, splitMbox } from "./mbox.js";
 
@@ -26,7 +26,6 @@ const OK = 0;
 const FAIL = 1;
 const USAGE_ERROR = 2;
 const INPUT = 4;
-const MAX_INPUT = 32 * 1024 * 1024;
 
 export const REPORT_HELP = `usage: msgauth report <parse|summary|html|send> ... (msgauth report --help)
 
@@ -49,26 +48,6 @@ A folder means every regular file in it (not recursing); a file starting "From "
 exit: 0 every input read as a report (send: all delivered); 1 send: a delivery failed;
 4 an input was unreadable or refused (a warning on stderr names it; it is skipped and summary/html
 still print what the other inputs held); 2 usage error.`;
-
-async function readCapped(path: string, io: CliIo): Promise<Buffer> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const push = (c: Uint8Array) => {
-    size += c.length;
-    if (size > MAX_INPUT) throw new Error(`larger than ${MAX_INPUT} bytes`);
-    chunks.push(c);
-  };
-  if (path === "-") for await (const c of io.stdin()) push(c);
-  else {
-    // The CLI's one check for files (src/cli/inputs.ts): a FIFO, socket or device is refused unopened.
-    push(
-      await readRegularFile(path, "report", MAX_INPUT).catch((err: unknown) => {
-        throw err instanceof FileInputError ? new Error(err.reason) : err;
-      }),
-    );
-  }
-  return Buffer.concat(chunks);
-}
 
 function kindOf(s: Stats): string {
   if (s.isDirectory()) return "a folder";
@@ -111,7 +90,7 @@ async function* documents(paths: string[], io: CliIo): AsyncGenerator<{ name: st
       const name = file === "-" ? "<stdin>" : displayName(file);
       let data: Buffer;
       try {
-        data = await readCapped(file, io);
+        data = await readReportInput(file, io.stdin);
       } catch (err) {
         yield { name, error: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
         continue;

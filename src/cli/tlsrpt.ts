@@ -6,14 +6,13 @@ import { describeError } from "../errors.js";
 import { parseTlsReport, parseTlsReportEmail, type TlsReportError } from "../tlsrpt/parse.js";
 import { type TlsReport, tlsReportToJson } from "../tlsrpt/report.js";
 import { escapeText, safeJson } from "./escape.js";
-import { FileInputError, readRegularFile, readZoneFile } from "./inputs.js";
+import { readReportInput, readZoneFile } from "./inputs.js";
 import type { CliIo } from "./main.js";
 
 // The exit codes of main.ts's EXIT (not imported: main.ts imports this module).
 const OK = 0;
 const USAGE_ERROR = 2;
 const INPUT = 4;
-const MAX_INPUT = 32 * 1024 * 1024;
 
 export const TLSRPT_HELP = `usage: msgauth tlsrpt <parse|summary> <file|->... [options]
 
@@ -30,27 +29,6 @@ exit: 0 every input read as a report; 4 an input was unreadable or refused (the 
 2 usage error.`;
 
 type Parsed = { ok: true; report: TlsReport; source: string } | { ok: false; error: TlsReportError };
-
-async function readCapped(path: string, io: CliIo): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const push = (c: Uint8Array) => {
-    size += c.length;
-    if (size > MAX_INPUT) throw new Error(`larger than ${MAX_INPUT} bytes`);
-    chunks.push(c);
-  };
-  if (path === "-") {
-    for await (const c of io.stdin()) push(c);
-  } else {
-    // The CLI's one check for files (src/cli/inputs.ts): a FIFO, socket or device is refused unopened.
-    push(
-      await readRegularFile(path, "report", MAX_INPUT).catch((err: unknown) => {
-        throw err instanceof FileInputError ? new Error(err.reason) : err;
-      }),
-    );
-  }
-  return Buffer.concat(chunks);
-}
 
 function looksLikeEmail(bytes: Uint8Array): boolean {
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) return false;
@@ -136,7 +114,7 @@ export async function cmdTlsrpt(args: string[], io: CliIo): Promise<number> {
     const name = path === "-" ? "<stdin>" : escapeText(path);
     let bytes: Uint8Array;
     try {
-      bytes = await readCapped(path, io);
+      bytes = await readReportInput(path, io.stdin);
     } catch (err) {
       io.stderr(`msgauth: cannot read ${name}: ${escapeText((err as NodeJS.ErrnoException).code ?? (err as Error).message)}\n`);
       worst = Math.max(worst, INPUT);
