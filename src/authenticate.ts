@@ -1,7 +1,14 @@
 import { setMaxListeners } from "node:events";
 import { hostname } from "node:os";
 import { z } from "zod";
-import { type ArcSealResult, type AuthenticateSealOptions, arcSet, prepareSealer, type Sealer } from "./arc/seal.js";
+import {
+  type ArcSealResult,
+  type AuthenticateSealerOptions,
+  type AuthenticateSealOptions,
+  arcSet,
+  prepareSealer,
+  type Sealer,
+} from "./arc/seal.js";
 import { type ArcResult, ArcVerifier } from "./arc/verify.js";
 import { arcEntry, dkimEntries, dmarcEntry, iprevEntry, spfEntry } from "./authres/entries.js";
 import { parseAuthResults, type TrustedAuthResults, trustedAuthResults } from "./authres/read.js";
@@ -99,9 +106,10 @@ export interface AuthenticateOptions {
    * Seal the message with ARC in the same call, as a forwarder or mailing list does (RFC 8617 5.1):
    * the ARC-Authentication-Results is the Authentication-Results computed here, cv= is this call's
    * validation of the chain as received. The set is in `arcSeal` and at the top of `prepend`. Needs
-   * the ARC check (checks.arc not false).
+   * the ARC check (checks.arc not false). `{ sealer }` (an ArcSealer, createArcSealer) seals with a key
+   * loaded once instead of parsing `privateKey` on every call.
    */
-  seal?: AuthenticateSealOptions;
+  seal?: AuthenticateSealOptions | AuthenticateSealerOptions;
 }
 
 export interface AuthenticationResult {
@@ -300,7 +308,7 @@ async function evaluate(
   o: AuthenticateOptions,
   budgetMs: number,
   deadline: AbortSignal,
-  seal?: { sealer: Sealer; options: AuthenticateSealOptions },
+  seal?: { sealer: Sealer; options: Pick<AuthenticateSealOptions, "headers" | "timestamp"> },
 ): Promise<AuthenticationResult> {
   const started = performance.now();
   const budgetEnds = Date.now() + budgetMs;

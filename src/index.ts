@@ -3,7 +3,7 @@
 // `npm run docs`, links them).
 
 export * from "./arc/index.js";
-export type { AuthenticateSealOptions } from "./arc/seal.js";
+export type { AuthenticateSealerOptions, AuthenticateSealOptions } from "./arc/seal.js";
 export {
   type ArcOverrideOptions,
   type AuthenticateOptions,

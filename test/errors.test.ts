@@ -23,6 +23,7 @@ const tlsReport = {
 const WITH_OPTIONS: Record<string, () => unknown> = {
   AggregateCollector: () => new api.AggregateCollector({ store, ...BAD } as never),
   AggregateReporter: () => new api.AggregateReporter(BAD as never),
+  ArcSealer: () => new api.ArcSealer(BAD as never),
   ArcVerifier: () => new api.ArcVerifier(header, { resolver, ...BAD } as never),
   BudgetedResolver: () => new api.BudgetedResolver(resolver, BAD as never),
   CachingResolver: () => new api.CachingResolver(resolver, BAD as never),
@@ -52,6 +53,7 @@ const WITH_OPTIONS: Record<string, () => unknown> = {
   checkSenderNullMx: () => api.checkSenderNullMx("example.com", { resolver, ...BAD } as never),
   checkSpf: () => api.checkSpf({ ip: "192.0.2.1", helo: "h.example", mailFrom: "a@example.com" }, { resolver, ...BAD } as never),
   checkSpfHelo: () => api.checkSpfHelo({ ip: "192.0.2.1", helo: "h.example" }, { resolver, ...BAD } as never),
+  createArcSealer: () => api.createArcSealer(BAD as never),
   createDkimSigner: () => api.createDkimSigner(BAD as never),
   createNodePolicyFetcher: () => api.createNodePolicyFetcher(BAD as never),
   createNodeReportPoster: () => api.createNodeReportPoster(BAD as never),

@@ -7,5 +7,14 @@ export {
   MAX_ARC_INSTANCES,
   parseArcSets,
 } from "./parse.js";
-export { type ArcSealOptions, type ArcSealResult, mergeAuthResults, sealArc } from "./seal.js";
+export {
+  type ArcSealCallOptions,
+  ArcSealer,
+  type ArcSealerOptions,
+  type ArcSealOptions,
+  type ArcSealResult,
+  createArcSealer,
+  mergeAuthResults,
+  sealArc,
+} from "./seal.js";
 export { type ArcResult, type ArcSetSummary, ArcVerifier, type ArcVerifyOptions, verifyArc } from "./verify.js";

@@ -137,13 +137,19 @@ function field(name: string, text: string): HeaderField {
 /**
  * Adds this hop's ARC set (RFC 8617 5.1): an ARC-Authentication-Results with this hop's results, an
  * ARC-Message-Signature over the message, and an ARC-Seal over the chain with cv= from validating
- * the chain as received. A chain whose latest seal says cv=fail is not sealed again.
+ * the chain as received. A chain whose latest seal says cv=fail is not sealed again. The options are
+ * checked and the key is loaded on every call: to seal many messages, make an {@link ArcSealer} once.
  */
 export async function sealArc(message: MessageInput, options: ArcSealOptions): Promise<ArcSealResult> {
   if (!isMessageInput(message)) throw new ArgumentError("message must be a Uint8Array, a string, or an async iterable of chunks");
   checkSealOptions(options);
   const signer = signingNames(options, "options");
   const key = loadPrivateKey(options.privateKey);
+  return sealWith(message, options, { key, ...signer });
+}
+
+/** Seals with a checked identity: the one path of sealArc and ArcSealer.seal. */
+async function sealWith(message: MessageInput, options: ArcSealCallOptions, sealer: Sealer): Promise<ArcSealResult> {
   if (!options.chain && !options.resolver)
     throw new OptionsError(
       "ERR_MSGAUTH_INVALID_OPTION",
@@ -174,7 +180,7 @@ export async function sealArc(message: MessageInput, options: ArcSealOptions): P
     return { sealed: false, reason: `the message could not be read whole: ${describeError(err)}`, chain };
   }
   const chain = options.chain ?? (await verifier!.finish());
-  return arcSet(headers, body().digest, chain, options, { key, ...signer });
+  return arcSet(headers, body().digest, chain, options, sealer);
 }
 
 /** A checked sealing identity: the key loaded, d= and s= in A-labels. */
@@ -201,6 +207,13 @@ export interface AuthenticateSealOptions {
   timestamp?: number | false;
 }
 
+const sealHints = {
+  authservId: "options.authservId (one id for A-R and the AAR)",
+  authResults: "nothing: the AAR is the Authentication-Results authenticate() writes",
+  chain: "nothing: the chain is the one authenticate() validates",
+  resolver: "options.resolver",
+};
+
 const checkAuthenticateSeal = optionsChecker<AuthenticateSealOptions>(
   "options.seal",
   {
@@ -210,16 +223,127 @@ const checkAuthenticateSeal = optionsChecker<AuthenticateSealOptions>(
     headers: arcSealShape.headers,
     timestamp: arcSealShape.timestamp,
   },
-  {
-    authservId: "options.authservId (one id for A-R and the AAR)",
-    authResults: "nothing: the AAR is the Authentication-Results authenticate() writes",
-    chain: "nothing: the chain is the one authenticate() validates",
-    resolver: "options.resolver",
-  },
+  sealHints,
 );
 
-/** Checks authenticate()'s `seal` option and loads its key; throws OptionsError or KeyError. */
-export function prepareSealer(options: unknown): { sealer: Sealer; options: AuthenticateSealOptions } {
+/** createArcSealer's options: the keys of authenticate()'s `seal` option, checked and loaded once. */
+export type ArcSealerOptions = AuthenticateSealOptions;
+
+/**
+ * {@link ArcSealer.seal}'s options: sealArc's without the identity the sealer holds (domain,
+ * selector, privateKey). `headers` and `timestamp` default to the ones the sealer was made with.
+ */
+export type ArcSealCallOptions = Omit<ArcSealOptions, "domain" | "selector" | "privateKey">;
+
+/** authenticate()'s `seal` option with a sealer made once; `headers` and `timestamp` default to the sealer's. */
+export interface AuthenticateSealerOptions {
+  sealer: ArcSealer;
+  headers?: readonly string[];
+  timestamp?: number | false;
+}
+
+const identityHints = {
+  domain: "nothing: the sealer's own (given to createArcSealer)",
+  selector: "nothing: the sealer's own (given to createArcSealer)",
+  privateKey: "nothing: the sealer's own (given to createArcSealer)",
+};
+
+const checkSealerOptions = optionsChecker<ArcSealerOptions>("options", {
+  domain: arcSealShape.domain,
+  selector: arcSealShape.selector,
+  privateKey: arcSealShape.privateKey,
+  headers: arcSealShape.headers,
+  timestamp: arcSealShape.timestamp,
+});
+
+const { domain: _domain, selector: _selector, privateKey: _privateKey, ...callShape } = arcSealShape;
+const checkCallOptions = optionsChecker<ArcSealCallOptions>("options", callShape, identityHints);
+
+const checkAuthenticateSealer = optionsChecker<AuthenticateSealerOptions>(
+  "options.seal",
+  {
+    sealer: z.custom<ArcSealer>((v) => v instanceof ArcSealer, { message: "expected an ArcSealer (made by createArcSealer)" }),
+    headers: arcSealShape.headers,
+    timestamp: arcSealShape.timestamp,
+  },
+  { ...sealHints, ...identityHints },
+);
+
+/** What a sealer holds, for prepareSealer (set in ArcSealer's static block: the fields stay private). */
+let sealerParts: (s: ArcSealer) => { identity: Sealer; defaults: Pick<ArcSealerOptions, "headers" | "timestamp"> };
+
+/**
+ * Seals message after message with one identity: the options are checked and the key is loaded (PEM
+ * or DER parsed into a KeyObject) once, when the sealer is made, instead of on every call as
+ * {@link sealArc} and authenticate()'s `seal: { domain, selector, privateKey }` do. Parsing a PEM
+ * RSA key costs more than the RSA signatures of a seal, so a forwarder should hold one sealer per key.
+ *
+ * The sealer keeps the loaded private key (a KeyObject; not the PEM text or bytes it was given) for
+ * as long as it is referenced: drop the sealer to let the key go. Make it with {@link createArcSealer};
+ * pass it to authenticate() as `seal: { sealer }`.
+ */
+export class ArcSealer {
+  readonly #identity: Sealer;
+  readonly #defaults: Readonly<Pick<ArcSealerOptions, "headers" | "timestamp">>;
+
+  static {
+    sealerParts = (s) => ({ identity: s.#identity, defaults: s.#defaults });
+  }
+
+  /** Throws OptionsError or KeyError, as sealArc would, now rather than at the first message. */
+  constructor(options: ArcSealerOptions) {
+    const o = checkSealerOptions(options);
+    const names = signingNames(o, "options");
+    this.#identity = Object.freeze({ key: loadPrivateKey(o.privateKey), domain: names.domain, selector: names.selector });
+    // A copy of the list: a sealer seals with what it was made with, whatever the caller changes later.
+    const defaults: Pick<ArcSealerOptions, "headers" | "timestamp"> = {};
+    if (o.headers) defaults.headers = Object.freeze([...o.headers]);
+    if (o.timestamp !== undefined) defaults.timestamp = o.timestamp;
+    this.#defaults = Object.freeze(defaults);
+  }
+
+  /**
+   * This hop's ARC set, as {@link sealArc} returns it for the same message and options plus the
+   * sealer's domain, selector and key (and its headers and timestamp, unless given here).
+   */
+  async seal(message: MessageInput, options: ArcSealCallOptions): Promise<ArcSealResult> {
+    if (!isMessageInput(message)) throw new ArgumentError("message must be a Uint8Array, a string, or an async iterable of chunks");
+    const o = checkCallOptions(options);
+    const merged: ArcSealCallOptions = { ...o };
+    if (o.headers === undefined && this.#defaults.headers) merged.headers = this.#defaults.headers;
+    if (o.timestamp === undefined && this.#defaults.timestamp !== undefined) merged.timestamp = this.#defaults.timestamp;
+    return sealWith(message, merged, this.#identity);
+  }
+}
+
+/**
+ * An {@link ArcSealer} for this identity: checks the options and loads the key once.
+ *
+ * ```ts
+ * const sealer = createArcSealer({ domain: "lists.example.net", selector: "arc2026", privateKey: readFileSync("arc.pem") });
+ * const set = await sealer.seal(message, { authservId: "lists.example.net", authResults, chain }); // no PEM parsing
+ * await authenticate(message, envelope, { authservId: "lists.example.net", seal: { sealer } }); // likewise
+ * ```
+ */
+export function createArcSealer(options: ArcSealerOptions): ArcSealer {
+  return new ArcSealer(options);
+}
+
+/**
+ * Checks authenticate()'s `seal` option and loads its key (or takes the sealer's, loaded when it was
+ * made); throws OptionsError or KeyError.
+ */
+export function prepareSealer(options: unknown): { sealer: Sealer; options: Pick<AuthenticateSealOptions, "headers" | "timestamp"> } {
+  if (typeof options === "object" && options !== null && "sealer" in options) {
+    const o = checkAuthenticateSealer(options);
+    const { identity, defaults } = sealerParts(o.sealer);
+    const headers = o.headers ?? defaults.headers;
+    const timestamp = o.timestamp ?? defaults.timestamp;
+    return {
+      sealer: identity,
+      options: { ...(headers ? { headers } : {}), ...(timestamp !== undefined ? { timestamp } : {}) },
+    };
+  }
   const o = checkAuthenticateSeal(options);
   const names = signingNames(o, "options.seal");
   return { sealer: { key: loadPrivateKey(o.privateKey), domain: names.domain, selector: names.selector }, options: o };
