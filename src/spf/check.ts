@@ -2,9 +2,9 @@ import { BudgetedResolver } from "../dns/budget.js";
 import { guardResolver } from "../dns/guard.js";
 import { formatIp, type ParsedIp, parseIp, prefixMatch } from "../dns/ip.js";
 import { eventLoopTurn, Prefetcher } from "../dns/prefetch.js";
-import type { DnsAnswer, Resolver } from "../dns/types.js";
+import { type DnsAnswer, query, type RecordsByType, type RecordType, type Resolver } from "../dns/types.js";
 import { asciiDomain } from "../message/address.js";
-import { checkSpfHeloParams, checkSpfOptions, checkSpfParams } from "../options.js";
+import { checkSpfHeloParams, checkSpfOptions, checkSpfParams, isResolver } from "../options.js";
 import { expandMacro, type MacroPart, type MacroValues, parseMacroString } from "./macro.js";
 import { countsLookup, type Directive, isSpfRecord, parseSpfRecord, type Qualifier, type SpfRecord } from "./record.js";
 
@@ -90,9 +90,38 @@ interface Outcome {
 
 const QUALIFIER_RESULT: Record<Qualifier, SpfResultWord> = { "+": "pass", "-": "fail", "~": "softfail", "?": "neutral" };
 
-/** A domain fit for check_host (4.3): at most 253 characters, labels of 1-63, at least two labels. */
-function checkableDomain(domain: string): string | undefined {
-  const ascii = /^[\x00-\x7f]*$/.test(domain) ? domain.toLowerCase().replace(/\.$/, "") : asciiDomain(domain);
+/**
+ * A domain fit for check_host (4.3): at most 253 characters, labels of 1-63, at least two labels.
+ * ASCII names are checked in one pass (no regular expression, split or copy unless lower-casing or
+ * a trailing dot needs one); the rest go through asciiDomain. test/spf/fast-paths.test.ts holds the
+ * pass to the general rule.
+ */
+export function checkableDomain(domain: string): string | undefined {
+  const len = domain.length;
+  const n = len > 0 && domain.charCodeAt(len - 1) === 0x2e ? len - 1 : len;
+  let upper = false;
+  let label = 0;
+  let labels = 1;
+  let ok = true;
+  for (let i = 0; i < n; i++) {
+    const c = domain.charCodeAt(i);
+    if (c > 0x7f) return nonAsciiCheckable(domain);
+    if (c === 0x2e) {
+      if (label === 0 || label > 63) ok = false;
+      labels++;
+      label = 0;
+    } else {
+      label++;
+      if (c >= 0x41 && c <= 0x5a) upper = true;
+    }
+  }
+  if (!ok || label === 0 || label > 63 || labels < 2 || n > 253) return undefined;
+  const ascii = n === len ? domain : domain.slice(0, n);
+  return upper ? ascii.toLowerCase() : ascii;
+}
+
+function nonAsciiCheckable(domain: string): string | undefined {
+  const ascii = asciiDomain(domain);
   if (!ascii || ascii.length > 253) return undefined;
   const labels = ascii.split(".");
   if (labels.length < 2) return undefined;
@@ -129,27 +158,78 @@ function literalOf(parts: MacroPart[]): string | undefined {
 }
 
 /** Selects and parses the SPF record among a name's TXT records (4.5). */
-function selectRecord(domain: string, records: string[]): SpfRecord | Outcome {
-  const spf = records.filter(isSpfRecord);
-  if (spf.length === 0) return { result: "none", reason: `${domain} publishes no SPF record` };
-  if (spf.length > 1) return { result: "permerror", reason: `${domain} publishes ${spf.length} SPF records (RFC 7208 4.5)` };
-  const parsed = parseSpfRecord(spf[0]!);
+function selectRecord(domain: string, records: readonly string[]): SpfRecord | Outcome {
+  let spf: string | undefined;
+  let count = 0;
+  for (const r of records) if (isSpfRecord(r) && count++ === 0) spf = r;
+  if (count === 0) return { result: "none", reason: `${domain} publishes no SPF record` };
+  if (count > 1) return { result: "permerror", reason: `${domain} publishes ${count} SPF records (RFC 7208 4.5)` };
+  const parsed = parseSpfRecord(spf!);
   if (!parsed.ok) return { result: "permerror", reason: `${domain}: ${parsed.reason}` };
   return parsed.record;
+}
+
+/** The SPF record of a domain from its TXT answer, or the outcome when there is none (4.4, 4.5). */
+function recordOf(domain: string, answer: DnsAnswer<string[]>): SpfRecord | Outcome {
+  if (answer.kind === "error") return { result: "temperror", reason: `DNS failure looking up ${domain} TXT: ${answer.reason}` };
+  if (answer.kind !== "ok") return { result: "none", reason: `${domain} has no TXT records` };
+  return selectRecord(domain, answer.records);
+}
+
+/**
+ * What a matched term gives a record reached by include: only its result is read (the include
+ * matches or not), so one shared outcome a qualifier instead of a reason built and dropped.
+ */
+const INCLUDED_MATCH: Readonly<Record<Qualifier, Outcome>> = Object.freeze({
+  "+": Object.freeze({ result: "pass", reason: "" }),
+  "-": Object.freeze({ result: "fail", reason: "" }),
+  "~": Object.freeze({ result: "softfail", reason: "" }),
+  "?": Object.freeze({ result: "neutral", reason: "" }),
+});
+
+/** Whether include:target matched, from check_host's result for target (5.2); errors end the check. */
+function includeMatched(inner: Outcome, term: string, target: string): boolean {
+  switch (inner.result) {
+    case "pass":
+      return true;
+    case "fail":
+    case "softfail":
+    case "neutral":
+      return false;
+    case "temperror":
+      throw new Abort("temperror", inner.reason);
+    case "permerror":
+      throw new Abort("permerror", inner.reason);
+    default:
+      throw new Abort("permerror", `${term}: ${target} has no SPF record (RFC 7208 5.2)`);
+  }
 }
 
 class Evaluation {
   lookups = 0;
   voids = 0;
-  readonly #validated = new Map<string, Promise<string[]>>();
-  readonly values: MacroValues;
-  /** Queries sent ahead of the evaluation; it asks for every answer through this, in its own order. */
-  readonly pf: Prefetcher;
+  #validated: Map<string, Promise<string[]>> | undefined;
+  #values: MacroValues | undefined;
+  /**
+   * Queries sent ahead of the evaluation; once there is one, the evaluation asks for every answer
+   * through this, in its own order. Made with the first query sent ahead: over a resolver answering
+   * from memory there is none.
+   */
+  pf: Prefetcher | undefined;
   /**
    * An answer of this check waited for I/O: the resolver is not answering from memory, so queries
    * are worth sending ahead. Until then none are (with a resolver in memory they only cost CPU).
    */
   slow = false;
+  readonly v4: boolean;
+  readonly maxLookups: number;
+  readonly maxVoidLookups: number;
+  readonly maxMxNames: number;
+  readonly maxPtrNames: number;
+  readonly prefetch: boolean;
+  readonly receiver: string;
+  /** The clock when the check began, for %{t}. */
+  readonly nowMs: number;
 
   constructor(
     readonly resolver: Resolver,
@@ -157,34 +237,56 @@ class Evaluation {
     readonly local: string,
     readonly senderDomain: string,
     readonly helo: string,
-    readonly opts: Required<Pick<SpfOptions, "maxLookups" | "maxVoidLookups" | "maxMxNames" | "maxPtrNames">> & SpfOptions,
+    opts: SpfOptions,
   ) {
-    const sender = `${local}@${senderDomain}`;
-    this.pf = new Prefetcher(resolver, opts.prefetch === false ? 0 : opts.maxLookups);
-    this.values = {
-      s: sender,
-      l: local,
-      o: senderDomain,
-      d: senderDomain,
-      i: nibbles(ip),
-      h: helo,
-      c: formatIp(ip),
-      r: opts.receiver ?? "unknown",
-      t: String(Math.floor((opts.now?.() ?? Date.now()) / 1000)),
-      v: ip.family === 4 ? "in-addr" : "ip6",
-      p: () => this.pMacro(this.values.d),
+    this.v4 = ip.family === 4;
+    this.maxLookups = opts.maxLookups ?? 10;
+    this.maxVoidLookups = opts.maxVoidLookups ?? 2;
+    this.maxMxNames = opts.maxMxNames ?? 10;
+    this.maxPtrNames = opts.maxPtrNames ?? 10;
+    this.prefetch = opts.prefetch !== false;
+    this.receiver = opts.receiver ?? "unknown";
+    this.nowMs = opts.now?.() ?? Date.now();
+  }
+
+  /** The macro values (7.2), made when a macro is first expanded: most records hold none. */
+  get values(): MacroValues {
+    this.#values ??= {
+      s: `${this.local}@${this.senderDomain}`,
+      l: this.local,
+      o: this.senderDomain,
+      d: this.senderDomain,
+      i: nibbles(this.ip),
+      h: this.helo,
+      c: formatIp(this.ip),
+      r: this.receiver,
+      t: String(Math.floor(this.nowMs / 1000)),
+      v: this.v4 ? "in-addr" : "ip6",
+      p: () => this.pMacro(this.senderDomain),
     };
+    return this.#values;
+  }
+
+  /** The Prefetcher, made on first use (see pf). */
+  prefetcher(): Prefetcher {
+    this.pf ??= new Prefetcher(this.resolver, this.prefetch ? this.maxLookups : 0);
+    return this.pf;
+  }
+
+  /** An answer for the evaluation: the one sent ahead if there is one, else a query now. */
+  query<T extends RecordType>(type: T, name: string): Promise<DnsAnswer<RecordsByType[T]>> {
+    return this.pf ? this.pf.query(type, name) : query(this.resolver, type, name);
   }
 
   countLookup(term: string): void {
-    if (++this.lookups > this.opts.maxLookups) {
-      throw new Abort("permerror", `more than ${this.opts.maxLookups} DNS-querying terms (RFC 7208 4.6.4) at ${term}`);
+    if (++this.lookups > this.maxLookups) {
+      throw new Abort("permerror", `more than ${this.maxLookups} DNS-querying terms (RFC 7208 4.6.4) at ${term}`);
     }
   }
 
   countVoid(term: string): void {
-    if (++this.voids > this.opts.maxVoidLookups) {
-      throw new Abort("permerror", `more than ${this.opts.maxVoidLookups} void lookups (RFC 7208 4.6.4) at ${term}`);
+    if (++this.voids > this.maxVoidLookups) {
+      throw new Abort("permerror", `more than ${this.maxVoidLookups} void lookups (RFC 7208 4.6.4) at ${term}`);
     }
   }
 
@@ -194,27 +296,38 @@ class Evaluation {
     return answer;
   }
 
-  async expandDomain(parts: MacroPart[], domain: string): Promise<string> {
-    return truncateName(await expandMacro(parts, { ...this.values, d: domain, p: () => this.pMacro(domain) }));
+  /**
+   * A domain-spec expanded (7.3) and truncated to 253 characters. One without macros (most) is
+   * its text, given at once rather than through expandMacro's promise and a copy of the values.
+   */
+  expandDomain(parts: MacroPart[], domain: string): string | Promise<string> {
+    const literal = literalOf(parts);
+    if (literal !== undefined) return truncateName(literal);
+    return expandMacro(parts, { ...this.values, d: domain, p: () => this.pMacro(domain) }).then(truncateName);
   }
 
-  async addresses(name: string, term: string, countVoid: boolean): Promise<Uint8Array[]> {
-    const answer = this.must(await this.pf.query(this.ip.family === 4 ? "A" : "AAAA", name), name);
+  /**
+   * Whether an A or AAAA answer for `name` holds an address matching the client on `bits` bits; an
+   * error ends the check (temperror), no address counts a void lookup when `countVoid` is set.
+   */
+  anyAddress(answer: DnsAnswer<string[]>, name: string, term: string, bits: number, countVoid: boolean): boolean {
+    this.must(answer, name);
     if (answer.kind !== "ok") {
       if (countVoid) this.countVoid(term);
-      return [];
+      return false;
     }
-    const out: Uint8Array[] = [];
+    let match = false;
     for (const text of answer.records) {
       const parsed = parseIp(text);
-      if (parsed && parsed.family === this.ip.family) out.push(parsed.bytes);
+      if (parsed && parsed.family === this.ip.family && prefixMatch(parsed.bytes, this.ip.bytes, bits)) match = true;
     }
-    return out;
+    return match;
   }
 
   /** Names from PTR whose forward lookup gives the client address back (5.5), at most maxPtrNames. */
   validatedNames(term: string | undefined): Promise<string[]> {
     const key = term === undefined ? "p" : "ptr";
+    this.#validated ??= new Map();
     let cached = this.#validated.get(key);
     if (cached) return cached;
     cached = (async () => {
@@ -224,8 +337,8 @@ class Evaluation {
         return []; // 5.5: a DNS error on the PTR lookup means no match
       }
       const out: string[] = [];
-      for (const name of answer.records.slice(0, this.opts.maxPtrNames)) {
-        const fwd = this.ip.family === 4 ? await this.resolver.a(name) : await this.resolver.aaaa(name);
+      for (const name of answer.records.slice(0, this.maxPtrNames)) {
+        const fwd = this.v4 ? await this.resolver.a(name) : await this.resolver.aaaa(name);
         if (fwd.kind !== "ok") continue; // 5.5: an error on the A lookup skips that name
         const match = fwd.records.some((t) => {
           const p = parseIp(t);
@@ -246,36 +359,27 @@ class Evaluation {
     return names.find((n) => n === d) ?? names.find((n) => n.endsWith(`.${d}`)) ?? names[0] ?? "unknown";
   }
 
+  /** The mx, ptr and exists mechanisms (5.4, 5.5, 5.7); check_host decides the others itself. */
   async matches(dir: Directive, domain: string): Promise<boolean> {
     const m = dir.mechanism;
     switch (m.type) {
-      case "all":
-        return true;
-      case "ip4":
-      case "ip6":
-        return (m.type === "ip4") === (this.ip.family === 4) && prefixMatch(m.network, this.ip.bytes, m.cidr);
-      case "a": {
-        const target = m.domain ? await this.expandDomain(m.domain, domain) : domain;
-        const bits = this.ip.family === 4 ? m.cidr4 : m.cidr6;
-        return (await this.addresses(target, dir.text, true)).some((a) => prefixMatch(a, this.ip.bytes, bits));
-      }
       case "mx": {
         const target = m.domain ? await this.expandDomain(m.domain, domain) : domain;
-        const bits = this.ip.family === 4 ? m.cidr4 : m.cidr6;
-        const answer = this.must(await this.pf.query("MX", target), target);
+        const bits = this.v4 ? m.cidr4 : m.cidr6;
+        const answer = this.must(await this.query("MX", target), target);
         if (answer.kind !== "ok") {
           this.countVoid(dir.text);
           return false;
         }
         const names = answer.records.map((r) => r.exchange).filter((x) => x !== "" && x !== ".");
-        if (names.length > this.opts.maxMxNames) {
-          throw new Abort("permerror", `${target} has ${names.length} MX names, over ${this.opts.maxMxNames} (RFC 7208 4.6.4)`);
+        if (names.length > this.maxMxNames) {
+          throw new Abort("permerror", `${target} has ${names.length} MX names, over ${this.maxMxNames} (RFC 7208 4.6.4)`);
         }
+        const type = this.v4 ? "A" : "AAAA";
         // The names are looked up in order, as the RFC evaluates them; their queries are sent together.
-        if (this.opts.prefetch !== false && this.slow)
-          for (const name of names.slice(1)) this.pf.prefetch(this.ip.family === 4 ? "A" : "AAAA", name, false);
+        if (this.prefetch && this.slow) for (const name of names.slice(1)) this.prefetcher().prefetch(type, name, false);
         for (const name of names) {
-          if ((await this.addresses(name, dir.text, false)).some((a) => prefixMatch(a, this.ip.bytes, bits))) return true;
+          if (this.anyAddress(await this.query(type, name), name, dir.text, bits, false)) return true;
         }
         return false;
       }
@@ -287,40 +391,16 @@ class Evaluation {
       case "exists": {
         const target = await this.expandDomain(m.domain, domain);
         // 5.7: an A lookup even when the client is IPv6.
-        const answer = this.must(await this.pf.query("A", target), target);
+        const answer = this.must(await this.query("A", target), target);
         if (answer.kind !== "ok") {
           this.countVoid(dir.text);
           return false;
         }
         return true;
       }
-      case "include": {
-        const target = await this.expandDomain(m.domain, domain);
-        const inner = await this.checkHost(target, false);
-        switch (inner.result) {
-          case "pass":
-            return true;
-          case "fail":
-          case "softfail":
-          case "neutral":
-            return false;
-          case "temperror":
-            throw new Abort("temperror", inner.reason);
-          case "permerror":
-            throw new Abort("permerror", inner.reason);
-          default:
-            throw new Abort("permerror", `${dir.text}: ${target} has no SPF record (RFC 7208 5.2)`);
-        }
-      }
+      default:
+        throw new Error(`unreachable: ${m.type}`);
     }
-  }
-
-  /** Fetches and selects the SPF record of a domain (4.4, 4.5). */
-  async record(domain: string): Promise<SpfRecord | Outcome> {
-    const answer = await this.pf.query("TXT", domain);
-    if (answer.kind === "error") return { result: "temperror", reason: `DNS failure looking up ${domain} TXT: ${answer.reason}` };
-    if (answer.kind !== "ok") return { result: "none", reason: `${domain} has no TXT records` };
-    return selectRecord(domain, answer.records);
   }
 
   /**
@@ -332,6 +412,7 @@ class Evaluation {
    */
   speculate(record: SpfRecord, domain: string, before: number): void {
     let k = before;
+    const pf = this.prefetcher();
     const ahead = (parts: MacroPart[] | undefined): string | undefined => {
       const text = parts ? literalOf(parts) : domain;
       return text === undefined ? undefined : truncateName(text);
@@ -339,50 +420,73 @@ class Evaluation {
     for (const dir of record.directives) {
       const m = dir.mechanism;
       if (!countsLookup(m)) continue;
-      if (++k > this.opts.maxLookups || this.pf.closed) return;
+      if (++k > this.maxLookups || pf.closed) return;
       if (m.type === "include") this.speculateRecord(ahead(m.domain), k);
       else if (m.type === "a") {
         const name = ahead(m.domain);
-        if (name !== undefined) this.pf.prefetch(this.ip.family === 4 ? "A" : "AAAA", name);
+        if (name !== undefined) pf.prefetch(this.v4 ? "A" : "AAAA", name);
       } else if (m.type === "mx") {
         const name = ahead(m.domain);
-        if (name !== undefined) this.pf.prefetch("MX", name);
+        if (name !== undefined) pf.prefetch("MX", name);
       } else if (m.type === "exists") {
         const name = ahead(m.domain);
-        if (name !== undefined) this.pf.prefetch("A", name);
+        if (name !== undefined) pf.prefetch("A", name);
       }
     }
-    if (record.redirect && !record.hasAll && ++k <= this.opts.maxLookups) this.speculateRecord(ahead(record.redirect), k);
+    if (record.redirect && !record.hasAll && ++k <= this.maxLookups) this.speculateRecord(ahead(record.redirect), k);
   }
 
   speculateRecord(name: string | undefined, before: number): void {
     const domain = name === undefined ? undefined : checkableDomain(name);
     if (domain === undefined) return;
+    const pf = this.prefetcher();
     const sent = eventLoopTurn();
-    const answer = this.pf.prefetch("TXT", domain);
+    const answer = pf.prefetch("TXT", domain);
     void answer?.then((a) => {
       if (eventLoopTurn() !== sent) this.slow = true;
-      if (a.kind !== "ok" || this.pf.closed || !this.slow) return;
+      if (a.kind !== "ok" || pf.closed || !this.slow) return;
       const record = selectRecord(domain, a.records);
       if ("directives" in record) this.speculate(record, domain, before);
     });
   }
 
-  /** check_host() (RFC 7208 4). `top` is set for the first record and those reached by redirect. */
+  /**
+   * check_host() (RFC 7208 4). `top` is set for the first record and those reached by redirect;
+   * the others are reached by include, which reads only the result of a match.
+   */
   async checkHost(rawDomain: string, top: boolean): Promise<Outcome> {
     const domain = checkableDomain(rawDomain);
     if (!domain) return { result: "none", reason: `'${rawDomain}' is not a valid domain for SPF (RFC 7208 4.3)` };
     const sent = eventLoopTurn();
-    const record = await this.record(domain);
+    const record = recordOf(domain, await this.query("TXT", domain));
     if (eventLoopTurn() !== sent) this.slow = true;
     if (!("directives" in record)) return record;
-    if (this.opts.prefetch !== false && this.slow) this.speculate(record, domain, this.lookups);
+    if (this.prefetch && this.slow) this.speculate(record, domain, this.lookups);
     for (const dir of record.directives) {
-      if (countsLookup(dir.mechanism)) this.countLookup(dir.text);
-      if (!(await this.matches(dir, domain))) continue;
+      const m = dir.mechanism;
+      let hit: boolean;
+      // all, ip4 and ip6 are decided here; include and a (the usual DNS-querying terms) wait here
+      // for their one answer, without a promise of their own; mx, ptr and exists go to matches().
+      if (m.type === "all") hit = true;
+      else if (m.type === "ip4" || m.type === "ip6") hit = (m.type === "ip4") === this.v4 && prefixMatch(m.network, this.ip.bytes, m.cidr);
+      else {
+        this.countLookup(dir.text);
+        if (m.type === "include") {
+          const t = this.expandDomain(m.domain, domain);
+          const target = typeof t === "string" ? t : await t;
+          hit = includeMatched(await this.checkHost(target, false), dir.text, target);
+        } else if (m.type === "a") {
+          const t = m.domain ? this.expandDomain(m.domain, domain) : domain;
+          const target = typeof t === "string" ? t : await t;
+          const answer = await this.query(this.v4 ? "A" : "AAAA", target);
+          hit = this.anyAddress(answer, target, dir.text, this.v4 ? m.cidr4 : m.cidr6, true);
+        } else hit = await this.matches(dir, domain);
+      }
+      if (!hit) continue;
+      if (!top) return INCLUDED_MATCH[dir.qualifier];
       const result = QUALIFIER_RESULT[dir.qualifier];
       const outcome: Outcome = { result, mechanism: dir.text, reason: `matched ${dir.text} in the SPF record of ${domain}` };
-      if (result === "fail" && top && record.exp) {
+      if (result === "fail" && record.exp) {
         const explanation = await this.explain(record.exp, domain);
         if (explanation !== undefined) outcome.explanation = explanation;
       }
@@ -426,48 +530,76 @@ function splitSender(mailFrom: string): { local: string; domain: string } | unde
   return { local: addr.slice(0, at) || "postmaster", domain: addr.slice(at + 1) };
 }
 
-async function run(identity: "mailfrom" | "helo", params: SpfParams, options: SpfOptions): Promise<SpfResult> {
-  const helo = params.helo ?? "";
-  let local = "postmaster";
-  let domain = helo;
-  if (identity === "mailfrom") {
-    const sender = splitSender(params.mailFrom ?? "");
-    if (sender) {
-      local = sender.local;
-      domain = sender.domain;
-    }
+/**
+ * guardResolver(resolver) for each resolver given without a signal or time budget, made once:
+ * the guard holds nothing of one check (its options are empty), and making it per check cost an
+ * object, five closures and a WeakSet entry a call.
+ */
+const guardedResolvers = new WeakMap<Resolver, Resolver>();
+function guardedResolver(options: SpfOptions): Resolver {
+  if (options.timeBudgetMs !== undefined)
+    return new BudgetedResolver(options.resolver, {
+      maxQueries: Number.MAX_SAFE_INTEGER,
+      timeBudgetMs: options.timeBudgetMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  if (options.signal) return guardResolver(options.resolver, { signal: options.signal });
+  let guarded = guardedResolvers.get(options.resolver);
+  if (guarded === undefined) {
+    guarded = guardResolver(options.resolver, {});
+    // An already guarded resolver (a BudgetedResolver, often one per message) is its own guard.
+    if (guarded !== options.resolver) guardedResolvers.set(options.resolver, guarded);
   }
-  const base = {
-    identity,
-    domain: checkableDomain(domain) ?? domain.toLowerCase(),
-    sender: `${local}@${domain}`,
-    ip: params.ip,
-    helo,
-    lookups: 0,
-    voidLookups: 0,
-  };
+  return guarded;
+}
+
+/** The result, its fields in one order whatever the path. */
+function spfResult(
+  identity: "mailfrom" | "helo",
+  domain: string,
+  sender: string,
+  ip: string,
+  helo: string,
+  lookups: number,
+  voidLookups: number,
+  outcome: Outcome,
+): SpfResult {
+  const { result, mechanism, reason } = outcome;
+  // The keys in the order of earlier versions (mechanism before reason), for printed JSON.
+  const r: SpfResult =
+    mechanism === undefined
+      ? { identity, domain, sender, ip, helo, lookups, voidLookups, result, reason }
+      : { identity, domain, sender, ip, helo, lookups, voidLookups, result, mechanism, reason };
+  if (outcome.explanation !== undefined) r.explanation = outcome.explanation;
+  return r;
+}
+
+async function run(
+  identity: "mailfrom" | "helo",
+  params: SpfParams,
+  options: SpfOptions,
+  sender: { local: string; domain: string } | undefined,
+): Promise<SpfResult> {
+  const helo = params.helo ?? "";
+  const local = sender?.local ?? "postmaster";
+  const domain = sender?.domain ?? helo;
+  const checked = checkableDomain(domain) ?? domain.toLowerCase();
+  const senderText = `${local}@${domain}`;
   const ip = parseIp(params.ip);
-  if (!ip) return { ...base, result: "permerror", reason: `'${params.ip}' is not an IP address` };
-  base.ip = formatIp(ip);
+  if (!ip)
+    return spfResult(identity, checked, senderText, params.ip, helo, 0, 0, {
+      result: "permerror",
+      reason: `'${params.ip}' is not an IP address`,
+    });
+  const ipText = formatIp(ip);
   if (domain === "" || domain.startsWith("[")) {
-    return { ...base, result: "none", reason: identity === "helo" ? "HELO is not a domain name" : "no domain to check" };
+    return spfResult(identity, checked, senderText, ipText, helo, 0, 0, {
+      result: "none",
+      reason: identity === "helo" ? "HELO is not a domain name" : "no domain to check",
+    });
   }
   // Every answer is validated and every wait bounded, whatever resolver the caller gave.
-  const resolver =
-    options.timeBudgetMs === undefined
-      ? guardResolver(options.resolver, options.signal ? { signal: options.signal } : {})
-      : new BudgetedResolver(options.resolver, {
-          maxQueries: Number.MAX_SAFE_INTEGER,
-          timeBudgetMs: options.timeBudgetMs,
-          ...(options.signal ? { signal: options.signal } : {}),
-        });
-  const ev = new Evaluation(resolver, ip, local, domain, helo, {
-    ...options,
-    maxLookups: options.maxLookups ?? 10,
-    maxVoidLookups: options.maxVoidLookups ?? 2,
-    maxMxNames: options.maxMxNames ?? 10,
-    maxPtrNames: options.maxPtrNames ?? 10,
-  });
+  const ev = new Evaluation(guardedResolver(options), ip, local, domain, helo, options);
   let outcome: Outcome;
   try {
     outcome = await ev.checkHost(domain, true);
@@ -475,10 +607,56 @@ async function run(identity: "mailfrom" | "helo", params: SpfParams, options: Sp
     if (!(err instanceof Abort)) throw err;
     outcome = { result: err.result, reason: err.reason };
   } finally {
-    ev.pf.close(); // queries sent ahead for terms never reached are not waited for
+    ev.pf?.close(); // queries sent ahead for terms never reached are not waited for
   }
-  const result: SpfResult = { ...base, ...outcome, lookups: ev.lookups, voidLookups: ev.voids };
-  return result;
+  return spfResult(identity, checked, senderText, ipText, helo, ev.lookups, ev.voids, outcome);
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
+const optionalString = (v: unknown) => v === undefined || typeof v === "string";
+
+/**
+ * Whether checkSpfParams (or checkSpfHeloParams, `withMailFrom` false) accepts `v`, decided by hand
+ * for the usual shape; false leaves the decision (and any refusal) to the checker. Never true for
+ * what the checker refuses (test/spf/fast-paths.test.ts compares the two). Saves zod's parse.
+ */
+export function plainSpfParams(v: unknown, withMailFrom: boolean): boolean {
+  if (!isPlainObject(v)) return false;
+  for (const key in v) if (key !== "ip" && key !== "helo" && (key !== "mailFrom" || !withMailFrom)) return false;
+  return typeof v.ip === "string" && optionalString(v.helo) && optionalString(v.mailFrom);
+}
+
+const PLAIN_OPTION_KEYS = new Set([
+  "resolver",
+  "maxLookups",
+  "maxVoidLookups",
+  "maxMxNames",
+  "maxPtrNames",
+  "timeBudgetMs",
+  "signal",
+  "receiver",
+  "now",
+  "prefetch",
+]);
+const optionalCount = (v: unknown, min: number) => v === undefined || (Number.isSafeInteger(v) && (v as number) >= min);
+
+/** Whether checkSpfOptions accepts `v`, decided by hand; see plainSpfParams. */
+export function plainSpfOptions(v: unknown): boolean {
+  if (!isPlainObject(v)) return false;
+  for (const key in v) if (!PLAIN_OPTION_KEYS.has(key)) return false;
+  return (
+    isResolver(v.resolver) &&
+    optionalCount(v.maxLookups, 0) &&
+    optionalCount(v.maxVoidLookups, 0) &&
+    optionalCount(v.maxMxNames, 1) &&
+    optionalCount(v.maxPtrNames, 1) &&
+    optionalCount(v.timeBudgetMs, 1) &&
+    (v.signal === undefined || v.signal instanceof AbortSignal) &&
+    optionalString(v.receiver) &&
+    (v.now === undefined || typeof v.now === "function") &&
+    (v.prefetch === undefined || typeof v.prefetch === "boolean")
+  );
 }
 
 /**
@@ -486,15 +664,15 @@ async function run(identity: "mailfrom" | "helo", params: SpfParams, options: Sp
  * postmaster@helo (2.4, 4.3). Never throws for anything DNS or the record holds.
  */
 export function checkSpf(params: SpfParams, options: SpfOptions): Promise<SpfResult> {
-  checkSpfParams(params);
-  checkSpfOptions(options);
-  const nullSender = splitSender(params.mailFrom ?? "") === undefined;
-  return run(nullSender ? "helo" : "mailfrom", params, options);
+  if (!plainSpfParams(params, true)) checkSpfParams(params);
+  if (!plainSpfOptions(options)) checkSpfOptions(options);
+  const sender = splitSender(params.mailFrom ?? "");
+  return run(sender === undefined ? "helo" : "mailfrom", params, options, sender);
 }
 
 /** Checks the HELO identity on its own (RFC 7208 2.3). */
 export function checkSpfHelo(params: Omit<SpfParams, "mailFrom">, options: SpfOptions): Promise<SpfResult> {
-  checkSpfHeloParams(params);
-  checkSpfOptions(options);
-  return run("helo", params, options);
+  if (!plainSpfParams(params, false)) checkSpfHeloParams(params);
+  if (!plainSpfOptions(options)) checkSpfOptions(options);
+  return run("helo", params, options, undefined);
 }
