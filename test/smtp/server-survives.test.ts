@@ -520,6 +520,60 @@ describe("examples/smtp-server.ts: refused connections do not exhaust descriptor
   }, 60_000);
 });
 
+describe("examples/smtp-server.ts on port 465: connections still in their TLS handshake count against the per-IP cap", () => {
+  it("8 connections from 127.0.0.2 that never send a ClientHello, 3 per IP: 5 closed at once, 3 held; 127.0.0.1 completes TLS and is served", async () => {
+    const { createTestPki, hasOpenssl } = await import("../helpers/pki.js");
+    if (!hasOpenssl()) return void console.log("SKIPPED: no openssl for the test certificate");
+    const pki = createTestPki();
+    const tls = pki.issue({ names: ["mx.example.org"] });
+    // maxConnections stays at its default (100): only the per-IP cap can refuse these 8.
+    const child = await startChild("own", { mode: "submissions", tls, maxConnectionsPerIp: 3, handshakeTimeoutMs: 30_000 });
+    const stalled: Socket[] = [];
+    try {
+      let closed = 0;
+      const fiveClosed = new Promise<void>((resolve, reject) => {
+        for (let i = 0; i < 8; i++) {
+          const s = connect({ port: child.port, host: "127.0.0.1", localAddress: "127.0.0.2" });
+          s.on("error", () => undefined);
+          s.on("close", () => {
+            if (++closed === 5) resolve();
+          });
+          stalled.push(s);
+        }
+        setTimeout(() => reject(new Error(`${closed} of 8 handshaking connections closed; 5 should be`)), 15_000).unref();
+      });
+      await fiveClosed;
+      // Another client (another IP) gets through the handshake and is greeted, served and let go.
+      const { connect: tlsConnect } = await import("node:tls");
+      const client = tlsConnect({ port: child.port, host: "127.0.0.1", ca: pki.ca, servername: "mx.example.org" });
+      let got = "";
+      let greeted = false;
+      client.on("data", (d: Buffer) => {
+        got += d.toString("latin1");
+        if (!greeted && /^220 /m.test(got)) {
+          greeted = true;
+          client.write("EHLO c.example\r\nQUIT\r\n");
+        }
+      });
+      await new Promise<void>((resolve, reject) => {
+        client.on("close", () => resolve());
+        client.on("error", reject);
+      });
+      expect(got).toMatch(/^220 2\.0\.0 mx\.example\.org ESMTP/m);
+      expect(got).toMatch(/^250[ -]/m);
+      expect(got).toMatch(/^221 /m);
+      // The first three are still held (in their handshake, within handshakeTimeoutMs); the rest were refused.
+      expect(closed).toBe(5);
+      expect(stalled.filter((s) => !s.destroyed)).toHaveLength(3);
+      expect(child.stderr()).toMatch(/connection refused: already 3 connections from 127\.0\.0\.2/);
+      expect(child.process.exitCode).toBeNull();
+    } finally {
+      for (const s of stalled) s.destroy();
+      child.process.kill();
+    }
+  }, 60_000);
+});
+
 describe("examples/smtp-server-package.ts: one client cannot starve the others", () => {
   let child: Child;
   beforeAll(async () => {
