@@ -1,7 +1,7 @@
 import { tldts } from "../deps.js";
 import { guardResolver } from "../dns/guard.js";
-import { Prefetcher } from "../dns/prefetch.js";
-import type { Resolver } from "../dns/types.js";
+import { eventLoopTurn, Prefetcher } from "../dns/prefetch.js";
+import { query, type Resolver } from "../dns/types.js";
 import { type DmarcRecord, isDmarcRecord, parseDmarcRecord } from "./record.js";
 
 export type DmarcMode = "rfc9989" | "rfc7489";
@@ -12,19 +12,41 @@ export type RecordLookup =
   | { kind: "error"; reason: string };
 
 /**
+ * The guarded form of a resolver (see guardResolver), made once per resolver: the wrapper holds no
+ * state of its own, and making one per call was a tenth of a standalone checkDmarc.
+ */
+const guardedResolvers = new WeakMap<Resolver, Resolver>();
+export function guardedResolver(resolver: Resolver): Resolver {
+  let g = guardedResolvers.get(resolver);
+  if (g === undefined) {
+    g = guardResolver(resolver);
+    if (g !== resolver) guardedResolvers.set(resolver, g); // not the per-message BudgetedResolvers, already guarded
+  }
+  return g;
+}
+
+/**
  * Looks up and selects the DMARC record of one name. No record, no DMARC record, or several DMARC
  * records all mean "none" (RFC 9989 4.10 step 2; RFC 7489 6.6.3 step 3).
  */
 export class DmarcLookups {
   readonly #resolver: Resolver;
   readonly #cache = new Map<string, Promise<RecordLookup>>();
-  /** Queries sent ahead: three tree walks' worth (the From domain, and two identifiers to align). */
-  readonly #pf: Prefetcher;
+  /**
+   * Queries sent ahead: three tree walks' worth (the From domain, and two identifiers to align). Made
+   * on the first prefetch: most evaluations answered from memory never send any.
+   */
+  #pf: Prefetcher | undefined;
+  #closed = false;
   queries = 0;
+  /**
+   * An answer has waited for I/O (real DNS): only then does a tree walk send its names ahead. From
+   * memory (a fixture, a cache hit) sending ahead gains nothing and cost a quarter of checkDmarc's time.
+   */
+  slow = false;
 
   constructor(resolver: Resolver) {
-    this.#resolver = guardResolver(resolver); // answers validated, waits bounded
-    this.#pf = new Prefetcher(this.#resolver, 24);
+    this.#resolver = guardedResolver(resolver); // answers validated, waits bounded
   }
 
   /**
@@ -33,17 +55,21 @@ export class DmarcLookups {
    * same; a query sent ahead counts against a BudgetedResolver's budget (see its `speculate`).
    */
   prefetch(domains: readonly string[]): void {
-    for (const domain of domains) if (!this.#cache.has(domain)) this.#pf.prefetch("TXT", `_dmarc.${domain}`);
+    if (this.#closed) return;
+    const pf = (this.#pf ??= new Prefetcher(this.#resolver, 24));
+    for (const domain of domains) if (!this.#cache.has(domain)) pf.prefetch("TXT", `_dmarc.${domain}`);
   }
 
   /** The evaluation is over: nothing more is sent ahead, and what was and is unused is let go. */
   close(): void {
-    this.#pf.close();
+    this.#closed = true;
+    this.#pf?.close();
   }
 
   /** Lets the queries sent ahead for these names go, if nothing asked for them. */
   release(domains: readonly string[]): void {
-    for (const domain of domains) this.#pf.release("TXT", `_dmarc.${domain}`);
+    const pf = this.#pf;
+    if (pf) for (const domain of domains) pf.release("TXT", `_dmarc.${domain}`);
   }
 
   record(domain: string): Promise<RecordLookup> {
@@ -58,7 +84,9 @@ export class DmarcLookups {
 
   async #fetch(domain: string): Promise<RecordLookup> {
     const name = `_dmarc.${domain}`;
-    const answer = await this.#pf.query("TXT", name);
+    const sent = eventLoopTurn();
+    const answer = await (this.#pf ? this.#pf.query("TXT", name) : query(this.#resolver, "TXT", name));
+    if (eventLoopTurn() !== sent) this.slow = true;
     if (answer.kind === "error") return { kind: "error", reason: `DNS failure looking up ${name}: ${answer.reason}` };
     if (answer.kind !== "ok") return { kind: "none", reason: `no record at ${name}` };
     const records = answer.records.filter(isDmarcRecord);
@@ -76,15 +104,20 @@ export class DmarcLookups {
  * queries.
  */
 export function treeWalkTargets(domain: string): string[] {
-  const labels = domain.split(".");
+  // Suffixes are cut at the dots (the same strings as joining the last labels), with no label arrays.
+  const dots: number[] = [];
+  for (let i = domain.indexOf("."); i >= 0; i = domain.indexOf(".", i + 1)) dots.push(i);
+  const n = dots.length + 1; // labels
   const targets = [domain];
-  let x = labels.length;
-  x = x >= 8 ? 7 : x - 1;
-  while (x >= 1) {
-    targets.push(labels.slice(labels.length - x).join("."));
-    x--;
-  }
+  for (let x = n >= 8 ? 7 : n - 1; x >= 1; x--) targets.push(domain.slice(dots[n - x - 1]! + 1));
   return targets;
+}
+
+/** The number of labels of a name (as split(".") counts them). */
+function labelCount(name: string): number {
+  let n = 1;
+  for (let i = name.indexOf("."); i >= 0; i = name.indexOf(".", i + 1)) n++;
+  return n;
 }
 
 export interface WalkResult {
@@ -98,9 +131,10 @@ export async function treeWalk(lookups: DmarcLookups, start: string, skipStart =
   const found: WalkResult["found"] = [];
   const all = treeWalkTargets(start);
   const targets = skipStart ? all.slice(1) : all;
-  // Every name of the walk is known now: their queries go out together (at most 8), and the walk
-  // still reads the answers one by one from the bottom up, stopping where the RFC stops.
-  lookups.prefetch(targets);
+  // Every name of the walk is known now: with real DNS their queries go out together (at most 8),
+  // and the walk still reads the answers one by one from the bottom up, stopping where the RFC stops.
+  const ahead = lookups.slow;
+  if (ahead) lookups.prefetch(targets);
   try {
     for (const target of targets) {
       const r = await lookups.record(target);
@@ -111,7 +145,7 @@ export async function treeWalk(lookups: DmarcLookups, start: string, skipStart =
       }
     }
   } finally {
-    lookups.release(targets); // the names above a stop are not waited for
+    if (ahead) lookups.release(targets); // the names above a stop are not waited for
   }
   return { found };
 }
@@ -129,7 +163,15 @@ export function selectOrgDomain(start: string, found: WalkResult["found"]): stri
   }
   if (found.length === 0) return start;
   let fewest = found[0]!.domain;
-  for (const { domain } of found) if (domain.split(".").length < fewest.split(".").length) fewest = domain;
+  let fewestLabels = labelCount(fewest);
+  for (let i = 1; i < found.length; i++) {
+    const domain = found[i]!.domain;
+    const labels = labelCount(domain);
+    if (labels < fewestLabels) {
+      fewest = domain;
+      fewestLabels = labels;
+    }
+  }
   return fewest;
 }
 

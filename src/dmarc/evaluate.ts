@@ -5,7 +5,7 @@ import type { Resolver } from "../dns/types.js";
 import type { AuthorResult } from "../message/from.js";
 import { checkDmarcOptions } from "../options.js";
 import type { SpfResult, SpfResultWord } from "../spf/check.js";
-import { DmarcLookups, type DmarcMode, OrgDomains, pslOrgDomain, selectOrgDomain, treeWalk } from "./discover.js";
+import { DmarcLookups, type DmarcMode, guardedResolver, OrgDomains, pslOrgDomain, selectOrgDomain, treeWalk } from "./discover.js";
 import type { AlignmentMode, DmarcPolicy, DmarcRecord } from "./record.js";
 
 export type DmarcResultWord = "pass" | "fail" | "none" | "temperror" | "permerror";
@@ -106,7 +106,7 @@ class Evaluation {
     readonly options: DmarcOptions,
     readonly mode: DmarcMode,
   ) {
-    this.resolver = options.signal ? guardResolver(options.resolver, { signal: options.signal }) : options.resolver;
+    this.resolver = options.signal ? guardResolver(options.resolver, { signal: options.signal }) : guardedResolver(options.resolver);
     this.lookups = options.lookups ?? new DmarcLookups(this.resolver);
     this.orgs = new OrgDomains(mode, this.lookups);
   }
@@ -134,9 +134,14 @@ class Evaluation {
     return { none: `no DMARC record for ${author} in a DNS tree walk` };
   }
 
-  async aligned(author: string, id: string, mode: AlignmentMode): Promise<boolean> {
-    if (id === author) return true;
+  /** Whether `id` aligns with `author` (the same name; relaxed: the same organizational domain). */
+  aligned(author: string, id: string, mode: AlignmentMode): boolean | Promise<boolean> {
+    if (id === author) return true; // decided without an await (the usual case: no promise made)
     if (mode === "s") return false;
+    return this.sameOrg(author, id);
+  }
+
+  async sameOrg(author: string, id: string): Promise<boolean> {
     const [a, b] = await Promise.all([this.orgs.of(author), this.orgs.of(id)]);
     return a.error === undefined && b.error === undefined && a.org === b.org;
   }
@@ -186,13 +191,14 @@ class Evaluation {
     if (!org.error) base.orgDomain = org.org;
 
     // Identifier alignment (RFC 9989 4.4; RFC 7489 3.1).
-    const spfAligned = spf?.domain ? await this.aligned(author, spf.domain.toLowerCase(), record.aspf) : false;
+    let spfAligned: boolean | Promise<boolean> = spf?.domain ? this.aligned(author, spf.domain.toLowerCase(), record.aspf) : false;
+    if (typeof spfAligned !== "boolean") spfAligned = await spfAligned;
     if (spf?.domain) base.spf = { aligned: spfAligned && spf.result === "pass", mode: record.aspf, domain: spf.domain, result: spf.result };
     let dkimTemp = false;
     for (const d of input.dkim) {
       if (!d.domain) continue;
-      const isAligned = await this.aligned(author, d.domain, record.adkim);
-      if (!isAligned) continue;
+      const isAligned = this.aligned(author, d.domain, record.adkim);
+      if (!(typeof isAligned === "boolean" ? isAligned : await isAligned)) continue;
       if (d.result === "pass") {
         base.dkim = { aligned: true, mode: record.adkim, domain: d.domain, selector: d.selector, result: "pass" };
         break;
@@ -200,9 +206,9 @@ class Evaluation {
       if (d.result === "temperror") dkimTemp = true;
       if (!base.dkim.domain) base.dkim = { aligned: false, mode: record.adkim, domain: d.domain, selector: d.selector, result: d.result };
     }
-    const which = [base.spf.aligned ? `SPF (${base.spf.domain})` : "", base.dkim.aligned ? `DKIM (${base.dkim.domain})` : ""]
-      .filter(Boolean)
-      .join(" and ");
+    const spfWhich = base.spf.aligned ? `SPF (${base.spf.domain})` : "";
+    const dkimWhich = base.dkim.aligned ? `DKIM (${base.dkim.domain})` : "";
+    const which = spfWhich && dkimWhich ? `${spfWhich} and ${dkimWhich}` : spfWhich || dkimWhich;
     if (which && !noAlignment) {
       return {
         ...base,
@@ -346,11 +352,21 @@ export async function checkDmarc(input: DmarcInput, options: DmarcOptions): Prom
   return result;
 }
 
-async function evaluateDmarc(input: DmarcInput, options: DmarcOptions): Promise<DmarcResult> {
+function evaluateDmarc(input: DmarcInput, options: DmarcOptions): Promise<DmarcResult> {
   const mode = options.mode ?? "rfc9989";
   const ev = new Evaluation(options, mode);
   const author = input.author;
-  if (author.ok) return ev.evaluate(author.domain, input);
+  // One From with one mailbox: its evaluation's own promise, with no async wrapper around it.
+  return author.ok ? ev.evaluate(author.domain, input) : evaluateAuthors(input, author, options, mode, ev);
+}
+
+async function evaluateAuthors(
+  input: DmarcInput,
+  author: Extract<AuthorResult, { ok: false }>,
+  options: DmarcOptions,
+  mode: DmarcMode,
+  ev: Evaluation,
+): Promise<DmarcResult> {
   if (author.unseen !== undefined) {
     // A part of the header was never read: a From there, at a domain asking for reject, could not be
     // seen. Under doubt the strictest policy (the domains that were found are still evaluated).

@@ -73,6 +73,33 @@ function parseUris(value: string, tag: string, warnings: string[]): DmarcUri[] {
  * other syntax errors fall back to defaults and are listed in `warnings`; unknown tags are ignored.
  */
 export function parseDmarcRecord(text: string): DmarcRecordParse {
+  // The same text always parses the same, and a domain's record repeats across messages: parsed once
+  // (parsing was a third of a small message's DMARC check).
+  const cached = parsedRecords.get(text);
+  if (cached) return cached;
+  const parsed = parseUncached(text);
+  if (text.length > MAX_CACHED_CHARS) return deepFreeze(parsed); // frozen as the cached ones are
+  if (parsedRecords.size >= MAX_CACHED_RECORDS) parsedRecords.delete(parsedRecords.keys().next().value as string);
+  parsedRecords.set(text, deepFreeze(parsed));
+  return parsed;
+}
+
+/** Parsed records by their exact text, oldest first out. */
+const parsedRecords = new Map<string, DmarcRecordParse>();
+const MAX_CACHED_RECORDS = 1000;
+/** Longer texts (real records are a few hundred characters) are parsed each time: the cache stays a few MB at most. */
+const MAX_CACHED_CHARS = 2048;
+
+/** Cached results are shared (they end up in results): frozen, so no caller can change what the next one gets. */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+function parseUncached(text: string): DmarcRecordParse {
   if (!isDmarcRecord(text)) return { ok: false, reason: "not a DMARC record: v=DMARC1 must come first" };
   const record: DmarcRecord = {
     adkim: "r",

@@ -1,0 +1,160 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { DkimResult } from "../../src/dkim/index.js";
+import { checkDmarc, parseDmarcRecord, selectOrgDomain, treeWalkTargets } from "../../src/dmarc/index.js";
+import type { DmarcRecord } from "../../src/dmarc/record.js";
+import { FixtureResolver, type Resolver, zoneFromObject } from "../../src/dns/index.js";
+import type { AuthorResult } from "../../src/message/index.js";
+import type { SpfResult } from "../../src/spf/index.js";
+import { RoundTripResolver } from "../helpers/round-trips.js";
+
+// The shortcuts taken for speed in DMARC (issue 19) decide exactly what the general path decides.
+
+/** The split-and-join forms these functions had before (the reference). */
+function referenceTargets(domain: string): string[] {
+  const labels = domain.split(".");
+  const targets = [domain];
+  let x = labels.length;
+  x = x >= 8 ? 7 : x - 1;
+  while (x >= 1) {
+    targets.push(labels.slice(labels.length - x).join("."));
+    x--;
+  }
+  return targets;
+}
+function referenceFewest(found: Array<{ domain: string }>): string {
+  let fewest = found[0]!.domain;
+  for (const { domain } of found) if (domain.split(".").length < fewest.split(".").length) fewest = domain;
+  return fewest;
+}
+
+const label = fc.constantFrom("", "a", "bb", "example", "co", "uk", "x-y", "0");
+const name = fc.array(label, { minLength: 1, maxLength: 12 }).map((ls) => ls.join("."));
+
+describe("tree walk names without label arrays", () => {
+  it("treeWalkTargets gives the split-and-join names, empty labels and long names included", () => {
+    fc.assert(fc.property(name, (d) => {
+        expect(treeWalkTargets(d)).toEqual(referenceTargets(d));
+      }), { numRuns: 2000 });
+  });
+
+  it("selectOrgDomain picks the record with the fewest labels (the first of equals) as before", () => {
+    const record = { psd: "u" } as DmarcRecord;
+    fc.assert(
+      fc.property(fc.array(name, { minLength: 1, maxLength: 8 }), (names) => {
+        const found = names.map((domain) => ({ domain, record }));
+        expect(selectOrgDomain("start.example", found)).toBe(referenceFewest(found));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe("parsed DMARC records are cached by text", () => {
+  it("the same text gives the same parse, frozen throughout so no caller can change the next one's", () => {
+    const text = "v=DMARC1; p=reject; rua=mailto:a@x.example!10m, bogus; fo=1:d";
+    const a = parseDmarcRecord(text);
+    const b = parseDmarcRecord(text);
+    expect(b).toBe(a);
+    if (!a.ok) throw new Error("expected a record");
+    expect(Object.isFrozen(a)).toBe(true);
+    expect(Object.isFrozen(a.record)).toBe(true);
+    expect(Object.isFrozen(a.record.rua)).toBe(true);
+    expect(Object.isFrozen(a.record.rua[0])).toBe(true);
+    expect(Object.isFrozen(a.record.warnings)).toBe(true);
+    expect(() => {
+      (a.record as { p?: string }).p = "none";
+    }).toThrow(TypeError);
+    expect(() => (a.record.fo as string[]).push("s")).toThrow(TypeError);
+    expect(parseDmarcRecord(text)).toMatchObject({ ok: true, record: { p: "reject", fo: ["1", "d"] } });
+  });
+
+  it("a record too long to cache parses the same each time, frozen as well", () => {
+    const text = `v=DMARC1; p=quarantine; rua=${Array.from({ length: 120 }, (_, i) => `mailto:r${i}@long.example`).join(",")}`;
+    expect(text.length).toBeGreaterThan(2048);
+    const a = parseDmarcRecord(text);
+    const b = parseDmarcRecord(text);
+    expect(b).toEqual(a);
+    expect(a.ok && Object.isFrozen(a.record.rua)).toBe(true);
+  });
+
+  it("a result's record is the shared frozen one: changing it throws instead of changing the next result", async () => {
+    const resolver = new FixtureResolver(zoneFromObject({ "_dmarc.frozen.example": { TXT: "v=DMARC1; p=reject" } }));
+    const author: AuthorResult = { ok: true, domain: "frozen.example", mailboxes: [], domains: ["frozen.example"] };
+    const first = await checkDmarc({ author, dkim: [] }, { resolver });
+    expect(() => {
+      (first.record as { p?: string }).p = "none";
+    }).toThrow(TypeError);
+    const second = await checkDmarc({ author, dkim: [] }, { resolver });
+    expect(second).toMatchObject({ result: "fail", policy: "reject" });
+  });
+});
+
+/** A resolver that records each query it is sent. */
+function logging(inner: Resolver, sent: string[]): Resolver {
+  const log = <T>(entry: string, answer: T): T => {
+    sent.push(entry);
+    return answer;
+  };
+  return {
+    txt: (n) => log(`TXT ${n}`, inner.txt(n)),
+    a: (n) => log(`A ${n}`, inner.a(n)),
+    aaaa: (n) => log(`AAAA ${n}`, inner.aaaa(n)),
+    mx: (n) => log(`MX ${n}`, inner.mx(n)),
+    ptr: (n) => log(`PTR ${n}`, inner.ptr(n)),
+  };
+}
+
+describe("tree walk names are sent ahead only when answers wait for I/O", () => {
+  it("from memory, a walk sends the sequential walk's queries only (none above where it stops)", async () => {
+    const zone = zoneFromObject({
+      "_dmarc.example.org": { TXT: "v=DMARC1; p=reject; psd=n" },
+      "_dmarc.org": { TXT: "v=DMARC1; p=none; psd=y" },
+    });
+    const sent: string[] = [];
+    const author: AuthorResult = { ok: true, domain: "x.y.example.org", mailboxes: [], domains: ["x.y.example.org"] };
+    const r = await checkDmarc({ author, dkim: [] }, { resolver: logging(new FixtureResolver(zone), sent) });
+    expect(r).toMatchObject({ result: "fail", policyDomain: "example.org", orgDomain: "example.org", policy: "reject" });
+    expect(sent).toEqual(["TXT _dmarc.x.y.example.org", "TXT _dmarc.y.example.org", "TXT _dmarc.example.org"]);
+  });
+
+  it("with and without sending ahead, the same result over generated record trees", async () => {
+    // A five-label From domain, a record (or none) at each level, SPF and DKIM identifiers along the tree.
+    const levels = ["a.b.c.d.test", "b.c.d.test", "c.d.test", "d.test", "test"];
+    const recordText = fc.oneof(
+      fc.constant(undefined),
+      fc
+        .record({
+          p: fc.constantFrom("none", "quarantine", "reject", "bogus"),
+          psd: fc.constantFrom("", "; psd=y", "; psd=n", "; psd=u"),
+          sp: fc.constantFrom("", "; sp=reject", "; sp=none"),
+          a: fc.constantFrom("", "; adkim=s", "; aspf=s"),
+        })
+        .map((x) => `v=DMARC1; p=${x.p}${x.psd}${x.sp}${x.a}`),
+    );
+    const identifier = fc.constantFrom(...levels, "other.example", "x.c.d.test");
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(recordText, { minLength: 5, maxLength: 5 }),
+        fc.constantFrom(...levels.slice(0, 3)),
+        identifier,
+        identifier,
+        fc.constantFrom<SpfResult["result"]>("pass", "fail", "temperror"),
+        async (texts, from, spfDomain, dkimDomain, spfResult) => {
+          const zone: Record<string, { TXT: string }> = {};
+          texts.forEach((t, i) => {
+            if (t !== undefined) zone[`_dmarc.${levels[i]}`] = { TXT: t };
+          });
+          const author: AuthorResult = { ok: true, domain: from, mailboxes: [], domains: [from] };
+          const spf = { result: spfResult, domain: spfDomain } as SpfResult;
+          const dkim = [{ result: "pass", domain: dkimDomain, selector: "s" } as DkimResult];
+          const memory = await checkDmarc({ author, spf, dkim }, { resolver: new FixtureResolver(zoneFromObject(zone)) });
+          const network = new RoundTripResolver(new FixtureResolver(zoneFromObject(zone)));
+          const ahead = await network.run(() => checkDmarc({ author, spf, dkim }, { resolver: network }));
+          expect(ahead).toEqual(memory);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
