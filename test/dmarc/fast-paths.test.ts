@@ -33,9 +33,12 @@ const name = fc.array(label, { minLength: 1, maxLength: 12 }).map((ls) => ls.joi
 
 describe("tree walk names without label arrays", () => {
   it("treeWalkTargets gives the split-and-join names, empty labels and long names included", () => {
-    fc.assert(fc.property(name, (d) => {
+    fc.assert(
+      fc.property(name, (d) => {
         expect(treeWalkTargets(d)).toEqual(referenceTargets(d));
-      }), { numRuns: 2000 });
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it("selectOrgDomain picks the record with the fewest labels (the first of equals) as before", () => {
