@@ -26,14 +26,19 @@ const isWsp = (c: number) => c === 0x20 || c === 0x09;
  * Scans a `key=value; key=value` TXT record whose first field must be `version` (RFC 8461 3.1 and
  * RFC 8460 3 share this grammar): `field-delim = *WSP ";" *WSP`, names of 1-32 of ALPHA / DIGIT / "_"
  * / "-" / "." starting with a letter or digit, values of %x21-3A / %x3C / %x3E-7E. Linear, no regex.
- * Returns the fields in order, or the position of the first byte that breaks the grammar.
+ * A name in `listValues` has a value of its own grammar that may hold white space and commas (RFC
+ * 8460 3: `tlsrpt-rua = %s"rua=" tlsrpt-uri *(*WSP "," *WSP tlsrpt-uri)`): it runs to the next ";"
+ * or the end, trailing WSP excluded, may be empty, and is checked by the caller.
+ * Returns the fields in order with the position of each value, or the position of the first byte
+ * that breaks the grammar.
  */
 export function scanTagRecord(
   text: string,
   version: string,
-): { ok: true; fields: Array<[string, string]> } | { ok: false; reason: string; position: number } {
+  listValues: readonly string[] = [],
+): { ok: true; fields: Array<[name: string, value: string, position: number]> } | { ok: false; reason: string; position: number } {
   if (!text.startsWith(version)) return { ok: false, reason: `the record does not begin with "${version}"`, position: 0 };
-  const fields: Array<[string, string]> = [];
+  const fields: Array<[name: string, value: string, position: number]> = [];
   let i = version.length;
   const n = text.length;
   for (;;) {
@@ -62,13 +67,21 @@ export function scanTagRecord(
     if (text.charCodeAt(j) !== 0x3d) return { ok: false, reason: `expected "=" after ${name}`, position: j };
     j++;
     const valueStart = j;
+    if (listValues.includes(name)) {
+      while (j < n && text.charCodeAt(j) !== 0x3b) j++;
+      let end = j;
+      while (end > valueStart && isWsp(text.charCodeAt(end - 1))) end--;
+      fields.push([name, text.slice(valueStart, end), valueStart]);
+      i = end;
+      continue;
+    }
     while (j < n) {
       const c = text.charCodeAt(j);
       if (c >= 0x21 && c <= 0x7e && c !== 0x3b && c !== 0x3d) j++;
       else break;
     }
     if (j === valueStart) return { ok: false, reason: `${name} has an empty value`, position: j };
-    fields.push([name, text.slice(valueStart, j)]);
+    fields.push([name, text.slice(valueStart, j), valueStart]);
     i = j;
   }
 }

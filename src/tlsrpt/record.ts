@@ -1,5 +1,6 @@
 import { type GuardOptions, guardResolver } from "../dns/guard.js";
 import type { Resolver } from "../dns/types.js";
+import { scanTagRecord } from "../mtasts/record.js";
 
 /** One reporting destination from `rua=` (RFC 8460 3): mail to an address, or an HTTPS POST. */
 export type TlsRptDestination = { scheme: "mailto"; uri: string; address: string } | { scheme: "https"; uri: string; url: string };
@@ -22,7 +23,6 @@ export type TlsRptDiscovery =
   | { kind: "none"; reason: string }
   | { kind: "temperror"; reason: string };
 
-const isAlnum = (c: number) => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
 const isWsp = (c: number) => c === 0x20 || c === 0x09;
 const VERSION = "v=TLSRPTv1";
 
@@ -65,58 +65,21 @@ function isUri(text: string): boolean {
  */
 export function parseTlsRptRecord(text: string): TlsRptRecordParse {
   if (typeof text !== "string") return { ok: false, reason: "not a string", position: 0 };
-  if (!text.startsWith(VERSION)) return { ok: false, reason: `the record does not begin with "${VERSION}"`, position: 0 };
-  const n = text.length;
-  let i = VERSION.length;
+  // rua= holds URIs separated by commas and white space: its value runs to the next ";".
+  const scanned = scanTagRecord(text, VERSION, ["rua"]);
+  if (!scanned.ok) return scanned;
   let ruaText: string | undefined;
   let ruaPos = 0;
   const extensions: Record<string, string> = Object.create(null); // keyed by input: no prototype
-  for (;;) {
-    let j = i;
-    while (j < n && isWsp(text.charCodeAt(j))) j++;
-    if (j === n) {
-      if (j !== i) return { ok: false, reason: "trailing white space without a delimiter", position: i };
-      break;
-    }
-    if (text.charCodeAt(j) !== 0x3b) return { ok: false, reason: 'expected ";"', position: j };
-    j++;
-    while (j < n && isWsp(text.charCodeAt(j))) j++;
-    if (j === n) break;
-    const nameStart = j;
-    if (!isAlnum(text.charCodeAt(j))) return { ok: false, reason: "a field name must begin with a letter or digit", position: j };
-    j++;
-    while (j < n) {
-      const c = text.charCodeAt(j);
-      if (isAlnum(c) || c === 0x5f || c === 0x2d || c === 0x2e) j++;
-      else break;
-    }
-    if (j - nameStart > 32) return { ok: false, reason: "a field name is longer than 32 characters", position: nameStart };
-    const name = text.slice(nameStart, j);
-    if (text.charCodeAt(j) !== 0x3d) return { ok: false, reason: `expected "=" after ${name}`, position: j };
-    j++;
-    const valueStart = j;
+  for (const [name, value, position] of scanned.fields) {
     if (name === "rua") {
-      // tlsrpt-uri *(*WSP "," *WSP tlsrpt-uri): runs to the next ";" or the end, trailing WSP excluded
-      while (j < n && text.charCodeAt(j) !== 0x3b) j++;
-      let end = j;
-      while (end > valueStart && isWsp(text.charCodeAt(end - 1))) end--;
       if (ruaText === undefined) {
-        ruaText = text.slice(valueStart, end);
-        ruaPos = valueStart;
+        ruaText = value;
+        ruaPos = position;
       }
-      i = end;
-      continue;
-    }
-    while (j < n) {
-      const c = text.charCodeAt(j);
-      if (c >= 0x21 && c <= 0x7e && c !== 0x3b && c !== 0x3d) j++;
-      else break;
-    }
-    if (j === valueStart) return { ok: false, reason: `${name} has an empty value`, position: j };
-    if (name !== "v" && !Object.hasOwn(extensions, name)) extensions[name] = text.slice(valueStart, j);
-    i = j;
+    } else if (name !== "v" && !Object.hasOwn(extensions, name)) extensions[name] = value;
   }
-  if (ruaText === undefined) return { ok: false, reason: "the record has no rua", position: n };
+  if (ruaText === undefined) return { ok: false, reason: "the record has no rua", position: text.length };
   const rua: TlsRptDestination[] = [];
   const unsupported: string[] = [];
   let pos = ruaPos;
