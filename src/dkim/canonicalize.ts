@@ -69,6 +69,99 @@ export function canonicalizeSignatureField(field: HeaderField, bValue: { start: 
   return canon.subarray(0, canon.length - 2);
 }
 
+/** Reused for headerHashBytes(..., true): the verifier hands it to crypto at once, so no copy is kept. */
+let scratch = new Uint8Array(4096);
+/** Largest input kept in `scratch`; a larger one gets its own buffer (a huge header must not stay). */
+const MAX_SCRATCH = 64 * 1024;
+
+/**
+ * The bytes a signature covers (RFC 6376 3.7), written into one buffer: `fields` canonicalized, each
+ * with its CRLF, then `sigField` with the b= value at `bValue` removed, canonicalized, without its
+ * final CRLF. The same bytes as concatenating canonicalizeHeader of each field and
+ * canonicalizeSignatureField (test/dkim/header-hash.test.ts compares them), without a buffer per
+ * field. `bValue` must lie after the colon (where parseTagList finds it). With `reuse` the result is
+ * a view of a module buffer, valid only until the next call: for a caller that consumes it at once.
+ */
+export function headerHashBytes(
+  fields: readonly HeaderField[],
+  sigField: HeaderField,
+  bValue: { start: number; end: number },
+  mode: Canonicalization,
+  reuse = false,
+): Uint8Array {
+  const sigRaw = sigField.raw;
+  if (bValue.start <= sigField.colon || bValue.end < bValue.start || bValue.end > sigRaw.length) {
+    return Buffer.concat([...fields.map((f) => canonicalizeHeader(f, mode)), canonicalizeSignatureField(sigField, bValue, mode)]);
+  }
+  // Relaxed output is never longer than its input (plus CRLF); simple is exactly that.
+  let size = sigRaw.length;
+  for (let k = 0; k < fields.length; k++) size += fields[k]!.raw.length + 2;
+  let out: Uint8Array;
+  if (reuse && size <= MAX_SCRATCH) {
+    if (scratch.length < size) scratch = new Uint8Array(Math.min(MAX_SCRATCH, Math.max(size, scratch.length * 2)));
+    out = scratch;
+  } else out = new Uint8Array(size);
+  let o = 0;
+  if (mode === "simple") {
+    for (let k = 0; k < fields.length; k++) {
+      const raw = fields[k]!.raw;
+      out.set(raw, o);
+      o += raw.length;
+      out[o++] = CR;
+      out[o++] = LF;
+    }
+    out.set(sigRaw.subarray(0, bValue.start), o);
+    o += bValue.start;
+    out.set(sigRaw.subarray(bValue.end), o);
+    o += sigRaw.length - bValue.end;
+  } else {
+    for (let k = 0; k < fields.length; k++) {
+      const f = fields[k]!;
+      o = writeRelaxed(out, o, f.raw, f.colon, f.raw.length, f.raw.length);
+      out[o++] = CR;
+      out[o++] = LF;
+    }
+    o = writeRelaxed(out, o, sigRaw, sigField.colon, bValue.start, bValue.end);
+  }
+  return out.subarray(0, o);
+}
+
+/**
+ * headerRelaxed into `out` at `o`, without the CRLF, skipping raw[skipStart, skipEnd) (after the
+ * colon) as if it were not there; returns the new offset.
+ */
+function writeRelaxed(out: Uint8Array, o: number, raw: Uint8Array, colon: number, skipStart: number, skipEnd: number): number {
+  let nameEnd = colon;
+  while (nameEnd > 0 && (raw[nameEnd - 1] === SP || raw[nameEnd - 1] === TAB)) nameEnd--;
+  for (let i = 0; i < nameEnd; i++) {
+    const c = raw[i]!;
+    out[o++] = c >= 0x41 && c <= 0x5a ? c + 0x20 : c;
+  }
+  out[o++] = COLON;
+  let pendingSpace = false;
+  let started = false;
+  const n = raw.length;
+  let i = colon + 1;
+  let end = skipStart;
+  for (;;) {
+    for (; i < end; i++) {
+      const c = raw[i]!;
+      if (c === CR || c === LF) continue; // unfold
+      if (c === SP || c === TAB) {
+        pendingSpace = started;
+        continue;
+      }
+      if (pendingSpace) out[o++] = SP;
+      pendingSpace = false;
+      started = true;
+      out[o++] = c;
+    }
+    if (end === n) return o;
+    i = skipEnd;
+    end = n;
+  }
+}
+
 /**
  * Picks the fields named in h=, each name taking the next instance from the bottom up (RFC 6376
  * 5.4.2); a name with no instance left contributes nothing (that is how oversigning works). The

@@ -1,4 +1,4 @@
-import type { ParsedHeaders, SplitLimits } from "./split.js";
+import type { ParsedHeaders, ParsedMessage, SplitLimits } from "./split.js";
 import { checkSplitLimits, findHeaderEnd, parseHeaderBlock, splitMessage } from "./split.js";
 
 /** Everything msgauth accepts as a message: bytes, text (UTF-8), or a stream of chunks. */
@@ -86,13 +86,21 @@ async function* once(chunk: Uint8Array): AsyncGenerator<Uint8Array> {
 }
 
 /**
+ * openMessage for a message given whole (bytes or text): synchronous, the body one view of the
+ * input. Spares a small message the async generator and the promise hops of reading one chunk.
+ */
+export function openWhole(input: Uint8Array | string, limits: SplitLimits = {}): ParsedMessage {
+  return splitMessage(toBytes(input), limits);
+}
+
+/**
  * Reads the header block of a message and hands back the body as a stream, so a large message is
  * never held in memory whole. The caller's buffers are never modified.
  */
 export async function openMessage(input: MessageInput, limits: SplitLimits = {}): Promise<OpenedMessage> {
   checkSplitLimits(limits);
   if (typeof input === "string" || input instanceof Uint8Array) {
-    const m = splitMessage(toBytes(input), limits);
+    const m = openWhole(input, limits);
     return {
       headers: m.headers,
       defects: m.defects,

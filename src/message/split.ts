@@ -96,18 +96,11 @@ function splitFields(block: Uint8Array, maxFields: number): { parsed: ParsedHead
   const headers: HeaderField[] = [];
   let defects = 0;
   let lastStart = 0;
-  // Collect [start, end) of each physical line, without its terminator.
-  let fieldLines: Array<[number, number]> = [];
-  const flush = (): boolean => {
-    if (fieldLines.length === 0) return true;
-    if (headers.length >= maxFields) return false;
-    lastStart = fieldLines[0]![0];
-    headers.push(buildField(block, fieldLines));
-    if (headers[headers.length - 1]!.malformed) defects++;
-    fieldLines = [];
-    return true;
-  };
-  const tooMany = () => ({ parsed: { headers, error: "too-many-fields" as const, defects }, resume: fieldLines[0]![0] });
+  // The field being gathered: from the start of its first line to the end of its last line's content
+  // (without the terminator); crlf while every line break inside it is exactly CRLF.
+  let fieldStart = -1;
+  let fieldEnd = 0;
+  let crlf = true;
   let pos = 0;
   const n = block.length;
   while (pos < n) {
@@ -123,47 +116,65 @@ function splitFields(block: Uint8Array, maxFields: number): { parsed: ParsedHead
     if (contentEnd > pos && block[contentEnd - 1] === CR) contentEnd--;
     if (contentEnd === pos) break; // the blank line that ends the header block
     const first = block[pos];
-    const continuation = (first === SP || first === TAB) && fieldLines.length > 0;
-    if (!continuation && !flush()) return tooMany();
-    fieldLines.push([pos, contentEnd]);
+    if ((first === SP || first === TAB) && fieldStart >= 0) {
+      // A continuation line joins the field above.
+      if (crlf && !(block[fieldEnd] === CR && block[fieldEnd + 1] === LF && pos === fieldEnd + 2)) crlf = false;
+      fieldEnd = contentEnd;
+    } else {
+      if (fieldStart >= 0) {
+        if (headers.length >= maxFields) return { parsed: { headers, error: "too-many-fields", defects }, resume: fieldStart };
+        const field = buildField(fieldBytes(block, fieldStart, fieldEnd, crlf));
+        if (field.malformed) defects++;
+        headers.push(field);
+        lastStart = fieldStart;
+      }
+      fieldStart = pos;
+      fieldEnd = contentEnd;
+      crlf = true;
+    }
     pos = next;
   }
-  if (!flush()) return tooMany();
+  if (fieldStart >= 0) {
+    if (headers.length >= maxFields) return { parsed: { headers, error: "too-many-fields", defects }, resume: fieldStart };
+    const field = buildField(fieldBytes(block, fieldStart, fieldEnd, crlf));
+    if (field.malformed) defects++;
+    headers.push(field);
+    lastStart = fieldStart;
+  }
   return { parsed: { headers, defects }, resume: lastStart };
 }
 
 /**
- * The field's bytes with CRLF between its lines: a view of the block when its lines already end in
- * CRLF (the usual case; never written to), else a copy.
+ * The field's bytes [start, end) with CRLF between its lines: a view of the block when its lines
+ * already end in CRLF (`crlf`, the usual case; never written to), else a copy with each line's
+ * terminator (LF, or CR LF) made CRLF.
  */
-function fieldBytes(block: Uint8Array, lines: Array<[number, number]>): Uint8Array {
-  const first = lines[0]![0];
-  const last = lines[lines.length - 1]![1];
-  let crlf = true;
-  for (let k = 0; crlf && k < lines.length - 1; k++) {
-    const e = lines[k]![1];
-    crlf = block[e] === CR && block[e + 1] === LF && lines[k + 1]![0] === e + 2;
+function fieldBytes(block: Uint8Array, start: number, end: number, crlf: boolean): Uint8Array {
+  if (crlf) return block.subarray(start, end);
+  // Lines of the field: each ends at an LF inside [start, end), one CR before it dropped.
+  const lines: number[] = [];
+  let s = start;
+  for (let lf = block.indexOf(LF, s); lf >= 0 && lf < end; lf = block.indexOf(LF, s)) {
+    lines.push(s, lf > s && block[lf - 1] === CR ? lf - 1 : lf);
+    s = lf + 1;
   }
-  if (crlf) return block.subarray(first, last);
-  let size = 0;
-  for (const [s, e] of lines) size += e - s;
-  size += (lines.length - 1) * 2;
+  lines.push(s, end);
+  let size = (lines.length / 2 - 1) * 2;
+  for (let k = 0; k < lines.length; k += 2) size += lines[k + 1]! - lines[k]!;
   const raw = new Uint8Array(size);
   let o = 0;
-  for (let k = 0; k < lines.length; k++) {
-    const [s, e] = lines[k]!;
+  for (let k = 0; k < lines.length; k += 2) {
     if (k > 0) {
       raw[o++] = CR;
       raw[o++] = LF;
     }
-    raw.set(block.subarray(s, e), o);
-    o += e - s;
+    raw.set(block.subarray(lines[k]!, lines[k + 1]!), o);
+    o += lines[k + 1]! - lines[k]!;
   }
   return raw;
 }
 
-function buildField(block: Uint8Array, lines: Array<[number, number]>): HeaderField {
-  const raw = fieldBytes(block, lines);
+function buildField(raw: Uint8Array): HeaderField {
   const colon = raw.indexOf(COLON);
   // A name is ftext, optionally followed by WSP before the colon (RFC 5322 4.5 obs-optional).
   let nameEnd = colon;
@@ -182,10 +193,9 @@ export function splitMessage(message: Uint8Array, limits: SplitLimits = {}): Par
     throw new ArgumentError("splitMessage: message must be a Uint8Array (Buffer.from(text) for a string)");
   checkSplitLimits(limits);
   const end = findHeaderEnd(message);
-  if (end < 0) {
-    return { ...parseHeaderBlock(message, limits), body: message.subarray(message.length), hasBody: false };
-  }
   // The block is everything before the blank line; the line end before it belongs to the last field.
-  const parsed = parseHeaderBlock(message.subarray(0, end), limits);
-  return { ...parsed, body: message.subarray(end), hasBody: true };
+  const parsed = parseHeaderBlock(end < 0 ? message : message.subarray(0, end), limits) as ParsedMessage;
+  parsed.body = message.subarray(end < 0 ? message.length : end);
+  parsed.hasBody = end >= 0;
+  return parsed;
 }
