@@ -1,4 +1,4 @@
-import { commentText, foldField, quoteIfNeeded, words } from "../message/fold.js";
+import { commentText, quoteIfNeeded } from "../message/fold.js";
 import { checkReceivedSpfOptions } from "../options.js";
 import type { SpfResult } from "./check.js";
 
@@ -28,15 +28,101 @@ function comment(r: SpfResult, receiver: string): string {
   }
 }
 
+/** RFC 5322 atext, by character code: what a dot-atom's atoms are made of. */
+const ATEXT = new Uint8Array(128);
+for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-/=?^_`{|}~") ATEXT[c.charCodeAt(0)] = 1;
+
+/**
+ * quoteIfNeeded(value) in one pass over the characters for the usual values: a dot-atom (an IP, a
+ * domain, a term) as it is, printable ASCII without '"' or '\' (an address) in quotes as it is;
+ * anything else goes to quoteIfNeeded (test/spf/fast-paths.test.ts holds the two to the same text).
+ */
+export function quoteValue(value: string): string {
+  const n = value.length;
+  let atom = n > 0;
+  let dot = true; // at the start or just after a dot: an atom must begin here
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return quoteIfNeeded(value);
+    if (c === 0x2e) {
+      if (dot) atom = false;
+      dot = true;
+    } else {
+      if (ATEXT[c] !== 1) atom = false;
+      dot = false;
+    }
+  }
+  return atom && !dot ? value : `"${value}"`;
+}
+
+/** commentText(text), given back as it is when it holds only printable ASCII and no ( ) \. */
+function commentValue(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x28 || c === 0x29 || c === 0x5c) return commentText(text);
+  }
+  return text;
+}
+
+/** Whether receivedSpf's options are valid, decided by hand for {} and { receiver: string }; see plainSpfOptions. */
+export function plainReceivedSpfOptions(options: unknown): boolean {
+  if (typeof options !== "object" || options === null) return false;
+  const proto = Object.getPrototypeOf(options);
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const key in options) if (key !== "receiver") return false;
+  const receiver = (options as ReceivedSpfOptions).receiver;
+  return receiver === undefined || typeof receiver === "string";
+}
+
+const NAME = "Received-SPF:";
+
+/** foldField("Received-SPF", pieces) fed one piece at a time, without an array of pieces. */
+class Fold {
+  out = NAME;
+  line = NAME.length;
+  put(piece: string): void {
+    if (piece === "") return;
+    if (this.line + 1 + piece.length > 78 && this.line > NAME.length) {
+      this.out += `\r\n\t${piece}`;
+      this.line = 8 + piece.length; // a tab counts as up to 8 columns
+    } else {
+      this.out += ` ${piece}`;
+      this.line += 1 + piece.length;
+    }
+  }
+}
+
 /**
  * The Received-SPF header field (RFC 7208 9.1), folded, with CRLF line breaks and no final CRLF.
  * Every value is quoted or escaped, so nothing in the envelope or DNS can break out of the field.
  */
 export function receivedSpf(result: SpfResult, options: ReceivedSpfOptions = {}): string {
-  checkReceivedSpfOptions(options);
+  if (!plainReceivedSpfOptions(options)) checkReceivedSpfOptions(options);
   const receiver = options.receiver ?? "";
-  const pairs: string[] = [];
-  const add = (key: string, value: string) => pairs.push(`${key}=${quoteIfNeeded(value)};`);
+  const f = new Fold();
+  f.put(result.result);
+  // The comment word by word (it folds between words), in parentheses.
+  const text = commentValue(comment(result, receiver));
+  let word: string | undefined;
+  for (let at = 0; at <= text.length; ) {
+    let sp = text.indexOf(" ", at);
+    if (sp < 0) sp = text.length;
+    if (sp > at) {
+      if (word === undefined) word = `(${text.slice(at, sp)}`;
+      else {
+        f.put(word);
+        word = text.slice(at, sp);
+      }
+    }
+    at = sp + 1;
+  }
+  f.put(word === undefined ? "()" : `${word})`);
+  // key=value pairs separated by ";": each is written when the next comes, the last without one.
+  let pair: string | undefined;
+  const add = (key: string, value: string) => {
+    if (pair !== undefined) f.put(`${pair};`);
+    pair = `${key}=${quoteValue(value)}`;
+  };
   add("client-ip", result.ip);
   add("envelope-from", result.identity === "helo" && result.sender.startsWith("postmaster@") ? "" : result.sender);
   if (result.helo) add("helo", result.helo);
@@ -44,10 +130,6 @@ export function receivedSpf(result: SpfResult, options: ReceivedSpfOptions = {})
   add("identity", result.identity);
   if (result.mechanism && result.mechanism !== "default") add("mechanism", result.mechanism);
   if (result.result === "permerror" || result.result === "temperror") add("problem", result.reason);
-  const commentWords = words(commentText(comment(result, receiver)));
-  commentWords[0] = `(${commentWords[0] ?? ""}`;
-  commentWords[commentWords.length - 1] += ")";
-  const last = pairs.length - 1;
-  pairs[last] = pairs[last]!.slice(0, -1);
-  return foldField("Received-SPF", [result.result, ...commentWords, ...pairs]);
+  f.put(pair!);
+  return f.out;
 }
