@@ -26,7 +26,7 @@ import { abortableStream } from "./message/abortable.js";
 import type { AuthorResult } from "./message/from.js";
 import { parseAuthor } from "./message/from.js";
 import type { HeaderField } from "./message/header.js";
-import { isMessageInput, type MessageInput, openMessage } from "./message/input.js";
+import { isMessageInput, type MessageInput, openMessage, openWhole } from "./message/input.js";
 import { AUTHENTICATE_HINTS, anyObject, checkArcOverrideOptions, ENVELOPE_HINTS, isResolver, refuseOptions, vouch } from "./options.js";
 import { checkSpf, type SpfResult } from "./spf/check.js";
 import { receivedSpf } from "./spf/received-spf.js";
@@ -378,10 +378,13 @@ async function evaluate(
       typeof message === "string" || message instanceof Uint8Array
         ? message
         : abortableStream(message, deadline, { at: budgetEnds, reason: `time budget of ${budgetMs} ms exceeded` });
-    const opened = await openMessage(input, {
+    const splitLimits = {
       ...(limits.maxHeaderBytes !== undefined ? { maxHeaderBytes: limits.maxHeaderBytes } : {}),
       ...(limits.maxHeaderFields !== undefined ? { maxHeaderFields: limits.maxHeaderFields } : {}),
-    });
+    };
+    // A message given whole is read synchronously, its body one view (no async iteration for one chunk).
+    const opened =
+      typeof input === "string" || input instanceof Uint8Array ? openWhole(input, splitLimits) : await openMessage(input, splitLimits);
     messageInfo = { headerFields: opened.headers.length, defects: opened.defects, ...(opened.error ? { error: opened.error } : {}) };
     author = parseAuthor(opened.headers, opened);
     if (author.ok && checks.dmarc) {
@@ -431,7 +434,9 @@ async function evaluate(
     // ARC sealing signs the relaxed body hash, which the ARC check usually needs too (one hash).
     if (seal) sealInput = { headers: opened.headers, body: bodyHashes.add({ canon: "relaxed", hash: "sha256" }) };
     // One pass over the body feeds both.
-    for await (const chunk of opened.body) bodyHashes.update(chunk);
+    if (opened.body instanceof Uint8Array) {
+      if (opened.body.length > 0) bodyHashes.update(opened.body);
+    } else for await (const chunk of opened.body) bodyHashes.update(chunk);
     bodyHashes.end();
     const arcStart = performance.now();
     [dkim, arc] = await Promise.all([verifier?.finish() ?? Promise.resolve([]), arcVerifier?.finish()]);
