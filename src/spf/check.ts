@@ -2,9 +2,9 @@ import { BudgetedResolver } from "../dns/budget.js";
 import { guardResolver } from "../dns/guard.js";
 import { formatIp, type ParsedIp, parseIp, prefixMatch } from "../dns/ip.js";
 import { eventLoopTurn, Prefetcher } from "../dns/prefetch.js";
-import { type DnsAnswer, query, type RecordsByType, type RecordType, type Resolver } from "../dns/types.js";
+import type { DnsAnswer, RecordsByType, RecordType, Resolver } from "../dns/types.js";
 import { asciiDomain } from "../message/address.js";
-import { checkSpfHeloParams, checkSpfOptions, checkSpfParams, isResolver } from "../options.js";
+import { checkSpfHeloParams, checkSpfOptions, checkSpfParams } from "../options.js";
 import { expandMacro, type MacroPart, type MacroValues, parseMacroString } from "./macro.js";
 import { countsLookup, type Directive, isSpfRecord, parseSpfRecord, type Qualifier, type SpfRecord } from "./record.js";
 
@@ -275,7 +275,13 @@ class Evaluation {
 
   /** An answer for the evaluation: the one sent ahead if there is one, else a query now. */
   query<T extends RecordType>(type: T, name: string): Promise<DnsAnswer<RecordsByType[T]>> {
-    return this.pf ? this.pf.query(type, name) : query(this.resolver, type, name);
+    if (this.pf) return this.pf.query(type, name);
+    // The resolver's method called directly (as query() would, with the name alone), without
+    // query()'s argument array.
+    const r = this.resolver;
+    const answer =
+      type === "TXT" ? r.txt(name) : type === "A" ? r.a(name) : type === "AAAA" ? r.aaaa(name) : type === "MX" ? r.mx(name) : r.ptr(name);
+    return answer as Promise<DnsAnswer<RecordsByType[T]>>;
   }
 
   countLookup(term: string): void {
@@ -641,12 +647,29 @@ const PLAIN_OPTION_KEYS = new Set([
 ]);
 const optionalCount = (v: unknown, min: number) => v === undefined || (Number.isSafeInteger(v) && (v as number) >= min);
 
+/** isResolver without its array and closure a call: an object with the five methods, read without a throw. */
+function isResolverObject(v: unknown): boolean {
+  if (typeof v !== "object" || v === null) return false;
+  try {
+    const r = v as Record<string, unknown>;
+    return (
+      typeof r.txt === "function" &&
+      typeof r.a === "function" &&
+      typeof r.aaaa === "function" &&
+      typeof r.mx === "function" &&
+      typeof r.ptr === "function"
+    );
+  } catch {
+    return false;
+  }
+}
+
 /** Whether checkSpfOptions accepts `v`, decided by hand; see plainSpfParams. */
 export function plainSpfOptions(v: unknown): boolean {
   if (!isPlainObject(v)) return false;
   for (const key in v) if (!PLAIN_OPTION_KEYS.has(key)) return false;
   return (
-    isResolver(v.resolver) &&
+    isResolverObject(v.resolver) &&
     optionalCount(v.maxLookups, 0) &&
     optionalCount(v.maxVoidLookups, 0) &&
     optionalCount(v.maxMxNames, 1) &&
