@@ -1,5 +1,6 @@
 import { checkBudgetOptions } from "../options.js";
-import { abortReason, DEFAULT_QUERY_TIMEOUT_MS, guardedQuery, markGuarded } from "./guard.js";
+import { addDeadline, type Deadline, removeDeadline } from "./deadlines.js";
+import { abortReason, DEFAULT_QUERY_TIMEOUT_MS, markGuarded, PendingQuery, type QueryGroup } from "./guard.js";
 import type { DnsAnswer, MxRecord, QueryOptions, RecordType, Resolver } from "./types.js";
 
 /** One query as reported to an observer. */
@@ -26,9 +27,81 @@ export interface Speculation<T> {
 
 interface SpeculationState<T> extends Speculation<T> {
   sent: number;
-  abandon: (reason: string) => void;
+  query: PendingQuery;
   done: boolean;
 }
+
+const defaultNow = () => performance.now();
+
+/**
+ * authenticate()'s deadline for one call: the time budget from the call, or the caller's abort,
+ * whichever comes first. Its BudgetedResolver's queries are bounded by it directly (each query's
+ * deadline in the shared scheduler is at most `at`, a query after it is refused, an abort abandons
+ * the pending ones at once), so a call needs no timer, AbortController or listener of its own; an
+ * AbortController and a scheduled deadline (about 2.5 us) are made only when something reads
+ * {@link signal} (a message stream).
+ */
+export class CallDeadline implements Deadline {
+  /** performance.now() milliseconds. */
+  readonly at: number;
+  slot = -1;
+  /** Set once it fired (the time ran out with `signal` read, or {@link abort}). */
+  reason: string | undefined;
+  readonly budgetReason: string;
+  /** The answer of a query still pending when the time runs out. */
+  readonly abandoned: string;
+  #resolver: BudgetedResolver | undefined;
+  #controller: AbortController | undefined;
+
+  constructor(budgetMs: number) {
+    this.at = performance.now() + budgetMs;
+    this.budgetReason = `time budget of ${budgetMs} ms exceeded`;
+    this.abandoned = `DNS query abandoned: ${this.budgetReason}`;
+  }
+
+  /** Why no query may be sent now, or undefined. */
+  passed(now: number): string | undefined {
+    return this.reason ?? (now >= this.at ? this.budgetReason : undefined);
+  }
+
+  /** Aborted when the time runs out or on {@link abort}; made (and its time scheduled) on first read. */
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.reason !== undefined) this.#controller.abort(this.reason);
+      else addDeadline(this);
+    }
+    return this.#controller.signal;
+  }
+
+  /** The time ran out (called by the scheduler). */
+  expire(): void {
+    this.abort(this.budgetReason);
+  }
+
+  /** Stops the call's waits: pending queries are abandoned, later ones refused, `signal` aborted. */
+  abort(reason: string): void {
+    if (this.reason !== undefined) return;
+    this.reason = reason;
+    removeDeadline(this);
+    if (this.#resolver) abandonAll(this.#resolver, reason);
+    this.#controller?.abort(reason);
+  }
+
+  /** The call is over: its scheduled time, if any, is let go. */
+  close(): void {
+    removeDeadline(this);
+  }
+
+  /** Bounds `resolver`'s queries by this deadline (once, before its first query). */
+  bind(resolver: BudgetedResolver): void {
+    this.#resolver = resolver;
+    bindDeadline(resolver, this);
+  }
+}
+
+let bindDeadline: (r: BudgetedResolver, d: CallDeadline) => void;
+let abandonAll: (r: BudgetedResolver, reason: string) => void;
 
 export interface QueryBudgetOptions {
   /** Most queries for one evaluation (all protocols together). Default 50. */
@@ -62,7 +135,17 @@ export class BudgetedResolver implements Resolver {
   readonly #signal: AbortSignal | undefined;
   readonly #onQuery: ((e: DnsQueryEvent) => void) | undefined;
   readonly #now: () => number;
+  readonly #timeoutReason: string;
   #start: number | undefined;
+  #call: CallDeadline | undefined;
+  /**
+   * Pending queries, linked through PendingQuery.prev/next: when the signal aborts, all are
+   * abandoned by one listener on it, held only while some are pending (not one listener a query).
+   */
+  #head: PendingQuery | undefined;
+  #pending = 0;
+  readonly #group: QueryGroup = { settled: (q) => this.#unlink(q) };
+  #onAbort: (() => void) | undefined;
   readonly #speculations = new Set<SpeculationState<unknown>>();
   /** Queries the evaluation made (speculative ones once claimed), as a sequential evaluation counts them. */
   queries = 0;
@@ -78,8 +161,42 @@ export class BudgetedResolver implements Resolver {
     this.#queryTimeout = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
     this.#signal = options.signal;
     this.#onQuery = options.onQuery;
-    this.#now = options.now ?? (() => performance.now());
+    this.#now = options.now ?? defaultNow;
+    this.#timeoutReason = `no DNS answer within ${this.#queryTimeout} ms`;
     markGuarded(this);
+  }
+
+  static {
+    bindDeadline = (r, d) => {
+      r.#call = d;
+    };
+    abandonAll = (r, reason) => r.#abandonAll(reason);
+  }
+
+  #link(q: PendingQuery): void {
+    const head = this.#head;
+    q.next = head;
+    if (head) head.prev = q;
+    this.#head = q;
+    if (this.#pending++ === 0 && this.#signal) {
+      const signal = this.#signal;
+      this.#onAbort ??= () => this.#abandonAll(abortReason(signal));
+      signal.addEventListener("abort", this.#onAbort, { once: true });
+    }
+  }
+
+  #unlink(q: PendingQuery): void {
+    const { prev, next } = q;
+    if (prev) prev.next = next;
+    else this.#head = next;
+    if (next) next.prev = prev;
+    q.prev = q.next = undefined;
+    if (--this.#pending === 0 && this.#onAbort) this.#signal!.removeEventListener("abort", this.#onAbort);
+  }
+
+  #abandonAll(reason: string): void {
+    // Each abandoned query leaves the list as it settles.
+    while (this.#head) this.#head.abandon(reason);
   }
 
   /** Why a query asked for now may not be sent (over the budget, time or aborted), or undefined. */
@@ -88,6 +205,8 @@ export class BudgetedResolver implements Resolver {
     const overTime = this.#timeBudget !== undefined && start - this.#start >= this.#timeBudget;
     const abortedBy = this.#signal?.aborted ? this.#signal : q?.signal?.aborted ? q.signal : undefined;
     if (abortedBy !== undefined) return `DNS query not sent: ${abortReason(abortedBy)}`;
+    const called = this.#call?.passed(this.#now === defaultNow ? start : performance.now());
+    if (called !== undefined) return `DNS query not sent: ${called}`;
     if (overTime) return "DNS time budget exceeded";
     if (this.queries >= this.#max) return `DNS query limit of ${this.#max} exceeded`;
     return undefined;
@@ -99,22 +218,30 @@ export class BudgetedResolver implements Resolver {
     return { kind: "error", reason };
   }
 
-  /** Sends one query through the guard, bounded by the per-query timeout and what is left of the budget. */
-  #send(
-    type: RecordType,
-    name: string,
-    start: number,
-    signals: AbortSignal[],
-    onSent?: (abandon: (reason: string) => void) => void,
-  ): Promise<DnsAnswer<unknown>> {
+  /**
+   * Sends one query through the guard, bounded by the per-query timeout, what is left of the budget
+   * and the call's deadline: one entry in the shared deadline scheduler, no timer or listener of its
+   * own (but for a per-query `signal`).
+   */
+  #send(type: RecordType, name: string, start: number, signal?: AbortSignal): PendingQuery {
     const remaining = this.#timeBudget === undefined ? Number.POSITIVE_INFINITY : this.#timeBudget - (start - (this.#start ?? start));
-    const budgetBound = remaining < this.#queryTimeout;
-    return guardedQuery(this.#inner, type, name, {
-      timeoutMs: budgetBound ? remaining : this.#queryTimeout,
-      timeoutReason: budgetBound ? "DNS time budget exceeded" : `no DNS answer within ${this.#queryTimeout} ms`,
-      ...(signals.length > 0 ? { signal: signals } : {}),
-      ...(onSent ? { onSent } : {}),
-    });
+    let ms = this.#queryTimeout;
+    let reason = this.#timeoutReason;
+    if (remaining < ms) {
+      ms = remaining;
+      reason = "DNS time budget exceeded";
+    }
+    let at = (this.#now === defaultNow ? start : performance.now()) + Math.max(0, ms);
+    const call = this.#call;
+    if (call !== undefined && call.at <= at) {
+      at = call.at;
+      reason = call.abandoned;
+    }
+    const q = new PendingQuery(at, reason, this.#group);
+    this.#link(q);
+    if (signal) q.listen([signal]);
+    q.send(this.#inner, type, name);
+    return q;
   }
 
   #run<T>(type: RecordType, name: string, q: QueryOptions | undefined): Promise<DnsAnswer<T>> {
@@ -122,8 +249,7 @@ export class BudgetedResolver implements Resolver {
     const refusal = this.#refusal(q, start);
     if (refusal !== undefined) return Promise.resolve(this.#refuse(type, name, refusal));
     this.queries++;
-    const signals = q?.signal ? (this.#signal ? [this.#signal, q.signal] : [q.signal]) : this.#signal ? [this.#signal] : [];
-    const answer = this.#send(type, name, start, signals) as Promise<DnsAnswer<T>>;
+    const answer = this.#send(type, name, start, q?.signal).answer as Promise<DnsAnswer<T>>;
     // With no observer, the guard's promise is the answer: no further promise per query.
     if (!this.#onQuery) return answer;
     return answer.then((a) => {
@@ -146,11 +272,8 @@ export class BudgetedResolver implements Resolver {
     const start = this.#now();
     if (this.#refusal(undefined, start) !== undefined || this.queries + this.speculative >= this.#max) return undefined;
     this.speculative++;
-    let abandon: (reason: string) => void = () => {};
-    const answer = this.#send(type, name, start, this.#signal ? [this.#signal] : [], (a) => {
-      abandon = a;
-    }) as Promise<DnsAnswer<T>>;
-    const state: SpeculationState<T> = { type, name, answer, sent: start, abandon, done: false };
+    const query = this.#send(type, name, start);
+    const state: SpeculationState<T> = { type, name, answer: query.answer as Promise<DnsAnswer<T>>, sent: start, query, done: false };
     this.#speculations.add(state as SpeculationState<unknown>);
     return state;
   }
@@ -168,7 +291,7 @@ export class BudgetedResolver implements Resolver {
     const start = this.#now();
     const refusal = this.#refusal(undefined, start);
     if (refusal !== undefined) {
-      s.abandon("not needed"); // sent, but not used: it stays in `speculative`
+      s.query.abandon("not needed"); // sent, but not used: it stays in `speculative`
       return this.#refuse(s.type, s.name, refusal);
     }
     this.speculative--;
@@ -183,7 +306,7 @@ export class BudgetedResolver implements Resolver {
     const s = speculation as SpeculationState<unknown>;
     if (s.done || !this.#speculations.delete(s)) return;
     s.done = true;
-    s.abandon("not needed");
+    s.query.abandon("not needed");
     void s.answer.then((a) =>
       this.#observe({ type: s.type, name: s.name, outcome: a.kind, durationMs: this.#now() - s.sent, speculative: true }),
     );

@@ -1,5 +1,5 @@
 import { checkCacheOptions } from "../options.js";
-import { reasonText, validateAnswer } from "./guard.js";
+import { optionless, reasonText, validateAnswer } from "./guard.js";
 import type { DnsAnswer, MxRecord, RecordType, Resolver } from "./types.js";
 import { normalizeName } from "./types.js";
 
@@ -120,3 +120,6 @@ export class CachingResolver implements Resolver {
     return this.#get("PTR", ip, () => this.#inner.ptr(ip));
   }
 }
+
+// Its methods never read a query's options: the guard calls them without (see optionless).
+optionless(...(["txt", "a", "aaaa", "mx", "ptr"] as const).map((m) => CachingResolver.prototype[m]));

@@ -1,6 +1,7 @@
 import { isIPv4, isIPv6 } from "node:net";
 import { MsgauthError } from "../errors.js";
 import { checkFixtureResolverOptions } from "../options.js";
+import { optionless } from "./guard.js";
 import { reverseName } from "./reverse.js";
 import type { DnsAnswer, MxRecord, RecordsByType, RecordType, Resolver } from "./types.js";
 import { normalizeName } from "./types.js";
@@ -147,3 +148,6 @@ export class FixtureResolver implements Resolver {
     return this.lookup(name, "PTR");
   }
 }
+
+// Its methods never read a query's options: the guard calls them without (see optionless).
+optionless(...(["txt", "a", "aaaa", "mx", "ptr"] as const).map((m) => FixtureResolver.prototype[m]));

@@ -1,0 +1,221 @@
+// The shared deadline scheduler (src/dns/deadlines.ts): one timer for every DNS wait, and the
+// guard's fast path for msgauth's own resolvers. What must hold whatever the scheduling: every wait
+// ends by its own deadline, aborts act at once, nothing stays armed when nothing is pending, and a
+// caller awaiting a result keeps the process alive.
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { addDeadline, type Deadline, removeDeadline, scheduledDeadlines } from "../../src/dns/deadlines.js";
+import {
+  authenticate,
+  BudgetedResolver,
+  CachingResolver,
+  type DnsAnswer,
+  FixtureResolver,
+  guardedQuery,
+  guardResolver,
+  type QueryOptions,
+  RECORD_TYPES,
+  type Resolver,
+  zoneFromObject,
+} from "../../src/index.js";
+import { exampleResolver, fixture } from "../helpers/keys.js";
+
+const never = (): Promise<never> => new Promise(() => {});
+const silent: Resolver = { txt: never, a: never, aaaa: never, mx: never, ptr: never };
+const turn = () => new Promise((r) => setImmediate(r));
+
+/** Settles within `ms` or fails the test: the bound is generous, it proves "settles", not speed. */
+async function settlesWithin<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`did not settle within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe("the shared deadline scheduler", () => {
+  it("expires deadlines in time order, whatever order they were added and removed in", async () => {
+    const expired: number[] = [];
+    const make = (ms: number): Deadline => ({ at: performance.now() + ms, slot: -1, expire: () => expired.push(ms) });
+    const ds = [80, 10, 50, 30, 70, 20, 60, 40].map(make);
+    for (const d of ds) addDeadline(d);
+    removeDeadline(ds[2]!); // 50
+    removeDeadline(ds[1]!); // 10, the earliest: the timer armed for it finds nothing due and re-arms
+    await settlesWithin(
+      (async () => {
+        while (expired.length < 6) await new Promise((r) => setTimeout(r, 5));
+      })(),
+      5000,
+    );
+    expect(expired).toEqual([20, 30, 40, 60, 70, 80]);
+    await turn();
+    expect(scheduledDeadlines()).toEqual({ pending: 0, armed: false });
+  });
+
+  it("many concurrent queries with different timeouts each end with their own timeout; then no timer is left armed", async () => {
+    const timeouts = Array.from({ length: 60 }, (_, i) => 20 + ((i * 37) % 200));
+    const answers = await settlesWithin(
+      Promise.all(timeouts.map((ms, i) => guardedQuery(silent, RECORD_TYPES[i % 5]!, `n${i}.example`, { timeoutMs: ms }))),
+      10_000,
+    );
+    for (const [i, a] of answers.entries()) expect(a).toEqual({ kind: "error", reason: `no DNS answer within ${timeouts[i]} ms` });
+    await turn();
+    expect(scheduledDeadlines()).toEqual({ pending: 0, armed: false });
+  });
+
+  it("many concurrent authenticate() calls with different budgets each settle, temperror naming their budget", async () => {
+    const message = fixture("messages/sample.eml");
+    const envelope = { ip: "192.0.2.25", helo: "mx.example.com", mailFrom: "alice@example.com" };
+    const budgets = Array.from({ length: 12 }, (_, i) => 100 + 40 * i);
+    const results = await settlesWithin(
+      Promise.all(
+        budgets.map((timeBudgetMs) =>
+          authenticate(message, envelope, { resolver: silent, authservId: "mx.example.org", limits: { timeBudgetMs } }),
+        ),
+      ),
+      10_000,
+    );
+    results.forEach((r, i) => {
+      expect(r.spf).toMatchObject({ result: "temperror" });
+      expect(r.spf!.reason).toContain(`time budget of ${budgets[i]} ms exceeded`);
+      expect(r.dmarc?.result).not.toBe("pass");
+    });
+    await turn();
+    expect(scheduledDeadlines()).toEqual({ pending: 0, armed: false });
+  });
+
+  it("answered queries leave nothing armed once the turn ends", async () => {
+    const b = new BudgetedResolver(exampleResolver(), { timeBudgetMs: 60_000 });
+    for (const type of ["txt", "a", "mx"] as const) await b[type]("example.com");
+    await Promise.all([b.txt("example.com"), b.aaaa("example.com"), b.ptr("192.0.2.25")]);
+    await turn();
+    expect(scheduledDeadlines()).toEqual({ pending: 0, armed: false });
+  });
+
+  it("an abort abandons every pending query of a BudgetedResolver at once, and each resolver signal is aborted", async () => {
+    const seen: AbortSignal[] = [];
+    const listening: Resolver = {
+      ...silent,
+      txt: (_name: string, q?: QueryOptions) => {
+        seen.push(q!.signal!);
+        return never();
+      },
+    };
+    const c = new AbortController();
+    const b = new BudgetedResolver(listening, { signal: c.signal });
+    const pending = Array.from({ length: 30 }, (_, i) => b.txt(`n${i}.example`));
+    c.abort("stop");
+    const answers = await settlesWithin(Promise.all(pending), 5000);
+    for (const a of answers) expect(a).toEqual({ kind: "error", reason: "DNS query abandoned: stop" });
+    expect(seen).toHaveLength(30);
+    for (const s of seen) expect(s.aborted).toBe(true);
+    expect(await b.txt("later.example")).toEqual({ kind: "error", reason: "DNS query not sent: stop" });
+    await turn();
+    expect(scheduledDeadlines()).toEqual({ pending: 0, armed: false });
+  });
+
+  it("a pending wait keeps the process alive until it ends; nothing keeps it alive after", async () => {
+    // A child whose only pending work is a query that never settles (a promise, no handle): the
+    // scheduler's timer must keep it alive until the budget ends the wait, then let it exit.
+    const index = fileURLToPath(new URL("../../src/index.ts", import.meta.url));
+    const script = `
+      const m = await import(${JSON.stringify(index)});
+      const never = () => new Promise(() => {});
+      const r = { txt: never, a: never, aaaa: never, mx: never, ptr: never };
+      const res = await m.checkSpf({ ip: "192.0.2.1", mailFrom: "a@example.com" }, { resolver: r, timeBudgetMs: 200 });
+      await new Promise((ok) => setImmediate(ok));
+      console.log(JSON.stringify({ result: res.result, timers: process.getActiveResourcesInfo().filter((x) => x === "Timeout").length }));
+    `;
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { timeout: 30_000 }, (err, stdout, stderr) =>
+        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+      ),
+    );
+    expect(JSON.parse(out.trim())).toEqual({ result: "temperror", timers: 0 });
+  }, 40_000);
+});
+
+describe("the guard's fast path for msgauth's own resolvers (no options object)", () => {
+  const zone = zoneFromObject({
+    "example.com": {
+      TXT: ["v=spf1 -all", "hello"],
+      A: "192.0.2.1",
+      AAAA: "2001:db8::1",
+      MX: [{ exchange: "mx.example.com", priority: 5 }],
+    },
+    "alias.example.com": { CNAME: "example.com" },
+    "sub.deep.example.com": { A: "192.0.2.9" },
+    "1.2.0.192.in-addr.arpa": { PTR: "example.com" },
+  });
+  const fixtureResolver = new FixtureResolver(zone);
+  /** The same resolver behind methods the guard does not know: the general path, with options. */
+  const wrapped = (r: Resolver): Resolver => ({
+    txt: (n, q) => r.txt(n, q),
+    a: (n, q) => r.a(n, q),
+    aaaa: (n, q) => r.aaaa(n, q),
+    mx: (n, q) => r.mx(n, q),
+    ptr: (n, q) => r.ptr(n, q),
+  });
+  const names = ["example.com", "EXAMPLE.com.", "alias.example.com", "deep.example.com", "nowhere.example", "192.0.2.1", "::1", ""];
+
+  it("FixtureResolver and CachingResolver answer through the fast path exactly as through the general one", async () => {
+    const cache = new CachingResolver(fixtureResolver);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...RECORD_TYPES),
+        fc.oneof(fc.constantFrom(...names), fc.domain(), fc.string()),
+        async (type, name) => {
+          for (const r of [fixtureResolver, cache]) {
+            const fast: DnsAnswer<unknown> = await guardedQuery(r, type, name);
+            const general: DnsAnswer<unknown> = await guardedQuery(wrapped(r), type, name);
+            expect(fast).toEqual(general);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("a subclass or an instance that overrides a method is called with its options (and their signal)", async () => {
+    const got: (QueryOptions | undefined)[] = [];
+    class Reading extends FixtureResolver {
+      override txt(name: string, q?: QueryOptions) {
+        got.push(q);
+        return super.txt(name);
+      }
+    }
+    const own = new FixtureResolver(zone);
+    own.a = (name: string, q?: QueryOptions) => {
+      got.push(q);
+      return fixtureResolver.a(name);
+    };
+    const g = guardResolver(new Reading(zone));
+    await g.txt("example.com");
+    await guardResolver(own).a("example.com");
+    expect(got).toHaveLength(2);
+    for (const q of got) {
+      expect(Object.keys(q!)).toEqual(["signal"]);
+      expect(q!.signal).toBeInstanceOf(AbortSignal);
+      expect({ ...q }.signal).toBe(q!.signal); // an own enumerable property, as an object literal's
+    }
+  });
+
+  it("the options' signal is aborted when the guard stops waiting, even if read only after", async () => {
+    let options: QueryOptions | undefined;
+    const r: Resolver = {
+      ...silent,
+      mx: (_n: string, q?: QueryOptions) => {
+        options = q;
+        return never();
+      },
+    };
+    expect(await guardedQuery(r, "MX", "example.com", { timeoutMs: 10 })).toMatchObject({ kind: "error" });
+    expect(options!.signal!.aborted).toBe(true);
+  });
+});
