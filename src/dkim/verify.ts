@@ -2,11 +2,11 @@ import { guardResolver } from "../dns/guard.js";
 import type { DnsAnswer, Resolver } from "../dns/types.js";
 import { ArgumentError, describeError } from "../errors.js";
 import { abortableStream } from "../message/abortable.js";
-import { getFields, type HeaderField } from "../message/header.js";
+import type { HeaderField } from "../message/header.js";
 import { isMessageInput, type MessageInput, openMessage, openWhole } from "../message/input.js";
 import type { ParsedMessage, SplitLimits } from "../message/split.js";
 import { checkDkimVerifyOptions, isResolver, vouch } from "../options.js";
-import { BodyHashes, type BodyHashResult } from "./body-hash.js";
+import { BodyHashes, type BodyHashResult, type BodyHashSpec } from "./body-hash.js";
 import { headerHashBytes, selectHeaders } from "./canonicalize.js";
 import { verifyHeaderData } from "./crypto.js";
 import { type DkimKey, parseKeyRecord } from "./key.js";
@@ -154,36 +154,56 @@ export class DkimVerifier {
     const now = Math.floor((options.now?.() ?? Date.now()) / 1000);
     const max = options.maxSignatures ?? 10;
     const keys = new Map<string, Promise<KeyLookup>>();
-    const resolver = guardResolver(options.resolver, options.signal ? { signal: options.signal } : {});
-    const fields = getFields(headers, "dkim-signature");
-    fields.forEach((field, index) => {
-      const base = { testing: false, signedHeaders: [] as string[], signature: "", field };
-      if (index >= max) {
-        this.#results.push({ ...base, result: "neutral", reason: `not checked: more than ${max} signatures`, domain: "", selector: "" });
-        return;
+    // Made when the first key is looked up: a message without a signature to check needs none.
+    let resolver: Resolver | undefined;
+    let index = 0;
+    for (const field of headers) {
+      if (field.key !== "dkim-signature") continue;
+      if (index++ >= max) {
+        this.#results.push({
+          testing: false,
+          signedHeaders: [],
+          signature: "",
+          field,
+          result: "neutral",
+          reason: `not checked: more than ${max} signatures`,
+          domain: "",
+          selector: "",
+        });
+        continue;
       }
       const parsed = parseSignature(field);
       if (!parsed.ok) {
         // RFC 8601 2.7.1: neutral is for signatures with syntax errors.
-        const r: DkimResult = { ...base, result: "neutral", reason: parsed.reason, domain: parsed.domain, selector: parsed.selector };
+        const r: DkimResult = {
+          testing: false,
+          signedHeaders: [],
+          signature: "",
+          field,
+          result: "neutral",
+          reason: parsed.reason,
+          domain: parsed.domain,
+          selector: parsed.selector,
+        };
         if (parsed.algorithm !== undefined) r.algorithm = parsed.algorithm;
         this.#results.push(r);
-        return;
+        continue;
       }
       const sig = parsed.sig;
       const policy = this.#policyProblem(sig, now);
       if (policy) {
-        this.#results.push({ ...this.#describe(sig), result: "policy", reason: policy });
-        return;
+        this.#results.push(verdict(this.#describe(sig), "policy", policy));
+        continue;
       }
-      const body = this.#body.add({
-        canon: sig.bodyCanon,
-        hash: sig.hash,
-        ...(sig.bodyLength !== undefined ? { limit: sig.bodyLength } : {}),
-      });
+      const spec: BodyHashSpec = { canon: sig.bodyCanon, hash: sig.hash };
+      if (sig.bodyLength !== undefined) spec.limit = sig.bodyLength;
+      const body = this.#body.add(spec);
       const name = `${sig.selector}._domainkey.${sig.domain}`.toLowerCase();
       let key = keys.get(name);
-      if (!key) keys.set(name, (key = fetchKey(resolver, name)));
+      if (!key) {
+        resolver ??= guardResolver(options.resolver, options.signal ? { signal: options.signal } : {});
+        keys.set(name, (key = fetchKey(resolver, name)));
+      }
       // The header signature does not depend on the body: check it when the key arrives, usually
       // before the body streams (its code and data are then still in cache, not pushed out by a
       // large body). Undefined when the key cannot be used; #check reports why.
@@ -201,7 +221,7 @@ export class DkimVerifier {
       );
       header.catch(() => {}); // a failure surfaces in #check
       this.#results.push({ sig, body, key, header });
-    });
+    }
   }
 
   #policyProblem(sig: DkimSignature, now: number): string | undefined {
@@ -275,36 +295,48 @@ export class DkimVerifier {
 
   async #check(p: Pending): Promise<DkimResult> {
     const { sig } = p;
+    // The verdict is written into this object (verdict()), not spread into a copy of it.
     const base = this.#describe(sig);
     const body = p.body();
     base.canonicalBodyLength = body.canonicalLength;
     if (sig.bodyLength !== undefined && sig.bodyLength < body.canonicalLength)
       base.unsignedBodyBytes = body.canonicalLength - sig.bodyLength;
     const lookup = await p.key;
-    if (!lookup.ok) return { ...base, result: lookup.result, reason: lookup.reason };
+    if (!lookup.ok) return verdict(base, lookup.result, lookup.reason);
     const key = lookup.key;
     base.keyBits = key.bits;
     base.testing = key.testing;
     const problem = this.#keyProblem(key, sig);
-    if (problem) return { ...base, ...problem };
+    if (problem) return verdict(base, problem.result, problem.reason);
     if (sig.bodyLength !== undefined && sig.bodyLength > body.canonicalLength) {
-      return {
-        ...base,
-        result: "fail",
-        failure: "body-length",
-        reason: `l=${sig.bodyLength} is longer than the body (${body.canonicalLength} bytes)`,
-      };
+      return verdict(base, "fail", `l=${sig.bodyLength} is longer than the body (${body.canonicalLength} bytes)`, "body-length");
     }
-    if (!equalBytes(body.digest, sig.bodyHash))
-      return { ...base, result: "fail", failure: "body-hash", reason: "body hash did not verify" };
+    if (!equalBytes(body.digest, sig.bodyHash)) return verdict(base, "fail", "body hash did not verify", "body-hash");
     const valid = await p.header;
-    if (!valid) return { ...base, result: "fail", failure: "signature", reason: "signature did not verify" };
+    if (!valid) return verdict(base, "fail", "signature did not verify", "signature");
     let reason = "signature verified";
     if (sig.bodyLength !== undefined && sig.bodyLength < body.canonicalLength) {
       reason += `; l= covers ${sig.bodyLength} of ${body.canonicalLength} body bytes: the rest is unsigned`;
     }
-    return { ...base, result: "pass", reason };
+    return verdict(base, "pass", reason);
   }
+}
+
+/**
+ * Completes a described signature with its verdict, in place: the same properties, in the same
+ * order, as spreading it into `{ ...described, result, failure, reason }`, without the copy.
+ */
+function verdict(
+  described: Omit<DkimResult, "result" | "reason">,
+  result: DkimResultWord,
+  reason: string,
+  failure?: DkimResult["failure"],
+): DkimResult {
+  const r = described as DkimResult;
+  r.result = result;
+  if (failure !== undefined) r.failure = failure;
+  r.reason = reason;
+  return r;
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
