@@ -550,6 +550,8 @@ function guardedResolver(options: SpfOptions): Resolver {
       ...(options.signal ? { signal: options.signal } : {}),
     });
   if (options.signal) return guardResolver(options.resolver, { signal: options.signal });
+  // A BudgetedResolver (authenticate()'s, one per message) guards its queries: it is its own guard.
+  if (options.resolver instanceof BudgetedResolver) return options.resolver;
   let guarded = guardedResolvers.get(options.resolver);
   if (guarded === undefined) {
     guarded = guardResolver(options.resolver, {});

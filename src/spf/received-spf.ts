@@ -90,6 +90,28 @@ class Fold {
       this.line += 1 + piece.length;
     }
   }
+
+  /**
+   * put() of each word of `text` (nonempty words separated by single spaces), taking as many words
+   * as fit on the line at once.
+   */
+  putWords(text: string): void {
+    let at = 0;
+    while (at < text.length) {
+      // The longest run of words from `at` that fits on the line (a run of one word always goes).
+      const room = 78 - this.line - 1;
+      let end = text.indexOf(" ", at);
+      if (end < 0) end = text.length;
+      while (end < text.length) {
+        let next = text.indexOf(" ", end + 1);
+        if (next < 0) next = text.length;
+        if (next - at > room) break;
+        end = next;
+      }
+      this.put(text.slice(at, end));
+      at = end + 1;
+    }
+  }
 }
 
 /**
@@ -101,22 +123,28 @@ export function receivedSpf(result: SpfResult, options: ReceivedSpfOptions = {})
   const receiver = options.receiver ?? "";
   const f = new Fold();
   f.put(result.result);
-  // The comment word by word (it folds between words), in parentheses.
+  // The comment in parentheses, folding between words. Its text is put a line's worth at a time
+  // (words joined by their single spaces fit where they would have gone one by one); a text with
+  // runs of spaces or spaces at an end goes word by word, as those are dropped.
   const text = commentValue(comment(result, receiver));
-  let word: string | undefined;
-  for (let at = 0; at <= text.length; ) {
-    let sp = text.indexOf(" ", at);
-    if (sp < 0) sp = text.length;
-    if (sp > at) {
-      if (word === undefined) word = `(${text.slice(at, sp)}`;
-      else {
-        f.put(word);
-        word = text.slice(at, sp);
+  if (text !== "" && !text.includes("  ") && text.charCodeAt(0) !== 0x20 && text.charCodeAt(text.length - 1) !== 0x20)
+    f.putWords(`(${text})`);
+  else {
+    let word: string | undefined;
+    for (let at = 0; at <= text.length; ) {
+      let sp = text.indexOf(" ", at);
+      if (sp < 0) sp = text.length;
+      if (sp > at) {
+        if (word === undefined) word = `(${text.slice(at, sp)}`;
+        else {
+          f.put(word);
+          word = text.slice(at, sp);
+        }
       }
+      at = sp + 1;
     }
-    at = sp + 1;
+    f.put(word === undefined ? "()" : `${word})`);
   }
-  f.put(word === undefined ? "()" : `${word})`);
   // key=value pairs separated by ";": each is written when the next comes, the last without one.
   let pair: string | undefined;
   const add = (key: string, value: string) => {
