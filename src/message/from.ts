@@ -201,17 +201,21 @@ function readField(from: FromText): FieldReading {
   // A group's display name is shown by readers as a display name would be, but groups are not what
   // mailing lists use to name the original sender: a group name that reads as an address
   // ("ceo@bank.example": a@evil.example;, or an encoded word standing for one) is doubt.
-  for (const name of new Set(parsed.mailboxes.map((m) => m.group).filter((g) => g !== undefined))) {
-    const shown = recoverDomains(name);
-    if (shown.length === 0) continue;
-    reading.recovered.push(...shown);
-    flag(reading, "group-name", `From group name '${name}' reads as an address`);
-  }
+  // (Only mailboxes inside a group have one: with no group syntax there is nothing to look at.)
+  if (parsed.groups > 0)
+    for (const name of new Set(parsed.mailboxes.map((m) => m.group).filter((g) => g !== undefined))) {
+      const shown = recoverDomains(name);
+      if (shown.length === 0) continue;
+      reading.recovered.push(...shown);
+      flag(reading, "group-name", `From group name '${name}' reads as an address`);
+    }
   if (parsed.mailboxes.length === 0) flag(reading, "no-mailbox", "From holds no mailbox");
   // An empty group shows only its display name ("ceo@bank.example":;). Groups sharing a name count
   // once here, which can only make this stricter.
-  const filled = new Set(parsed.mailboxes.filter((m) => m.group !== undefined).map((m) => m.group)).size;
-  if (parsed.groups > filled) flag(reading, "empty-group", "From holds an empty group, shown by its display name only");
+  if (parsed.groups > 0) {
+    const filled = new Set(parsed.mailboxes.filter((m) => m.group !== undefined).map((m) => m.group)).size;
+    if (parsed.groups > filled) flag(reading, "empty-group", "From holds an empty group, shown by its display name only");
+  }
   // In doubt, the whole field as a reader shows it: an encoded word standing for the domain
   // (ceo@=?utf-8?q?bank.example?=), a display name of an empty group.
   if (from.tail.length > 0) flag(reading, "syntax", "From is followed by malformed lines a reader may join to it");
