@@ -10,7 +10,7 @@ import { abortableStream } from "../message/abortable.js";
 import type { HeaderField } from "../message/header.js";
 import { isMessageInput, type MessageInput, openMessage } from "../message/input.js";
 import { checkArcVerifyOptions } from "../options.js";
-import { type ArcMessageSignature, type ArcSeal, type ArcSet, parseArcSets } from "./parse.js";
+import { type ArcMessageSignature, type ArcSeal, type ArcSet, type ArcSetsParse, parseArcSets } from "./parse.js";
 
 export interface ArcSetSummary {
   instance: number;
@@ -48,6 +48,16 @@ export interface ArcVerifyOptions {
   signal?: AbortSignal;
 }
 
+const NO_ARC: ArcSetsParse = { kind: "none" };
+
+function hasArcField(headers: readonly HeaderField[]): boolean {
+  for (const h of headers) {
+    const k = h.key;
+    if (k === "arc-seal" || k === "arc-message-signature" || k === "arc-authentication-results") return true;
+  }
+  return false;
+}
+
 /** ARC fields of instances above `instance`: they did not exist when that instance was made. */
 function headersAt(headers: readonly HeaderField[], sets: readonly ArcSet[], instance: number): HeaderField[] {
   const later = new Set<HeaderField>();
@@ -75,7 +85,9 @@ export class ArcVerifier {
     this.#options = options;
     this.#body = options.bodyHashes ?? new BodyHashes();
     this.#ownBody = options.bodyHashes === undefined;
-    const parsed = parseArcSets(headers);
+    // Most messages have no ARC field: one pass over the keys answers "none" (parseArcSets gathers
+    // each of the three names into its own list first).
+    const parsed = hasArcField(headers) ? parseArcSets(headers) : NO_ARC;
     if (parsed.kind === "none") {
       this.#early = { result: "none", reason: "no ARC sets", instances: 0, sets: [] };
       return;

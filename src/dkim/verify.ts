@@ -5,7 +5,7 @@ import { abortableStream } from "../message/abortable.js";
 import type { HeaderField } from "../message/header.js";
 import { isMessageInput, type MessageInput, openMessage, openWhole } from "../message/input.js";
 import type { ParsedMessage, SplitLimits } from "../message/split.js";
-import { checkDkimVerifyOptions, isResolver, vouch } from "../options.js";
+import { checkDkimVerifyOptions, isResolver } from "../options.js";
 import { BodyHashes, type BodyHashResult, type BodyHashSpec } from "./body-hash.js";
 import { headerHashBytes, selectHeaders } from "./canonicalize.js";
 import { verifyHeaderData } from "./crypto.js";
@@ -105,8 +105,12 @@ export function plainDkimOptions(v: unknown): boolean {
   );
 }
 
+/** Options verifyDkim has just checked, for the verifier it makes next (synchronously) not to check again. */
+let justChecked: DkimVerifyOptions | undefined;
+
 function checkOptions(options: DkimVerifyOptions): void {
-  if (!plainDkimOptions(options)) checkDkimVerifyOptions(options);
+  if (options === justChecked) justChecked = undefined;
+  else if (!plainDkimOptions(options)) checkDkimVerifyOptions(options);
 }
 
 export type KeyLookup = { ok: true; key: DkimKey } | { ok: false; result: "permerror" | "temperror"; reason: string };
@@ -360,8 +364,7 @@ export function headerHashInput(
  * signature that needed the body; a stream whose header cannot be read rejects with its error.
  */
 export async function verifyDkim(message: MessageInput, options: DkimVerifyOptions): Promise<DkimResult[]> {
-  // A plain object checked by hand is copied and marked so the verifier does not check it again.
-  const checked = plainDkimOptions(options) ? vouch({ ...options }) : checkDkimVerifyOptions(options);
+  checkOptions(options);
   if (!isMessageInput(message)) throw new ArgumentError("message must be a Uint8Array, a string, or an async iterable of chunks");
   if (typeof message === "string" || message instanceof Uint8Array) {
     // Given whole: read synchronously and fed as one chunk (no async iteration for one chunk).
@@ -371,7 +374,8 @@ export async function verifyDkim(message: MessageInput, options: DkimVerifyOptio
     } catch (err) {
       return [unreadableMessage(`the message could not be read: ${describeError(err)}`)];
     }
-    const verifier = new DkimVerifier(whole.headers, checked);
+    justChecked = options; // nothing ran since the check: the verifier need not check again
+    const verifier = new DkimVerifier(whole.headers, options);
     if (whole.body.length > 0) verifier.update(whole.body);
     return verifier.finish();
   }
@@ -383,7 +387,7 @@ export async function verifyDkim(message: MessageInput, options: DkimVerifyOptio
     // "no signatures" would be a lie. One temperror result says so (domain and selector "").
     return [unreadableMessage(`the message could not be read: ${describeError(err)}`)];
   }
-  const verifier = new DkimVerifier(opened.headers, checked);
+  const verifier = new DkimVerifier(opened.headers, options); // checked again: the caller ran while the stream was read
   try {
     for await (const chunk of opened.body) verifier.update(chunk);
   } catch (err) {
