@@ -312,6 +312,14 @@ export function guardedQuery(
   options: GuardOptions = {},
 ): Promise<DnsAnswer<string[] | MxRecord[]>> {
   checkOptionKeys(options, GUARD_OPTIONS, "options", (k) => `options.${k}: unknown option (known: ${GUARD_OPTIONS.join(", ")})`);
+  return guardQuery(resolver, type, name, options);
+}
+
+/** guardedQuery with options already checked. */
+function guardQuery(resolver: Resolver, type: "MX", name: string, options: GuardOptions): Promise<DnsAnswer<MxRecord[]>>;
+function guardQuery(resolver: Resolver, type: Exclude<RecordType, "MX">, name: string, options: GuardOptions): Promise<DnsAnswer<string[]>>;
+function guardQuery(resolver: Resolver, type: RecordType, name: string, options: GuardOptions): Promise<DnsAnswer<string[] | MxRecord[]>>;
+function guardQuery(resolver: Resolver, type: RecordType, name: string, options: GuardOptions): Promise<DnsAnswer<string[] | MxRecord[]>> {
   const outer: readonly AbortSignal[] =
     options.signal === undefined
       ? []
@@ -345,12 +353,29 @@ export function markGuarded<R extends Resolver>(resolver: R): R {
 export function guardResolver(resolver: Resolver, options: GuardOptions = {}): Resolver {
   checkOptionKeys(options, GUARD_OPTIONS, "options", (k) => `options.${k}: unknown option (known: ${GUARD_OPTIONS.join(", ")})`);
   if (guarded.has(resolver) && options.signal === undefined && options.timeoutMs === undefined) return resolver;
+  const plain =
+    options.signal === undefined && options.timeoutMs === undefined && options.timeoutReason === undefined && options.onSent === undefined;
+  if (!plain) return guardWith(resolver, options);
+  // With no options the guard holds nothing of one call: made once per resolver, not a wrapper and
+  // five closures per check (checkIprev, verifyDkim, checkDmarc each ask for one).
+  let g = plainGuards.get(resolver);
+  if (g === undefined) {
+    g = guardWith(resolver, NO_OPTIONS);
+    plainGuards.set(resolver, g);
+  }
+  return g;
+}
+
+const NO_OPTIONS: GuardOptions = Object.freeze({});
+const plainGuards = new WeakMap<Resolver, Resolver>();
+
+function guardWith(resolver: Resolver, options: GuardOptions): Resolver {
   return markGuarded({
-    txt: (name: string, q?: QueryOptions) => guardedQuery(resolver, "TXT", name, withSignal(options, q)),
-    a: (name: string, q?: QueryOptions) => guardedQuery(resolver, "A", name, withSignal(options, q)),
-    aaaa: (name: string, q?: QueryOptions) => guardedQuery(resolver, "AAAA", name, withSignal(options, q)),
-    mx: (name: string, q?: QueryOptions) => guardedQuery(resolver, "MX", name, withSignal(options, q)),
-    ptr: (ip: string, q?: QueryOptions) => guardedQuery(resolver, "PTR", ip, withSignal(options, q)),
+    txt: (name: string, q?: QueryOptions) => guardQuery(resolver, "TXT", name, withSignal(options, q)),
+    a: (name: string, q?: QueryOptions) => guardQuery(resolver, "A", name, withSignal(options, q)),
+    aaaa: (name: string, q?: QueryOptions) => guardQuery(resolver, "AAAA", name, withSignal(options, q)),
+    mx: (name: string, q?: QueryOptions) => guardQuery(resolver, "MX", name, withSignal(options, q)),
+    ptr: (ip: string, q?: QueryOptions) => guardQuery(resolver, "PTR", ip, withSignal(options, q)),
   });
 }
 

@@ -1,9 +1,11 @@
-import { isIPv4, isIPv6 } from "node:net";
-import { expandIPv6 } from "./ip.js";
+import { isIPv6 } from "node:net";
+import { expandIPv6, parseIPv4 } from "./ip.js";
 
 /** The in-addr.arpa / ip6.arpa name for an address (RFC 1035 3.5, RFC 3596 2.5), or undefined. */
 export function reverseName(ip: string): string | undefined {
-  if (isIPv4(ip)) return `${ip.split(".").reverse().join(".")}.in-addr.arpa`;
+  // parseIPv4 accepts what isIPv4 does (no leading zeros), so its numbers print as the text's parts.
+  const v4 = parseIPv4(ip);
+  if (v4) return `${v4[3]}.${v4[2]}.${v4[1]}.${v4[0]}.in-addr.arpa`;
   if (isIPv6(ip)) {
     const bytes = expandIPv6(ip);
     if (!bytes) return undefined;
