@@ -47,7 +47,7 @@ export function dkimEntry(r: DkimResult): AuthResEntry {
  */
 export function dkimEntries(results: readonly DkimResult[], listed: number): AuthResEntry[] {
   if (results.length === 0) return [{ method: "dkim", result: "none", props: [] }];
-  const entries = results.slice(0, listed).map(dkimEntry);
+  const entries = (results.length > listed ? results.slice(0, listed) : results).map(dkimEntry);
   const rest = results.length - listed;
   if (rest > 0)
     entries.push({
@@ -66,13 +66,13 @@ export function dmarcEntry(r: DmarcResult): AuthResEntry {
   if (r.fromDomain) props.push({ ptype: "header", property: "from", value: r.fromDomain });
   if (r.record) props.push({ ptype: "policy", property: "dmarc", value: r.disposition });
   const entry: AuthResEntry = { method: "dmarc", result: r.result, props };
-  if (r.record) {
-    const parts = [`p=${r.record.p ?? "none"}`];
-    if (r.record.sp) parts.push(`sp=${r.record.sp}`);
-    if (r.policyDomain && r.policyDomain !== r.fromDomain) parts.push(`from ${r.policyDomain}`);
-    if (r.testing) parts.push("t=y");
-    parts.push(`dis=${r.disposition}`);
-    entry.comment = parts.join(" ");
+  const record = r.record;
+  if (record) {
+    let comment = `p=${record.p ?? "none"}`;
+    if (record.sp) comment += ` sp=${record.sp}`;
+    if (r.policyDomain && r.policyDomain !== r.fromDomain) comment += ` from ${r.policyDomain}`;
+    if (r.testing) comment += " t=y";
+    entry.comment = `${comment} dis=${r.disposition}`;
   }
   if (r.result !== "pass" && r.result !== "none") entry.reason = r.reason;
   return entry;

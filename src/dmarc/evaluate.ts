@@ -98,7 +98,7 @@ interface Discovery {
 }
 
 class Evaluation {
-  readonly resolver: Resolver;
+  #resolver: Resolver | undefined;
   readonly lookups: DmarcLookups;
   readonly orgs: OrgDomains;
 
@@ -106,9 +106,14 @@ class Evaluation {
     readonly options: DmarcOptions,
     readonly mode: DmarcMode,
   ) {
-    this.resolver = options.signal ? guardResolver(options.resolver, { signal: options.signal }) : guardedResolver(options.resolver);
     this.lookups = options.lookups ?? new DmarcLookups(this.resolver);
     this.orgs = new OrgDomains(mode, this.lookups);
+  }
+
+  /** The guarded resolver, made when first needed (with shared lookups, only for np=). */
+  get resolver(): Resolver {
+    const o = this.options;
+    return (this.#resolver ??= o.signal ? guardResolver(o.resolver, { signal: o.signal }) : guardedResolver(o.resolver));
   }
 
   /** Policy discovery (RFC 9989 4.10.1; RFC 7489 6.6.3). */
