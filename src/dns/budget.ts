@@ -146,6 +146,9 @@ export class BudgetedResolver implements Resolver {
   #pending = 0;
   readonly #group: QueryGroup = { settled: (q) => this.#unlink(q) };
   #onAbort: (() => void) | undefined;
+  /** The abort listener is on the signal; a check that takes it off once idle is scheduled. */
+  #listening = false;
+  #releasing = false;
   readonly #speculations = new Set<SpeculationState<unknown>>();
   /** Queries the evaluation made (speculative ones once claimed), as a sequential evaluation counts them. */
   queries = 0;
@@ -178,10 +181,15 @@ export class BudgetedResolver implements Resolver {
     q.next = head;
     if (head) head.prev = q;
     this.#head = q;
-    if (this.#pending++ === 0 && this.#signal) {
+    this.#pending++;
+    if (!this.#listening && this.#signal) {
       const signal = this.#signal;
-      this.#onAbort ??= () => this.#abandonAll(abortReason(signal));
+      this.#onAbort ??= () => {
+        this.#listening = false;
+        this.#abandonAll(abortReason(signal));
+      };
       signal.addEventListener("abort", this.#onAbort, { once: true });
+      this.#listening = true;
     }
   }
 
@@ -191,7 +199,18 @@ export class BudgetedResolver implements Resolver {
     else this.#head = next;
     if (next) next.prev = prev;
     q.prev = q.next = undefined;
-    if (--this.#pending === 0 && this.#onAbort) this.#signal!.removeEventListener("abort", this.#onAbort);
+    // The listener stays until the end of the turn (queries sent one after the other would
+    // otherwise add and remove it each time): a long-lived signal holds none once nothing is pending.
+    if (--this.#pending === 0 && this.#listening && !this.#releasing) {
+      this.#releasing = true;
+      setImmediate(() => {
+        this.#releasing = false;
+        if (this.#pending === 0 && this.#listening) {
+          this.#signal!.removeEventListener("abort", this.#onAbort!);
+          this.#listening = false;
+        }
+      });
+    }
   }
 
   #abandonAll(reason: string): void {

@@ -3,6 +3,7 @@
 // ends by its own deadline, aborts act at once, nothing stays armed when nothing is pending, and a
 // caller awaiting a result keeps the process alive.
 import { execFile } from "node:child_process";
+import { getEventListeners } from "node:events";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -118,6 +119,22 @@ describe("the shared deadline scheduler", () => {
     expect(await b.txt("later.example")).toEqual({ kind: "error", reason: "DNS query not sent: stop" });
     await turn();
     expect(scheduledDeadlines()).toEqual({ pending: 0, armed: false });
+  });
+
+  it("a long-lived signal shared by many BudgetedResolvers holds no listener once their queries are done", async () => {
+    const c = new AbortController();
+    const resolvers = Array.from({ length: 8 }, () => new BudgetedResolver(exampleResolver(), { signal: c.signal }));
+    for (const b of resolvers) {
+      await b.txt("example.com");
+      await Promise.all([b.a("example.com"), b.mx("example.com")]);
+    }
+    expect(getEventListeners(c.signal, "abort").length).toBeLessThanOrEqual(8);
+    await turn();
+    expect(getEventListeners(c.signal, "abort")).toHaveLength(0);
+    // And the listener comes back for the next query: an abort still abandons it at once.
+    const p = new BudgetedResolver(silent, { signal: c.signal }).txt("example.com");
+    c.abort("done");
+    expect(await settlesWithin(p, 5000)).toEqual({ kind: "error", reason: "DNS query abandoned: done" });
   });
 
   it("a pending wait keeps the process alive until it ends; nothing keeps it alive after", async () => {
