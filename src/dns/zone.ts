@@ -116,9 +116,10 @@ export class FixtureResolver implements Resolver {
       if (nx === true || (Array.isArray(nx) && nx.includes(type))) return { kind: "nxdomain" };
       const timeout = entry.timeout;
       if (Array.isArray(timeout) && timeout.includes(type)) return this.#timedOut();
-      const records = type === "TXT" ? entry.TXT?.map((chunks) => chunks.join("")) : entry[type];
+      // A fresh array each answer (TXT's map makes one already): callers may keep or change it.
+      const records = type === "TXT" ? entry.TXT?.map((chunks) => chunks.join("")) : entry[type]?.slice();
       if (records && records.length > 0) {
-        return { kind: "ok", records: records.slice() as RecordsByType[T] };
+        return { kind: "ok", records: records as RecordsByType[T] };
       }
       if (timeout === true) return this.#timedOut();
       return { kind: "nodata" };

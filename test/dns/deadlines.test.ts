@@ -91,6 +91,21 @@ describe("the shared deadline scheduler", () => {
     expect(scheduledDeadlines()).toEqual({ pending: 0, armed: false });
   });
 
+  it("a timeout longer than setTimeout takes (2^31 - 1 ms) does not fire early", async () => {
+    let abandon: ((reason: string) => void) | undefined;
+    let settled = false;
+    const p = guardedQuery(silent, "TXT", "example.com", { timeoutMs: 2 ** 31 + 5, onSent: (a) => (abandon = a) }).then((a) => {
+      settled = true;
+      return a;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(settled).toBe(false);
+    abandon!("test over");
+    expect(await p).toEqual({ kind: "error", reason: "DNS query abandoned: test over" });
+    await turn();
+    expect(scheduledDeadlines()).toEqual({ pending: 0, armed: false });
+  });
+
   it("answered queries leave nothing armed once the turn ends", async () => {
     const b = new BudgetedResolver(exampleResolver(), { timeBudgetMs: 60_000 });
     for (const type of ["txt", "a", "mx"] as const) await b[type]("example.com");
