@@ -326,9 +326,10 @@ export class BudgetedResolver implements Resolver {
     if (s.done || !this.#speculations.delete(s)) return;
     s.done = true;
     s.query.abandon("not needed");
-    void s.answer.then((a) =>
-      this.#observe({ type: s.type, name: s.name, outcome: a.kind, durationMs: this.#now() - s.sent, speculative: true }),
-    );
+    if (this.#onQuery)
+      void s.answer.then((a) =>
+        this.#observe({ type: s.type, name: s.name, outcome: a.kind, durationMs: this.#now() - s.sent, speculative: true }),
+      );
   }
 
   #observe(event: DnsQueryEvent): void {

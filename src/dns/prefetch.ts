@@ -21,11 +21,10 @@ export function eventLoopTurn(): number {
   return turn;
 }
 
-interface Entry {
-  answer: Promise<DnsAnswer<unknown>>;
-  claim(): Promise<DnsAnswer<unknown>>;
-  release(): void;
-}
+/** A query sent ahead: through a BudgetedResolver (a speculation), or any guarded resolver (a controller to let it go). */
+type Entry =
+  | { answer: Promise<DnsAnswer<unknown>>; speculation: Speculation<unknown>; controller?: undefined }
+  | { answer: Promise<DnsAnswer<unknown>>; speculation?: undefined; controller: AbortController };
 
 /**
  * Queries sent before an evaluation needs them, for one evaluation (one SPF check, one DMARC
@@ -67,12 +66,12 @@ export class Prefetcher {
     if (r instanceof BudgetedResolver) {
       const s: Speculation<unknown> | undefined = r.speculate(type, name);
       if (!s) return undefined;
-      entry = { answer: s.answer, claim: () => r.claim(s), release: () => r.release(s) };
+      entry = { answer: s.answer, speculation: s };
     } else {
       const controller = new AbortController();
       const q: QueryOptions = { signal: controller.signal };
       const answer = query(r, type, name, q) as Promise<DnsAnswer<unknown>>;
-      entry = { answer, claim: () => answer, release: () => controller.abort("not needed") };
+      entry = { answer, controller };
     }
     if (counted) this.#left--;
     this.#entries.set(key, entry);
@@ -85,7 +84,8 @@ export class Prefetcher {
     const entry = this.#entries.get(key);
     if (entry) {
       this.#entries.delete(key);
-      return entry.claim() as Promise<DnsAnswer<RecordsByType[T]>>;
+      const answer = entry.speculation ? (this.#resolver as BudgetedResolver).claim(entry.speculation) : entry.answer;
+      return answer as Promise<DnsAnswer<RecordsByType[T]>>;
     }
     return query(this.#resolver, type, name);
   }
@@ -96,13 +96,18 @@ export class Prefetcher {
     const entry = this.#entries.get(key);
     if (!entry) return;
     this.#entries.delete(key);
-    entry.release();
+    this.#release(entry);
+  }
+
+  #release(entry: Entry): void {
+    if (entry.speculation) (this.#resolver as BudgetedResolver).release(entry.speculation);
+    else entry.controller.abort("not needed");
   }
 
   /** The evaluation is over: no more prefetching, and the unused queries are let go. */
   close(): void {
     this.#closed = true;
-    for (const entry of this.#entries.values()) entry.release();
+    for (const entry of this.#entries.values()) this.#release(entry);
     this.#entries.clear();
   }
 }
