@@ -1,6 +1,7 @@
 import { Resolver as NodeDnsResolver } from "node:dns/promises";
 import { describeError } from "../errors.js";
 import { checkNodeResolverOptions } from "../options.js";
+import { optionless } from "./guard.js";
 import { ipFromReverseName, reverseName } from "./reverse.js";
 import type { DnsAnswer, MxRecord, QueryOptions, Resolver } from "./types.js";
 
@@ -126,6 +127,9 @@ export class NodeResolver implements Resolver {
     return out;
   }
 }
+
+// Through the guard its signal changes nothing (see optionless): the guard stops waiting itself.
+optionless(...(["txt", "a", "aaaa", "mx", "ptr"] as const).map((m) => NodeResolver.prototype[m]));
 
 /**
  * The shape of `dns.promises.resolve` and of mailauth's `resolver` option:

@@ -3,10 +3,11 @@
 // ends by its own deadline, aborts act at once, nothing stays armed when nothing is pending, and a
 // caller awaiting a result keeps the process alive.
 import { execFile } from "node:child_process";
+import { createSocket } from "node:dgram";
 import { getEventListeners } from "node:events";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { addDeadline, type Deadline, removeDeadline, scheduledDeadlines } from "../../src/dns/deadlines.js";
 import {
   authenticate,
@@ -16,6 +17,7 @@ import {
   FixtureResolver,
   guardedQuery,
   guardResolver,
+  NodeResolver,
   type QueryOptions,
   RECORD_TYPES,
   type Resolver,
@@ -236,6 +238,23 @@ describe("the guard's fast path for msgauth's own resolvers (no options object)"
       expect(q!.signal).toBeInstanceOf(AbortSignal);
       expect({ ...q }.signal).toBe(q!.signal); // an own enumerable property, as an object literal's
     }
+  });
+
+  it("a NodeResolver query (called without a signal) is given up by the guard at once: by its timeout or an abort", async () => {
+    // A DNS server that reads queries and never answers.
+    const mute = createSocket("udp4");
+    await new Promise<void>((ok) => mute.bind(0, "127.0.0.1", ok));
+    onTestFinished(() => mute.close());
+    const r = new NodeResolver({ servers: [`127.0.0.1:${mute.address().port}`], timeoutMs: 1000, tries: 1 });
+    expect(await settlesWithin(guardedQuery(r, "TXT", "example.com", { timeoutMs: 30 }), 900)).toEqual({
+      kind: "error",
+      reason: "no DNS answer within 30 ms",
+    });
+    const c = new AbortController();
+    const b = new BudgetedResolver(r, { signal: c.signal });
+    const p = b.a("example.com");
+    c.abort("enough");
+    expect(await settlesWithin(p, 900)).toEqual({ kind: "error", reason: "DNS query abandoned: enough" });
   });
 
   it("the options' signal is aborted when the guard stops waiting, even if read only after", async () => {
