@@ -244,7 +244,9 @@ describe("the guard's fast path for msgauth's own resolvers (no options object)"
     // A DNS server that reads queries and never answers.
     const mute = createSocket("udp4");
     await new Promise<void>((ok) => mute.bind(0, "127.0.0.1", ok));
-    onTestFinished(() => mute.close());
+    onTestFinished(() => {
+      mute.close();
+    });
     const r = new NodeResolver({ servers: [`127.0.0.1:${mute.address().port}`], timeoutMs: 1000, tries: 1 });
     expect(await settlesWithin(guardedQuery(r, "TXT", "example.com", { timeoutMs: 30 }), 900)).toEqual({
       kind: "error",
