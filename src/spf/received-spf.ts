@@ -32,37 +32,50 @@ function comment(r: SpfResult, receiver: string): string {
 const ATEXT = new Uint8Array(128);
 for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-/=?^_`{|}~") ATEXT[c.charCodeAt(0)] = 1;
 
+/** Printable ASCII without '"' or '\': quoted as it is, and commented as it is unless PAREN. */
+const PLAIN = 1;
+/** A dot-atom: written as it is. */
+const ATOM = 2;
+/** Holds '(' or ')', which a comment escapes. */
+const PAREN = 4;
+
+/** What a value needs, in one pass over its characters: PLAIN, ATOM, PAREN bits; 0 for anything else. */
+function classify(value: string): number {
+  const n = value.length;
+  let atom = n > 0;
+  let paren = 0;
+  let dot = true; // at the start or just after a dot: an atom must begin here
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return 0;
+    if (c === 0x2e) {
+      if (dot) atom = false;
+      dot = true;
+    } else {
+      if (ATEXT[c] !== 1) atom = false;
+      if (c === 0x28 || c === 0x29) paren = PAREN;
+      dot = false;
+    }
+  }
+  return PLAIN | (atom && !dot ? ATOM : 0) | paren;
+}
+
+/** quoteIfNeeded(value), knowing classify(value). */
+function quoted(value: string, kind: number): string {
+  return kind & ATOM ? value : kind & PLAIN ? `"${value}"` : quoteIfNeeded(value);
+}
+
 /**
  * quoteIfNeeded(value) in one pass over the characters for the usual values: a dot-atom (an IP, a
  * domain, a term) as it is, printable ASCII without '"' or '\' (an address) in quotes as it is;
  * anything else goes to quoteIfNeeded (test/spf/fast-paths.test.ts holds the two to the same text).
  */
 export function quoteValue(value: string): string {
-  const n = value.length;
-  let atom = n > 0;
-  let dot = true; // at the start or just after a dot: an atom must begin here
-  for (let i = 0; i < n; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return quoteIfNeeded(value);
-    if (c === 0x2e) {
-      if (dot) atom = false;
-      dot = true;
-    } else {
-      if (ATEXT[c] !== 1) atom = false;
-      dot = false;
-    }
-  }
-  return atom && !dot ? value : `"${value}"`;
+  return quoted(value, classify(value));
 }
 
-/** commentText(text), given back as it is when it holds only printable ASCII and no ( ) \. */
-function commentValue(text: string): string {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e || c === 0x28 || c === 0x29 || c === 0x5c) return commentText(text);
-  }
-  return text;
-}
+/** Whether a value goes into a comment as it is (commentText would leave it unchanged). */
+const commentable = (kind: number) => (kind & (PLAIN | PAREN)) === PLAIN;
 
 /** Whether receivedSpf's options are valid, decided by hand for {} and { receiver: string }; see plainSpfOptions. */
 export function plainReceivedSpfOptions(options: unknown): boolean {
@@ -123,10 +136,18 @@ export function receivedSpf(result: SpfResult, options: ReceivedSpfOptions = {})
   const receiver = options.receiver ?? "";
   const f = new Fold();
   f.put(result.result);
-  // The comment in parentheses, folding between words. Its text is put a line's worth at a time
-  // (words joined by their single spaces fit where they would have gone one by one); a text with
-  // runs of spaces or spaces at an end goes word by word, as those are dropped.
-  const text = commentValue(comment(result, receiver));
+  // Each value is looked at once, for the comment and for its key=value pair.
+  const error = result.result === "permerror" || result.result === "temperror";
+  const kReceiver = classify(receiver);
+  const kSender = classify(result.sender);
+  const kIp = classify(result.ip);
+  const kReason = error ? classify(result.reason) : PLAIN;
+  // The comment in parentheses, folding between words. Its fixed words are plain, so it needs
+  // escaping only when a value does. Its text is put a line's worth at a time (words joined by
+  // their single spaces fit where they would have gone one by one); a text with runs of spaces or
+  // spaces at an end goes word by word, as those are dropped.
+  let text = comment(result, receiver);
+  if (!(commentable(kReceiver) && commentable(kSender) && commentable(kIp) && commentable(kReason))) text = commentText(text);
   if (text !== "" && !text.includes("  ") && text.charCodeAt(0) !== 0x20 && text.charCodeAt(text.length - 1) !== 0x20)
     f.putWords(`(${text})`);
   else {
@@ -145,19 +166,15 @@ export function receivedSpf(result: SpfResult, options: ReceivedSpfOptions = {})
     }
     f.put(word === undefined ? "()" : `${word})`);
   }
-  // key=value pairs separated by ";": each is written when the next comes, the last without one.
-  let pair: string | undefined;
-  const add = (key: string, value: string) => {
-    if (pair !== undefined) f.put(`${pair};`);
-    pair = `${key}=${quoteValue(value)}`;
-  };
-  add("client-ip", result.ip);
-  add("envelope-from", result.identity === "helo" && result.sender.startsWith("postmaster@") ? "" : result.sender);
-  if (result.helo) add("helo", result.helo);
-  if (receiver) add("receiver", receiver);
-  add("identity", result.identity);
-  if (result.mechanism && result.mechanism !== "default") add("mechanism", result.mechanism);
-  if (result.result === "permerror" || result.result === "temperror") add("problem", result.reason);
-  f.put(pair!);
+  // key=value pairs separated by ";", the last without one.
+  f.put(`client-ip=${quoted(result.ip, kIp)};`);
+  const nullSender = result.identity === "helo" && result.sender.startsWith("postmaster@");
+  f.put(`envelope-from=${nullSender ? '""' : quoted(result.sender, kSender)};`);
+  if (result.helo) f.put(`helo=${quoteValue(result.helo)};`);
+  if (receiver) f.put(`receiver=${quoted(receiver, kReceiver)};`);
+  const mechanism = result.mechanism && result.mechanism !== "default";
+  f.put(`identity=${quoteValue(result.identity)}${mechanism || error ? ";" : ""}`);
+  if (mechanism) f.put(`mechanism=${quoteValue(result.mechanism!)}${error ? ";" : ""}`);
+  if (error) f.put(`problem=${quoted(result.reason, kReason)}`);
   return f.out;
 }
