@@ -1,6 +1,6 @@
 import { BudgetedResolver } from "../dns/budget.js";
 import { guardResolver } from "../dns/guard.js";
-import { formatIp, type ParsedIp, parseIp, prefixMatch } from "../dns/ip.js";
+import { formatIp, type ParsedIp, parseIPv4, parseIp, prefixMatch } from "../dns/ip.js";
 import { eventLoopTurn, Prefetcher } from "../dns/prefetch.js";
 import type { DnsAnswer, RecordsByType, RecordType, Resolver } from "../dns/types.js";
 import { asciiDomain } from "../message/address.js";
@@ -324,6 +324,12 @@ class Evaluation {
     }
     let match = false;
     for (const text of answer.records) {
+      // A dotted quad is read as parseIp reads it, without its { family, bytes } object.
+      const v4 = parseIPv4(text);
+      if (v4) {
+        if (this.v4 && prefixMatch(v4, this.ip.bytes, bits)) match = true;
+        continue;
+      }
       const parsed = parseIp(text);
       if (parsed && parsed.family === this.ip.family && prefixMatch(parsed.bytes, this.ip.bytes, bits)) match = true;
     }
@@ -468,7 +474,8 @@ class Evaluation {
     if (eventLoopTurn() !== sent) this.slow = true;
     if (!("directives" in record)) return record;
     if (this.prefetch && this.slow) this.speculate(record, domain, this.lookups);
-    for (const dir of record.directives) {
+    for (let i = 0; i < record.directives.length; i++) {
+      const dir = record.directives[i]!;
       const m = dir.mechanism;
       let hit: boolean;
       // all, ip4 and ip6 are decided here; include and a (the usual DNS-querying terms) wait here
