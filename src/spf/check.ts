@@ -543,12 +543,7 @@ function splitSender(mailFrom: string): { local: string; domain: string } | unde
   return { local: addr.slice(0, at) || "postmaster", domain: addr.slice(at + 1) };
 }
 
-/**
- * guardResolver(resolver) for each resolver given without a signal or time budget, made once:
- * the guard holds nothing of one check (its options are empty), and making it per check cost an
- * object, five closures and a WeakSet entry a call.
- */
-const guardedResolvers = new WeakMap<Resolver, Resolver>();
+/** The resolver the check queries: every answer validated and every wait bounded. */
 function guardedResolver(options: SpfOptions): Resolver {
   if (options.timeBudgetMs !== undefined)
     return new BudgetedResolver(options.resolver, {
@@ -559,13 +554,7 @@ function guardedResolver(options: SpfOptions): Resolver {
   if (options.signal) return guardResolver(options.resolver, { signal: options.signal });
   // A BudgetedResolver (authenticate()'s, one per message) guards its queries: it is its own guard.
   if (options.resolver instanceof BudgetedResolver) return options.resolver;
-  let guarded = guardedResolvers.get(options.resolver);
-  if (guarded === undefined) {
-    guarded = guardResolver(options.resolver, {});
-    // An already guarded resolver (a BudgetedResolver, often one per message) is its own guard.
-    if (guarded !== options.resolver) guardedResolvers.set(options.resolver, guarded);
-  }
-  return guarded;
+  return guardResolver(options.resolver); // made once per resolver (guard.ts)
 }
 
 /** The result, its fields in one order whatever the path. */
