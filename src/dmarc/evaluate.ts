@@ -177,8 +177,8 @@ class Evaluation {
     };
     if (spf?.domain) base.spf = { aligned: false, mode: "r", domain: spf.domain, result: spf.result };
     const found = await this.discover(author);
-    if ("error" in found) return { ...base, result: "temperror", reason: found.error };
-    if ("none" in found) return { ...base, result: "none", reason: found.none };
+    if ("error" in found) return settle(base, "temperror", found.error);
+    if ("none" in found) return settle(base, "none", found.none);
     const { record, policyDomain } = found;
     base.record = record;
     base.policyDomain = policyDomain;
@@ -188,7 +188,7 @@ class Evaluation {
       const what =
         record.p === undefined && record.invalidPolicyTags.length === 0 ? "no p= tag" : `invalid ${record.invalidPolicyTags.join(", ")}=`;
       if (record.rua.length === 0)
-        return { ...base, result: "none", reason: `record at ${policyDomain} has ${what} and no valid rua=: DMARC does not apply` };
+        return settle(base, "none", `record at ${policyDomain} has ${what} and no valid rua=: DMARC does not apply`);
     }
     base.spf.mode = record.aspf;
     base.dkim.mode = record.adkim;
@@ -215,31 +215,27 @@ class Evaluation {
     const dkimWhich = base.dkim.aligned ? `DKIM (${base.dkim.domain})` : "";
     const which = spfWhich && dkimWhich ? `${spfWhich} and ${dkimWhich}` : spfWhich || dkimWhich;
     if (which && !noAlignment) {
-      return {
-        ...base,
-        result: "pass",
-        reason: `aligned ${which} pass for ${author}`,
-        policy: this.policyOf(record, author, policyDomain, false).policy,
-      };
+      base.policy = this.policyOf(record, author, policyDomain, false).policy;
+      return settle(base, "pass", `aligned ${which} pass for ${author}`);
     }
     // RFC 9989 5.3.5: with no aligned pass and an aligned identifier that failed temporarily, no
     // permanent conclusion can be drawn.
     if (!noAlignment && ((spfAligned && spf?.result === "temperror") || dkimTemp)) {
-      return { ...base, result: "temperror", reason: "an aligned identifier could not be checked (temporary DNS error)" };
+      return settle(base, "temperror", "an aligned identifier could not be checked (temporary DNS error)");
     }
     let nonExistent = false;
     if (policyDomain !== author && this.mode === "rfc9989" && record.np !== undefined) nonExistent = await this.nonExistent(author);
     const { policy, tag } = this.policyOf(record, author, policyDomain, nonExistent);
-    const result: DmarcResult = {
-      ...base,
-      result: "fail",
-      reason: noAlignment
+    const result = settle(
+      base,
+      "fail",
+      noAlignment
         ? `${which ? `${which} pass for ${author}, but` : `no aligned SPF or DKIM pass for ${author}, and`} identifier alignment cannot occur with ${noAlignment} (RFC 9989 4.4)`
         : `no aligned SPF or DKIM pass for ${author}`,
-      policy,
-      policyTag: tag,
-      disposition: policy,
-    };
+    );
+    result.policy = policy;
+    result.policyTag = tag;
+    result.disposition = policy;
     if (nonExistent) result.nonExistent = true;
     if (this.mode === "rfc9989") {
       if (record.testing) {
@@ -270,6 +266,18 @@ class Evaluation {
     if (record.sp) return { policy: record.sp, tag: "sp" };
     return { policy: p, tag: "p" };
   }
+}
+
+/**
+ * Sets the verdict on `base`, the result object this evaluation built as a literal, and returns it.
+ * A result made by spreading it instead (`{ ...base, result }`) and then given a property it did not
+ * have (policyTag; checkDmarc's `arc`) made V8 allocate in old space on every call: about 5 us of
+ * garbage collection per authenticate() (measured with --trace-gc; the heap grew between Mark-Compacts).
+ */
+function settle(base: DmarcResult, result: DmarcResultWord, reason: string): DmarcResult {
+  base.result = result;
+  base.reason = reason;
+  return base;
 }
 
 /** Why identifier alignment cannot occur for this author, or undefined when it can (RFC 9989 4.4). */
@@ -415,7 +423,9 @@ async function evaluateAuthors(
   const unevaluated = author.domains.slice(cap);
   const results = await Promise.all(domains.map((d) => ev.evaluate(d, input, blocked)));
   if (results.length === 1 && unevaluated.length === 0 && author.reason !== "group") {
-    return { ...results[0]!, reason: `${results[0]!.reason} (${author.detail})` };
+    const only = results[0]!; // this call's own object (see settle)
+    only.reason = `${only.reason} (${author.detail})`;
+    return only;
   }
   return combine(author, results, mode, unevaluated);
 }
