@@ -74,7 +74,7 @@ function parseUris(value: string, tag: string, warnings: string[]): DmarcUri[] {
  */
 export function parseDmarcRecord(text: string): DmarcRecordParse {
   // The same text always parses the same, and a domain's record repeats across messages: parsed once
-  // (parsing was a third of a small message's DMARC check).
+  // (a parse and its objects cost a microsecond or more; a cache hit 0.01 us).
   const cached = parsedRecords.get(text);
   if (cached) return cached;
   const parsed = parseUncached(text);
