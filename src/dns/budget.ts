@@ -1,6 +1,6 @@
 import { checkBudgetOptions } from "../options.js";
 import { addDeadline, type Deadline, removeDeadline } from "./deadlines.js";
-import { abortReason, DEFAULT_QUERY_TIMEOUT_MS, markGuarded, PendingQuery, type QueryGroup } from "./guard.js";
+import { abortReason, DEFAULT_QUERY_TIMEOUT_MS, markGuardedClass, PendingQuery, type QueryGroup } from "./guard.js";
 import type { DnsAnswer, MxRecord, QueryOptions, RecordType, Resolver } from "./types.js";
 
 /** One query as reported to an observer. */
@@ -166,7 +166,6 @@ export class BudgetedResolver implements Resolver {
     this.#onQuery = options.onQuery;
     this.#now = options.now ?? defaultNow;
     this.#timeoutReason = `no DNS answer within ${this.#queryTimeout} ms`;
-    markGuarded(this);
   }
 
   static {
@@ -356,3 +355,5 @@ export class BudgetedResolver implements Resolver {
     return this.#run("PTR", ip, q);
   }
 }
+
+markGuardedClass(BudgetedResolver.prototype);

@@ -272,3 +272,25 @@ describe("the guard's fast path for msgauth's own resolvers (no options object)"
     expect(options!.signal!.aborted).toBe(true);
   });
 });
+
+describe("which resolvers the guard takes as already guarded", () => {
+  it("a BudgetedResolver is its own guard; a subclass that overrides a method is guarded again", async () => {
+    const b = new BudgetedResolver(exampleResolver());
+    expect(guardResolver(b)).toBe(b);
+    class Sloppy extends BudgetedResolver {
+      override txt(): Promise<DnsAnswer<string[]>> {
+        return Promise.resolve({ kind: "ok", records: [42] } as never);
+      }
+    }
+    const s = new Sloppy(exampleResolver());
+    const g = guardResolver(s);
+    expect(g).not.toBe(s);
+    expect(await g.txt("example.com")).toMatchObject({ kind: "error", reason: expect.stringMatching(/malformed TXT answer/) });
+    const proxy = new Proxy(exampleResolver(), {
+      getPrototypeOf() {
+        throw new Error("no prototype for you");
+      },
+    });
+    expect(await guardResolver(proxy).a("example.com")).toMatchObject({ kind: expect.stringMatching(/ok|nodata|nxdomain/) });
+  });
+});
