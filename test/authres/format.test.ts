@@ -7,6 +7,7 @@ import {
   authservIdValue,
   formatAuthResults,
   pvalue,
+  WRITTEN_KEYWORDS,
 } from "../../src/authres/write.js";
 import { commentText, foldField, stripControls, words } from "../../src/message/fold.js";
 
@@ -172,6 +173,10 @@ describe("formatAuthResults writes what the pieces-and-regexes writer wrote", ()
       ),
       { numRuns: 3000 },
     );
+  });
+
+  it("every keyword taken from the known set is a valid Keyword", () => {
+    for (const k of WRITTEN_KEYWORDS) expect(k.length <= 64 && KEYWORD.test(k)).toBe(true);
   });
 
   it("holes in the entries and props arrays are skipped, as before", () => {
