@@ -1,8 +1,9 @@
 import fc from "fast-check";
 import punycode from "punycode/punycode.js";
 import { describe, expect, it } from "vitest";
+import { parseAddressListGeneral, simpleMailbox } from "../../src/message/address.js";
 import { hasALabel } from "../../src/message/idna.js";
-import { asciiDomain } from "../../src/message/index.js";
+import { asciiDomain, parseAddressList } from "../../src/message/index.js";
 import { numericTop, plainLdhName } from "../../src/message/recover.js";
 
 // The character-code checks that replaced regular expressions in the author path (issue 19) decide
@@ -94,5 +95,71 @@ describe("author-path checks by character code", () => {
       }),
       { numRuns: 5000 },
     );
+  });
+});
+
+// --- The usual From value, parsed without the tokenizer (simpleMailbox) -------------------------
+
+describe("simpleMailbox gives what the general address parser gives", () => {
+  const word = fc.stringMatching(/^[A-Za-z0-9]{1,8}$/);
+  const part = fc.stringMatching(/^[A-Za-z0-9_+-]{1,8}$/);
+  const dotted = (p: fc.Arbitrary<string>) => fc.array(p, { minLength: 1, maxLength: 4 }).map((ws) => ws.join("."));
+  const address = fc.tuple(dotted(part), dotted(fc.stringMatching(/^[A-Za-z0-9_-]{1,8}$/))).map(([l, d]) => `${l}@${d}`);
+  // The usual shapes: "Name Words <a@b.c>", "<a@b.c>", "a@b.c".
+  const clean = fc.oneof(
+    fc
+      .tuple(fc.array(word, { minLength: 1, maxLength: 3 }), fc.constantFrom(" ", ""), address)
+      .map(([ws, sp, a]) => `${ws.join(" ")}${sp}<${a}>`),
+    address.map((a) => `<${a}>`),
+    address,
+  );
+  // Mutations a hostile or broken From carries: inserted, replaced or deleted characters.
+  const hostile = fc.constantFrom(...' \t\r\n"()<>@,;:.[]\\=?_+-é\u200b\u0000\u007fxX0'.split(""), "=?utf-8?q?a?=", "..", "  ");
+  const mutated = fc
+    .tuple(clean, fc.array(fc.tuple(fc.nat(), fc.constantFrom("insert", "replace", "delete"), hostile), { maxLength: 3 }))
+    .map(([text, edits]) => {
+      let t = text;
+      for (const [at, op, s] of edits) {
+        const i = t.length === 0 ? 0 : at % (t.length + 1);
+        t =
+          op === "insert"
+            ? t.slice(0, i) + s + t.slice(i)
+            : op === "replace"
+              ? t.slice(0, i) + s + t.slice(i + 1)
+              : t.slice(0, i) + t.slice(i + 1);
+      }
+      return t;
+    });
+
+  it("on clean and mutated From values: the same result, keys in the same order, whenever it answers", () => {
+    let answered = 0;
+    fc.assert(
+      fc.property(fc.oneof(clean, mutated, fc.string()), (text) => {
+        const fast = simpleMailbox(text);
+        const general = parseAddressListGeneral(text);
+        if (fast !== undefined) {
+          answered++;
+          expect(fast).toEqual(general);
+          expect(JSON.stringify(fast)).toBe(JSON.stringify(general));
+        }
+        expect(parseAddressList(text)).toEqual(general);
+      }),
+      { numRuns: 5000 },
+    );
+    expect(answered).toBeGreaterThan(1000); // the shortcut is taken, not just declined
+  });
+
+  it("the usual shapes are answered by the shortcut", () => {
+    for (const t of ["News <news@bench.example>", "<a@b.example>", "first.last+tag@mail-1.example", "Jane Q Doe<j_d@x.example>"])
+      expect(simpleMailbox(t)).toEqual(parseAddressListGeneral(t));
+    for (const t of [
+      '"News" <a@b.example>',
+      "News  <a@b.example>",
+      "a@b.example (c)",
+      "=?utf-8?q?x?= <a@b.example>",
+      "a.@b.example",
+      "a@b.example.",
+    ])
+      expect(simpleMailbox(t)).toBeUndefined();
   });
 });
