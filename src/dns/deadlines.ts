@@ -31,6 +31,13 @@ let timer: ReturnType<typeof setTimeout> | undefined;
 /** When the armed timer fires (Infinity when none is armed). */
 let armedAt = Number.POSITIVE_INFINITY;
 let idleCheck = false;
+/**
+ * The setTimeout and setImmediate the timer and the idle check were made with: a test suite that
+ * switches between fake and real timers (vi.useFakeTimers, vi.useRealTimers) can leave a timer that
+ * will never fire; a deadline added under other timers arms a new one.
+ */
+let armedWith: unknown;
+let idleWith: unknown;
 
 /** Schedules `d` (not already scheduled) to expire at `d.at`; an infinite `at` is never scheduled. */
 export function addDeadline(d: Deadline): void {
@@ -39,6 +46,7 @@ export function addDeadline(d: Deadline): void {
   heap.push(d);
   up(d.slot);
   if (d.at < armedAt) arm(d.at);
+  else if (armedWith !== setTimeout) arm(heap[0]!.at);
 }
 
 /** Unschedules `d` if it is scheduled. */
@@ -55,8 +63,9 @@ export function removeDeadline(d: Deadline): void {
   }
   // The timer stays armed for the moment (queries sent one after the other would otherwise clear
   // and re-arm it each time); it is cleared at the end of the turn if nothing is pending by then.
-  if (heap.length === 0 && timer !== undefined && !idleCheck) {
+  if (heap.length === 0 && timer !== undefined && (!idleCheck || idleWith !== setImmediate)) {
     idleCheck = true;
+    idleWith = setImmediate;
     setImmediate(disarmIfIdle);
   }
 }
@@ -79,6 +88,7 @@ function arm(at: number): void {
   if (timer !== undefined) clearTimeout(timer);
   const delay = Math.min(MAX_DELAY_MS, Math.max(0, Math.ceil(at - performance.now())));
   armedAt = at;
+  armedWith = setTimeout;
   // Not unref'd: a caller awaiting a result keeps the process alive until its waits end.
   timer = setTimeout(fire, delay);
 }

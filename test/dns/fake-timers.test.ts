@@ -37,3 +37,17 @@ describe("DNS timeouts under fake timers", () => {
     expect(scheduledDeadlines()).toEqual({ pending: 0, armed: false });
   });
 });
+
+describe("a suite that switches from fake to real timers with a query pending", () => {
+  it("later queries still time out, and so does the one left pending", async () => {
+    vi.useFakeTimers();
+    const left = guardedQuery(silent, "TXT", "left.example", { timeoutMs: 300 });
+    vi.useRealTimers();
+    const later = guardedQuery(silent, "TXT", "later.example", { timeoutMs: 600 });
+    const settled = await Promise.race([Promise.all([left, later]), new Promise<"hung">((r) => setTimeout(() => r("hung"), 10_000))]);
+    expect(settled).toEqual([
+      { kind: "error", reason: "no DNS answer within 300 ms" },
+      { kind: "error", reason: "no DNS answer within 600 ms" },
+    ]);
+  });
+});
