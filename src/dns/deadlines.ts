@@ -85,7 +85,9 @@ function disarmIfIdle(): void {
 }
 
 function arm(at: number): void {
-  if (timer !== undefined) clearTimeout(timer);
+  // A timer of other timers (fake ones now gone, or real ones under fake) is left to fire: fire()
+  // only looks at the heap, so a late or extra call does no harm.
+  if (timer !== undefined && armedWith === setTimeout) clearTimeout(timer);
   const delay = Math.min(MAX_DELAY_MS, Math.max(0, Math.ceil(at - performance.now())));
   armedAt = at;
   armedWith = setTimeout;
@@ -104,7 +106,7 @@ function fire(): void {
     removeDeadline(d);
     d.expire();
   }
-  if (heap.length > 0 && heap[0]!.at < armedAt) arm(heap[0]!.at);
+  if (heap.length > 0 && (heap[0]!.at < armedAt || armedWith !== setTimeout)) arm(heap[0]!.at);
 }
 
 function up(i: number): void {

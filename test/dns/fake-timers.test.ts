@@ -50,4 +50,16 @@ describe("a suite that switches from fake to real timers with a query pending", 
       { kind: "error", reason: "no DNS answer within 600 ms" },
     ]);
   });
+
+  it("and the other way: a query pending on real timers still times out when fake timers come and go", async () => {
+    const real = guardedQuery(silent, "TXT", "real.example", { timeoutMs: 300 });
+    vi.useFakeTimers();
+    const fake = guardedQuery(silent, "TXT", "fake.example", { timeoutMs: 600 });
+    vi.useRealTimers();
+    const settled = await Promise.race([Promise.all([real, fake]), new Promise<"hung">((r) => setTimeout(() => r("hung"), 10_000))]);
+    expect(settled).toEqual([
+      { kind: "error", reason: "no DNS answer within 300 ms" },
+      { kind: "error", reason: "no DNS answer within 600 ms" },
+    ]);
+  });
 });
