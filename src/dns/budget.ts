@@ -140,7 +140,7 @@ export class BudgetedResolver implements Resolver {
   #call: CallDeadline | undefined;
   /**
    * Pending queries, linked through PendingQuery.prev/next: when the signal aborts, all are
-   * abandoned by one listener on it, held only while some are pending (not one listener a query).
+   * abandoned by one listener on it (not one listener a query), held while some are pending.
    */
   #head: PendingQuery | undefined;
   #pending = 0;

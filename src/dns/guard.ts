@@ -196,10 +196,6 @@ export class PendingQuery implements Deadline {
     });
   }
 
-  get settled(): boolean {
-    return this.#settled;
-  }
-
   /** Also gives up when any of `signals` (none aborted) aborts: a listener on each until it settles. */
   listen(signals: readonly AbortSignal[]): void {
     const listeners: (() => void)[] = [];
