@@ -92,7 +92,12 @@ export function parseHeaderBlock(block: Uint8Array, limits: SplitLimits = {}): P
   };
 }
 
-function splitFields(block: Uint8Array, maxFields: number): { parsed: ParsedHeaders; resume: number } {
+/**
+ * The fields of `block` up to its first blank line. `resume`: where a scan for From fields past a
+ * limit starts; `end`: just past the blank line's LF, or -1 when the block has no blank line (what
+ * findHeaderEnd would say of it).
+ */
+function splitFields(block: Uint8Array, maxFields: number): { parsed: ParsedHeaders; resume: number; end: number } {
   const headers: HeaderField[] = [];
   let defects = 0;
   let lastStart = 0;
@@ -101,6 +106,7 @@ function splitFields(block: Uint8Array, maxFields: number): { parsed: ParsedHead
   let fieldStart = -1;
   let fieldEnd = 0;
   let crlf = true;
+  let end = -1;
   let pos = 0;
   const n = block.length;
   while (pos < n) {
@@ -114,7 +120,11 @@ function splitFields(block: Uint8Array, maxFields: number): { parsed: ParsedHead
     }
     let contentEnd = lineEnd;
     if (contentEnd > pos && block[contentEnd - 1] === CR) contentEnd--;
-    if (contentEnd === pos) break; // the blank line that ends the header block
+    if (contentEnd === pos) {
+      // The blank line that ends the header block (a last "\r" with no LF is not one).
+      if (lineEnd < n) end = lineEnd + 1;
+      break;
+    }
     const first = block[pos];
     if ((first === SP || first === TAB) && fieldStart >= 0) {
       // A continuation line joins the field above.
@@ -122,7 +132,7 @@ function splitFields(block: Uint8Array, maxFields: number): { parsed: ParsedHead
       fieldEnd = contentEnd;
     } else {
       if (fieldStart >= 0) {
-        if (headers.length >= maxFields) return { parsed: { headers, error: "too-many-fields", defects }, resume: fieldStart };
+        if (headers.length >= maxFields) return { parsed: { headers, error: "too-many-fields", defects }, resume: fieldStart, end: -1 };
         const field = buildField(fieldBytes(block, fieldStart, fieldEnd, crlf));
         if (field.malformed) defects++;
         headers.push(field);
@@ -135,13 +145,13 @@ function splitFields(block: Uint8Array, maxFields: number): { parsed: ParsedHead
     pos = next;
   }
   if (fieldStart >= 0) {
-    if (headers.length >= maxFields) return { parsed: { headers, error: "too-many-fields", defects }, resume: fieldStart };
+    if (headers.length >= maxFields) return { parsed: { headers, error: "too-many-fields", defects }, resume: fieldStart, end: -1 };
     const field = buildField(fieldBytes(block, fieldStart, fieldEnd, crlf));
     if (field.malformed) defects++;
     headers.push(field);
     lastStart = fieldStart;
   }
-  return { parsed: { headers, defects }, resume: lastStart };
+  return { parsed: { headers, defects }, resume: lastStart, end };
 }
 
 /**
@@ -192,6 +202,19 @@ export function splitMessage(message: Uint8Array, limits: SplitLimits = {}): Par
   if (!(message instanceof Uint8Array))
     throw new ArgumentError("splitMessage: message must be a Uint8Array (Buffer.from(text) for a string)");
   checkSplitLimits(limits);
+  const maxBytes = limits.maxHeaderBytes ?? 4 * 1024 * 1024;
+  if (message.length <= maxBytes) {
+    // One pass: the fields up to the blank line, which is also where the body starts (findHeaderEnd
+    // and then splitting the block read the header twice). No byte limit can be passed here; past
+    // the field limit, the general path below reads the whole header for From fields.
+    const { parsed, end } = splitFields(message, limits.maxHeaderFields ?? 20_000);
+    if (parsed.error === undefined) {
+      const whole = parsed as ParsedMessage;
+      whole.body = message.subarray(end < 0 ? message.length : end);
+      whole.hasBody = end >= 0;
+      return whole;
+    }
+  }
   const end = findHeaderEnd(message);
   // The block is everything before the blank line; the line end before it belongs to the last field.
   const parsed = parseHeaderBlock(end < 0 ? message : message.subarray(0, end), limits) as ParsedMessage;
