@@ -116,8 +116,13 @@ function checkOptions(options: DkimVerifyOptions): void {
 export type KeyLookup = { ok: true; key: DkimKey } | { ok: false; result: "permerror" | "temperror"; reason: string };
 
 export async function fetchKey(resolver: Resolver, name: string): Promise<KeyLookup> {
+  return readKey(guardResolver(resolver), name);
+}
+
+/** fetchKey through a resolver already guarded (the verifier's). */
+async function readKey(guarded: Resolver, name: string): Promise<KeyLookup> {
   // The guard validates the answer and bounds the wait; it never throws or rejects.
-  const answer: DnsAnswer<string[]> = await guardResolver(resolver).txt(name);
+  const answer: DnsAnswer<string[]> = await guarded.txt(name);
   if (answer.kind === "error") return { ok: false, result: "temperror", reason: `key lookup at ${name} failed: ${answer.reason}` };
   if (answer.kind !== "ok" || answer.records.length === 0)
     return { ok: false, result: "permerror", reason: `no key at ${name} (${answer.kind})` };
@@ -227,7 +232,7 @@ export class DkimVerifier {
       let key = keys.get(name);
       if (!key) {
         resolver ??= guardResolver(options.resolver, options.signal ? { signal: options.signal } : {});
-        keys.set(name, (key = fetchKey(resolver, name)));
+        keys.set(name, (key = readKey(resolver, name)));
       }
       // The header signature does not depend on the body: check it when the key arrives, usually
       // before the body streams (its code and data are then still in cache, not pushed out by a
