@@ -83,7 +83,7 @@ describe("parsed DMARC records are cached by text", () => {
 
   it("a result's record is the shared frozen one: changing it throws instead of changing the next result", async () => {
     const resolver = new FixtureResolver(zoneFromObject({ "_dmarc.frozen.example": { TXT: "v=DMARC1; p=reject" } }));
-    const author: AuthorResult = { ok: true, domain: "frozen.example", mailboxes: [], domains: ["frozen.example"] };
+    const author = authorOf("frozen.example");
     const first = await checkDmarc({ author, dkim: [] }, { resolver });
     expect(() => {
       (first.record as { p?: string }).p = "none";
@@ -92,6 +92,11 @@ describe("parsed DMARC records are cached by text", () => {
     expect(second).toMatchObject({ result: "fail", policy: "reject" });
   });
 });
+
+/** One From with one mailbox at `domain`. */
+function authorOf(domain: string): AuthorResult {
+  return { ok: true, domain, mailbox: { local: "a", domain, address: `a@${domain}` } };
+}
 
 /** A resolver that records each query it is sent. */
 function logging(inner: Resolver, sent: string[]): Resolver {
@@ -115,7 +120,7 @@ describe("tree walk names are sent ahead only when answers wait for I/O", () => 
       "_dmarc.org": { TXT: "v=DMARC1; p=none; psd=y" },
     });
     const sent: string[] = [];
-    const author: AuthorResult = { ok: true, domain: "x.y.example.org", mailboxes: [], domains: ["x.y.example.org"] };
+    const author = authorOf("x.y.example.org");
     const r = await checkDmarc({ author, dkim: [] }, { resolver: logging(new FixtureResolver(zone), sent) });
     expect(r).toMatchObject({ result: "fail", policyDomain: "example.org", orgDomain: "example.org", policy: "reject" });
     expect(sent).toEqual(["TXT _dmarc.x.y.example.org", "TXT _dmarc.y.example.org", "TXT _dmarc.example.org"]);
@@ -148,7 +153,7 @@ describe("tree walk names are sent ahead only when answers wait for I/O", () => 
           texts.forEach((t, i) => {
             if (t !== undefined) zone[`_dmarc.${levels[i]}`] = { TXT: t };
           });
-          const author: AuthorResult = { ok: true, domain: from, mailboxes: [], domains: [from] };
+          const author = authorOf(from);
           const spf = { result: spfResult, domain: spfDomain } as SpfResult;
           const dkim = [{ result: "pass", domain: dkimDomain, selector: "s" } as DkimResult];
           const memory = await checkDmarc({ author, spf, dkim }, { resolver: new FixtureResolver(zoneFromObject(zone)) });
