@@ -31,6 +31,7 @@
  */
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions } from "smtp-server";
 import { type AuthenticateOptions, type AuthenticationResult, authenticate } from "../src/index.js";
+import { checkTimerMs } from "../src/options.js";
 import { DataScanner } from "../src/smtp/data-scanner.js";
 
 export interface Stored {
@@ -158,7 +159,9 @@ export function createAuthenticatingServer(options: {
   const limit = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
   const maxConnectionsPerIp = options.maxConnectionsPerIp ?? 10;
   const progressTimeoutMs = options.progressTimeoutMs ?? 300_000;
-  for (const [name, value] of Object.entries({ maxMessageSize: limit, maxConnectionsPerIp, progressTimeoutMs }))
+  // A timer option: 1 to 2^31-1 ms (a longer setTimeout fires after 1 ms); OptionsError.
+  checkTimerMs(progressTimeoutMs, "options.progressTimeoutMs");
+  for (const [name, value] of Object.entries({ maxMessageSize: limit, maxConnectionsPerIp }))
     if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer`);
   if (!Array.isArray(options.localDomains) || !options.localDomains.every((d) => typeof d === "string" && d !== "")) {
     throw new TypeError("localDomains must be an array of domain names (the domains this server receives mail for)");

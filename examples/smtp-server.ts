@@ -32,6 +32,7 @@ import {
   type SmtpMode,
   SmtpSession,
 } from "../src/index.js";
+import { checkTimerMs } from "../src/options.js";
 
 export interface DeliveredMessage {
   id: string;
@@ -113,7 +114,9 @@ export async function startSmtpServer(options: ExampleServerOptions): Promise<Ru
   const refusalGraceMs = options.refusalGraceMs ?? 1000;
   const keepMessages = options.keepMessages ?? 0;
   const keepTranscript = options.keepTranscript ?? 0;
-  for (const [name, value] of Object.entries({ idleTimeoutMs, handshakeTimeoutMs, maxConnections, maxConnectionsPerIp, refusalGraceMs }))
+  // Timer options: 1 to 2^31-1 ms (a longer socket.setTimeout or setTimeout fires after 1 ms); OptionsError.
+  for (const [name, value] of Object.entries({ idleTimeoutMs, handshakeTimeoutMs, refusalGraceMs })) checkTimerMs(value, `options.${name}`);
+  for (const [name, value] of Object.entries({ maxConnections, maxConnectionsPerIp }))
     if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer`);
   for (const [name, value] of Object.entries({ keepMessages, keepTranscript }))
     if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer`);

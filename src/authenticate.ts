@@ -26,7 +26,16 @@ import type { AuthorResult } from "./message/from.js";
 import { parseAuthor } from "./message/from.js";
 import type { HeaderField } from "./message/header.js";
 import { isMessageInput, type MessageInput, openMessage, openWhole } from "./message/input.js";
-import { AUTHENTICATE_HINTS, anyObject, checkArcOverrideOptions, ENVELOPE_HINTS, isResolver, refuseOptions, vouch } from "./options.js";
+import {
+  AUTHENTICATE_HINTS,
+  anyObject,
+  checkArcOverrideOptions,
+  ENVELOPE_HINTS,
+  isResolver,
+  refuseOptions,
+  timerMs,
+  vouch,
+} from "./options.js";
 import { checkSpf, type SpfResult } from "./spf/check.js";
 import { receivedSpf } from "./spf/received-spf.js";
 
@@ -75,10 +84,11 @@ export interface AuthenticateOptions {
     /**
      * Milliseconds authenticate() may take, from the call: DNS and reading a message stream. When it
      * runs out, pending lookups are abandoned (temperror), no more are sent, a stream still being read
-     * is abandoned (the message is "unreadable"), and the result is returned at once. Default 20,000.
+     * is abandoned (the message is "unreadable"), and the result is returned at once. Default 20,000;
+     * at most 2^31-1 (MAX_TIMER_MS, the longest a Node.js timer waits), like every timer option.
      */
     timeBudgetMs?: number;
-    /** Milliseconds to wait for one DNS answer before it counts as failed (temperror). Default 5,000. */
+    /** Milliseconds to wait for one DNS answer before it counts as failed (temperror). Default 5,000; at most 2^31-1. */
     dnsQueryTimeoutMs?: number;
     /** DKIM signatures verified. Default 10. */
     maxSignatures?: number;
@@ -177,8 +187,8 @@ export const optionsSchema = z
     limits: z
       .object({
         maxDnsQueries: positive,
-        timeBudgetMs: positive,
-        dnsQueryTimeoutMs: positive,
+        timeBudgetMs: timerMs,
+        dnsQueryTimeoutMs: timerMs,
         maxSignatures: positive,
         maxHeaderBytes: positive,
         maxHeaderFields: positive,

@@ -149,6 +149,37 @@ export const resolverSchema = z.custom<Resolver>((v) => isResolver(v), {
 
 export const positiveInt = z.number().int().positive();
 export const nonNegativeInt = z.number().int().min(0);
+
+/**
+ * The longest wait a Node.js timer takes: setTimeout, setInterval, socket.setTimeout and
+ * AbortSignal.timeout fire after 1 ms (TimeoutOverflowWarning) for anything longer, so an option
+ * meaning "effectively never" would give up at once. Every millisecond option that becomes a timer
+ * is refused above it (about 24.8 days); a delay msgauth computes from one (what is left of a budget)
+ * is never longer than the option it comes from.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+const WHY_LIMIT = "2^31-1, about 24.8 days: the longest a Node.js timer waits";
+
+/** Whether `v` is an integer from `min` to MAX_TIMER_MS (the one test behind timerMs and checkTimerMs). */
+export const isTimerMs = (v: unknown, min = 1): v is number => Number.isInteger(v) && (v as number) >= min && (v as number) <= MAX_TIMER_MS;
+
+const timerRange = (min: number) => `must be an integer from ${min} to ${MAX_TIMER_MS} ms (${WHY_LIMIT})`;
+
+/** A millisecond option that becomes a timer: an integer from 1 to MAX_TIMER_MS (one message for every refusal). */
+export const timerMs = z.custom<number>((v) => isTimerMs(v, 1), { message: timerRange(1) });
+/** The same where 0 means no wait. */
+export const timerMsOrZero = z.custom<number>((v) => isTimerMs(v, 0), { message: timerRange(0) });
+
+/**
+ * The hand-written check of a timer option (for entry points not checked by a zod schema): nothing
+ * when `value` is undefined or an integer from `min` (1 by default) to MAX_TIMER_MS, otherwise the
+ * OptionsError naming `path` ("options.timeoutMs") and the limit.
+ */
+export function checkTimerMs(value: unknown, path: string, min = 1): void {
+  if (value === undefined || isTimerMs(value, min)) return;
+  const got = typeof value === "number" ? String(value) : typeof value;
+  throw invalidOption(path, `${path}: ${timerRange(min)}, got ${got}`);
+}
 export const anyObject = z.custom<object>((v) => typeof v === "object" && v !== null, { message: "expected an object" });
 export const bytesOrText = z.custom<string | Uint8Array>((v) => typeof v === "string" || v instanceof Uint8Array, {
   message: "expected a string or bytes",
@@ -204,7 +235,7 @@ const spfShape: OptionsShape<SpfOptions> = {
   maxVoidLookups: nonNegativeInt.optional(),
   maxMxNames: positiveInt.optional(),
   maxPtrNames: positiveInt.optional(),
-  timeBudgetMs: positiveInt.optional(),
+  timeBudgetMs: timerMs.optional(),
   signal: signal.optional(),
   receiver: z.string().optional(),
   now: clock.optional(),
@@ -259,7 +290,7 @@ export const checkReportDestinationOptions = optionsChecker<ReportDestinationOpt
   resolver: resolverSchema,
   mode: z.enum(["rfc9989", "rfc7489"]).optional(),
   signal: signal.optional(),
-  timeoutMs: positiveInt.optional(),
+  timeoutMs: timerMs.optional(),
 });
 
 /** checkDnsbl, checkDomainBl, checkSenderNullMx. */
@@ -278,8 +309,8 @@ export const checkNextHopOptions = optionsChecker<NextHopOptions>("options", {
 
 export const checkBudgetOptions = optionsChecker<QueryBudgetOptions>("options", {
   maxQueries: nonNegativeInt.optional(),
-  timeBudgetMs: positiveInt.optional(),
-  queryTimeoutMs: positiveInt.optional(),
+  timeBudgetMs: timerMs.optional(),
+  queryTimeoutMs: timerMs.optional(),
   signal: signal.optional(),
   onQuery: fn<(e: DnsQueryEvent) => void>("onQuery").optional(),
   now: clock.optional(),
@@ -287,7 +318,7 @@ export const checkBudgetOptions = optionsChecker<QueryBudgetOptions>("options", 
 
 export const checkNodeResolverOptions = optionsChecker<NodeResolverOptions>("options", {
   servers: z.array(z.string()).optional(),
-  timeoutMs: positiveInt.optional(),
+  timeoutMs: timerMs.optional(),
   tries: positiveInt.optional(),
 });
 
@@ -300,7 +331,7 @@ export const checkCacheOptions = optionsChecker<CacheOptions>("options", {
 });
 
 export const checkFixtureResolverOptions = optionsChecker<FixtureResolverOptions>("options", {
-  timeoutDelayMs: nonNegativeInt.optional(),
+  timeoutDelayMs: timerMsOrZero.optional(),
 });
 
 export const checkReceivedSpfOptions = optionsChecker<ReceivedSpfOptions>(

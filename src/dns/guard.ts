@@ -1,5 +1,5 @@
 import { describeError } from "../errors.js";
-import { checkOptionKeys } from "../options.js";
+import { checkOptionKeys, checkTimerMs } from "../options.js";
 import { addDeadline, type Deadline, removeDeadline } from "./deadlines.js";
 import type { DnsAnswer, MxRecord, QueryOptions, RecordType, Resolver } from "./types.js";
 
@@ -99,7 +99,7 @@ export function validateAnswer(type: RecordType, raw: unknown): DnsAnswer<string
 const GUARD_OPTIONS = ["timeoutMs", "timeoutReason", "signal", "onSent"] as const;
 
 export interface GuardOptions {
-  /** Milliseconds to wait for one answer. Default 10,000. */
+  /** Milliseconds to wait for one answer: an integer from 1 to 2^31-1 (MAX_TIMER_MS). Default 10,000. */
   timeoutMs?: number;
   /** The reason given when timeoutMs passes. */
   timeoutReason?: string;
@@ -311,6 +311,7 @@ export function guardedQuery(
   options: GuardOptions = {},
 ): Promise<DnsAnswer<string[] | MxRecord[]>> {
   checkOptionKeys(options, GUARD_OPTIONS, "options", (k) => `options.${k}: unknown option (known: ${GUARD_OPTIONS.join(", ")})`);
+  checkTimerMs(options.timeoutMs, "options.timeoutMs");
   return guardQuery(resolver, type, name, options);
 }
 
@@ -369,6 +370,7 @@ function isGuarded(resolver: Resolver): boolean {
  */
 export function guardResolver(resolver: Resolver, options: GuardOptions = {}): Resolver {
   checkOptionKeys(options, GUARD_OPTIONS, "options", (k) => `options.${k}: unknown option (known: ${GUARD_OPTIONS.join(", ")})`);
+  checkTimerMs(options.timeoutMs, "options.timeoutMs");
   if (options.signal === undefined && options.timeoutMs === undefined && isGuarded(resolver)) return resolver;
   const plain =
     options.signal === undefined && options.timeoutMs === undefined && options.timeoutReason === undefined && options.onSent === undefined;

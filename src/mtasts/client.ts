@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Resolver } from "../dns/types.js";
 import { asciiDomain } from "../message/address.js";
-import { fn, nonNegativeInt, optionsChecker, positiveInt, resolverSchema } from "../options.js";
+import { fn, nonNegativeInt, optionsChecker, positiveInt, resolverSchema, timerMs } from "../options.js";
 import { MemoryStateStore } from "../store/memory.js";
 import { type CachedPolicy, expiresAt, PolicyCache, type PolicyStore } from "./cache.js";
 import { DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_POLICY_BYTES, fetchStsPolicy, type PolicyFetcher, type StsFailure } from "./fetch.js";
@@ -43,7 +43,7 @@ export interface MtaStsOptions {
   fetch: PolicyFetcher;
   /** Where policies are cached: a `Store` (memory, SQLite, Redis). Default: a memory store of this instance. */
   store?: PolicyStore;
-  /** Milliseconds for a policy fetch. Default 60000. */
+  /** Milliseconds for a policy fetch. Default 60000; at most 2^31-1 (as storeTimeoutMs). */
   timeoutMs?: number;
   /** Largest policy body. Default 65536 bytes. */
   maxBytes?: number;
@@ -63,10 +63,10 @@ const checkOptions = optionsChecker<MtaStsOptions>("options", {
       message: "store must be a Store (get and set)",
     })
     .optional(),
-  timeoutMs: positiveInt.optional(),
+  timeoutMs: timerMs.optional(),
   maxBytes: positiveInt.optional(),
   retryAfterFailureMs: nonNegativeInt.optional(),
-  storeTimeoutMs: positiveInt.optional(),
+  storeTimeoutMs: timerMs.optional(),
   now: fn<() => number>("now").optional(),
 });
 

@@ -1,5 +1,5 @@
 import { describeError } from "../errors.js";
-import { checkOptionKeys } from "../options.js";
+import { checkOptionKeys, checkTimerMs } from "../options.js";
 import { isDomain, parseStsPolicy, type StsPolicy } from "./policy.js";
 
 /** What the policy fetcher is asked for: one HTTPS GET, no redirects followed, no HTTP cache. */
@@ -42,7 +42,7 @@ export type StsFetchOutcome = { ok: true; policy: StsPolicy; text: string } | { 
 
 export interface FetchStsPolicyOptions {
   fetch: PolicyFetcher;
-  /** Milliseconds for the whole fetch. Default 60000 (RFC 8461 3.3 suggests one minute). */
+  /** Milliseconds for the whole fetch. Default 60000 (RFC 8461 3.3 suggests one minute); at most 2^31-1. */
   timeoutMs?: number;
   /** Largest body accepted. Default 65536 (RFC 8461 3.3 suggests 64 KB). */
   maxBytes?: number;
@@ -70,6 +70,7 @@ function mediaType(value: string | undefined): string | undefined {
  */
 export async function fetchStsPolicy(domain: string, options: FetchStsPolicyOptions): Promise<StsFetchOutcome> {
   checkOptionKeys(options, FETCH_OPTIONS, "options", (k) => `options.${k}: unknown option (known: ${FETCH_OPTIONS.join(", ")})`);
+  checkTimerMs(options.timeoutMs, "options.timeoutMs");
   if (typeof domain !== "string" || !isDomain(domain))
     return {
       ok: false,

@@ -6,7 +6,7 @@ import { verifyReportDestination } from "../dmarc/report.js";
 import { guardResolver } from "../dns/guard.js";
 import type { Resolver } from "../dns/types.js";
 import { describeError } from "../errors.js";
-import { checkOptionKeys, invalidOption } from "../options.js";
+import { checkOptionKeys, checkTimerMs, invalidOption } from "../options.js";
 import { rfc5322Date } from "./email.js";
 import { headerBytes } from "./header-field.js";
 import { checkCount, checkResolverShape, safeAddress, withDeadline } from "./reporter.js";
@@ -220,7 +220,7 @@ export interface FailureReporterOptions {
   redaction?: Redaction;
   /** Reports per destination per hour, in this process (RFC 9991 2: a rate limit MUST be applied). Default 10. */
   perDestinationPerHour?: number;
-  /** Milliseconds one transport call may take before it counts as failed. Default 120,000. */
+  /** Milliseconds one transport call may take before it counts as failed. Default 120,000; at most 2^31-1. */
   transportTimeoutMs?: number;
   /** Reports per policy domain (the one whose DMARC record asked; its From subdomains share the count) per hour, in this process, whatever its ruf= lists. Default 20. */
   perDomainPerHour?: number;
@@ -228,7 +228,7 @@ export interface FailureReporterOptions {
   perHour?: number;
   /** ruf= URIs used per message, the first ones listed (RFC 7489 6.2: at least two). Default 2. */
   maxDestinations?: number;
-  /** Milliseconds all destination checks for one message may take together (side by side). Default 10,000. */
+  /** Milliseconds all destination checks for one message may take together (side by side). Default 10,000; at most 2^31-1. */
   checkTimeoutMs?: number;
   now?: () => number;
 }
@@ -269,15 +269,9 @@ export class FailureReporter {
     checkOptionKeys(options, FR_OPTIONS, "options", (k) => `unknown failure reporter option ${k}`);
     if (typeof options.transport !== "function") throw invalidOption("options.transport", "transport must be a function");
     checkResolverShape(options.resolver, "options.resolver");
-    for (const k of [
-      "perDestinationPerHour",
-      "transportTimeoutMs",
-      "perDomainPerHour",
-      "perHour",
-      "maxDestinations",
-      "checkTimeoutMs",
-    ] as const)
+    for (const k of ["perDestinationPerHour", "perDomainPerHour", "perHour", "maxDestinations"] as const)
       checkCount(options[k], `options.${k}`, k.endsWith("PerHour") || k === "perHour" ? 0 : 1);
+    for (const k of ["transportTimeoutMs", "checkTimeoutMs"] as const) checkTimerMs(options[k], `options.${k}`);
     if (!options.identity?.email || !options.identity.receiver)
       throw invalidOption("options.identity", "identity needs email and receiver");
     this.#o = options;

@@ -4,7 +4,7 @@ import type { DmarcMode } from "../dmarc/discover.js";
 import { verifyReportDestination } from "../dmarc/report.js";
 import type { Resolver } from "../dns/types.js";
 import { describeError } from "../errors.js";
-import { checkOptionKeys, invalidOption } from "../options.js";
+import { checkOptionKeys, checkTimerMs, invalidOption } from "../options.js";
 import type { Store } from "../store/types.js";
 import { parsePeriodMapName } from "./collect.js";
 import { reportEmail } from "./email.js";
@@ -37,12 +37,12 @@ export interface ReporterOptions {
   maxAttempts?: number;
   /** The largest report email sent at all (bytes), whatever rua= allows. Default 10 MiB. */
   maxEmailBytes?: number;
-  /** Milliseconds one transport call may take before it counts as failed (retried later). Default 120,000. */
+  /** Milliseconds one transport call may take before it counts as failed (retried later). Default 120,000; at most 2^31-1. */
   transportTimeoutMs?: number;
   /** rua= URIs used per report, the first ones listed (RFC 7489 6.2: a receiver may limit them but must
    * send to at least two). Default 5. */
   maxDestinations?: number;
-  /** Milliseconds all destination checks of one report may take together (they run side by side). Default 10,000. */
+  /** Milliseconds all destination checks of one report may take together (they run side by side). Default 10,000; at most 2^31-1. */
   checkTimeoutMs?: number;
 }
 
@@ -142,8 +142,8 @@ export class AggregateReporter {
     if (!options.identity?.email || !options.identity.receiver || !options.identity.orgName)
       throw invalidOption("options.identity", "identity needs orgName, email and receiver");
     checkResolverShape(options.resolver, "options.resolver");
-    for (const k of ["leaseMs", "maxAttempts", "maxEmailBytes", "transportTimeoutMs", "maxDestinations", "checkTimeoutMs"] as const)
-      checkCount(options[k], `options.${k}`);
+    for (const k of ["leaseMs", "maxAttempts", "maxEmailBytes", "maxDestinations"] as const) checkCount(options[k], `options.${k}`);
+    for (const k of ["transportTimeoutMs", "checkTimeoutMs"] as const) checkTimerMs(options[k], `options.${k}`);
     // A delivery starts only when it can finish inside the lease (run()): a shorter lease would never send.
     if ((options.leaseMs ?? 900_000) <= (options.transportTimeoutMs ?? 120_000))
       throw invalidOption("options.leaseMs", "leaseMs must be longer than transportTimeoutMs (a delivery must fit in the lease)");

@@ -4,7 +4,7 @@ import { formatIp, type ParsedIp, parseIPv4, parseIp, prefixMatch } from "../dns
 import { eventLoopTurn, Prefetcher } from "../dns/prefetch.js";
 import type { DnsAnswer, RecordsByType, RecordType, Resolver } from "../dns/types.js";
 import { asciiDomain } from "../message/address.js";
-import { checkSpfHeloParams, checkSpfOptions, checkSpfParams } from "../options.js";
+import { checkSpfHeloParams, checkSpfOptions, checkSpfParams, isTimerMs } from "../options.js";
 import { expandMacro, type MacroPart, type MacroValues, parseMacroString } from "./macro.js";
 import { countsLookup, type Directive, isSpfRecord, parseSpfRecord, type Qualifier, type SpfRecord } from "./record.js";
 
@@ -30,7 +30,7 @@ export interface SpfOptions {
   maxMxNames?: number;
   /** PTR names considered per ptr mechanism or %{p} (4.6.4). Default 10. */
   maxPtrNames?: number;
-  /** Milliseconds the whole check may spend on DNS; past it the result is temperror. */
+  /** Milliseconds the whole check may spend on DNS; past it the result is temperror. At most 2^31-1 (MAX_TIMER_MS). */
   timeBudgetMs?: number;
   /** Stops the check: pending lookups are abandoned and the result is temperror. */
   signal?: AbortSignal;
@@ -672,7 +672,7 @@ export function plainSpfOptions(v: unknown): boolean {
     optionalCount(v.maxVoidLookups, 0) &&
     optionalCount(v.maxMxNames, 1) &&
     optionalCount(v.maxPtrNames, 1) &&
-    optionalCount(v.timeBudgetMs, 1) &&
+    (v.timeBudgetMs === undefined || isTimerMs(v.timeBudgetMs)) &&
     (v.signal === undefined || v.signal instanceof AbortSignal) &&
     optionalString(v.receiver) &&
     (v.now === undefined || typeof v.now === "function") &&

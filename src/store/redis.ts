@@ -1,4 +1,4 @@
-import { checkOptionKeys, invalidOption } from "../options.js";
+import { checkOptionKeys, checkTimerMs, invalidOption } from "../options.js";
 import { type CounterChange, checkChanges, checkName, checkSet, type SetOptions, type Store, StoreError } from "./types.js";
 
 /** The part of a Redis client the store uses: ioredis's `call` (any client can be wrapped to fit). */
@@ -14,7 +14,7 @@ export interface RedisStoreOptions {
   url?: string;
   /** Prepended to every Redis key. Default "msgauth:". */
   prefix?: string;
-  /** Milliseconds each call may take before it fails with StoreError "timeout". Default 2000. */
+  /** Milliseconds each call may take before it fails with StoreError "timeout". Default 2000; at most 2^31-1. */
   timeoutMs?: number;
   /** Fields read per HSCAN page by entries(). Default 1000. */
   pageSize?: number;
@@ -52,6 +52,7 @@ return 1`;
  */
 export async function openRedisStore(options: RedisStoreOptions): Promise<RedisStateStore> {
   checkOptionKeys(options, OPTIONS, "options", (k) => `unknown Redis store option ${k}`);
+  checkTimerMs(options.timeoutMs, "options.timeoutMs");
   if (options.client) {
     if (typeof options.client.call !== "function") throw invalidOption("options.client", "client must have call() (an ioredis client)");
     return new RedisStateStore(options.client, options, false);
@@ -84,6 +85,7 @@ export class RedisStateStore implements Store {
   /** Use openRedisStore(). */
   constructor(client: RedisCommander, options: RedisStoreOptions, owned: boolean) {
     checkOptionKeys(options, OPTIONS, "options", (k) => `unknown Redis store option ${k}`);
+    checkTimerMs(options.timeoutMs, "options.timeoutMs");
     this.#client = client;
     this.#prefix = options.prefix ?? "msgauth:";
     this.#timeoutMs = options.timeoutMs ?? 2000;

@@ -1,5 +1,5 @@
 import { ArgumentError } from "../errors.js";
-import { checkOptionKeys, invalidOption } from "../options.js";
+import { checkOptionKeys, checkTimerMs, invalidOption } from "../options.js";
 import { type CounterChange, checkChanges, checkName, checkSet, type SetOptions, type Store, StoreError } from "./types.js";
 
 // The part of node:sqlite used here (Node 22.13+; @types/node 20 does not describe it).
@@ -21,7 +21,7 @@ export interface SqliteStoreOptions {
   /** "normal" (default): what a call acknowledged survives the process dying; "full" also survives
    * power loss (an fsync each commit, much slower). */
   durability?: "normal" | "full";
-  /** Milliseconds to wait for another process's write lock before failing. Default 5000. */
+  /** Milliseconds to wait for another process's write lock before failing (0: fail at once). Default 5000; at most 2^31-1. */
   busyTimeoutMs?: number;
   /** Rows read per page by entries(). Default 1000. */
   pageSize?: number;
@@ -56,6 +56,8 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   checkOptionKeys(options, OPTIONS, "options", (k) => `unknown SQLite store option ${k}`);
   if (options.durability !== undefined && options.durability !== "normal" && options.durability !== "full")
     throw invalidOption("options.durability", 'durability must be "normal" or "full"');
+  // SQLite's busy_timeout is a C int, and 0 is its "fail at once on a lock".
+  checkTimerMs(options.busyTimeoutMs, "options.busyTimeoutMs", 0);
   if (!sqliteSupported()) throw UNSUPPORTED();
   let mod: SqliteModule;
   try {
@@ -67,7 +69,7 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   let db: Database;
   try {
     db = new mod.DatabaseSync(path);
-    db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+    db.exec(`PRAGMA busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     db.exec("PRAGMA journal_mode = WAL");
     db.exec(`PRAGMA synchronous = ${options.durability === "full" ? "FULL" : "NORMAL"}`);
     db.exec(`CREATE TABLE IF NOT EXISTS counters (map TEXT NOT NULL, field TEXT NOT NULL, value INTEGER NOT NULL,

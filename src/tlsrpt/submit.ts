@@ -3,7 +3,7 @@ import { request } from "node:https";
 import { z } from "zod";
 import { DEFAULT_SIGNED_HEADERS, type DkimSignOptions, signMessage } from "../dkim/sign.js";
 import { describeError, OptionsError } from "../errors.js";
-import { anyObject, checkOptionKeys, fn, invalidOption, optionsChecker, positiveInt } from "../options.js";
+import { anyObject, checkOptionKeys, checkTimerMs, fn, invalidOption, optionsChecker, timerMs } from "../options.js";
 import { headerText } from "../report/header-field.js";
 import type { TlsRptDestination } from "./record.js";
 import { gzipTlsReport, serializeTlsReport, type TlsReport, tlsReportFilename } from "./report.js";
@@ -43,7 +43,7 @@ const checkSubmitOptions = optionsChecker<SubmitTlsReportOptions>("options", {
   transports: z.object({ mail: fn<ReportMailTransport>("mail").optional(), https: fn<ReportHttpsTransport>("https").optional() }).strict(),
   from: z.string().optional(),
   dkim: z.union([anyObject, z.array(anyObject).min(1)]).optional(),
-  timeoutMs: positiveInt.optional(),
+  timeoutMs: timerMs.optional(),
   now: fn<() => number>("now").optional(),
 });
 // No controls (C0, DEL, C1) in the local part: the address is written into From:/To: (header-field.ts).
@@ -226,6 +226,7 @@ export function createNodeReportPoster(
   options: { ca?: string | Buffer | Array<string | Buffer>; timeoutMs?: number } = {},
 ): ReportHttpsTransport {
   checkOptionKeys(options, ["ca", "timeoutMs"], "options", (key) => `createNodeReportPoster: unknown option "${key}"`);
+  checkTimerMs(options.timeoutMs, "options.timeoutMs");
   const timeoutMs = options.timeoutMs ?? 30_000;
   return (url, body, headers) =>
     new Promise((resolve, reject) => {
