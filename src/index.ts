@@ -32,6 +32,7 @@ export type { AuthorDefect } from "./message/from.js";
 export * from "./message/index.js";
 export * from "./mtasts/index.js";
 export * from "./mx/index.js";
+export { MAX_TIMER_MS } from "./options.js";
 export * from "./ratelimit/index.js";
 export * from "./report/index.js";
 export * from "./smtp/index.js";

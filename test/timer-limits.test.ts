@@ -25,6 +25,7 @@ import {
   guardedQuery,
   guardResolver,
   ioredisOptions,
+  MAX_TIMER_MS,
   MemoryStateStore,
   MtaSts,
   NodeResolver,
@@ -35,7 +36,7 @@ import {
   submitTlsReport,
   verifyReportDestination,
 } from "../src/index.js";
-import { MAX_TIMER_MS } from "../src/options.js";
+
 import { exampleResolver } from "./helpers/keys.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));

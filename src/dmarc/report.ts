@@ -15,7 +15,7 @@ export interface ReportDestinationOptions {
   mode?: DmarcMode;
   /** Abandons the check when it aborts: pending DNS queries count as failed (temperror). */
   signal?: AbortSignal;
-  /** Milliseconds the whole check may take, all DNS queries together (a positive integer). Default 10,000. */
+  /** Milliseconds the whole check may take, all DNS queries together (1 to 2^31-1, MAX_TIMER_MS). Default 10,000. */
   timeoutMs?: number;
 }
 

@@ -109,6 +109,7 @@ export interface QueryBudgetOptions {
   /**
    * Milliseconds the evaluation may spend on DNS from the first query. Default: none. A query still
    * pending when the budget runs out is abandoned (its answer is an error) and later ones are refused.
+   * At most 2^31-1 (MAX_TIMER_MS), as queryTimeoutMs.
    */
   timeBudgetMs?: number;
   /** Milliseconds to wait for one answer. Default 10,000. */

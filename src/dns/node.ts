@@ -8,7 +8,7 @@ import type { DnsAnswer, MxRecord, QueryOptions, Resolver } from "./types.js";
 export interface NodeResolverOptions {
   /** DNS servers ("192.0.2.53", "[2001:db8::53]:5353"); the system's when omitted. */
   servers?: string[];
-  /** Milliseconds for one query, all retries included. Default 5000. */
+  /** Milliseconds for one query, all retries included. Default 5000; at most 2^31-1 (MAX_TIMER_MS). */
   timeoutMs?: number;
   /** Attempts per server (node:dns `tries`). Default 2. */
   tries?: number;

@@ -74,7 +74,7 @@ export function mergeZones(...zones: Zone[]): Zone {
 }
 
 export interface FixtureResolverOptions {
-  /** Milliseconds to wait before answering a query marked as timing out (default 0). */
+  /** Milliseconds to wait before answering a query marked as timing out (default 0; at most 2^31-1, MAX_TIMER_MS). */
   timeoutDelayMs?: number;
 }
 
