@@ -13,6 +13,8 @@ import { createTestPki, hasOpenssl } from "../helpers/pki.js";
 
 const POLICY = "version: STSv1\r\nmode: enforce\r\nmx: mx.good.example\r\nmax_age: 86400\r\n";
 const TIMEOUT = 800;
+/** Bounded, not timed: a fetch that hung would never settle; the slack absorbs a loaded machine (a TLS handshake took 3.6 s under load). */
+const SLACK = 5000;
 
 /** What each policy host's server does; the certificate it presents is chosen by SNI. */
 interface Site {
@@ -241,7 +243,7 @@ describe.skipIf(skip)("policy fetch over real HTTPS (RFC 8461 3.3)", () => {
       const t0 = Date.now();
       const r = await get(domain);
       expect(r).toMatchObject({ ok: false, failure: { resultType: "sts-policy-fetch-error" } });
-      expect(Date.now() - t0).toBeLessThan(TIMEOUT + 1000);
+      expect(Date.now() - t0).toBeLessThan(TIMEOUT + SLACK);
     });
   }
 
@@ -267,13 +269,13 @@ describe.skipIf(skip)("policy fetch over real HTTPS (RFC 8461 3.3)", () => {
           resolver.zone.set("_mta-sts.toggle.example", { TXT: [["v=STSv1; id=2"]] });
           const t0 = Date.now();
           const cached = await sts.policy("toggle.example");
-          expect(Date.now() - t0).toBeLessThan(TIMEOUT + 1000);
+          expect(Date.now() - t0).toBeLessThan(TIMEOUT + SLACK);
           expect(cached).toMatchObject({ kind: "policy", source: "cache", id: "1", failure: {} });
           expect(decideDelivery(cached, ["evil.example.org", "mx.good.example"]).allowedHosts).toEqual(["mx.good.example"]);
           // without a cached policy the same server means no policy (RFC 8461 3.3), also in time
           const t1 = Date.now();
           const none = await fresh.policy("toggle.example");
-          expect(Date.now() - t1).toBeLessThan(TIMEOUT + 1000);
+          expect(Date.now() - t1).toBeLessThan(TIMEOUT + SLACK);
           expect(none).toMatchObject({ kind: "none", failure: {} });
         } finally {
           toggle.mode = "good";
