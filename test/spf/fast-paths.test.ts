@@ -138,7 +138,7 @@ describe("checkSpf: the hand check of params and options never accepts what the 
     { ip: mostly(fc.constant("192.0.2.1")), helo: mostly(fc.string()), mailFrom: mostly(fc.string()) },
     { requiredKeys: [] },
   );
-  const count = fc.constantFrom(0, 1, 10, 2 ** 53 - 1);
+  const count = fc.constantFrom(0, 1, 10, 2 ** 31 - 1, 2 ** 31, 2 ** 53 - 1); // 2 ** 31: past the timer limit (timeBudgetMs)
   const optionsLike = fc.record(
     {
       resolver: mostly(fc.constant(resolver)),
