@@ -111,7 +111,10 @@ export function optionsChecker<T>(name: string, shape: OptionsShape<T>, hints: H
  * symbol never leaves msgauth (not exported, not registered), so an object a caller made is always
  * checked. (A symbol rather than a WeakSet: ephemeral WeakSet entries cost the garbage collector.)
  */
-const VOUCHED: unique symbol = Symbol("msgauth: options checked");
+export const VOUCHED: unique symbol = Symbol("msgauth: options checked");
+
+/** The mark in an options literal made whole (`{ [VOUCHED]: true, ... }`): the same as vouch() without adding a property later. */
+export type Vouched = { readonly [VOUCHED]?: true };
 
 /** Marks an options object msgauth made from checked values, for the checkers to skip (see VOUCHED). */
 export function vouch<T extends object>(options: T): T {
