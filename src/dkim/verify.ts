@@ -159,9 +159,15 @@ function keyRecordAt(name: string, text: string): KeyParse {
 interface Pending {
   sig: DkimSignature;
   body: () => BodyHashResult;
-  key: Promise<KeyLookup>;
-  /** The signature over the header fields, checked as soon as the key is in (it does not need the body). */
-  header: Promise<boolean | undefined>;
+  /** The key lookup's answer, once it is in. */
+  lookup?: KeyLookup;
+  /**
+   * The signature over the header fields, checked as soon as the key is in (it does not need the
+   * body); undefined when the key cannot be used (#check reports why).
+   */
+  valid?: boolean | undefined;
+  /** What the check threw, if it threw (finish() rejects with it). */
+  error?: { thrown: unknown };
 }
 
 /**
@@ -174,6 +180,9 @@ export class DkimVerifier {
   readonly #body: BodyHashes;
   readonly #ownBody: boolean;
   readonly #results: Array<DkimResult | Pending> = [];
+  /** Key answers still awaited, and who waits for them (finish()). */
+  #unsettled = 0;
+  #waiting: Array<() => void> = [];
 
   constructor(headers: readonly HeaderField[], options: DkimVerifyOptions) {
     checkOptions(options);
@@ -234,10 +243,26 @@ export class DkimVerifier {
         resolver ??= guardResolver(options.resolver, options.signal ? { signal: options.signal } : {});
         keys.set(name, (key = readKey(resolver, name)));
       }
+      const pending: Pending = { sig, body };
+      this.#unsettled++;
       // The header signature does not depend on the body: check it when the key arrives, usually
       // before the body streams (its code and data are then still in cache, not pushed out by a
-      // large body). Undefined when the key cannot be used; #check reports why.
-      const header = key.then((lookup) =>
+      // large body). The answer is kept on the pending signature, so that finish() waits for the
+      // last key once and then decides every verdict at once (no async step per signature).
+      key.then(
+        (lookup) => this.#keyIn(pending, lookup),
+        (thrown) => this.#keyIn(pending, undefined, thrown), // readKey never rejects; if it did, finish() would reject as it did
+      );
+      this.#results.push(pending);
+    }
+  }
+
+  #keyIn(p: Pending, lookup: KeyLookup | undefined, rejected?: unknown): void {
+    const sig = p.sig;
+    try {
+      if (lookup === undefined) throw rejected;
+      p.lookup = lookup;
+      p.valid =
         lookup.ok && !this.#keyProblem(lookup.key, sig)
           ? verifyHeaderData(
               sig.keyType,
@@ -247,10 +272,14 @@ export class DkimVerifier {
               lookup.key.publicKey,
               sig.signature,
             )
-          : undefined,
-      );
-      header.catch(() => {}); // a failure surfaces in #check
-      this.#results.push({ sig, body, key, header });
+          : undefined;
+    } catch (thrown) {
+      p.error = { thrown }; // surfaces in finish()
+    }
+    if (--this.#unsettled === 0) {
+      const waiting = this.#waiting;
+      this.#waiting = [];
+      for (const wake of waiting) wake();
     }
   }
 
@@ -302,7 +331,10 @@ export class DkimVerifier {
   /** Ends the body and returns one result per DKIM-Signature field, top to bottom. */
   async finish(): Promise<DkimResult[]> {
     this.#body.end();
-    return Promise.all(this.#results.map((r) => ("sig" in r ? this.#check(r) : r)));
+    if (this.#unsettled > 0) await new Promise<void>((wake) => this.#waiting.push(wake));
+    const out: DkimResult[] = [];
+    for (const r of this.#results) out.push("sig" in r ? this.#check(r) : r);
+    return out;
   }
 
   /** Why this key cannot verify this signature, if it cannot. */
@@ -323,15 +355,17 @@ export class DkimVerifier {
     return undefined;
   }
 
-  async #check(p: Pending): Promise<DkimResult> {
+  /** The verdict of a signature whose key answer is in (finish() waited for it). */
+  #check(p: Pending): DkimResult {
     const { sig } = p;
+    if (p.error) throw p.error.thrown;
     // The verdict is written into this object (verdict()), not spread into a copy of it.
     const base = this.#describe(sig);
     const body = p.body();
     base.canonicalBodyLength = body.canonicalLength;
     if (sig.bodyLength !== undefined && sig.bodyLength < body.canonicalLength)
       base.unsignedBodyBytes = body.canonicalLength - sig.bodyLength;
-    const lookup = await p.key;
+    const lookup = p.lookup!;
     if (!lookup.ok) return verdict(base, lookup.result, lookup.reason);
     const key = lookup.key;
     base.keyBits = key.bits;
@@ -342,8 +376,7 @@ export class DkimVerifier {
       return verdict(base, "fail", `l=${sig.bodyLength} is longer than the body (${body.canonicalLength} bytes)`, "body-length");
     }
     if (!equalBytes(body.digest, sig.bodyHash)) return verdict(base, "fail", "body hash did not verify", "body-hash");
-    const valid = await p.header;
-    if (!valid) return verdict(base, "fail", "signature did not verify", "signature");
+    if (!p.valid) return verdict(base, "fail", "signature did not verify", "signature");
     let reason = "signature verified";
     if (sig.bodyLength !== undefined && sig.bodyLength < body.canonicalLength) {
       reason += `; l= covers ${sig.bodyLength} of ${body.canonicalLength} body bytes: the rest is unsigned`;
