@@ -1,7 +1,7 @@
 import { tldts } from "../deps.js";
 import { guardResolver } from "../dns/guard.js";
 import { eventLoopTurn, Prefetcher } from "../dns/prefetch.js";
-import { query, type Resolver } from "../dns/types.js";
+import { type DnsAnswer, query, type Resolver } from "../dns/types.js";
 import { type DmarcRecord, isDmarcRecord, parseDmarcRecord } from "./record.js";
 
 export type DmarcMode = "rfc9989" | "rfc7489";
@@ -32,6 +32,8 @@ export function guardedResolver(resolver: Resolver): Resolver {
 export class DmarcLookups {
   readonly #resolver: Resolver;
   readonly #cache = new Map<string, Promise<RecordLookup>>();
+  /** The answers of {@link record} already settled: read without an await (see {@link settled}). */
+  readonly #settled = new Map<string, RecordLookup>();
   /**
    * Queries sent ahead: three tree walks' worth (the From domain, and two identifiers to align). Made
    * on the first prefetch: most evaluations answered from memory never send any.
@@ -82,20 +84,36 @@ export class DmarcLookups {
     return p;
   }
 
+  /**
+   * What {@link record} of this name resolved to, once it has: the same object, read without waiting
+   * a turn for it (an await of a settled promise costs a microtask; DMARC reads the From domain's
+   * record, asked for before DKIM, and each tree walk reads it again).
+   */
+  settled(domain: string): RecordLookup | undefined {
+    return this.#settled.get(domain);
+  }
+
   async #fetch(domain: string): Promise<RecordLookup> {
     const name = `_dmarc.${domain}`;
     const sent = eventLoopTurn();
     const answer = await (this.#pf ? this.#pf.query("TXT", name) : query(this.#resolver, "TXT", name));
     if (eventLoopTurn() !== sent) this.slow = true;
-    if (answer.kind === "error") return { kind: "error", reason: `DNS failure looking up ${name}: ${answer.reason}` };
-    if (answer.kind !== "ok") return { kind: "none", reason: `no record at ${name}` };
-    const records = answer.records.filter(isDmarcRecord);
-    if (records.length === 0) return { kind: "none", reason: `no DMARC record at ${name}` };
-    if (records.length > 1) return { kind: "none", reason: `${records.length} DMARC records at ${name}: all discarded` };
-    const parsed = parseDmarcRecord(records[0]!);
-    if (!parsed.ok) return { kind: "none", reason: parsed.reason };
-    return { kind: "record", domain, record: parsed.record };
+    const r = recordOf(domain, name, answer);
+    this.#settled.set(domain, r);
+    return r;
   }
+}
+
+/** The DMARC record lookup an answer at `name` (_dmarc.domain) gives. */
+function recordOf(domain: string, name: string, answer: DnsAnswer<string[]>): RecordLookup {
+  if (answer.kind === "error") return { kind: "error", reason: `DNS failure looking up ${name}: ${answer.reason}` };
+  if (answer.kind !== "ok") return { kind: "none", reason: `no record at ${name}` };
+  const records = answer.records.filter(isDmarcRecord);
+  if (records.length === 0) return { kind: "none", reason: `no DMARC record at ${name}` };
+  if (records.length > 1) return { kind: "none", reason: `${records.length} DMARC records at ${name}: all discarded` };
+  const parsed = parseDmarcRecord(records[0]!);
+  if (!parsed.ok) return { kind: "none", reason: parsed.reason };
+  return { kind: "record", domain, record: parsed.record };
 }
 
 /**
@@ -137,7 +155,7 @@ export async function treeWalk(lookups: DmarcLookups, start: string, skipStart =
   if (ahead) lookups.prefetch(targets);
   try {
     for (const target of targets) {
-      const r = await lookups.record(target);
+      const r = lookups.settled(target) ?? (await lookups.record(target));
       if (r.kind === "error") return { found, error: r.reason };
       if (r.kind === "record") {
         found.push({ domain: target, record: r.record });

@@ -176,7 +176,15 @@ class Evaluation {
       dkim: { aligned: false, mode: "r" },
     };
     if (spf?.domain) base.spf = { aligned: false, mode: "r", domain: spf.domain, result: spf.result };
-    const found = await this.discover(author);
+    // The From domain's record settled already (authenticate() asks for it before DKIM): decided
+    // here as discover() would, without its promise and awaits.
+    const own = this.lookups.settled(author);
+    const found =
+      own === undefined || own.kind === "none"
+        ? await this.discover(author)
+        : own.kind === "error"
+          ? { error: own.reason }
+          : { record: own.record, policyDomain: author };
     if ("error" in found) return settle(base, "temperror", found.error);
     if ("none" in found) return settle(base, "none", found.none);
     const { record, policyDomain } = found;

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { DkimResult } from "../../src/dkim/index.js";
-import { checkDmarc, parseDmarcRecord, selectOrgDomain, treeWalkTargets } from "../../src/dmarc/index.js";
+import { checkDmarc, DmarcLookups, parseDmarcRecord, selectOrgDomain, treeWalkTargets } from "../../src/dmarc/index.js";
 import type { DmarcRecord } from "../../src/dmarc/record.js";
 import { FixtureResolver, type Resolver, zoneFromObject } from "../../src/dns/index.js";
 import type { AuthorResult } from "../../src/message/index.js";
@@ -160,6 +160,72 @@ describe("tree walk names are sent ahead only when answers wait for I/O", () => 
           const network = new RoundTripResolver(new FixtureResolver(zoneFromObject(zone)));
           const ahead = await network.run(() => checkDmarc({ author, spf, dkim }, { resolver: network }));
           expect(ahead).toEqual(memory);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("records already settled are read without an await", () => {
+  const levels = ["a.b.c.d.test", "b.c.d.test", "c.d.test", "d.test", "test"];
+  /** The zone's resolver, answering an error (a failed lookup) at the names in `failing`. */
+  function failingAt(zone: Record<string, { TXT: string }>, failing: ReadonlySet<string>): Resolver {
+    const inner = new FixtureResolver(zoneFromObject(zone));
+    return {
+      txt: (n) => (failing.has(n) ? Promise.resolve({ kind: "error", reason: "SERVFAIL" }) : inner.txt(n)),
+      a: (n) => inner.a(n),
+      aaaa: (n) => inner.aaaa(n),
+      mx: (n) => inner.mx(n),
+      ptr: (n) => inner.ptr(n),
+    };
+  }
+
+  it("settled() is undefined until record() resolves, then the very object it resolved to", async () => {
+    const lookups = new DmarcLookups(new FixtureResolver(zoneFromObject({ "_dmarc.example.org": { TXT: "v=DMARC1; p=none" } })));
+    const p = lookups.record("example.org");
+    expect(lookups.settled("example.org")).toBeUndefined();
+    const r = await p;
+    expect(lookups.settled("example.org")).toBe(r);
+    expect(lookups.settled("other.example")).toBeUndefined();
+  });
+
+  it("checkDmarc with records settled beforehand (as authenticate() asks for them) decides as with none", async () => {
+    const recordText = fc.oneof(
+      fc.constant(undefined),
+      fc
+        .record({
+          p: fc.constantFrom("none", "quarantine", "reject", "bogus"),
+          psd: fc.constantFrom("", "; psd=y", "; psd=n"),
+          sp: fc.constantFrom("", "; sp=reject"),
+          a: fc.constantFrom("", "; adkim=s", "; aspf=s"),
+        })
+        .map((x) => `v=DMARC1; p=${x.p}${x.psd}${x.sp}${x.a}`),
+    );
+    const identifier = fc.constantFrom(...levels, "other.example", "x.c.d.test");
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(recordText, { minLength: 5, maxLength: 5 }),
+        fc.subarray(levels),
+        fc.constantFrom(...levels.slice(0, 3)),
+        identifier,
+        identifier,
+        fc.subarray(levels),
+        async (texts, failing, from, spfDomain, dkimDomain, settledFirst) => {
+          const zone: Record<string, { TXT: string }> = {};
+          texts.forEach((t, i) => {
+            if (t !== undefined) zone[`_dmarc.${levels[i]}`] = { TXT: t };
+          });
+          const fails = new Set(failing.map((d) => `_dmarc.${d}`));
+          const author = authorOf(from);
+          const spf = { result: "pass", domain: spfDomain } as SpfResult;
+          const dkim = [{ result: "pass", domain: dkimDomain, selector: "s" } as DkimResult];
+          const fresh = await checkDmarc({ author, spf, dkim }, { resolver: failingAt(zone, fails) });
+          const lookups = new DmarcLookups(failingAt(zone, fails));
+          await Promise.all([from, ...settledFirst].map((d) => lookups.record(d)));
+          const early = await checkDmarc({ author, spf, dkim }, { resolver: failingAt(zone, fails), lookups });
+          expect(early).toEqual(fresh);
+          expect(JSON.stringify(early)).toBe(JSON.stringify(fresh)); // the same keys in the same order
         },
       ),
       { numRuns: 300 },
