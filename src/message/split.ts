@@ -184,7 +184,11 @@ function fieldBytes(block: Uint8Array, start: number, end: number, crlf: boolean
   return raw;
 }
 
-function buildField(raw: Uint8Array): HeaderField {
+/**
+ * buildField as it was written first (the colon found by search, then the name checked): the
+ * reference buildField is held to (test/message/split-model.test.ts).
+ */
+export function buildFieldGeneral(raw: Uint8Array): HeaderField {
   const colon = raw.indexOf(COLON);
   // A name is ftext, optionally followed by WSP before the colon (RFC 5322 4.5 obs-optional).
   let nameEnd = colon;
@@ -195,6 +199,56 @@ function buildField(raw: Uint8Array): HeaderField {
   let name = "";
   for (let i = 0; i < nameEnd; i++) name += String.fromCharCode(raw[i]!);
   return { name, key: name.toLowerCase(), raw, colon, malformed: false };
+}
+
+/**
+ * Field names already read, by a hash of their bytes: the same name in the next message gets the
+ * same strings (no string built byte by byte, no toLowerCase; about 0.4 us for a small message's
+ * header). Bounded: names up to 64 bytes, at most 512 of them (past that, names are built as before).
+ */
+const NAMES = new Map<number, { name: string; key: string }>();
+const MAX_NAMES = 512;
+const MAX_INTERNED_NAME = 64;
+
+/**
+ * The field of `raw`: the same as buildFieldGeneral, in one pass over the name (no search for the
+ * colon through the value), its strings shared with earlier fields of the same name.
+ */
+export function buildField(raw: Uint8Array): HeaderField {
+  const n = raw.length;
+  let i = 0;
+  let hash = 0;
+  let c = 0;
+  // ftext up to the first byte that is not (the name), hashed as it goes.
+  for (; i < n; i++) {
+    c = raw[i]!;
+    if (c < 33 || c > 126 || c === COLON) break;
+    hash = (Math.imul(hash, 31) + c) | 0;
+  }
+  const nameEnd = i;
+  // Then optional WSP (obs-optional) and the colon; anything else (or no name) is a malformed line.
+  while (i < n && (raw[i] === SP || raw[i] === TAB)) i++;
+  if (nameEnd === 0 || i >= n || raw[i] !== COLON) return { name: "", key: "", raw, colon: -1, malformed: true };
+  const colon = i;
+  if (nameEnd <= MAX_INTERNED_NAME) {
+    const known = NAMES.get(hash);
+    if (known !== undefined && sameName(known.name, raw, nameEnd))
+      return { name: known.name, key: known.key, raw, colon, malformed: false };
+    let name = "";
+    for (let k = 0; k < nameEnd; k++) name += String.fromCharCode(raw[k]!);
+    const key = name.toLowerCase();
+    if (known === undefined && NAMES.size < MAX_NAMES) NAMES.set(hash, { name, key });
+    return { name, key, raw, colon, malformed: false };
+  }
+  let name = "";
+  for (let k = 0; k < nameEnd; k++) name += String.fromCharCode(raw[k]!);
+  return { name, key: name.toLowerCase(), raw, colon, malformed: false };
+}
+
+function sameName(name: string, raw: Uint8Array, end: number): boolean {
+  if (name.length !== end) return false;
+  for (let k = 0; k < end; k++) if (name.charCodeAt(k) !== raw[k]) return false;
+  return true;
 }
 
 /** Splits a whole message held in memory into header fields and body. */
