@@ -15,7 +15,7 @@ import { type AuthResEntry, authservIdValue, formatAuthResults } from "./authres
 import { BodyHashes } from "./dkim/body-hash.js";
 import { type DkimResult, DkimVerifier } from "./dkim/verify.js";
 import { DmarcLookups, type DmarcMode, pslOrgDomain, treeWalkTargets } from "./dmarc/discover.js";
-import { checkDmarc, type DmarcResult } from "./dmarc/evaluate.js";
+import { checkDmarc, type DmarcOptions, type DmarcResult } from "./dmarc/evaluate.js";
 import { BudgetedResolver, CallDeadline, type DnsQueryEvent, type QueryBudgetOptions } from "./dns/budget.js";
 import { NodeResolver } from "./dns/node.js";
 import type { Resolver } from "./dns/types.js";
@@ -478,7 +478,14 @@ async function evaluate(
     const dmarcStart = performance.now();
     dmarc = await checkDmarc(
       { author, spf, dkim, arc },
-      vouch({ resolver, lookups: dmarcLookups, ...(o.dmarcMode ? { mode: o.dmarcMode } : {}), ...(o.random ? { random: o.random } : {}) }),
+      o.dmarcMode === undefined && o.random === undefined
+        ? dmarcOptions(resolver, dmarcLookups)
+        : vouch({
+            resolver,
+            lookups: dmarcLookups,
+            ...(o.dmarcMode ? { mode: o.dmarcMode } : {}),
+            ...(o.random ? { random: o.random } : {}),
+          }),
     );
     time("dmarc", dmarcStart);
   }
@@ -565,6 +572,10 @@ function spfOptions(resolver: Resolver, receiver: string): SpfOptions {
 }
 function iprevOptions(resolver: Resolver): { resolver: Resolver } {
   const out: { resolver: Resolver } & Vouched = { [VOUCHED]: true, resolver };
+  return out;
+}
+function dmarcOptions(resolver: Resolver, lookups: DmarcLookups): DmarcOptions {
+  const out: DmarcOptions & Vouched = { [VOUCHED]: true, resolver, lookups };
   return out;
 }
 

@@ -136,6 +136,8 @@ export interface TrustedAuthResults extends ParsedAuthResults {
  * else may be forged and must be ignored). Unparseable fields are left out.
  */
 export function trustedAuthResults(headers: readonly HeaderField[], trustedIds: readonly string[]): TrustedAuthResults[] {
+  // None trusted (authenticate()'s default): no field can be kept, so none is parsed.
+  if (Array.isArray(trustedIds) && trustedIds.length === 0) return [];
   const trusted = new Set(trustedIds.map((t) => t.toLowerCase()));
   const out: TrustedAuthResults[] = [];
   for (const field of getFields(headers, "authentication-results")) {

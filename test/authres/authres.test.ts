@@ -137,6 +137,16 @@ describe("reading Authentication-Results", () => {
     expect(t.map((r) => r.results[0]!.method)).toEqual(["spf"]);
   });
 
+  it("with no trusted authserv-id keeps none, whatever the fields (they are not parsed)", () => {
+    const headers = splitMessage(
+      new TextEncoder().encode(
+        "Authentication-Results: mx.example.org; spf=pass smtp.mailfrom=a@b.example\r\n" + "Authentication-Results: ; (broken\r\n\r\n",
+      ),
+    ).headers;
+    expect(trustedAuthResults(headers, [])).toEqual([]);
+    expect(trustedAuthResults(headers, ["mx.example.org"])).toHaveLength(1);
+  });
+
   it("never throws and stays linear on hostile input", () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 300 }), (s) => {
