@@ -526,22 +526,20 @@ async function evaluate(
   }
   const prepend = `${arcSeal?.sealed ? arcSeal.headers : ""}${authenticationResults}\r\n${headers.receivedSpf ? `${headers.receivedSpf}\r\n` : ""}`;
   time("total", started);
-  const result: AuthenticationResult = {
-    dkim,
-    author,
-    entries,
-    headers,
-    prepend,
-    trusted,
-    message: messageInfo,
-    dns: { queries: resolver.queries, refused: resolver.refused, speculative: resolver.speculative },
-    timings,
-  };
-  if (iprev) result.iprev = iprev;
-  if (spf) result.spf = spf;
-  if (arc) result.arc = arc;
-  if (dmarc) result.dmarc = dmarc;
-  if (arcSeal) result.arcSeal = arcSeal;
+  const dns = { queries: resolver.queries, refused: resolver.refused, speculative: resolver.speculative };
+  let result: AuthenticationResult;
+  if (iprev && spf && arc && dmarc && !arcSeal) {
+    // Every check ran (the usual call): the result made whole, its keys in the order the general
+    // path below gives them (properties added after creation cost a new backing store each call).
+    result = { dkim, author, entries, headers, prepend, trusted, message: messageInfo, dns, timings, iprev, spf, arc, dmarc };
+  } else {
+    result = { dkim, author, entries, headers, prepend, trusted, message: messageInfo, dns, timings };
+    if (iprev) result.iprev = iprev;
+    if (spf) result.spf = spf;
+    if (arc) result.arc = arc;
+    if (dmarc) result.dmarc = dmarc;
+    if (arcSeal) result.arcSeal = arcSeal;
+  }
   o.logger?.debug?.("authenticated", {
     spf: spf?.result,
     dkim: dkim.map((d) => d.result),

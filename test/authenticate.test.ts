@@ -201,3 +201,27 @@ describe("authenticate() under hostile input and failing DNS", () => {
     });
   }
 });
+
+describe("the result's keys", () => {
+  // The usual call (every check run) builds its result whole; any other keeps the same order.
+  const fixed = ["dkim", "author", "entries", "headers", "prepend", "trusted", "message", "dns", "timings"];
+  const optional = ["iprev", "spf", "arc", "dmarc"] as const;
+  it("are in the same order whichever checks run", async () => {
+    for (let mask = 0; mask < 32; mask++) {
+      const checks = { iprev: !!(mask & 1), spf: !!(mask & 2), arc: !!(mask & 4), dmarc: !!(mask & 8), dkim: !!(mask & 16) };
+      const r = await authenticate(
+        sample,
+        { ip: "192.0.2.25", helo: "mx.example.com", mailFrom: "alice@example.com" },
+        {
+          ...base,
+          resolver: exampleResolver(),
+          checks,
+        },
+      );
+      expect(Object.keys(r)).toEqual([...fixed, ...optional.filter((k) => checks[k])]);
+      expect(Object.keys(r.headers)).toEqual(checks.spf ? ["authenticationResults", "receivedSpf"] : ["authenticationResults"]);
+    }
+    const r = await authenticate(sample, { ip: "192.0.2.25" }, { authservId: "mx.example.org", resolver: exampleResolver() });
+    expect(Object.keys(r)).toEqual([...fixed, ...optional]);
+  });
+});
