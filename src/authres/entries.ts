@@ -11,13 +11,13 @@ export function spfEntry(spf: SpfResult): AuthResEntry {
     spf.identity === "mailfrom"
       ? [{ ptype: "smtp", property: "mailfrom", value: spf.sender }]
       : [{ ptype: "smtp", property: "helo", value: spf.helo || spf.domain }];
-  const entry: AuthResEntry = { method: "spf", result: spf.result, props };
+  // Each entry is made whole, its keys in the order method, result, props, comment, reason: a
+  // property added after creation costs a new backing store each time.
   if (spf.result === "pass" || spf.result === "fail" || spf.result === "softfail" || spf.result === "neutral") {
-    entry.comment = `${spf.domain}: ${spf.result === "pass" ? "" : "does not "}designate${spf.result === "pass" ? "s" : ""} ${spf.ip} as permitted sender`;
-  } else {
-    entry.reason = spf.reason;
+    const comment = `${spf.domain}: ${spf.result === "pass" ? "" : "does not "}designate${spf.result === "pass" ? "s" : ""} ${spf.ip} as permitted sender`;
+    return { method: "spf", result: spf.result, props, comment };
   }
-  return entry;
+  return { method: "spf", result: spf.result, props, reason: spf.reason };
 }
 
 /** dkim=... with header.d, header.i, header.s, header.a and header.b (first 8 characters, RFC 6008). */
@@ -28,15 +28,19 @@ export function dkimEntry(r: DkimResult): AuthResEntry {
   if (r.selector) props.push({ ptype: "header", property: "s", value: r.selector });
   if (r.algorithm) props.push({ ptype: "header", property: "a", value: r.algorithm });
   if (r.signature) props.push({ ptype: "header", property: "b", value: r.signature.slice(0, 8) });
-  const entry: AuthResEntry = { method: "dkim", result: r.result, props };
-  const notes: string[] = [];
+  let comment: string | undefined;
   if (r.keyBits !== undefined)
-    notes.push(`${r.keyBits}-bit ${r.algorithm?.startsWith("ed25519") ? "Ed25519" : "RSA"} key${r.testing ? ", testing" : ""}`);
+    comment = `${r.keyBits}-bit ${r.algorithm?.startsWith("ed25519") ? "Ed25519" : "RSA"} key${r.testing ? ", testing" : ""}`;
   // A filter must know that the tail of the body is not authenticated (RFC 6376 8.2).
-  if (r.unsignedBodyBytes !== undefined) notes.push(`l= leaves ${r.unsignedBodyBytes} body bytes unsigned`);
-  if (notes.length > 0) entry.comment = notes.join("; ");
-  if (r.result !== "pass") entry.reason = r.reason;
-  return entry;
+  if (r.unsignedBodyBytes !== undefined) {
+    const note = `l= leaves ${r.unsignedBodyBytes} body bytes unsigned`;
+    comment = comment === undefined ? note : `${comment}; ${note}`;
+  }
+  if (r.result === "pass")
+    return comment === undefined ? { method: "dkim", result: r.result, props } : { method: "dkim", result: r.result, props, comment };
+  return comment === undefined
+    ? { method: "dkim", result: r.result, props, reason: r.reason }
+    : { method: "dkim", result: r.result, props, comment, reason: r.reason };
 }
 
 /**
@@ -65,17 +69,20 @@ export function dmarcEntry(r: DmarcResult): AuthResEntry {
   const props: AuthResEntry["props"] = [];
   if (r.fromDomain) props.push({ ptype: "header", property: "from", value: r.fromDomain });
   if (r.record) props.push({ ptype: "policy", property: "dmarc", value: r.disposition });
-  const entry: AuthResEntry = { method: "dmarc", result: r.result, props };
   const record = r.record;
+  let comment: string | undefined;
   if (record) {
-    let comment = `p=${record.p ?? "none"}`;
+    comment = `p=${record.p ?? "none"}`;
     if (record.sp) comment += ` sp=${record.sp}`;
     if (r.policyDomain && r.policyDomain !== r.fromDomain) comment += ` from ${r.policyDomain}`;
     if (r.testing) comment += " t=y";
-    entry.comment = `${comment} dis=${r.disposition}`;
+    comment = `${comment} dis=${r.disposition}`;
   }
-  if (r.result !== "pass" && r.result !== "none") entry.reason = r.reason;
-  return entry;
+  if (r.result === "pass" || r.result === "none")
+    return comment === undefined ? { method: "dmarc", result: r.result, props } : { method: "dmarc", result: r.result, props, comment };
+  return comment === undefined
+    ? { method: "dmarc", result: r.result, props, reason: r.reason }
+    : { method: "dmarc", result: r.result, props, comment, reason: r.reason };
 }
 
 /** arc=... with header.oldest-pass and smtp.remote-ip (RFC 8617 10.2 registrations). */
@@ -84,16 +91,19 @@ export function arcEntry(r: ArcResult, remoteIp?: string): AuthResEntry {
   if (r.result === "pass" && r.oldestPass !== undefined)
     props.push({ ptype: "header", property: "oldest-pass", value: String(r.oldestPass) });
   if (remoteIp && r.instances > 0) props.push({ ptype: "smtp", property: "remote-ip", value: remoteIp });
-  const entry: AuthResEntry = { method: "arc", result: r.result, props };
-  if (r.instances > 0) entry.comment = `i=${r.instances}${r.sets.length ? ` sealed by ${r.sets.map((s) => s.sealer).join(", ")}` : ""}`;
-  if (r.result === "fail") entry.reason = r.reason;
-  return entry;
+  const comment =
+    r.instances > 0 ? `i=${r.instances}${r.sets.length ? ` sealed by ${r.sets.map((s) => s.sealer).join(", ")}` : ""}` : undefined;
+  if (r.result !== "fail")
+    return comment === undefined ? { method: "arc", result: r.result, props } : { method: "arc", result: r.result, props, comment };
+  return comment === undefined
+    ? { method: "arc", result: r.result, props, reason: r.reason }
+    : { method: "arc", result: r.result, props, comment, reason: r.reason };
 }
 
 /** iprev=... with policy.iprev (the client address) and the confirmed name as a comment (RFC 8601 2.7.3). */
 export function iprevEntry(r: IprevResult): AuthResEntry {
-  const entry: AuthResEntry = { method: "iprev", result: r.result, props: [{ ptype: "policy", property: "iprev", value: r.ip }] };
-  if (r.name) entry.comment = r.name;
-  else entry.reason = r.reason;
-  return entry;
+  const props = [{ ptype: "policy", property: "iprev", value: r.ip }];
+  return r.name
+    ? { method: "iprev", result: r.result, props, comment: r.name }
+    : { method: "iprev", result: r.result, props, reason: r.reason };
 }
