@@ -302,7 +302,17 @@ export class BudgetedResolver implements Resolver {
    * (refused past the budget, the time or an abort, as a fresh query would be), and answered by the
    * query already on its way.
    */
-  async claim<T>(speculation: Speculation<T>): Promise<DnsAnswer<T>> {
+  claim<T>(speculation: Speculation<T>): Promise<DnsAnswer<T>> {
+    // Not an async function: without an observer the answer is the speculated query's own promise,
+    // with no promise and await of its own per claim (an SPF include chain claims each include).
+    try {
+      return this.#claim(speculation);
+    } catch (err) {
+      return Promise.reject(err); // a throw rejects, as from an async function
+    }
+  }
+
+  #claim<T>(speculation: Speculation<T>): Promise<DnsAnswer<T>> {
     const s = speculation as SpeculationState<T>;
     if (!this.#speculations.has(s as SpeculationState<unknown>) || s.done) return this.#run(s.type, s.name, undefined);
     s.done = true;
@@ -311,13 +321,15 @@ export class BudgetedResolver implements Resolver {
     const refusal = this.#refusal(undefined, start);
     if (refusal !== undefined) {
       s.query.abandon("not needed"); // sent, but not used: it stays in `speculative`
-      return this.#refuse(s.type, s.name, refusal);
+      return Promise.resolve(this.#refuse(s.type, s.name, refusal));
     }
     this.speculative--;
     this.queries++;
-    const answer = await s.answer;
-    this.#observe({ type: s.type, name: s.name, outcome: answer.kind, durationMs: this.#now() - start });
-    return answer;
+    if (!this.#onQuery) return s.answer; // nothing to observe
+    return s.answer.then((answer) => {
+      this.#observe({ type: s.type, name: s.name, outcome: answer.kind, durationMs: this.#now() - start });
+      return answer;
+    });
   }
 
   /** Lets a speculated query go unclaimed: stops waiting for it; it stays in `speculative`. */

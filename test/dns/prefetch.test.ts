@@ -2,7 +2,16 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { authenticate } from "../../src/authenticate.js";
 import { checkDmarc } from "../../src/dmarc/index.js";
-import { type DnsAnswer, FixtureResolver, guardedQuery, type QueryOptions, type Resolver, zoneFromObject } from "../../src/dns/index.js";
+import {
+  BudgetedResolver,
+  type DnsAnswer,
+  type DnsQueryEvent,
+  FixtureResolver,
+  guardedQuery,
+  type QueryOptions,
+  type Resolver,
+  zoneFromObject,
+} from "../../src/dns/index.js";
 import { parseAuthor } from "../../src/message/from.js";
 import { splitMessage } from "../../src/message/split.js";
 import { checkSpf, type SpfOptions } from "../../src/spf/index.js";
@@ -370,5 +379,49 @@ describe("authenticate(): an ESP's d= walked with the rest", () => {
     expect(resolver.sent).toContain("TXT _dmarc.esp.example");
     // SPF: top.test, a.test. The key, _dmarc.top.test, the walks of top.test and mail.esp.example: round 1.
     expect(resolver.rounds).toBe(2);
+  });
+});
+
+describe("BudgetedResolver.claim without an observer (the speculated query's own promise)", () => {
+  const zone = () => zoneFromObject({ "a.test": { TXT: "v=spf1 -all" }, "b.test": { A: "192.0.2.1" } });
+  /** Speculates every name, claims them in order (the budget allowing `max`), and reports answers and counts. */
+  async function run(observe: boolean, max: number) {
+    const events: string[] = [];
+    const r = new BudgetedResolver(new FixtureResolver(zone()), {
+      maxQueries: max,
+      ...(observe ? { onQuery: (e: DnsQueryEvent) => events.push(`${e.type} ${e.name} ${e.outcome}`) } : {}),
+    });
+    const names: Array<["TXT" | "A", string]> = [
+      ["TXT", "a.test"],
+      ["A", "b.test"],
+      ["TXT", "none.test"],
+    ];
+    const s = names.map(([type, name]) => r.speculate(type, name));
+    const answers: unknown[] = [];
+    for (const x of s) answers.push(x ? await r.claim(x) : undefined);
+    if (s[0]) answers.push(await r.claim(s[0])); // claimed again: a fresh query
+    return { answers, queries: r.queries, refused: r.refused, speculative: r.speculative, events };
+  }
+  it("gives the answers and counts the observed path gives, refusals included", async () => {
+    for (const max of [1, 2, 3, 4, 10]) {
+      const plain = await run(false, max);
+      const observed = await run(true, max);
+      expect(plain.answers).toEqual(observed.answers);
+      expect([plain.queries, plain.refused, plain.speculative]).toEqual([observed.queries, observed.refused, observed.speculative]);
+      expect(observed.events.length).toBeGreaterThan(0);
+    }
+  });
+  it("a clock that throws rejects the claim, as from an async function, instead of throwing", async () => {
+    let calls = 0;
+    const r = new BudgetedResolver(new FixtureResolver(zone()), {
+      now: () => {
+        if (++calls > 1) throw new Error("clock broke");
+        return 0;
+      },
+    });
+    const s = r.speculate("TXT", "a.test")!;
+    const p = r.claim(s);
+    expect(p).toBeInstanceOf(Promise);
+    await expect(p).rejects.toThrow("clock broke");
   });
 });
