@@ -113,6 +113,11 @@ export function optionsChecker<T>(name: string, shape: OptionsShape<T>, hints: H
  */
 export const VOUCHED: unique symbol = Symbol("msgauth: options checked");
 
+/** Whether msgauth made and marked these options (vouch() or a literal with VOUCHED): checked already. */
+export function isVouched(options: unknown): boolean {
+  return typeof options === "object" && options !== null && (options as { [VOUCHED]?: true })[VOUCHED] === true;
+}
+
 /** The mark in an options literal made whole (`{ [VOUCHED]: true, ... }`): the same as vouch() without adding a property later. */
 export type Vouched = { readonly [VOUCHED]?: true };
 

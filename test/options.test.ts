@@ -232,3 +232,14 @@ describe("mailauth's names get the msgauth name", () => {
     expect(new ArgumentError("x")).toBeInstanceOf(MsgauthError);
   });
 });
+
+describe("options marked as checked are msgauth's own", () => {
+  it("a caller's object carrying a symbol that looks like msgauth's mark is still checked", async () => {
+    const mark = Symbol("msgauth: options checked");
+    const resolver = exampleResolver();
+    const params = { ip: "192.0.2.1", mailFrom: "a@example.com", [mark]: true };
+    expect(() => checkSpf(params as never, { resolver, colour: 1, [mark]: true } as never)).toThrow(OptionsError);
+    expect(() => checkSpf({ ip: 1, [mark]: true } as never, { resolver })).toThrow(OptionsError);
+    await expect(checkIprev("192.0.2.1", { resolver, colour: 1, [mark]: true } as never)).rejects.toThrow(OptionsError);
+  });
+});

@@ -1,7 +1,7 @@
 import { guardResolver } from "../dns/guard.js";
 import { formatIp, parseIp } from "../dns/ip.js";
 import type { Resolver } from "../dns/types.js";
-import { checkIprevOptions } from "../options.js";
+import { checkIprevOptions, isVouched } from "../options.js";
 
 export interface IprevResult {
   /** RFC 8601 3 words. */
@@ -20,7 +20,7 @@ export async function checkIprev(
   ip: string,
   options: { resolver: Resolver; maxNames?: number; signal?: AbortSignal },
 ): Promise<IprevResult> {
-  if (!plainIprevOptions(options)) checkIprevOptions(options);
+  if (!isVouched(options) && !plainIprevOptions(options)) checkIprevOptions(options); // authenticate()'s: checked
   const parsed = parseIp(ip);
   if (!parsed) return { result: "permerror", ip, reason: `not an IP address: ${ip}` };
   const addr = formatIp(parsed);

@@ -4,7 +4,7 @@ import { formatIp, type ParsedIp, parseIPv4, parseIp, prefixMatch } from "../dns
 import { eventLoopTurn, Prefetcher } from "../dns/prefetch.js";
 import type { DnsAnswer, RecordsByType, RecordType, Resolver } from "../dns/types.js";
 import { asciiDomain } from "../message/address.js";
-import { checkSpfHeloParams, checkSpfOptions, checkSpfParams, isTimerMs } from "../options.js";
+import { checkSpfHeloParams, checkSpfOptions, checkSpfParams, isTimerMs, isVouched } from "../options.js";
 import { expandMacro, type MacroPart, type MacroValues, parseMacroString } from "./macro.js";
 import { countsLookup, type Directive, isSpfRecord, parseSpfRecord, type Qualifier, type SpfRecord } from "./record.js";
 
@@ -685,8 +685,9 @@ export function plainSpfOptions(v: unknown): boolean {
  * postmaster@helo (2.4, 4.3). Never throws for anything DNS or the record holds.
  */
 export function checkSpf(params: SpfParams, options: SpfOptions): Promise<SpfResult> {
-  if (!plainSpfParams(params, true)) checkSpfParams(params);
-  if (!plainSpfOptions(options)) checkSpfOptions(options);
+  // Marked by authenticate(), which made them from checked values: not looked at again.
+  if (!isVouched(params) && !plainSpfParams(params, true)) checkSpfParams(params);
+  if (!isVouched(options) && !plainSpfOptions(options)) checkSpfOptions(options);
   const sender = splitSender(params.mailFrom ?? "");
   return run(sender === undefined ? "helo" : "mailfrom", params, options, sender);
 }
