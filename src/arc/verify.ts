@@ -76,8 +76,9 @@ export class ArcVerifier {
   readonly #ownBody: boolean;
   readonly #early: ArcResult | undefined;
   readonly #sets: ArcSet[] = [];
-  readonly #bodies = new Map<number, () => BodyHashResult>();
-  readonly #keys = new Map<string, Promise<KeyLookup>>();
+  // Made when there is a chain to check (most messages have none: no two Maps per message).
+  #bodies: Map<number, () => BodyHashResult> | undefined;
+  #keys: Map<string, Promise<KeyLookup>> | undefined;
 
   constructor(headers: readonly HeaderField[], options: ArcVerifyOptions) {
     checkArcVerifyOptions(options);
@@ -125,6 +126,7 @@ export class ArcVerifier {
         return;
       }
     }
+    this.#bodies = new Map();
     for (const s of sets) {
       this.#bodies.set(s.instance, this.#body.add({ canon: s.ams.bodyCanon, hash: "sha256" }));
       this.#key(s.ams.domain, s.ams.selector);
@@ -138,6 +140,7 @@ export class ArcVerifier {
 
   #key(domain: string, selector: string): Promise<KeyLookup> {
     const name = `${selector}._domainkey.${domain}`.toLowerCase();
+    this.#keys ??= new Map();
     let k = this.#keys.get(name);
     if (!k) {
       const { resolver, signal } = this.#options;
@@ -165,7 +168,7 @@ export class ArcVerifier {
 
   async #amsValid(set: ArcSet): Promise<string | undefined> {
     const ams = set.ams;
-    const body = this.#bodies.get(set.instance)!();
+    const body = this.#bodies!.get(set.instance)!();
     if (Buffer.compare(Buffer.from(body.digest), Buffer.from(ams.bodyHash)) !== 0) return "body hash did not verify";
     const k = await this.#checkKey(ams);
     if ("problem" in k) return k.problem;
