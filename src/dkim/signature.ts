@@ -111,6 +111,33 @@ export function scanFieldNames(value: string): string[] | undefined {
 }
 
 /**
+ * scanFieldNames of text[start, end), reading the bytes the text was made of (`raw`, whose latin1
+ * reading is `text`): a loop over a byte array instead of charCodeAt (about 0.2 us less for the
+ * bench's h= of 21 names). test/dkim/signature-fast.test.ts holds it to scanFieldNames.
+ */
+export function scanFieldNameBytes(raw: Uint8Array, text: string, start: number, end: number): string[] | undefined {
+  const out: string[] = [];
+  let i = start;
+  for (;;) {
+    while (i < end && isWspCode(raw[i]!)) i++;
+    const nameStart = i;
+    let upper = false;
+    for (; i < end; i++) {
+      const c = raw[i]!;
+      if (c < 0x21 || c > 0x7e || c === 0x3a) break;
+      if (c >= 0x41 && c <= 0x5a) upper = true;
+    }
+    if (i === nameStart) return undefined;
+    const name = text.slice(nameStart, i);
+    out.push(upper ? name.toLowerCase() : name);
+    while (i < end && isWspCode(raw[i]!)) i++;
+    if (i === end) return out;
+    if (raw[i] !== 0x3a) return undefined;
+    i++;
+  }
+}
+
+/**
  * Parses a DKIM-Signature field strictly (RFC 6376 3.5): required tags, v=1, known algorithm and
  * canonicalization, base64, h= holding From, i= under d=, x= after t=.
  */
@@ -180,6 +207,8 @@ function isTagNameCode(c: number, first: boolean): boolean {
  */
 export function parseUsualSignature(field: HeaderField): { ok: true; sig: DkimSignature } | undefined {
   const text = Buffer.from(field.raw.buffer, field.raw.byteOffset, field.raw.byteLength).toString("latin1");
+  // Scanned as bytes (raw[i] is text.charCodeAt(i)), faster than charCodeAt; text gives the values.
+  const raw = field.raw;
   const n = text.length;
   let seen = 0;
   let v = "";
@@ -187,7 +216,8 @@ export function parseUsualSignature(field: HeaderField): { ok: true; sig: DkimSi
   let b = "";
   let bh = "";
   let d = "";
-  let h = "";
+  let hStart = 0;
+  let hEnd = 0;
   let s = "";
   let c: string | undefined;
   let iValue: string | undefined;
@@ -199,20 +229,20 @@ export function parseUsualSignature(field: HeaderField): { ok: true; sig: DkimSi
   let bEnd = 0;
   let i = field.colon + 1;
   for (;;) {
-    while (i < n && isWspCode(text.charCodeAt(i))) i++;
+    while (i < n && isWspCode(raw[i]!)) i++;
     if (i >= n) break;
     const nameStart = i;
-    if (!isTagNameCode(text.charCodeAt(i), true)) return undefined;
+    if (!isTagNameCode(raw[i]!, true)) return undefined;
     i++;
-    while (i < n && isTagNameCode(text.charCodeAt(i), false)) i++;
+    while (i < n && isTagNameCode(raw[i]!, false)) i++;
     const bit = tagBit(text, nameStart, i);
     if (bit === 0 || (seen & bit) !== 0) return undefined;
     seen |= bit;
-    while (i < n && isWspCode(text.charCodeAt(i))) i++;
-    if (text.charCodeAt(i) !== 0x3d) return undefined;
+    while (i < n && isWspCode(raw[i]!)) i++;
+    if (raw[i]! !== 0x3d) return undefined;
     i++;
     const rawStart = i;
-    while (i < n && isWspCode(text.charCodeAt(i))) i++;
+    while (i < n && isWspCode(raw[i]!)) i++;
     const valueStart = i;
     let valueEnd = i;
     if (bit === T_B || bit === T_BH || bit === T_H) {
@@ -222,11 +252,11 @@ export function parseUsualSignature(field: HeaderField): { ok: true; sig: DkimSi
       i = text.indexOf(";", i);
       if (i < 0) i = n;
       valueEnd = i;
-      while (valueEnd > valueStart && isWspCode(text.charCodeAt(valueEnd - 1))) valueEnd--;
+      while (valueEnd > valueStart && isWspCode(raw[valueEnd - 1]!)) valueEnd--;
     } else {
       // To the ';' or the end: VALCHAR, 8-bit bytes (RFC 8616) and white space, as parseTagList allows.
       for (; i < n; i++) {
-        const ch = text.charCodeAt(i);
+        const ch = raw[i]!;
         if (ch === 0x3b) break;
         if (ch > 0x20) {
           if (ch === 0x7f) return undefined;
@@ -243,8 +273,10 @@ export function parseUsualSignature(field: HeaderField): { ok: true; sig: DkimSi
       bEnd = i;
     } else if (bit === T_BH) bh = value;
     else if (bit === T_D) d = value;
-    else if (bit === T_H) h = value;
-    else if (bit === T_S) s = value;
+    else if (bit === T_H) {
+      hStart = valueStart;
+      hEnd = valueEnd;
+    } else if (bit === T_S) s = value;
     else if (bit === T_C) c = value;
     else if (bit === T_I) iValue = value;
     else if (bit === T_L) l = value;
@@ -271,7 +303,7 @@ export function parseUsualSignature(field: HeaderField): { ok: true; sig: DkimSi
   if (domain === undefined) return undefined;
   const selector = tagDomain(s, { lowerCase: false });
   if (selector === undefined) return undefined;
-  const signedHeaders = scanFieldNames(h);
+  const signedHeaders = scanFieldNameBytes(raw, text, hStart, hEnd);
   if (!signedHeaders?.includes("from")) return undefined;
   if (q !== undefined && !isDnsTxt(q)) return undefined;
   let identity = `@${domain}`;

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { scanFieldNames } from "../../src/dkim/signature.js";
+import { scanFieldNameBytes, scanFieldNames } from "../../src/dkim/signature.js";
 import { stripWsp } from "../../src/dkim/tags.js";
 
 /** The general rule parseSignature applies to h=: white space removed, lower case, non-empty valid names. */
@@ -30,5 +30,20 @@ describe("h= fast scan", () => {
     for (const odd of ["", "from:", ":from", "fr om", "from::to", "fr\xe9m"]) expect(scanFieldNames(odd)).toBeUndefined();
     // "fr om" is one name to the general rule (all white space removed).
     expect(general("fr om")).toEqual(["from"]);
+  });
+});
+
+describe("h= scan over the field's bytes", () => {
+  it("answers as scanFieldNames on the same text, at any place in a longer text", () => {
+    // Latin1 text (what parseUsualSignature reads): every byte, NUL, 8-bit and DEL included.
+    const byteText = fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 20 }).map((cs) => String.fromCharCode(...cs));
+    fc.assert(
+      fc.property(fc.oneof(hValue, byteText), byteText, byteText, (value, before, after) => {
+        const text = before + value + after;
+        const raw = Buffer.from(text, "latin1");
+        expect(scanFieldNameBytes(raw, text, before.length, before.length + value.length)).toEqual(scanFieldNames(value));
+      }),
+      { numRuns: 5000 },
+    );
   });
 });
