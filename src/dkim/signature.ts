@@ -1,6 +1,6 @@
 import type { HeaderField } from "../message/header.js";
 import { tagDomain } from "./tag-domain.js";
-import { decodeBase64Buffer, parseTagList, stripWsp, type Tag } from "./tags.js";
+import { decodeBase64Buffer, decodeBase64Latin1, parseTagList, stripWsp, type Tag } from "./tags.js";
 
 export type DkimAlgorithm = "rsa-sha256" | "ed25519-sha256" | "rsa-sha1";
 export type Canonicalization = "simple" | "relaxed";
@@ -290,9 +290,9 @@ export function parseUsualSignature(field: HeaderField): { ok: true; sig: DkimSi
   if (algorithm !== "rsa-sha256" && algorithm !== "ed25519-sha256" && algorithm !== "rsa-sha1") return undefined;
   const alg = ALGORITHMS[algorithm]!;
   const signatureText = stripWsp(b);
-  const signature = decodeBase64Buffer(signatureText);
+  const signature = decodeBase64Latin1(signatureText);
   if (!signature || signature.length === 0) return undefined;
-  const bodyHash = decodeBase64Buffer(stripWsp(bh));
+  const bodyHash = decodeBase64Latin1(stripWsp(bh));
   if (!bodyHash || bodyHash.length !== (alg.hash === "sha256" ? 32 : 20)) return undefined;
   const canon = (c ?? "simple/simple").toLowerCase();
   const slash = canon.indexOf("/");
