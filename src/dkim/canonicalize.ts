@@ -178,6 +178,38 @@ function writeRelaxed(out: Uint8Array, o: number, raw: Uint8Array, colon: number
  * signature being verified is never picked: it did not exist when it was made.
  */
 export function selectHeaders(headers: readonly HeaderField[], names: readonly string[], exclude?: HeaderField): HeaderField[] {
+  return headers.length <= 32 ? selectFewHeaders(headers, names, exclude) : selectHeadersGeneral(headers, names, exclude);
+}
+
+/**
+ * selectHeaders of a header of at most 32 fields: the fields already taken (or never takeable) are
+ * bits of one number, and each name looks for its field from the bottom up (at most 32 looks a
+ * name, so linear in h=): no Map and list per name (about 0.15 us and 1 KB less for the bench's 21
+ * names over 9 fields). test/dkim/select-headers.test.ts holds it to selectHeadersGeneral.
+ */
+function selectFewHeaders(headers: readonly HeaderField[], names: readonly string[], exclude?: HeaderField): HeaderField[] {
+  const n = headers.length;
+  let taken = 0;
+  for (let k = 0; k < n; k++) {
+    const h = headers[k]!;
+    if (h.malformed || h === exclude) taken |= 1 << k;
+  }
+  const out: HeaderField[] = [];
+  for (let j = 0; j < names.length; j++) {
+    const name = names[j];
+    for (let k = n - 1; k >= 0; k--) {
+      if ((taken & (1 << k)) === 0 && headers[k]!.key === name) {
+        taken |= 1 << k;
+        out.push(headers[k]!);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** selectHeaders for any number of fields: the instances of each name listed, then taken from the bottom. */
+export function selectHeadersGeneral(headers: readonly HeaderField[], names: readonly string[], exclude?: HeaderField): HeaderField[] {
   const byName = new Map<string, number[]>();
   for (let i = 0; i < headers.length; i++) {
     const h = headers[i]!;
