@@ -144,6 +144,35 @@ export interface WalkResult {
   error?: string;
 }
 
+/**
+ * treeWalk(lookups, start) decided without an await when every record it reads has settled (the
+ * usual From domain's walk, sent ahead by authenticate()), with the same prefetch and release of the
+ * names; undefined, with nothing done, when a record it needs is still on its way.
+ */
+export function settledTreeWalk(lookups: DmarcLookups, start: string): WalkResult | undefined {
+  const targets = treeWalkTargets(start);
+  const found: WalkResult["found"] = [];
+  let error: string | undefined;
+  for (const target of targets) {
+    const r = lookups.settled(target);
+    if (r === undefined) return undefined;
+    if (r.kind === "error") {
+      error = r.reason;
+      break;
+    }
+    if (r.kind === "record") {
+      found.push({ domain: target, record: r.record });
+      if (r.record.psd === "y" || r.record.psd === "n") break;
+    }
+  }
+  if (lookups.slow) {
+    // What treeWalk does around its reads (here all made in this turn, as there).
+    lookups.prefetch(targets);
+    lookups.release(targets);
+  }
+  return error === undefined ? { found } : { found, error };
+}
+
 /** Walks up from `start` (included unless skipStart), stopping at a record with psd=y or psd=n. */
 export async function treeWalk(lookups: DmarcLookups, start: string, skipStart = false): Promise<WalkResult> {
   const found: WalkResult["found"] = [];
@@ -206,21 +235,43 @@ export class OrgDomains {
   readonly #mode: DmarcMode;
   readonly #lookups: DmarcLookups;
   readonly #cache = new Map<string, Promise<{ org: string; error?: string }>>();
+  /** Those found by settledOf (a later of() answers with them, walking nothing again). */
+  readonly #values = new Map<string, { org: string; error?: string }>();
 
   constructor(mode: DmarcMode, lookups: DmarcLookups) {
     this.#mode = mode;
     this.#lookups = lookups;
   }
 
+  /**
+   * What of(domain) gives, without a promise, when it can be known now: a walk whose records have all
+   * settled (see settledTreeWalk), or the PSL's answer; undefined otherwise (then await of()).
+   */
+  settledOf(domain: string): { org: string; error?: string } | undefined {
+    let v = this.#values.get(domain);
+    if (v !== undefined || this.#cache.has(domain)) return v;
+    if (this.#mode === "rfc7489") v = { org: pslOrgDomain(domain) };
+    else {
+      const w = settledTreeWalk(this.#lookups, domain);
+      if (w === undefined) return undefined;
+      v = w.error ? { org: domain, error: w.error } : { org: selectOrgDomain(domain, w.found) };
+    }
+    this.#values.set(domain, v);
+    return v;
+  }
+
   of(domain: string): Promise<{ org: string; error?: string }> {
     let p = this.#cache.get(domain);
     if (!p) {
+      const v = this.#values.get(domain);
       p =
-        this.#mode === "rfc7489"
-          ? Promise.resolve({ org: pslOrgDomain(domain) })
-          : treeWalk(this.#lookups, domain).then((w) =>
-              w.error ? { org: domain, error: w.error } : { org: selectOrgDomain(domain, w.found) },
-            );
+        v !== undefined
+          ? Promise.resolve(v)
+          : this.#mode === "rfc7489"
+            ? Promise.resolve({ org: pslOrgDomain(domain) })
+            : treeWalk(this.#lookups, domain).then((w) =>
+                w.error ? { org: domain, error: w.error } : { org: selectOrgDomain(domain, w.found) },
+              );
       this.#cache.set(domain, p);
     }
     return p;

@@ -200,7 +200,8 @@ class Evaluation {
     }
     base.spf.mode = record.aspf;
     base.dkim.mode = record.adkim;
-    const org = await this.orgs.of(author);
+    // Decided in this turn when the walk's records have settled (no promise, no await: issue 19).
+    const org = this.orgs.settledOf(author) ?? (await this.orgs.of(author));
     if (!org.error) base.orgDomain = org.org;
 
     // Identifier alignment (RFC 9989 4.4; RFC 7489 3.1).

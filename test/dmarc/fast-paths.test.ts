@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { DkimResult } from "../../src/dkim/index.js";
+import { OrgDomains, settledTreeWalk, treeWalk } from "../../src/dmarc/discover.js";
 import { checkDmarc, DmarcLookups, parseDmarcRecord, selectOrgDomain, treeWalkTargets } from "../../src/dmarc/index.js";
 import type { DmarcRecord } from "../../src/dmarc/record.js";
 import { FixtureResolver, type Resolver, zoneFromObject } from "../../src/dns/index.js";
@@ -230,5 +231,78 @@ describe("records already settled are read without an await", () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("an organizational domain whose walk has settled is decided without an await", () => {
+  const levels = ["a.b.c.d.test", "b.c.d.test", "c.d.test", "d.test", "test"];
+  it("settledTreeWalk gives treeWalk's result when every record it reads has settled, else undefined with nothing sent", async () => {
+    const recordText = fc.oneof(
+      fc.constant(undefined),
+      fc.constantFrom(
+        "v=DMARC1; p=none",
+        "v=DMARC1; p=reject; psd=y",
+        "v=DMARC1; p=none; psd=n",
+        "v=DMARC1; p=bogus",
+        "v=DMARC1; p=reject; psd=u",
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(recordText, { minLength: 5, maxLength: 5 }),
+        fc.subarray(levels),
+        fc.constantFrom(...levels),
+        fc.subarray(levels),
+        async (texts, failing, from, settledFirst) => {
+          const zone: Record<string, { TXT: string }> = {};
+          texts.forEach((t, i) => {
+            if (t !== undefined) zone[`_dmarc.${levels[i]}`] = { TXT: t };
+          });
+          const fails = new Set(failing.map((d) => `_dmarc.${d}`));
+          const resolverOf = (sent: string[]): Resolver => {
+            const inner = new FixtureResolver(zoneFromObject(zone));
+            return logging(
+              {
+                txt: (n) => (fails.has(n) ? Promise.resolve({ kind: "error", reason: "SERVFAIL" }) : inner.txt(n)),
+                a: (n) => inner.a(n),
+                aaaa: (n) => inner.aaaa(n),
+                mx: (n) => inner.mx(n),
+                ptr: (n) => inner.ptr(n),
+              },
+              sent,
+            );
+          };
+          const sent: string[] = [];
+          const lookups = new DmarcLookups(resolverOf(sent));
+          await Promise.all(settledFirst.map((d) => lookups.record(d)));
+          const before = sent.length;
+          const walk = settledTreeWalk(lookups, from);
+          const expected = await treeWalk(new DmarcLookups(resolverOf([])), from);
+          if (walk === undefined) {
+            expect(sent.length).toBe(before);
+            // It could not have been decided: a record the walk reads had not settled.
+            expect(levels.slice(levels.indexOf(from)).some((d) => lookups.settled(d) === undefined)).toBe(true);
+          } else {
+            expect(walk).toEqual(expected);
+            expect(JSON.stringify(walk)).toBe(JSON.stringify(expected));
+          }
+          // OrgDomains: settledOf, then of(), agree with a fresh of().
+          const orgs = new OrgDomains("rfc9989", lookups);
+          const now = orgs.settledOf(from);
+          const later = await orgs.of(from);
+          const fresh = await new OrgDomains("rfc9989", new DmarcLookups(resolverOf([]))).of(from);
+          expect(later).toEqual(fresh);
+          if (now !== undefined) expect(now).toEqual(fresh);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("under rfc7489 the PSL's answer, as of() gives it", async () => {
+    const lookups = new DmarcLookups(new FixtureResolver(zoneFromObject({})));
+    const orgs = new OrgDomains("rfc7489", lookups);
+    expect(orgs.settledOf("mail.example.co.uk")).toEqual(await new OrgDomains("rfc7489", lookups).of("mail.example.co.uk"));
+    expect(await orgs.of("mail.example.co.uk")).toEqual({ org: "example.co.uk" });
   });
 });
