@@ -53,8 +53,9 @@ export class CallDeadline implements Deadline {
   #resolver: BudgetedResolver | undefined;
   #controller: AbortController | undefined;
 
-  constructor(budgetMs: number) {
-    this.at = performance.now() + budgetMs;
+  /** `now`: performance.now() at the call's start, when the caller has just read it. */
+  constructor(budgetMs: number, now = performance.now()) {
+    this.at = now + budgetMs;
     this.budgetReason = `time budget of ${budgetMs} ms exceeded`;
     this.abandoned = `DNS query abandoned: ${this.budgetReason}`;
   }

@@ -158,6 +158,12 @@ function ask(resolver: Resolver, type: RecordType, name: string, query: PendingQ
   return Reflect.apply(method, resolver, [name, new ResolverOptions(query)]);
 }
 
+let captured: ((answer: Answer) => void) | undefined;
+/** A promise executor that hands its resolve function over in `captured`. */
+function captureResolve(resolve: (answer: Answer) => void): void {
+  captured = resolve;
+}
+
 /** What keeps track of a group of pending queries (a BudgetedResolver's): told when one settles. */
 export interface QueryGroup {
   settled(q: PendingQuery): void;
@@ -191,9 +197,10 @@ export class PendingQuery implements Deadline {
     this.at = at;
     this.#timeoutReason = timeoutReason;
     this.#group = group;
-    this.answer = new Promise((resolve) => {
-      this.#resolve = resolve;
-    });
+    // One executor for every query (no closure made per query): it runs at once, handing over resolve.
+    this.answer = new Promise<Answer>(captureResolve);
+    this.#resolve = captured!;
+    captured = undefined;
   }
 
   /** Also gives up when any of `signals` (none aborted) aborts: a listener on each until it settles. */
