@@ -90,7 +90,18 @@ export class DmarcLookups {
    * record, asked for before DKIM, and each tree walk reads it again).
    */
   settled(domain: string): RecordLookup | undefined {
-    return this.#settled.get(domain);
+    const r = this.#settled.get(domain);
+    if (r !== undefined || this.#pf === undefined || this.#cache.has(domain)) return r;
+    // Sent ahead and answered already: read now as record() would read it (counted and cached the
+    // same), without its promise and await (a tree walk sent with the From domain's record: issue 19).
+    const name = `_dmarc.${domain}`;
+    const answer = this.#pf.settled("TXT", name);
+    if (answer === undefined) return undefined;
+    this.queries++;
+    const found = recordOf(domain, name, answer);
+    this.#settled.set(domain, found);
+    this.#cache.set(domain, Promise.resolve(found));
+    return found;
   }
 
   async #fetch(domain: string): Promise<RecordLookup> {

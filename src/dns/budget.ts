@@ -333,6 +333,24 @@ export class BudgetedResolver implements Resolver {
     });
   }
 
+  /**
+   * claim() of a speculated query whose answer has already arrived, decided now: the answer (or the
+   * refusal) claim() would resolve to, counted and checked as claim() does. Undefined, with nothing
+   * done, when it is not there yet, or when an onQuery observer is told of claims (then use claim()).
+   */
+  claimSettled<T>(speculation: Speculation<T>): DnsAnswer<T> | undefined {
+    const s = speculation as SpeculationState<T>;
+    const answer = s.query.settledAnswer as DnsAnswer<T> | undefined;
+    if (answer === undefined || this.#onQuery || s.done || !this.#speculations.has(s as SpeculationState<unknown>)) return undefined;
+    s.done = true;
+    this.#speculations.delete(s as SpeculationState<unknown>);
+    const refusal = this.#refusal(undefined, this.#now());
+    if (refusal !== undefined) return this.#refuse(s.type, s.name, refusal); // (settled: nothing to abandon)
+    this.speculative--;
+    this.queries++;
+    return answer;
+  }
+
   /** Lets a speculated query go unclaimed: stops waiting for it; it stays in `speculative`. */
   release(speculation: Speculation<unknown>): void {
     const s = speculation as SpeculationState<unknown>;

@@ -182,6 +182,8 @@ export class PendingQuery implements Deadline {
   /** Links in its group's list of pending queries (see BudgetedResolver). */
   prev: PendingQuery | undefined;
   next: PendingQuery | undefined;
+  /** Its answer once settled (what `answer` resolves to), for reading it without an await. */
+  settledAnswer: Answer | undefined;
   #resolve!: (answer: Answer) => void;
   #settled = false;
   #abandoned = false;
@@ -256,6 +258,7 @@ export class PendingQuery implements Deadline {
   #finish(answer: Answer, abandon: boolean): void {
     if (this.#settled) return;
     this.#settled = true;
+    this.settledAnswer = answer;
     removeDeadline(this);
     const signals = this.#signals;
     if (signals !== undefined) for (let i = 0; i < signals.length; i++) signals[i]!.removeEventListener("abort", this.#listeners![i]!);

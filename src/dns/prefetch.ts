@@ -91,6 +91,19 @@ export class Prefetcher {
   }
 
   /** Lets one prefetched query go, if it is still unused. */
+  /**
+   * query(type, name) answered now, when it was sent ahead through a BudgetedResolver and its answer
+   * has arrived (claimed, counted and checked as query() would); undefined, with nothing done, otherwise.
+   */
+  settled<T extends RecordType>(type: T, name: string): DnsAnswer<RecordsByType[T]> | undefined {
+    const key = `${type} ${name}`;
+    const entry = this.#entries.get(key);
+    if (entry?.speculation === undefined) return undefined;
+    const answer = (this.#resolver as BudgetedResolver).claimSettled(entry.speculation);
+    if (answer !== undefined) this.#entries.delete(key);
+    return answer as DnsAnswer<RecordsByType[T]> | undefined;
+  }
+
   release(type: RecordType, name: string): void {
     const key = `${type} ${name}`;
     const entry = this.#entries.get(key);

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { authenticate } from "../../src/authenticate.js";
-import { checkDmarc } from "../../src/dmarc/index.js";
+import { checkDmarc, DmarcLookups, treeWalkTargets } from "../../src/dmarc/index.js";
 import {
   BudgetedResolver,
   type DnsAnswer,
@@ -423,5 +423,114 @@ describe("BudgetedResolver.claim without an observer (the speculated query's own
     const p = r.claim(s);
     expect(p).toBeInstanceOf(Promise);
     await expect(p).rejects.toThrow("clock broke");
+  });
+});
+
+describe("BudgetedResolver.claimSettled (a speculated answer already there, read without an await)", () => {
+  const zone = () => zoneFromObject({ "a.test": { TXT: "v=spf1 -all" }, "b.test": { A: "192.0.2.1" } });
+  const names: Array<["TXT" | "A", string]> = [
+    ["TXT", "a.test"],
+    ["A", "b.test"],
+    ["TXT", "none.test"],
+  ];
+  /** Speculates every name, lets the answers arrive, claims them in order (the budget allowing `max`). */
+  async function run(settled: boolean, max: number) {
+    const r = new BudgetedResolver(new FixtureResolver(zone()), { maxQueries: max });
+    const s = names.map(([type, name]) => r.speculate(type, name));
+    await new Promise((resolve) => setImmediate(resolve));
+    const answers: unknown[] = [];
+    for (const x of s) answers.push(x ? (settled ? r.claimSettled(x) : await r.claim(x)) : undefined);
+    return { answers, queries: r.queries, refused: r.refused, speculative: r.speculative };
+  }
+  it("gives the answers and counts claim() gives, refusals included", async () => {
+    for (const max of [1, 2, 3, 4, 10]) {
+      const now = await run(true, max);
+      expect(now.answers.every((a) => a !== undefined || max < 3)).toBe(true);
+      expect(now).toEqual(await run(false, max));
+    }
+  });
+  it("does nothing before the answer arrives, once claimed or released, or with an observer", async () => {
+    const r = new BudgetedResolver(new FixtureResolver(zone()));
+    const s = r.speculate("TXT", "a.test")!;
+    expect(r.claimSettled(s)).toBeUndefined(); // not there yet
+    expect([r.queries, r.speculative]).toEqual([0, 1]);
+    await s.answer;
+    expect(r.claimSettled(s)).toEqual({ kind: "ok", records: ["v=spf1 -all"] });
+    expect(r.claimSettled(s)).toBeUndefined(); // claimed already
+    expect([r.queries, r.speculative]).toEqual([1, 0]);
+    const t = r.speculate("TXT", "a.test")!;
+    await t.answer;
+    r.release(t);
+    expect(r.claimSettled(t)).toBeUndefined();
+    const observed = new BudgetedResolver(new FixtureResolver(zone()), { onQuery: () => {} });
+    const u = observed.speculate("TXT", "a.test")!;
+    await u.answer;
+    expect(observed.claimSettled(u)).toBeUndefined(); // the observer is told by claim()
+    expect([observed.queries, observed.speculative]).toEqual([0, 1]);
+  });
+});
+
+describe("checkDmarc reads a tree walk's names sent ahead and answered without an await", () => {
+  const levels = ["a.b.c.d.test", "b.c.d.test", "c.d.test", "d.test", "test"];
+  it("the same result and counts whether the answers have arrived when DMARC reads them or not", async () => {
+    const recordText = fc.oneof(
+      fc.constant(undefined),
+      fc.constantFrom(
+        "v=DMARC1; p=none",
+        "v=DMARC1; p=reject; psd=y",
+        "v=DMARC1; p=quarantine; psd=n",
+        "v=DMARC1; p=bogus",
+        "v=DMARC1; p=reject; aspf=s",
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(recordText, { minLength: 5, maxLength: 5 }),
+        fc.constantFrom(...levels.slice(0, 3)),
+        fc.constantFrom(...levels, "other.example"),
+        fc.integer({ min: 1, max: 12 }),
+        async (texts, from, dkimDomain, maxQueries) => {
+          const zone: Record<string, { TXT: string }> = {};
+          texts.forEach((t, i) => {
+            if (t !== undefined) zone[`_dmarc.${levels[i]}`] = { TXT: t };
+          });
+          const author = parseAuthor(splitMessage(Buffer.from(`From: a@${from}\r\n\r\n`)).headers);
+          const dkim = [{ result: "pass", domain: dkimDomain, selector: "s" }] as never;
+          const spf = { result: "pass", domain: from } as never;
+          const outcome = async (wait: boolean) => {
+            // Answers come a turn later (as from the network): read before they arrive, or after.
+            const inner = new FixtureResolver(zoneFromObject(zone));
+            const later = <T>(answer: Promise<T>) => new Promise<T>((resolve) => setImmediate(() => resolve(answer)));
+            const network: Resolver = {
+              txt: (n) => later(inner.txt(n)),
+              a: (n) => later(inner.a(n)),
+              aaaa: (n) => later(inner.aaaa(n)),
+              mx: (n) => later(inner.mx(n)),
+              ptr: (n) => later(inner.ptr(n)),
+            };
+            const resolver = new BudgetedResolver(network, { maxQueries });
+            const lookups = new DmarcLookups(resolver);
+            if (author.ok) void lookups.record(author.domain).catch(() => {});
+            lookups.prefetch(treeWalkTargets(from));
+            lookups.prefetch(treeWalkTargets(dkimDomain));
+            if (wait) await new Promise((resolve) => setTimeout(resolve, 5));
+            const result = await checkDmarc({ author, spf, dkim }, { resolver, lookups } as never);
+            lookups.close();
+            return {
+              result,
+              queries: resolver.queries,
+              refused: resolver.refused,
+              speculative: resolver.speculative,
+              dmarc: lookups.queries,
+            };
+          };
+          const arrived = await outcome(true);
+          const waiting = await outcome(false);
+          expect(arrived).toEqual(waiting);
+          expect(JSON.stringify(arrived.result)).toBe(JSON.stringify(waiting.result));
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
