@@ -245,9 +245,10 @@ export function pslOrgDomain(domain: string): string {
 export class OrgDomains {
   readonly #mode: DmarcMode;
   readonly #lookups: DmarcLookups;
-  readonly #cache = new Map<string, Promise<{ org: string; error?: string }>>();
+  // Both made on first use (an evaluation whose walk has settled makes only #values).
+  #cache: Map<string, Promise<{ org: string; error?: string }>> | undefined;
   /** Those found by settledOf (a later of() answers with them, walking nothing again). */
-  readonly #values = new Map<string, { org: string; error?: string }>();
+  #values: Map<string, { org: string; error?: string }> | undefined;
 
   constructor(mode: DmarcMode, lookups: DmarcLookups) {
     this.#mode = mode;
@@ -259,22 +260,22 @@ export class OrgDomains {
    * settled (see settledTreeWalk), or the PSL's answer; undefined otherwise (then await of()).
    */
   settledOf(domain: string): { org: string; error?: string } | undefined {
-    let v = this.#values.get(domain);
-    if (v !== undefined || this.#cache.has(domain)) return v;
+    let v = this.#values?.get(domain);
+    if (v !== undefined || this.#cache?.has(domain)) return v;
     if (this.#mode === "rfc7489") v = { org: pslOrgDomain(domain) };
     else {
       const w = settledTreeWalk(this.#lookups, domain);
       if (w === undefined) return undefined;
       v = w.error ? { org: domain, error: w.error } : { org: selectOrgDomain(domain, w.found) };
     }
-    this.#values.set(domain, v);
+    (this.#values ??= new Map()).set(domain, v);
     return v;
   }
 
   of(domain: string): Promise<{ org: string; error?: string }> {
-    let p = this.#cache.get(domain);
+    let p = this.#cache?.get(domain);
     if (!p) {
-      const v = this.#values.get(domain);
+      const v = this.#values?.get(domain);
       p =
         v !== undefined
           ? Promise.resolve(v)
@@ -283,7 +284,7 @@ export class OrgDomains {
             : treeWalk(this.#lookups, domain).then((w) =>
                 w.error ? { org: domain, error: w.error } : { org: selectOrgDomain(domain, w.found) },
               );
-      this.#cache.set(domain, p);
+      (this.#cache ??= new Map()).set(domain, p);
     }
     return p;
   }
