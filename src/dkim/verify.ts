@@ -119,10 +119,23 @@ export async function fetchKey(resolver: Resolver, name: string): Promise<KeyLoo
   return readKey(guardResolver(resolver), name);
 }
 
-/** fetchKey through a resolver already guarded (the verifier's). */
-async function readKey(guarded: Resolver, name: string): Promise<KeyLookup> {
+/**
+ * fetchKey through a resolver already guarded (the verifier's). Not an async function: the answer's
+ * own then, without an async frame and an await per key (about 0.1 us and 1 KB less a signature); a
+ * throw rejects as before.
+ */
+function readKey(guarded: Resolver, name: string): Promise<KeyLookup> {
   // The guard validates the answer and bounds the wait; it never throws or rejects.
-  const answer: DnsAnswer<string[]> = await guarded.txt(name);
+  let asked: Promise<DnsAnswer<string[]>>;
+  try {
+    asked = Promise.resolve(guarded.txt(name));
+  } catch (thrown) {
+    return Promise.reject(thrown);
+  }
+  return asked.then((answer) => keyOfAnswer(name, answer));
+}
+
+function keyOfAnswer(name: string, answer: DnsAnswer<string[]>): KeyLookup {
   if (answer.kind === "error") return { ok: false, result: "temperror", reason: `key lookup at ${name} failed: ${answer.reason}` };
   if (answer.kind !== "ok" || answer.records.length === 0)
     return { ok: false, result: "permerror", reason: `no key at ${name} (${answer.kind})` };
