@@ -109,7 +109,8 @@ export function plainDkimOptions(v: unknown): boolean {
 let justChecked: DkimVerifyOptions | undefined;
 
 function checkOptions(options: DkimVerifyOptions): void {
-  if (options === justChecked) justChecked = undefined;
+  // (justChecked is undefined when unset: options must not be undefined to pass as checked.)
+  if (options === justChecked && options !== undefined) justChecked = undefined;
   else if (!plainDkimOptions(options)) checkDkimVerifyOptions(options);
 }
 
@@ -341,10 +342,32 @@ export class DkimVerifier {
     if (this.#ownBody) this.#body.update(chunk);
   }
 
-  /** Ends the body and returns one result per DKIM-Signature field, top to bottom. */
-  async finish(): Promise<DkimResult[]> {
-    this.#body.end();
-    if (this.#unsettled > 0) await new Promise<void>((wake) => this.#waiting.push(wake));
+  /**
+   * Ends the body and returns one result per DKIM-Signature field, top to bottom. Not an async
+   * function: the verdicts are decided when the last key is in (at once when all are), and the one
+   * promise returned settles with them, or rejects with what was thrown (no async frame, await and
+   * wake-up promise: about 0.1 us a call).
+   */
+  finish(): Promise<DkimResult[]> {
+    try {
+      this.#body.end();
+      if (this.#unsettled === 0) return Promise.resolve(this.#verdicts());
+    } catch (thrown) {
+      return Promise.reject(thrown);
+    }
+    return new Promise<DkimResult[]>((resolve, reject) =>
+      this.#waiting.push(() => {
+        try {
+          resolve(this.#verdicts());
+        } catch (thrown) {
+          reject(thrown);
+        }
+      }),
+    );
+  }
+
+  /** Every result, once every key answer is in. */
+  #verdicts(): DkimResult[] {
     const out: DkimResult[] = [];
     for (const r of this.#results) out.push("sig" in r ? this.#check(r) : r);
     return out;
@@ -435,22 +458,33 @@ export function headerHashInput(
  * A stream whose body fails, or is abandoned when `signal` aborts, gives temperror for every
  * signature that needed the body; a stream whose header cannot be read rejects with its error.
  */
-export async function verifyDkim(message: MessageInput, options: DkimVerifyOptions): Promise<DkimResult[]> {
-  checkOptions(options);
-  if (!isMessageInput(message)) throw new ArgumentError("message must be a Uint8Array, a string, or an async iterable of chunks");
-  if (typeof message === "string" || message instanceof Uint8Array) {
-    // Given whole: read synchronously and fed as one chunk (no async iteration for one chunk).
-    let whole: ParsedMessage;
-    try {
-      whole = openWhole(message, options.limits);
-    } catch (err) {
-      return [unreadableMessage(`the message could not be read: ${describeError(err)}`)];
+export function verifyDkim(message: MessageInput, options: DkimVerifyOptions): Promise<DkimResult[]> {
+  // Not an async function: a message given whole gets finish()'s own promise (no async frame and
+  // no adopting of that promise: about 0.1 us); every throw still becomes a rejection.
+  try {
+    checkOptions(options);
+    if (!isMessageInput(message)) throw new ArgumentError("message must be a Uint8Array, a string, or an async iterable of chunks");
+    if (typeof message === "string" || message instanceof Uint8Array) {
+      // Given whole: read synchronously and fed as one chunk (no async iteration for one chunk).
+      let whole: ParsedMessage;
+      try {
+        whole = openWhole(message, options.limits);
+      } catch (err) {
+        return Promise.resolve([unreadableMessage(`the message could not be read: ${describeError(err)}`)]);
+      }
+      justChecked = options; // nothing ran since the check: the verifier need not check again
+      const verifier = new DkimVerifier(whole.headers, options);
+      if (whole.body.length > 0) verifier.update(whole.body);
+      return verifier.finish();
     }
-    justChecked = options; // nothing ran since the check: the verifier need not check again
-    const verifier = new DkimVerifier(whole.headers, options);
-    if (whole.body.length > 0) verifier.update(whole.body);
-    return verifier.finish();
+  } catch (thrown) {
+    return Promise.reject(thrown);
   }
+  return verifyDkimStream(message, options);
+}
+
+/** verifyDkim of a message stream (options checked). */
+async function verifyDkimStream(message: Exclude<MessageInput, string | Uint8Array>, options: DkimVerifyOptions): Promise<DkimResult[]> {
   let opened: Awaited<ReturnType<typeof openMessage>>;
   try {
     opened = await openMessage(options.signal ? abortableStream(message, options.signal) : message, options.limits);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DkimVerifier, signDkim } from "../../src/dkim/index.js";
+import { DkimVerifier, signDkim, verifyDkim } from "../../src/dkim/index.js";
 import type { Resolver } from "../../src/dns/index.js";
 import { splitMessage } from "../../src/message/index.js";
 import { ED_PEM, exampleResolver, RSA_PEM } from "../helpers/keys.js";
@@ -78,5 +78,24 @@ describe("DkimVerifier.finish", () => {
     const done = v.finish();
     controller.abort();
     expect((await done).map((x) => x.result)).toEqual(["temperror", "temperror", "temperror", "temperror"]);
+  });
+
+  it("verifyDkim and finish() reject, never throw, for a wrong call or a failing check (they are not async functions)", async () => {
+    const bad = [
+      () => verifyDkim(MESSAGE, { resolver, maxSignatures: 0 }),
+      () => verifyDkim(MESSAGE, { resolver, unknown: 1 } as never),
+      () => verifyDkim(42 as never, { resolver }),
+      () => verifyDkim(MESSAGE, undefined as never),
+    ];
+    for (const call of bad) {
+      let promise: Promise<unknown> | undefined;
+      expect(() => {
+        promise = call();
+      }).not.toThrow();
+      await expect(promise).rejects.toThrow();
+    }
+    // Options left out are refused as the schema refuses them (they passed as "just checked" before).
+    await expect(verifyDkim(MESSAGE, undefined as never)).rejects.toThrow(/options/);
+    expect(() => new DkimVerifier([], undefined as never)).toThrow(/options/);
   });
 });
