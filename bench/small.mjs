@@ -4,7 +4,7 @@
  * msgauth (argument: its dist/index.js; default this checkout's dist/). CPU time
  * (process.cpuUsage), not wall time, so that other processes on a shared machine weigh less; each
  * row is the median of SMALL_ROUNDS (default 7) turns of SMALL_MS (default 300) ms, the rows in
- * turn. Not part of `npm run bench`:
+ * turn. `npm run bench` runs it on this checkout's dist/; for another build:
  * `npx tsup --silent -d /tmp/mine/dist && node --expose-gc bench/small.mjs /tmp/mine/dist/index.js`.
  * SMALL_ONLY=authenticate,spf picks rows (by prefix).
  */
