@@ -39,7 +39,7 @@ import {
   vouch,
 } from "./options.js";
 import { checkSpf, type SpfOptions, type SpfParams, type SpfResult } from "./spf/check.js";
-import { receivedSpf } from "./spf/received-spf.js";
+import { writeReceivedSpf } from "./spf/received-spf.js";
 
 /** The SMTP envelope of a message: what the SMTP session recorded. */
 export interface Envelope {
@@ -501,9 +501,10 @@ async function evaluate(
   if (arc) entries.push(arcEntry(arc, e.ip));
   if (dmarc) entries.push(dmarcEntry(dmarc));
   const authenticationResults = formatAuthResults(authservId, entries);
-  // Made whole (a property added later changes the object's shape on every call).
+  // Made whole (a property added later changes the object's shape on every call). Received-SPF is
+  // written for the authserv-id checked above, with no options object to check (0.3-0.5 us of CPU).
   const headers: AuthenticationResult["headers"] = spf
-    ? { authenticationResults, receivedSpf: receivedSpf(spf, { receiver: authservId }) }
+    ? { authenticationResults, receivedSpf: writeReceivedSpf(spf, authservId) }
     : { authenticationResults };
   let arcSeal: ArcSealResult | undefined;
   if (seal) {

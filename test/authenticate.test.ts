@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { authenticate, type DnsQueryEvent, type Resolver } from "../src/index.js";
+import { authenticate, type DnsQueryEvent, type Resolver, receivedSpf } from "../src/index.js";
 import { exampleResolver, fixture } from "./helpers/keys.js";
 
 const NOW = () => Date.parse("2026-11-20T12:00:00Z");
@@ -30,6 +30,7 @@ describe("authenticate() end to end over the fixture zones", () => {
     );
     expect(r.headers.receivedSpf).toMatch(/^Received-SPF: pass \(mx\.example\.org: domain of alice@example\.com designates/);
     expect(r.prepend).toBe(`${r.headers.authenticationResults}\r\n${r.headers.receivedSpf}\r\n`);
+    expect(r.headers.receivedSpf).toBe(receivedSpf(r.spf!, { receiver: "mx.example.org" })); // the public writer's field
     expect(r.dmarc).toMatchObject({ result: "pass", disposition: "none", policy: "reject" });
   });
 

@@ -133,7 +133,11 @@ class Fold {
  */
 export function receivedSpf(result: SpfResult, options: ReceivedSpfOptions = {}): string {
   if (!plainReceivedSpfOptions(options)) checkReceivedSpfOptions(options);
-  const receiver = options.receiver ?? "";
+  return writeReceivedSpf(result, options.receiver ?? "");
+}
+
+/** receivedSpf(result, { receiver }) for a receiver already known to be a string (authenticate()'s authserv-id): no options object to check. */
+export function writeReceivedSpf(result: SpfResult, receiver: string): string {
   const f = new Fold();
   f.put(result.result);
   // Each value is looked at once, for the comment and for its key=value pair.

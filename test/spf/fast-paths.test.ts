@@ -5,7 +5,7 @@ import { asciiDomain } from "../../src/message/address.js";
 import { commentText, foldField, quoteIfNeeded, words } from "../../src/message/fold.js";
 import { checkReceivedSpfOptions, checkSpfHeloParams, checkSpfOptions, checkSpfParams } from "../../src/options.js";
 import { checkableDomain, plainSpfOptions, plainSpfParams, type SpfResult } from "../../src/spf/check.js";
-import { plainReceivedSpfOptions, quoteValue, receivedSpf } from "../../src/spf/received-spf.js";
+import { plainReceivedSpfOptions, quoteValue, receivedSpf, writeReceivedSpf } from "../../src/spf/received-spf.js";
 import { isSpfRecord } from "../../src/spf/record.js";
 
 // SPF's hot path skips work the general path does (issue 19): each shortcut must decide exactly as the
@@ -282,6 +282,8 @@ describe("Received-SPF: the one-pass writer writes what the general path wrote",
         const spf = r as SpfResult;
         expect(receivedSpf(spf, { receiver })).toBe(receivedSpfReference(spf, receiver));
         expect(receivedSpf(spf)).toBe(receivedSpfReference(spf, ""));
+        // authenticate()'s call, with no options object to check
+        expect(writeReceivedSpf(spf, receiver)).toBe(receivedSpfReference(spf, receiver));
       }),
       { numRuns: 20000 },
     );
