@@ -552,8 +552,8 @@ function guardedResolver(options: SpfOptions): Resolver {
       ...(options.signal ? { signal: options.signal } : {}),
     });
   if (options.signal) return guardResolver(options.resolver, { signal: options.signal });
-  // A BudgetedResolver (authenticate()'s, one per message) guards its queries: it is its own guard.
-  if (options.resolver instanceof BudgetedResolver) return options.resolver;
+  // A BudgetedResolver (authenticate()'s, one per message) is its own guard and comes back as it is;
+  // a subclass of it, which may override a method, is guarded like any resolver (guard.ts decides).
   return guardResolver(options.resolver); // made once per resolver (guard.ts)
 }
 

@@ -321,3 +321,46 @@ describe("parse caches", () => {
     expect(parseSpfRecord("v=spf1 ip4:192.0.2.0/24 -all")).toEqual(a);
   });
 });
+
+describe("a resolver that only looks guarded", () => {
+  // A subclass of BudgetedResolver may override a method: checkSpf guards it like any resolver
+  // (red team: garbage from such a txt() threw a TypeError out of checkSpf, a throw or a rejection
+  // threw, and a never-settling answer hung it).
+  const inner = new FixtureResolver(zoneFromObject({ "example.com": { TXT: "v=spf1 -all" } }));
+  const params = { ip: "192.0.2.1", helo: "h.example.com", mailFrom: "a@example.com" };
+  const hostile: Array<[string, () => unknown]> = [
+    ["garbage records", () => Promise.resolve({ kind: "ok", records: [42, null] })],
+    [
+      "a synchronous throw",
+      () => {
+        throw new Error("boom");
+      },
+    ],
+    ["a rejection", () => Promise.reject(new Error("boom"))],
+  ];
+  for (const [name, txt] of hostile)
+    it(`${name}: temperror, not a throw`, async () => {
+      class Hostile extends BudgetedResolver {
+        override txt(): never {
+          return txt() as never;
+        }
+      }
+      const r = await checkSpf(params, { resolver: new Hostile(inner, { maxQueries: 50 }) });
+      expect(r.result).toBe("temperror");
+    });
+  it("a never-settling answer: temperror within the time budget", async () => {
+    class Stalled extends BudgetedResolver {
+      override txt(): never {
+        return new Promise(() => {}) as never;
+      }
+    }
+    const t0 = Date.now();
+    const r = await checkSpf(params, { resolver: new Stalled(inner, { maxQueries: 50 }), timeBudgetMs: 200 });
+    expect(r.result).toBe("temperror");
+    expect(Date.now() - t0).toBeLessThan(200 + 5000);
+  });
+  it("a BudgetedResolver itself is still used as it is (its answers are guarded)", async () => {
+    const r = await checkSpf(params, { resolver: new BudgetedResolver(inner, { maxQueries: 50 }) });
+    expect(r.result).toBe("fail");
+  });
+});
