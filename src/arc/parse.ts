@@ -68,7 +68,8 @@ function common(tags: Map<string, Tag>, what: string): Common | string {
   const instance = instanceOf(tags.get("i")!.value);
   if (instance === undefined) return `${what}: i= must be 1-${MAX_ARC_INSTANCES}`;
   const algorithm = tags.get("a")!.value.toLowerCase();
-  if (!(algorithm in ALGORITHMS)) return `${what}: unsupported algorithm a=${algorithm}`;
+  // Own keys only: `in` finds Object.prototype's (a=constructor, a=__proto__).
+  if (!Object.hasOwn(ALGORITHMS, algorithm)) return `${what}: unsupported algorithm a=${algorithm}`;
   const bTag = tags.get("b")!;
   const signatureText = stripWsp(bTag.value);
   const signature = decodeBase64Text(signatureText);

@@ -487,7 +487,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       case "help":
         if (args[0] === "tlsrpt") return await cmdTlsrpt(["--help"], io);
         if (args[0] === "report") return await cmdReport(["--help"], io);
-        if (args[0] && COMMAND_HELP[args[0]]) throw new HelpRequest(args[0]);
+        if (args[0] && Object.hasOwn(COMMAND_HELP, args[0])) throw new HelpRequest(args[0]);
         await io.stdout(`${USAGE}\n`);
         return EXIT.ok;
       case "--help":
@@ -502,7 +502,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     }
   } catch (err) {
     if (err instanceof HelpRequest) {
-      await io.stdout(`${COMMAND_HELP[err.message] ?? USAGE}\n`);
+      await io.stdout(`${(Object.hasOwn(COMMAND_HELP, err.message) ? COMMAND_HELP[err.message] : undefined) ?? USAGE}\n`);
       return EXIT.ok;
     }
     if (err instanceof UsageError) {

@@ -369,7 +369,8 @@ export function parseSignatureGeneral(field: HeaderField): { ok: true; sig: Dkim
   }
   if (tags.get("v")!.value !== "1") return problem(`unsupported version v=${tags.get("v")!.value}`, tags);
   const algorithm = tags.get("a")!.value.toLowerCase();
-  const alg = ALGORITHMS[algorithm];
+  // Own keys only: a=constructor or a=__proto__ must not find Object.prototype's (red team).
+  const alg = Object.hasOwn(ALGORITHMS, algorithm) ? ALGORITHMS[algorithm] : undefined;
   if (!alg) return problem(`unknown algorithm a=${algorithm}`, tags);
   const bTag = tags.get("b")!;
   const signatureText = stripWsp(bTag.value);
