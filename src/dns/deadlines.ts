@@ -6,7 +6,14 @@
  * comes. While any deadline is pending the timer is armed and keeps the process alive (a caller
  * awaiting a result still does); once none is, the timer is cleared by the end of the event-loop
  * turn, so it never keeps a process alive longer than the waits it bounds.
+ *
+ * When the timer fires, the deadlines it finds due are expired in the check phase of that event-loop
+ * turn (a setImmediate), not at once: timers due before it (a resolver answering by setTimeout) and
+ * the I/O callbacks of that turn's poll phase (an answer that came while the loop was blocked) run
+ * first, so an answer that was due before its deadline wins, as with a setTimeout per query.
  */
+
+import { setImmediate as nodeSetImmediate } from "node:timers";
 
 /** Something that must happen by a time. */
 export interface Deadline {
@@ -38,6 +45,10 @@ let idleCheck = false;
  */
 let armedWith: unknown;
 let idleWith: unknown;
+/** Deadlines at or before this (performance.now() ms) are expired by the pending expiry pass. */
+let dueBy = Number.NEGATIVE_INFINITY;
+/** Whether an expiry pass is scheduled (a setImmediate). */
+let expiryPending = false;
 
 /** Schedules `d` (not already scheduled) to expire at `d.at`; an infinite `at` is never scheduled. */
 export function addDeadline(d: Deadline): void {
@@ -92,16 +103,41 @@ function arm(at: number): void {
   armedAt = at;
   armedWith = setTimeout;
   // Not unref'd: a caller awaiting a result keeps the process alive until its waits end.
-  timer = setTimeout(fire, delay);
+  // Given the setImmediate of the same timers (real, fake, or wrapped by an instrumentation agent):
+  // a real timer firing after a switch to fake ones must not wait on a fake immediate.
+  timer = setTimeout(fire, delay, setImmediate);
 }
 
-function fire(): void {
+function fire(immediate: typeof setImmediate): void {
   timer = undefined;
   armedAt = Number.POSITIVE_INFINITY;
   const now = performance.now() + SLACK_MS;
+  // Fake timers (@sinonjs/fake-timers as in vi.useFakeTimers and Jest's, or Jest's legacy mocks):
+  // time moves only when the test advances it, timers run one by one in time order, and a fake
+  // immediate would run late or never; expire what is due at once.
+  if (immediate !== nodeSetImmediate && ("clock" in immediate || "_isMockFunction" in immediate)) return expireBy(now);
+  // What is due now is expired in this turn's check phase, after the timers and I/O callbacks that
+  // were due with it: an answer delivered by one of them settles its query first and wins.
+  if (now > dueBy) dueBy = now;
+  if (!expiryPending) {
+    expiryPending = true;
+    immediate(expireDue);
+  }
+}
+
+function expireDue(): void {
+  const by = dueBy;
+  dueBy = Number.NEGATIVE_INFINITY;
+  expiryPending = false;
+  // Only what was due when the timer fired: a deadline that came due since (a long callback in
+  // between) may have its answer in the next turn's timers; it is re-armed.
+  expireBy(by);
+}
+
+function expireBy(by: number): void {
   // Each deadline leaves the heap before it expires: an expiry that schedules or removes others
   // (a resolver's abort listener starting a query) finds the heap consistent.
-  while (heap.length > 0 && heap[0]!.at <= now) {
+  while (heap.length > 0 && heap[0]!.at <= by) {
     const d = heap[0]!;
     removeDeadline(d);
     d.expire();

@@ -4,7 +4,8 @@
 // caller awaiting a result keeps the process alive.
 import { execFile } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { getEventListeners } from "node:events";
+import { getEventListeners, once } from "node:events";
+import { connect, createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { describe, expect, it, onTestFinished } from "vitest";
@@ -185,6 +186,126 @@ describe("the shared deadline scheduler", () => {
     );
     expect(JSON.parse(out.trim())).toEqual({ result: "temperror", timers: 0 });
   }, 40_000);
+});
+
+/** Blocks the event loop for `ms` (a big message, a GC pause, another call's CPU work). */
+function blockLoop(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+}
+
+// With one timer for every deadline, the timer armed for the earliest (often another call's) finds
+// later deadlines due too when the event loop was blocked past them. An answer that was due before
+// its deadline (a timer callback due earlier, an I/O callback of the same turn) must still win, as it
+// did when each query had a setTimeout of its own: a lost answer turns fail/reject into temperror.
+describe("under event-loop lag, an answer due before its deadline wins", () => {
+  const byTimer = <T>(ms: number, value: T) => new Promise<T>((r) => setTimeout(() => r(value), ms));
+
+  it("an answer by a timer due before its query's timeout, the loop blocked past both, another query's earlier deadline armed", async () => {
+    const r: Resolver = { ...silent, txt: () => byTimer(5, { kind: "ok", records: ["v=spf1 -all"] }) };
+    const other = guardedQuery(silent, "A", "other.example", { timeoutMs: 2 }); // arms the shared timer first
+    const p = guardedQuery(r, "TXT", "example.com", { timeoutMs: 30 });
+    blockLoop(60);
+    expect(await settlesWithin(p, 1030)).toEqual({ kind: "ok", records: ["v=spf1 -all"] });
+    expect(await settlesWithin(other, 1002)).toEqual({ kind: "error", reason: "no DNS answer within 2 ms" });
+    await turn();
+    expect(scheduledDeadlines()).toEqual({ pending: 0, armed: false });
+  });
+
+  it("authenticate(): a spoofed From of a p=reject domain still gets dmarc fail/reject, not temperror", async () => {
+    const fixtures = exampleResolver();
+    const delayed = {} as Resolver;
+    for (const t of ["txt", "a", "aaaa", "mx", "ptr"] as const) {
+      // The timer is set when the query is sent (before the block): its answer is due in 5 ms.
+      (delayed as unknown as Record<string, unknown>)[t] = (n: string) => byTimer(5, null).then(() => fixtures[t](n) as Promise<unknown>);
+    }
+    const message = fixture("messages/spoofed.eml"); // From: alice@example.com; _dmarc.example.com p=reject
+    // Another call (a busy server) whose 2 ms query deadline arms the shared timer first.
+    const busy = authenticate(message, { ip: "203.0.113.1" }, { authservId: "mx", resolver: silent, limits: { dnsQueryTimeoutMs: 2 } });
+    const p = authenticate(
+      message,
+      { ip: "203.0.113.9", helo: "evil.example", mailFrom: "x@evil.example" },
+      { authservId: "mx", resolver: delayed, limits: { dnsQueryTimeoutMs: 30 } },
+    );
+    blockLoop(60);
+    const r = await settlesWithin(p, 10_000);
+    await settlesWithin(busy, 10_000);
+    expect(r.dmarc).toMatchObject({ result: "fail", disposition: "reject" });
+    expect(r.spf).toMatchObject({ result: "none" });
+    expect(r.iprev).toMatchObject({ result: "fail" });
+  });
+
+  it("an answer delivered by an I/O callback (a TCP socket) that arrived while the loop was blocked wins", async () => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const { port } = server.address() as { port: number };
+    const client = connect(port, "127.0.0.1");
+    const [[peer]] = await Promise.all([once(server, "connection"), once(client, "connect")]);
+    onTestFinished(() => {
+      client.destroy();
+      peer.destroy();
+      server.close();
+    });
+    let queued = -1;
+    const r: Resolver = {
+      ...silent,
+      // The answer is the peer's bytes: written to the kernel at once (nothing left queued), read by
+      // the client's data callback in the poll phase after the block.
+      txt: () =>
+        new Promise((resolve) => {
+          client.once("data", () => resolve({ kind: "ok", records: ["v=spf1 -all"] }));
+          peer.write("answer");
+          queued = peer.writableLength;
+        }),
+    };
+    const other = guardedQuery(silent, "A", "other.example", { timeoutMs: 2 });
+    const p = guardedQuery(r, "TXT", "example.com", { timeoutMs: 30 });
+    expect(queued).toBe(0);
+    blockLoop(60);
+    expect(await settlesWithin(p, 1030)).toEqual({ kind: "ok", records: ["v=spf1 -all"] });
+    expect(await settlesWithin(other, 1002)).toEqual({ kind: "error", reason: "no DNS answer within 2 ms" });
+  });
+
+  it("a never-answering resolver still times out, blocked loop or not", async () => {
+    const other = guardedQuery(silent, "A", "other.example", { timeoutMs: 2 });
+    const p = guardedQuery(silent, "TXT", "example.com", { timeoutMs: 30 });
+    blockLoop(60);
+    expect(await settlesWithin(p, 1030)).toEqual({ kind: "error", reason: "no DNS answer within 30 ms" });
+    expect(await settlesWithin(other, 1002)).toEqual({ kind: "error", reason: "no DNS answer within 2 ms" });
+    const alone = guardedQuery(silent, "MX", "example.com", { timeoutMs: 50 });
+    expect(await settlesWithin(alone, 1050)).toEqual({ kind: "error", reason: "no DNS answer within 50 ms" });
+    await turn();
+    expect(scheduledDeadlines()).toEqual({ pending: 0, armed: false });
+  });
+
+  it("a deadline that came due only after the timer fired is left to the next turn: an answer due before it still wins", async () => {
+    const events: string[] = [];
+    const t0 = performance.now();
+    // Runs in the timers phase before the scheduler's timer (due at +1 ms, it at +2 ms): its
+    // immediate, which blocks past d2, runs before the scheduler's expiry pass.
+    setTimeout(() => setImmediate(() => blockLoop(60)), 1);
+    const d1: Deadline = { at: t0 + 2, slot: -1, expire: () => events.push("d1 expired") };
+    const d2: Deadline = { at: t0 + 30, slot: -1, expire: () => events.push("d2 expired") };
+    addDeadline(d1);
+    addDeadline(d2);
+    setTimeout(() => {
+      if (d2.slot >= 0) {
+        removeDeadline(d2);
+        events.push("d2 answered");
+      }
+    }, 20);
+    blockLoop(10);
+    await settlesWithin(
+      (async () => {
+        while (events.length < 2) await new Promise((r) => setTimeout(r, 5));
+      })(),
+      5000,
+    );
+    expect(events).toEqual(["d1 expired", "d2 answered"]);
+    await turn();
+    expect(scheduledDeadlines()).toEqual({ pending: 0, armed: false });
+  });
 });
 
 describe("the guard's fast path for msgauth's own resolvers (no options object)", () => {
