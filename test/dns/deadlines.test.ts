@@ -267,6 +267,28 @@ describe("under event-loop lag, an answer due before its deadline wins", () => {
     expect(await settlesWithin(other, 1002)).toEqual({ kind: "error", reason: "no DNS answer within 2 ms" });
   });
 
+  it("the same with setImmediate wrapped by an instrumentation agent (not fake timers): the answer wins", async () => {
+    const original = globalThis.setImmediate;
+    let wrappedCalls = 0;
+    globalThis.setImmediate = Object.assign(
+      (cb: (...args: unknown[]) => void, ...args: unknown[]) => {
+        wrappedCalls++;
+        return original(cb, ...args);
+      },
+      { __promisify__: original.__promisify__ },
+    ) as typeof setImmediate;
+    onTestFinished(() => {
+      globalThis.setImmediate = original;
+    });
+    const r: Resolver = { ...silent, txt: () => byTimer(5, { kind: "ok", records: ["v=spf1 -all"] }) };
+    const other = guardedQuery(silent, "A", "other.example", { timeoutMs: 2 });
+    const p = guardedQuery(r, "TXT", "example.com", { timeoutMs: 30 });
+    blockLoop(60);
+    expect(await settlesWithin(p, 1030)).toEqual({ kind: "ok", records: ["v=spf1 -all"] });
+    expect(await settlesWithin(other, 1002)).toEqual({ kind: "error", reason: "no DNS answer within 2 ms" });
+    expect(wrappedCalls).toBeGreaterThan(0);
+  });
+
   it("a never-answering resolver still times out, blocked loop or not", async () => {
     const other = guardedQuery(silent, "A", "other.example", { timeoutMs: 2 });
     const p = guardedQuery(silent, "TXT", "example.com", { timeoutMs: 30 });
