@@ -31,6 +31,7 @@ import {
   anyObject,
   checkArcOverrideOptions,
   ENVELOPE_HINTS,
+  isPlainObject,
   isResolver,
   refuseOptions,
   timerMs,
@@ -221,8 +222,6 @@ const ALL_CHECKS: Readonly<Required<NonNullable<AuthenticateOptions["checks"]>>>
   iprev: true,
 });
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
 const optionalString = (v: unknown, max: number) => v === undefined || (typeof v === "string" && v.length <= max);
 const optionalFunction = (v: unknown) => v === undefined || typeof v === "function";
 

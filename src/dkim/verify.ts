@@ -5,7 +5,7 @@ import { abortableStream } from "../message/abortable.js";
 import type { HeaderField } from "../message/header.js";
 import { isMessageInput, type MessageInput, openMessage, openWhole } from "../message/input.js";
 import type { ParsedMessage, SplitLimits } from "../message/split.js";
-import { checkDkimVerifyOptions, isResolver } from "../options.js";
+import { checkDkimVerifyOptions, isPlainObject, isResolver } from "../options.js";
 import { BodyHashes, type BodyHashResult, type BodyHashSpec } from "./body-hash.js";
 import { headerHashBytes, selectHeaders } from "./canonicalize.js";
 import { verifyHeaderData } from "./crypto.js";
@@ -79,8 +79,6 @@ export interface DkimVerifyOptions {
   bodyHashes?: BodyHashes;
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
 const optionalPositiveInt = (v: unknown) => v === undefined || (typeof v === "number" && Number.isSafeInteger(v) && v > 0);
 
 /**

@@ -1,7 +1,7 @@
 import { guardResolver } from "../dns/guard.js";
 import { formatIp, parseIp } from "../dns/ip.js";
 import type { Resolver } from "../dns/types.js";
-import { checkIprevOptions, isVouched } from "../options.js";
+import { checkIprevOptions, isPlainObject, isResolver, isVouched } from "../options.js";
 
 export interface IprevResult {
   /** RFC 8601 3 words. */
@@ -44,26 +44,6 @@ export async function checkIprev(
   return { result: "fail", ip: addr, reason: `no PTR name (${ptr.records.slice(0, 3).join(", ")}) resolves back to ${addr}` };
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
-
-/** An object with the five Resolver methods, read without a throw (what the checker's isResolver decides). */
-function isResolverObject(v: unknown): boolean {
-  if (typeof v !== "object" || v === null) return false;
-  try {
-    const r = v as Record<string, unknown>;
-    return (
-      typeof r.txt === "function" &&
-      typeof r.a === "function" &&
-      typeof r.aaaa === "function" &&
-      typeof r.mx === "function" &&
-      typeof r.ptr === "function"
-    );
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Whether checkIprevOptions accepts `v`, decided by hand for the usual shapes; false leaves the
  * decision (and any refusal) to the checker. Never true for what the checker refuses
@@ -74,7 +54,7 @@ export function plainIprevOptions(v: unknown): boolean {
   for (const key in v) if (key !== "resolver" && key !== "maxNames" && key !== "signal") return false;
   const { maxNames, signal } = v;
   return (
-    isResolverObject(v.resolver) &&
+    isResolver(v.resolver) &&
     (maxNames === undefined || (Number.isSafeInteger(maxNames) && (maxNames as number) >= 1)) &&
     (signal === undefined || signal instanceof AbortSignal)
   );

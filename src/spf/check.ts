@@ -4,7 +4,7 @@ import { formatIp, type ParsedIp, parseIPv4, parseIp, prefixMatch } from "../dns
 import { eventLoopTurn, Prefetcher } from "../dns/prefetch.js";
 import type { DnsAnswer, RecordsByType, RecordType, Resolver } from "../dns/types.js";
 import { asciiDomain } from "../message/address.js";
-import { checkSpfHeloParams, checkSpfOptions, checkSpfParams, isTimerMs, isVouched } from "../options.js";
+import { checkSpfHeloParams, checkSpfOptions, checkSpfParams, isPlainObject, isResolver, isTimerMs, isVouched } from "../options.js";
 import { expandMacro, type MacroPart, type MacroValues, parseMacroString } from "./macro.js";
 import { countsLookup, type Directive, isSpfRecord, parseSpfRecord, type Qualifier, type SpfRecord } from "./record.js";
 
@@ -616,8 +616,6 @@ async function run(
   return spfResult(identity, checked, senderText, ipText, helo, ev.lookups, ev.voids, outcome);
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
 const optionalString = (v: unknown) => v === undefined || typeof v === "string";
 
 /**
@@ -645,29 +643,12 @@ const PLAIN_OPTION_KEYS = new Set([
 ]);
 const optionalCount = (v: unknown, min: number) => v === undefined || (Number.isSafeInteger(v) && (v as number) >= min);
 
-/** isResolver without its array and closure a call: an object with the five methods, read without a throw. */
-function isResolverObject(v: unknown): boolean {
-  if (typeof v !== "object" || v === null) return false;
-  try {
-    const r = v as Record<string, unknown>;
-    return (
-      typeof r.txt === "function" &&
-      typeof r.a === "function" &&
-      typeof r.aaaa === "function" &&
-      typeof r.mx === "function" &&
-      typeof r.ptr === "function"
-    );
-  } catch {
-    return false;
-  }
-}
-
 /** Whether checkSpfOptions accepts `v`, decided by hand; see plainSpfParams. */
 export function plainSpfOptions(v: unknown): boolean {
   if (!isPlainObject(v)) return false;
   for (const key in v) if (!PLAIN_OPTION_KEYS.has(key)) return false;
   return (
-    isResolverObject(v.resolver) &&
+    isResolver(v.resolver) &&
     optionalCount(v.maxLookups, 0) &&
     optionalCount(v.maxVoidLookups, 0) &&
     optionalCount(v.maxMxNames, 1) &&
