@@ -7,6 +7,7 @@
  * (default: this checkout's dist/).
  */
 import { readFileSync } from "node:fs";
+import { side } from "./cpu-rate.mjs";
 
 const lib = await import(
   new URL(process.argv[2] ?? "../dist/index.js", process.argv[2] ? `file://${process.cwd()}/` : import.meta.url).href
@@ -28,30 +29,6 @@ const call = {
   chain: { result: "none", reason: "no chain", instances: 0, sets: [] },
 };
 
-const cpu = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
-async function rate(fn, ms) {
-  const w = performance.now();
-  do await fn();
-  while (performance.now() - w < ms / 5);
-  let n = 0;
-  const t = performance.now();
-  const c = cpu();
-  while (n < 3 || performance.now() - t < ms) {
-    await fn();
-    n++;
-  }
-  return (n * 1000) / (cpu() - c);
-}
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-async function side(fns, ms, rounds = 7) {
-  globalThis.gc?.();
-  const r = fns.map(() => []);
-  for (let k = 0; k < rounds; k++) for (const [i, f] of fns.entries()) r[i].push(await rate(f, ms));
-  return r.map(median);
-}
 const ms = Number(process.env.AB_MS ?? 400);
 
 for (const [name, pem, selector] of [

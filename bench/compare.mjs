@@ -10,6 +10,7 @@
  */
 import { createHash, createPublicKey, createSign, verify as cryptoVerify, sign } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { median, cpuRate as rate, side } from "./cpu-rate.mjs";
 
 const old = await import(new URL(process.argv[2] ?? "", `file://${process.cwd()}/`).href);
 const now = await import(new URL("../dist/index.js", import.meta.url).href);
@@ -56,30 +57,6 @@ const one = [{ domain: "bench.example", selector: "rsa2048", privateKey: RSA }];
 const two = [...one, { domain: "bench.example", selector: "ed25519", privateKey: ED }];
 const edOnly = [{ domain: "bench.example", selector: "ed25519", privateKey: ED }];
 const cases = [await mk("2KB", 2048, one), await mk("2KB-ed25519", 2048, edOnly), await mk("50KB", 50 * 1024, two)];
-const cpu = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
-async function rate(fn, ms) {
-  const w = performance.now();
-  do await fn();
-  while (performance.now() - w < ms / 5);
-  let n = 0;
-  const t = performance.now();
-  const c = cpu();
-  while (n < 3 || performance.now() - t < ms) {
-    await fn();
-    n++;
-  }
-  return (n * 1000) / (cpu() - c);
-}
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-async function side(fns, ms, rounds = 7) {
-  global.gc?.();
-  const r = fns.map(() => []);
-  for (let k = 0; k < rounds; k++) for (const [i, f] of fns.entries()) r[i].push(await rate(f, ms));
-  return r.map(median);
-}
 function floor(c) {
   const data = Buffer.from(`from:News <news@bench.example>\r\nsubject:x\r\ndkim-signature:v=1; a=rsa-sha256; b=`);
   const rsaPub = createPublicKey(RSA),

@@ -10,6 +10,7 @@
  */
 import { createHash, createPublicKey, createSign, verify as cryptoVerify, sign } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { cpuRate, median } from "./cpu-rate.mjs";
 
 const target = process.argv[2]
   ? new URL(process.argv[2], `file://${process.cwd()}/`).href
@@ -103,25 +104,8 @@ const rows = [
   ["authres formatAuthResults", async () => m.formatAuthResults("mx.test", [m.spfEntry(spf), ...dkim.map((d) => m.dkimEntry(d))])],
 ];
 
-const cpu = () => {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-};
 /** CPU microseconds per call, over about `ms` of wall time after a fifth of it untimed. */
-async function perCall(fn, ms) {
-  const w = performance.now();
-  do await fn();
-  while (performance.now() - w < ms / 5);
-  let n = 0;
-  const t = performance.now();
-  const c = cpu();
-  while (n < 3 || performance.now() - t < ms) {
-    await fn();
-    n++;
-  }
-  return (cpu() - c) / n;
-}
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const perCall = async (fn, ms) => 1e6 / (await cpuRate(fn, ms));
 const only = process.env.SMALL_ONLY?.split(",");
 const picked = rows.filter(([name]) => !only || only.some((p) => name.startsWith(p) || name.startsWith(`floor`)));
 const ms = Number(process.env.SMALL_MS ?? 300);
