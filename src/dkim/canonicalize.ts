@@ -26,28 +26,7 @@ function headerSimple(raw: Uint8Array): Uint8Array {
  */
 function headerRelaxed(raw: Uint8Array, colon: number): Uint8Array {
   const out = new Uint8Array(raw.length + 2);
-  let o = 0;
-  let nameEnd = colon;
-  while (nameEnd > 0 && (raw[nameEnd - 1] === SP || raw[nameEnd - 1] === TAB)) nameEnd--;
-  for (let i = 0; i < nameEnd; i++) {
-    const c = raw[i]!;
-    out[o++] = c >= 0x41 && c <= 0x5a ? c + 0x20 : c;
-  }
-  out[o++] = COLON;
-  let pendingSpace = false;
-  let started = false;
-  for (let i = colon + 1; i < raw.length; i++) {
-    const c = raw[i]!;
-    if (c === CR || c === LF) continue; // unfold
-    if (c === SP || c === TAB) {
-      pendingSpace = started;
-      continue;
-    }
-    if (pendingSpace) out[o++] = SP;
-    pendingSpace = false;
-    started = true;
-    out[o++] = c;
-  }
+  let o = writeRelaxed(out, 0, raw, colon, raw.length, raw.length);
   out[o++] = CR;
   out[o++] = LF;
   return out.subarray(0, o);
@@ -127,8 +106,9 @@ export function headerHashBytes(
 }
 
 /**
- * headerRelaxed into `out` at `o`, without the CRLF, skipping raw[skipStart, skipEnd) (after the
- * colon) as if it were not there; returns the new offset.
+ * RFC 6376 3.4.2 relaxed, as headerRelaxed, written into `out` at `o` without the CRLF, skipping
+ * raw[skipStart, skipEnd) (after the colon) as if it were not there; returns the new offset. The one
+ * relaxed header canonicalizer: headerRelaxed and headerHashBytes both write through it.
  */
 function writeRelaxed(out: Uint8Array, o: number, raw: Uint8Array, colon: number, skipStart: number, skipEnd: number): number {
   let nameEnd = colon;
