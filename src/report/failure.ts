@@ -2,14 +2,12 @@ import { createHash, randomBytes } from "node:crypto";
 import type { AuthenticationResult, Envelope } from "../authenticate.js";
 import { type DkimSignOptions, signDkim } from "../dkim/sign.js";
 import type { DmarcMode } from "../dmarc/discover.js";
-import { verifyReportDestination } from "../dmarc/report.js";
 import { guardResolver } from "../dns/guard.js";
 import type { Resolver } from "../dns/types.js";
-import { describeError } from "../errors.js";
 import { checkOptionKeys, checkTimerMs, invalidOption } from "../options.js";
 import { rfc5322Date } from "./email.js";
 import { headerBytes } from "./header-field.js";
-import { checkCount, checkResolverShape, safeAddress, withDeadline } from "./reporter.js";
+import { checkCount, checkResolverShape, startDestinationChecks, withDeadline } from "./reporter.js";
 
 /** What a failure report may carry (RFC 9991 7: privacy). */
 export interface Redaction {
@@ -323,21 +321,7 @@ export class FailureReporter {
           reason: `only the first ${max} ruf= destinations are used`,
         });
     // The destination checks run side by side under one deadline.
-    const checkMs = this.#o.checkTimeoutMs ?? 10_000;
-    const signal = AbortSignal.timeout(checkMs);
-    const targets = ruf.slice(0, max).map((dest) => {
-      const m = /^mailto:([^?]+)/i.exec(dest.uri);
-      const to = m ? safeAddress(m[1]!) : undefined;
-      const check = to
-        ? verifyReportDestination(d.policyDomain!, dest.uri, {
-            resolver: this.#o.resolver,
-            signal,
-            timeoutMs: checkMs,
-            ...(this.#o.dmarcMode ? { mode: this.#o.dmarcMode } : {}),
-          }).catch((err: unknown) => ({ result: "temperror" as const, reason: `destination check: ${describeError(err)}` }))
-        : undefined;
-      return { dest, m, to, check };
-    });
+    const targets = startDestinationChecks(d.policyDomain!, ruf.slice(0, max), this.#o);
     for (const { dest, m, to, check: pending } of targets) {
       if (!m) continue;
       if (!to || !pending) {

@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import type { DkimSignOptions } from "../dkim/sign.js";
 import type { DmarcMode } from "../dmarc/discover.js";
-import { verifyReportDestination } from "../dmarc/report.js";
+import { type ReportDestinationCheck, verifyReportDestination } from "../dmarc/report.js";
 import type { Resolver } from "../dns/types.js";
 import { describeError } from "../errors.js";
 import { checkOptionKeys, checkTimerMs, invalidOption } from "../options.js";
@@ -92,6 +92,46 @@ export async function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A report destination as both reporters read it; see startDestinationChecks. */
+export interface DestinationTarget<D> {
+  dest: D;
+  /** The mailto: URI's match (its address text in [1]), null for another scheme. */
+  m: RegExpExecArray | null;
+  /** The address, when it is a plain one. */
+  to: string | undefined;
+  /** Its external destination check, started; undefined when there is no plain address or `skip` said so. */
+  check: Promise<ReportDestinationCheck> | undefined;
+}
+
+/**
+ * Starts the external destination checks of `dests` (RFC 9990 / 9991 verification that the policy
+ * domain's reports may go there) side by side under one deadline of `checkTimeoutMs` (10 s by
+ * default), not one each in turn. A check that throws answers temperror.
+ */
+export function startDestinationChecks<D extends { uri: string }>(
+  policyDomain: string,
+  dests: readonly D[],
+  o: { resolver: Resolver; dmarcMode?: DmarcMode | undefined; checkTimeoutMs?: number | undefined },
+  skip?: (to: string) => boolean,
+): DestinationTarget<D>[] {
+  const checkMs = o.checkTimeoutMs ?? 10_000;
+  const signal = AbortSignal.timeout(checkMs);
+  return dests.map((dest) => {
+    const m = /^mailto:([^?]+)/i.exec(dest.uri);
+    const to = m ? safeAddress(m[1]!) : undefined;
+    const check =
+      to && !skip?.(to)
+        ? verifyReportDestination(policyDomain, dest.uri, {
+            resolver: o.resolver,
+            signal,
+            timeoutMs: checkMs,
+            ...(o.dmarcMode ? { mode: o.dmarcMode } : {}),
+          }).catch((err: unknown): ReportDestinationCheck => ({ result: "temperror", reason: `destination check: ${describeError(err)}` }))
+        : undefined;
+    return { dest, m, to, check };
+  });
 }
 
 /** The address of a mailto: URI when it is a plain addr-spec (no spaces, controls, quoting or extra headers). */
@@ -250,23 +290,7 @@ export class AggregateReporter {
     const max = this.#o.maxDestinations ?? MAX_AGGREGATE_DESTINATIONS;
     for (const dest of report.rua.slice(max))
       deliveries.push({ to: dest.uri.slice(0, 200), result: "skipped", reason: `only the first ${max} rua= destinations are used` });
-    // The external destination checks run side by side under one deadline (not one each in turn).
-    const checkMs = this.#o.checkTimeoutMs ?? 10_000;
-    const signal = AbortSignal.timeout(checkMs);
-    const targets = report.rua.slice(0, max).map((dest) => {
-      const m = /^mailto:([^?]+)/i.exec(dest.uri);
-      const to = m ? safeAddress(m[1]!) : undefined;
-      const check =
-        to && !already.has(to)
-          ? verifyReportDestination(p.domain, dest.uri, {
-              resolver: this.#o.resolver,
-              signal,
-              timeoutMs: checkMs,
-              ...(this.#o.dmarcMode ? { mode: this.#o.dmarcMode } : {}),
-            }).catch((err: unknown) => ({ result: "temperror" as const, reason: `destination check: ${describeError(err)}` }))
-          : undefined;
-      return { dest, m, to, check };
-    });
+    const targets = startDestinationChecks(p.domain, report.rua.slice(0, max), this.#o, (to) => already.has(to));
     const transportMs = this.#o.transportTimeoutMs ?? 120_000;
     for (const { dest, m, to, check: pending } of targets) {
       if (!m) {
