@@ -8,52 +8,20 @@
  * list that added an ARC set: DKIM and ARC verify the same body.
  */
 import { createHash, createPublicKey, createSign, verify as cryptoVerify, sign } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus, totalmem } from "node:os";
 import { Readable } from "node:stream";
 import * as mailauth4 from "mailauth";
 import type * as Msgauth from "../src/index.js";
 import type { DkimSignOptions } from "../src/index.js";
+import { benchZone, ED, envelope, RSA, unsignedMessage } from "./corpus.mjs";
 
 // msgauth as users get it: the built package (npm run bench builds it first). Running the sources
 // through tsx would measure tsx too: it keeps function names by wrapping every closure it creates.
 const msgauth = (await import(new URL("../dist/index.js", import.meta.url).href)) as typeof Msgauth;
-const {
-  authenticate,
-  checkSpf,
-  createDkimSigner,
-  FixtureResolver,
-  mergeZones,
-  parseZoneFile,
-  sealArc,
-  signDkim,
-  toResolveFunction,
-  verifyDkim,
-  zoneFromObject,
-} = msgauth;
+const { authenticate, checkSpf, createDkimSigner, FixtureResolver, sealArc, signDkim, toResolveFunction, verifyDkim } = msgauth;
 
-const at = (p: string) => new URL(`../fixtures/${p}`, import.meta.url);
-const RSA = readFileSync(at("keys/rsa2048.pem"), "utf8");
-const ED = readFileSync(at("keys/ed25519.pem"), "utf8");
-const zone = mergeZones(
-  parseZoneFile(readFileSync(at("zones/example.zone"), "utf8")),
-  zoneFromObject({
-    // An SPF include chain three deep, the client at the end of it.
-    "bench.example": { TXT: "v=spf1 include:_a.bench.example include:_spf.example.net ~all", A: "192.0.2.1" },
-    "_a.bench.example": { TXT: "v=spf1 ip4:198.51.100.0/28 include:_b.bench.example -all" },
-    "_b.bench.example": { TXT: "v=spf1 a:mx.bench.example include:_c.bench.example -all" },
-    "_c.bench.example": { TXT: "v=spf1 ip4:203.0.113.0/24 -all" },
-    "mx.bench.example": { A: "192.0.2.99" },
-    "_dmarc.bench.example": { TXT: "v=DMARC1; p=reject; rua=mailto:d@bench.example" },
-    "rsa2048._domainkey.bench.example": {
-      TXT: [parseZoneFile(readFileSync(at("zones/example.zone"), "utf8")).get("rsa2048._domainkey.example.com")!.TXT![0]!],
-    },
-    "ed25519._domainkey.bench.example": {
-      TXT: [parseZoneFile(readFileSync(at("zones/example.zone"), "utf8")).get("ed25519._domainkey.example.com")!.TXT![0]!],
-    },
-  }),
-);
+const zone = benchZone(msgauth);
 // biome-ignore lint/suspicious/noExplicitAny: mailauth is plain JavaScript to us
 type Fn = (...args: any[]) => Promise<any>;
 interface Peer {
@@ -72,25 +40,6 @@ if (runs7) peers.push({ label: version("mailauth7"), ...((await import("mailauth
 
 const resolver = new FixtureResolver(zone);
 const maResolver = toResolveFunction(resolver) as (name: string, type: string) => Promise<string[][] | string[]>;
-const envelope = { ip: "203.0.113.77", helo: "mx.bench.example", mailFrom: "news@bench.example" };
-
-/** Text like a newsletter's: 72-column lines, one in twenty with stray white space, some blank lines. */
-function body(size: number): string {
-  const lines = [
-    "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod",
-    "tempor incididunt ut labore et dolore magna aliqua. Ut enim ad minim",
-    "veniam, quis nostrud exercitation ullamco laboris nisi ut aliquip ex ea",
-    "",
-  ];
-  const out: string[] = [];
-  let n = 0;
-  for (let len = 0; len < size; n++) {
-    const line = n % 20 === 19 ? "commodo  consequat.\tDuis aute irure dolor  " : lines[n % lines.length]!;
-    out.push(line);
-    len += line.length + 2;
-  }
-  return `${out.join("\r\n")}\r\n`;
-}
 
 const signers: Record<string, DkimSignOptions[]> = {
   one: [{ domain: "bench.example", selector: "rsa2048", privateKey: RSA }],
@@ -115,9 +64,7 @@ interface Case {
 }
 
 async function makeCase(name: string, size: number, sigs: DkimSignOptions[]): Promise<Case> {
-  const unsigned = Buffer.from(
-    `From: News <news@bench.example>\r\nTo: reader@example.org\r\nSubject: Benchmark ${name}\r\nDate: Fri, 20 Nov 2026 10:00:00 +0000\r\nMessage-ID: <${name}@bench.example>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${body(size)}`,
-  );
+  const unsigned = unsignedMessage(name, size);
   const signed = Buffer.concat([Buffer.from(await signDkim(unsigned, sigs)), unsigned]);
   return { name, unsigned, signed, signatures: sigs };
 }

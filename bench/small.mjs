@@ -9,54 +9,16 @@
  * SMALL_ONLY=authenticate,spf picks rows (by prefix).
  */
 import { createHash, createPublicKey, createSign, verify as cryptoVerify, sign } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { benchZone, ED, envelope, RSA, unsignedMessage } from "./corpus.mjs";
 import { cpuRate, median } from "./cpu-rate.mjs";
 
 const target = process.argv[2]
   ? new URL(process.argv[2], `file://${process.cwd()}/`).href
   : new URL("../dist/index.js", import.meta.url).href;
 const m = await import(target);
-const at = (p) => new URL(`../fixtures/${p}`, import.meta.url);
-const example = m.parseZoneFile(readFileSync(at("zones/example.zone"), "utf8"));
-const zone = m.mergeZones(
-  example,
-  m.zoneFromObject({
-    "bench.example": { TXT: "v=spf1 include:_a.bench.example include:_spf.example.net ~all", A: "192.0.2.1" },
-    "_a.bench.example": { TXT: "v=spf1 ip4:198.51.100.0/28 include:_b.bench.example -all" },
-    "_b.bench.example": { TXT: "v=spf1 a:mx.bench.example include:_c.bench.example -all" },
-    "_c.bench.example": { TXT: "v=spf1 ip4:203.0.113.0/24 -all" },
-    "mx.bench.example": { A: "192.0.2.99" },
-    "_dmarc.bench.example": { TXT: "v=DMARC1; p=reject; rua=mailto:d@bench.example" },
-    "rsa2048._domainkey.bench.example": { TXT: [example.get("rsa2048._domainkey.example.com").TXT[0]] },
-    "ed25519._domainkey.bench.example": { TXT: [example.get("ed25519._domainkey.example.com").TXT[0]] },
-  }),
-);
-const resolver = new m.FixtureResolver(zone);
-const RSA = readFileSync(at("keys/rsa2048.pem"), "utf8");
-const ED = readFileSync(at("keys/ed25519.pem"), "utf8");
-const envelope = { ip: "203.0.113.77", helo: "mx.bench.example", mailFrom: "news@bench.example" };
-
-/** Newsletter-like text, as bench/run.mts makes it. */
-function body(size) {
-  const lines = [
-    "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod",
-    "tempor incididunt ut labore et dolore magna aliqua. Ut enim ad minim",
-    "veniam, quis nostrud exercitation ullamco laboris nisi ut aliquip ex ea",
-    "",
-  ];
-  const out = [];
-  let n = 0;
-  for (let len = 0; len < size; n++) {
-    const line = n % 20 === 19 ? "commodo  consequat.\tDuis aute irure dolor  " : lines[n % lines.length];
-    out.push(line);
-    len += line.length + 2;
-  }
-  return `${out.join("\r\n")}\r\n`;
-}
+const resolver = new m.FixtureResolver(benchZone(m));
 async function message(name, size, sigs) {
-  const unsigned = Buffer.from(
-    `From: News <news@bench.example>\r\nTo: reader@example.org\r\nSubject: Benchmark ${name}\r\nDate: Fri, 20 Nov 2026 10:00:00 +0000\r\nMessage-ID: <${name}@bench.example>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${body(size)}`,
-  );
+  const unsigned = unsignedMessage(name, size);
   return Buffer.concat([Buffer.from(await m.signDkim(unsigned, sigs)), unsigned]);
 }
 const rsa = [{ domain: "bench.example", selector: "rsa2048", privateKey: RSA }];
