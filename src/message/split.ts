@@ -65,11 +65,6 @@ export function findHeaderEnd(buf: Uint8Array, from = 0): number {
   return -1;
 }
 
-/** True for RFC 5322 ftext: printable US-ASCII except ':'. */
-function isFtext(b: number): boolean {
-  return b >= 33 && b <= 126 && b !== COLON;
-}
-
 /**
  * Splits a header block (without the blank line) into fields. Linear in its length. Every line end
  * becomes CRLF in `raw`; continuation lines (starting with SP or HTAB) join the field above. Past a
@@ -185,23 +180,6 @@ function fieldBytes(block: Uint8Array, start: number, end: number, crlf: boolean
 }
 
 /**
- * buildField as it was written first (the colon found by search, then the name checked): the
- * reference buildField is held to (test/message/split-model.test.ts).
- */
-export function buildFieldGeneral(raw: Uint8Array): HeaderField {
-  const colon = raw.indexOf(COLON);
-  // A name is ftext, optionally followed by WSP before the colon (RFC 5322 4.5 obs-optional).
-  let nameEnd = colon;
-  while (nameEnd > 0 && (raw[nameEnd - 1] === SP || raw[nameEnd - 1] === TAB)) nameEnd--;
-  let valid = colon > 0 && nameEnd > 0 && raw[0] !== SP && raw[0] !== TAB;
-  for (let i = 0; valid && i < nameEnd; i++) if (!isFtext(raw[i]!)) valid = false;
-  if (!valid) return { name: "", key: "", raw, colon: -1, malformed: true };
-  let name = "";
-  for (let i = 0; i < nameEnd; i++) name += String.fromCharCode(raw[i]!);
-  return { name, key: name.toLowerCase(), raw, colon, malformed: false };
-}
-
-/**
  * Field names already read, by a hash of their bytes: the same name in the next message gets the
  * same strings (no string built byte by byte, no toLowerCase; about 0.4 us for a small message's
  * header). Bounded: names up to 64 bytes, at most 512 of them (past that, names are built as before).
@@ -211,7 +189,8 @@ const MAX_NAMES = 512;
 const MAX_INTERNED_NAME = 64;
 
 /**
- * The field of `raw`: the same as buildFieldGeneral, in one pass over the name (no search for the
+ * The field of `raw` (the name is ftext, optionally followed by WSP before the colon: RFC 5322 4.5
+ * obs-optional; anything else is malformed), in one pass over the name (no search for the
  * colon through the value), its strings shared with earlier fields of the same name.
  */
 export function buildField(raw: Uint8Array): HeaderField {
