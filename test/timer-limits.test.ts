@@ -288,8 +288,7 @@ describe("millisecond options that become timers", () => {
         "src/mtasts/cache.ts", // storeTimeoutMs
         "src/mtasts/fetch.ts", // timeoutMs
         "src/ratelimit/limiter.ts", // timeoutMs (at most 60 s)
-        "src/report/failure.ts", // checkTimeoutMs (transportTimeoutMs via reporter.ts's withDeadline)
-        "src/report/reporter.ts", // transportTimeoutMs, checkTimeoutMs
+        "src/report/reporter.ts", // transportTimeoutMs, checkTimeoutMs (FailureReporter's too, via withDeadline and startDestinationChecks)
         "src/store/redis.ts", // timeoutMs
         "src/store/sqlite.ts", // busyTimeoutMs
         "src/tlsrpt/submit.ts", // timeoutMs
