@@ -206,7 +206,7 @@ function isTagNameCode(c: number, first: boolean): boolean {
  * (test/dkim/signature-fast.test.ts, on generated and mutated signatures).
  */
 export function parseUsualSignature(field: HeaderField): { ok: true; sig: DkimSignature } | undefined {
-  const text = Buffer.from(field.raw.buffer, field.raw.byteOffset, field.raw.byteLength).toString("latin1");
+  const text = latin1Text(field.raw);
   // Scanned as bytes (raw[i] is text.charCodeAt(i)), faster than charCodeAt; text gives the values.
   const raw = field.raw;
   const n = text.length;
@@ -287,18 +287,39 @@ export function parseUsualSignature(field: HeaderField): { ok: true; sig: DkimSi
   }
   if ((seen & REQUIRED_BITS) !== REQUIRED_BITS || v !== "1") return undefined;
   const algorithm = a.toLowerCase();
-  if (algorithm !== "rsa-sha256" && algorithm !== "ed25519-sha256" && algorithm !== "rsa-sha1") return undefined;
-  const alg = ALGORITHMS[algorithm]!;
-  const signatureText = stripWsp(b);
-  const signature = decodeBase64Latin1(signatureText);
+  // The entry by comparison, not by a property lookup with a string made from the field.
+  const alg =
+    algorithm === "rsa-sha256"
+      ? ALGORITHMS["rsa-sha256"]!
+      : algorithm === "ed25519-sha256"
+        ? ALGORITHMS["ed25519-sha256"]!
+        : algorithm === "rsa-sha1"
+          ? ALGORITHMS["rsa-sha1"]!
+          : undefined;
+  if (alg === undefined) return undefined;
+  // b= and bh= without white space: where the only folding is the usual CRLF TAB, removed by a
+  // native replace, the decoder takes the text (it refuses any white space left) and no regular
+  // expression runs (about 0.4 us less for a folded 2048-bit b=); else stripWsp, as the general path.
+  let signatureText = unfoldUsual(b);
+  let signature = decodeBase64Latin1(signatureText);
+  if (signature === undefined && signatureText !== b) signature = decodeBase64Latin1((signatureText = stripWsp(b)));
   if (!signature || signature.length === 0) return undefined;
-  const bodyHash = decodeBase64Latin1(stripWsp(bh));
+  const bhText = unfoldUsual(bh);
+  let bodyHash = decodeBase64Latin1(bhText);
+  if (bodyHash === undefined && bhText !== bh) bodyHash = decodeBase64Latin1(stripWsp(bh));
   if (!bodyHash || bodyHash.length !== (alg.hash === "sha256" ? 32 : 20)) return undefined;
-  const canon = (c ?? "simple/simple").toLowerCase();
-  const slash = canon.indexOf("/");
-  const hc = slash < 0 ? canon : canon.slice(0, slash);
-  const bc = slash < 0 ? "simple" : canon.slice(slash + 1);
-  if ((hc !== "simple" && hc !== "relaxed") || (bc !== "simple" && bc !== "relaxed")) return undefined;
+  let hc: Canonicalization = "relaxed";
+  let bc: Canonicalization = "relaxed";
+  // The usual c=relaxed/relaxed is taken as it is, without lower-casing and slicing it.
+  if (c !== "relaxed/relaxed") {
+    const canon = (c ?? "simple/simple").toLowerCase();
+    const slash = canon.indexOf("/");
+    const h = slash < 0 ? canon : canon.slice(0, slash);
+    const bo = slash < 0 ? "simple" : canon.slice(slash + 1);
+    if ((h !== "simple" && h !== "relaxed") || (bo !== "simple" && bo !== "relaxed")) return undefined;
+    hc = h;
+    bc = bo;
+  }
   const domain = tagDomain(d, { lowerCase: true });
   if (domain === undefined) return undefined;
   const selector = tagDomain(s, { lowerCase: false });
@@ -320,7 +341,7 @@ export function parseUsualSignature(field: HeaderField): { ok: true; sig: DkimSi
   if (timestamp !== undefined && expiration !== undefined && expiration <= timestamp) return undefined;
   const sig: DkimSignature = {
     field,
-    algorithm,
+    algorithm: algorithm as DkimAlgorithm,
     keyType: alg.keyType,
     hash: alg.hash,
     signature,
@@ -340,6 +361,22 @@ export function parseUsualSignature(field: HeaderField): { ok: true; sig: DkimSi
   return { ok: true, sig };
 }
 
+/**
+ * The field's bytes as latin1 text (one character a byte): Buffer's own toString where the field is
+ * a Buffer (about 60 ns less than making a Buffer view of it first).
+ */
+function latin1Text(raw: Uint8Array): string {
+  return raw instanceof Buffer ? raw.toString("latin1") : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("latin1");
+}
+
+/**
+ * A b= or bh= value with its CRLF TAB folds removed where it has any (white space may be left: the
+ * caller's decoder then refuses it), else stripWsp of it.
+ */
+function unfoldUsual(value: string): string {
+  return value.indexOf("\r\n\t") >= 0 ? value.replaceAll("\r\n\t", "") : stripWsp(value);
+}
+
 /** q= names dns/txt among its methods (the general path's rule). */
 function isDnsTxt(q: string): boolean {
   return stripWsp(q)
@@ -350,7 +387,11 @@ function isDnsTxt(q: string): boolean {
 /** digits() of a value read by parseUsualSignature. */
 function digitsOf(v: string | undefined, max: number): number | undefined | "bad" {
   if (v === undefined) return undefined;
-  if (v.length === 0 || v.length > max || !/^[0-9]+$/.test(v)) return "bad";
+  if (v.length === 0 || v.length > max) return "bad";
+  for (let k = 0; k < v.length; k++) {
+    const ch = v.charCodeAt(k);
+    if (ch < 0x30 || ch > 0x39) return "bad";
+  }
   return Number(v);
 }
 

@@ -3,6 +3,9 @@ import { asciiDomain } from "../message/address.js";
 /** sub-domain *("." sub-domain) (RFC 5321 Domain), the grammar of d= and s= (RFC 6376 3.5). */
 const SUBDOMAINS = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$/;
 
+/** Only ASCII (one RegExp for every call: a literal in the function made one a call). */
+const ASCII = /^[\x00-\x7f]*$/;
+
 /**
  * A d= or s= value as read from the field (bytes as latin1 text) in the A-label form used for DNS
  * and comparisons, or undefined when it is not a domain name.
@@ -15,7 +18,7 @@ const SUBDOMAINS = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-
  */
 export function tagDomain(latin1Value: string, { lowerCase }: { lowerCase: boolean }): string | undefined {
   let v = latin1Value;
-  if (!/^[\x00-\x7f]*$/.test(v)) {
+  if (!ASCII.test(v)) {
     const utf8 = Buffer.from(v, "latin1").toString("utf8");
     if (utf8.includes("\uFFFD")) return undefined; // not UTF-8
     v = asciiDomain(utf8) ?? "";

@@ -146,4 +146,18 @@ describe("DKIM-Signature: the one-pass parser of usual signatures", () => {
       expect(expectSame(odd)).toBe(false);
     }
   });
+
+  it("answers for b= and bh= folded in any usual way, with the general parser's text and bytes", () => {
+    // CRLF TAB (removed by a native replace), CRLF and spaces (Gmail-style), bare spaces, and a mix
+    // (the replace leaves white space, so the general rule runs): all read in one pass.
+    for (const fold of ["\r\n\t", "\r\n ", "\r\n        ", " ", "\t"]) {
+      for (const mix of ["", "\r\n\t"]) {
+        const b = `${B.slice(0, 40)}${fold}${B.slice(40, 100)}${mix}${B.slice(100)}`;
+        const bh = `${BH256.slice(0, 10)}${mix}${BH256.slice(10, 20)}${fold}${BH256.slice(20)}`;
+        const value = ` v=1; a=rsa-sha256; c=relaxed/relaxed; d=bench.example; s=sel; h=from; bh=${bh}; b=${b}`;
+        expect(expectSame(value)).toBe(true);
+        expect(parseUsualSignature(sigField(value))!.sig.signatureText).toBe(B);
+      }
+    }
+  });
 });
