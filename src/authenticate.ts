@@ -8,12 +8,12 @@ import {
   prepareSealer,
   type Sealer,
 } from "./arc/seal.js";
-import { type ArcResult, ArcVerifier } from "./arc/verify.js";
+import { type ArcResult, ArcVerifier, type ArcVerifyOptions } from "./arc/verify.js";
 import { arcEntry, dkimEntries, dmarcEntry, iprevEntry, spfEntry } from "./authres/entries.js";
 import { parseAuthResults, type TrustedAuthResults, trustedAuthResults } from "./authres/read.js";
 import { type AuthResEntry, authservIdValue, formatAuthResults } from "./authres/write.js";
 import { BodyHashes } from "./dkim/body-hash.js";
-import { type DkimResult, DkimVerifier } from "./dkim/verify.js";
+import { type DkimResult, DkimVerifier, type DkimVerifyOptions } from "./dkim/verify.js";
 import { DmarcLookups, type DmarcMode, pslOrgDomain, treeWalkTargets } from "./dmarc/discover.js";
 import { checkDmarc, type DmarcOptions, type DmarcResult } from "./dmarc/evaluate.js";
 import { BudgetedResolver, CallDeadline, type DnsQueryEvent, type QueryBudgetOptions } from "./dns/budget.js";
@@ -277,29 +277,55 @@ export function plainOptions(v: unknown): AuthenticateOptions | undefined {
  * text or a stream; OptionsError for an unknown or invalid envelope or option key; KeyError for a
  * `seal` key that cannot sign.
  */
-export async function authenticate(
+export function authenticate(message: MessageInput, envelope: Envelope, options: AuthenticateOptions = {}): Promise<AuthenticationResult> {
+  // Not an async function: the checks below reject the call's promise as one would, and the
+  // evaluation's own promise is returned as it is (one async frame and its await fewer a call).
+  let e: Envelope | undefined;
+  let o: AuthenticateOptions | undefined;
+  let seal: PreparedSeal | undefined;
+  try {
+    if (!isMessageInput(message)) throw new ArgumentError("message must be a Uint8Array, a string, or an async iterable of chunks");
+    // The common shapes are checked by hand (a measurable share of a small message's time in zod);
+    // anything else, and every refusal with its message, goes through the schemas.
+    e = plainEnvelope(envelope);
+    if (!e) {
+      const env = envelopeSchema.safeParse(envelope);
+      if (!env.success) refuseOptions("envelope", env.error, Object.keys(envelopeSchema.shape), ENVELOPE_HINTS);
+      e = env.data as Envelope;
+    }
+    o = plainOptions(options);
+    if (!o) {
+      const opts = optionsSchema.safeParse(options);
+      if (!opts.success) refuseOptions("options", opts.error, Object.keys(optionsSchema.shape), AUTHENTICATE_HINTS);
+      o = opts.data as AuthenticateOptions;
+    }
+    if (o.seal && o.checks?.arc === false)
+      throw new OptionsError(
+        "ERR_MSGAUTH_INVALID_OPTION",
+        "options.seal",
+        "options.seal: sealing needs the ARC check (checks.arc is false)",
+      );
+    seal = o.seal ? prepareSealer(o.seal) : undefined;
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return evaluate(message, e, o, seal);
+}
+
+type PreparedSeal = { sealer: Sealer; options: Pick<AuthenticateSealOptions, "headers" | "timestamp"> };
+
+/** No limits given: the limits read, and the header limits for the message's split (none made per call). */
+const NO_LIMITS: NonNullable<AuthenticateOptions["limits"]> = Object.freeze({});
+
+/** The host name, read once (see docs/authenticate.md: a process-lifetime value, as MTAs keep it). */
+let hostName: string | undefined;
+
+async function evaluate(
   message: MessageInput,
-  envelope: Envelope,
-  options: AuthenticateOptions = {},
+  e: Envelope,
+  o: AuthenticateOptions,
+  seal: PreparedSeal | undefined,
 ): Promise<AuthenticationResult> {
-  if (!isMessageInput(message)) throw new ArgumentError("message must be a Uint8Array, a string, or an async iterable of chunks");
-  // The common shapes are checked by hand (a measurable share of a small message's time in zod);
-  // anything else, and every refusal with its message, goes through the schemas.
-  let e = plainEnvelope(envelope);
-  if (!e) {
-    const env = envelopeSchema.safeParse(envelope);
-    if (!env.success) refuseOptions("envelope", env.error, Object.keys(envelopeSchema.shape), ENVELOPE_HINTS);
-    e = env.data as Envelope;
-  }
-  let o = plainOptions(options);
-  if (!o) {
-    const opts = optionsSchema.safeParse(options);
-    if (!opts.success) refuseOptions("options", opts.error, Object.keys(optionsSchema.shape), AUTHENTICATE_HINTS);
-    o = opts.data as AuthenticateOptions;
-  }
-  if (o.seal && o.checks?.arc === false)
-    throw new OptionsError("ERR_MSGAUTH_INVALID_OPTION", "options.seal", "options.seal: sealing needs the ARC check (checks.arc is false)");
-  const seal = o.seal ? prepareSealer(o.seal) : undefined;
   // One deadline for the whole call: the time budget or the caller's signal, whichever comes first.
   // Every wait (DNS answers, stream chunks) gives up when it fires, so the call settles within the
   // budget plus the CPU work left, whatever the resolver or the stream does. The DNS queries are
@@ -313,43 +339,32 @@ export async function authenticate(
   if (callerSignal?.aborted) deadline.abort("aborted by the caller");
   else if (onCallerAbort) callerSignal!.addEventListener("abort", onCallerAbort, { once: true });
   try {
-    return await evaluate(message, e, o, budgetMs, started, deadline, seal);
-  } finally {
-    deadline.close();
-    if (onCallerAbort) callerSignal!.removeEventListener("abort", onCallerAbort);
-  }
-}
+    // When a message stream's chunks must stop coming (Date.now() milliseconds; not read for a message given whole).
+    const budgetEnds = typeof message === "string" || message instanceof Uint8Array ? 0 : Date.now() + budgetMs;
+    const timings: CheckTiming[] = [];
+    const onTiming = o.onTiming;
+    const authservId = o.authservId ?? (hostName ??= hostname());
+    authservIdValue(authservId); // an id A-R cannot carry throws an AuthResError now, before any work
+    const checks = o.checks === undefined ? ALL_CHECKS : { ...ALL_CHECKS, ...o.checks };
+    const limits = o.limits ?? NO_LIMITS;
+    // The checks' options below are made here from options checked above: vouch() spares each
+    // check parsing them again (a measurable share of a small message's time).
+    const resolver = new BudgetedResolver(
+      o.resolver ?? (defaultResolver ??= new NodeResolver()),
+      budgetOptions(limits, budgetMs, o.onQuery),
+    );
+    deadline.bind(resolver);
 
-async function evaluate(
-  message: MessageInput,
-  e: Envelope,
-  o: AuthenticateOptions,
-  budgetMs: number,
-  started: number,
-  deadline: CallDeadline,
-  seal?: { sealer: Sealer; options: Pick<AuthenticateSealOptions, "headers" | "timestamp"> },
-): Promise<AuthenticationResult> {
-  // When a message stream's chunks must stop coming (Date.now() milliseconds; not read for a message given whole).
-  const budgetEnds = typeof message === "string" || message instanceof Uint8Array ? 0 : Date.now() + budgetMs;
-  const timings: CheckTiming[] = [];
-  const time = (check: CheckTiming["check"], since: number) => {
-    const t = { check, durationMs: performance.now() - since };
-    timings.push(t);
-    o.onTiming?.(t);
-  };
-  const authservId = o.authservId ?? hostname();
-  authservIdValue(authservId); // an id A-R cannot carry throws an AuthResError now, before any work
-  const checks = o.checks === undefined ? ALL_CHECKS : { ...ALL_CHECKS, ...o.checks };
-  const limits = o.limits ?? {};
-  // The checks' options below are made here from options checked above: vouch() spares each
-  // check parsing them again (a measurable share of a small message's time).
-  const resolver = new BudgetedResolver(o.resolver ?? (defaultResolver ??= new NodeResolver()), budgetOptions(limits, budgetMs, o.onQuery));
-  deadline.bind(resolver);
-
-  // SPF needs only the envelope: start it before reading the message.
-  const spfStart = performance.now();
-  const spfPromise = checks.spf
-    ? checkSpf(
+    // SPF and iprev need only the envelope: started before the message is read. Each is timed when it
+    // settles; its result is kept then, and read below without a wait when it is already there (no
+    // Promise.all of settled promises). A timing hook that throws rejects the call, as before.
+    let spf = undefined as SpfResult | undefined;
+    let iprev = undefined as IprevResult | undefined;
+    let spfDone: Promise<void> | undefined;
+    let iprevDone: Promise<void> | undefined;
+    if (checks.spf) {
+      const spfStart = performance.now();
+      spfDone = checkSpf(
         spfParams(e),
         o.now === undefined && o.limits === undefined
           ? spfOptions(resolver, authservId)
@@ -361,194 +376,237 @@ async function evaluate(
               ...(limits.spfMaxVoidLookups !== undefined ? { maxVoidLookups: limits.spfMaxVoidLookups } : {}),
             }),
       ).then((r) => {
-        time("spf", spfStart);
-        return r;
-      })
-    : Promise.resolve(undefined);
-
-  const iprevStart = performance.now();
-  const iprevPromise = checks.iprev
-    ? checkIprev(e.ip, iprevOptions(resolver)).then((r) => {
-        time("iprev", iprevStart);
-        return r;
-      })
-    : Promise.resolve(undefined);
-
-  let messageInfo: AuthenticationResult["message"] = { headerFields: 0, defects: 0 };
-  let dkim: DkimResult[] = [];
-  let arc: ArcResult | undefined;
-  let author: AuthorResult = { ok: false, reason: "no-from", detail: "the message could not be read", mailboxes: [], domains: [] };
-  let trusted: TrustedAuthResults[] = [];
-  let unreadable: string | undefined;
-  let verifier: DkimVerifier | undefined;
-  let arcVerifier: ArcVerifier | undefined;
-  let sealInput: { headers: readonly HeaderField[]; body: () => { digest: Uint8Array } } | undefined;
-  const dmarcLookups = new DmarcLookups(resolver);
-  try {
-    // The budget is also checked by clock at each chunk: a stream whose chunks are all ready at once
-    // never lets the budget's timer fire.
-    const input =
-      typeof message === "string" || message instanceof Uint8Array
-        ? message
-        : abortableStream(message, deadline.signal, { at: budgetEnds, reason: `time budget of ${budgetMs} ms exceeded` });
-    const splitLimits = {
-      ...(limits.maxHeaderBytes !== undefined ? { maxHeaderBytes: limits.maxHeaderBytes } : {}),
-      ...(limits.maxHeaderFields !== undefined ? { maxHeaderFields: limits.maxHeaderFields } : {}),
-    };
-    // A message given whole is read synchronously, its body one view (no async iteration for one chunk).
-    const opened =
-      typeof input === "string" || input instanceof Uint8Array ? openWhole(input, splitLimits) : await openMessage(input, splitLimits);
-    messageInfo = { headerFields: opened.headers.length, defects: opened.defects, ...(opened.error ? { error: opened.error } : {}) };
-    author = parseAuthor(opened.headers, opened);
-    if (author.ok && checks.dmarc) {
-      void dmarcLookups.record(author.domain); // start the policy query now
-      // And, sent ahead, the names DMARC will most likely read once SPF and DKIM are done: the
-      // From domain's tree walk (or its PSL organizational domain) and the walk of the SPF domain,
-      // should it differ (alignment). DMARC still reads them in the RFC's order (see DmarcLookups).
-      const spfDomain = checks.spf ? envelopeDomain(e) : undefined;
-      dmarcLookups.prefetch(dmarcNames(author.domain, o.dmarcMode ?? "rfc9989"));
-      if (spfDomain !== undefined && spfDomain !== author.domain) dmarcLookups.prefetch(dmarcNames(spfDomain, o.dmarcMode ?? "rfc9989"));
+        time(timings, onTiming, "spf", spfStart, performance.now());
+        spf = r; // after the hook: a hook that threw leaves it unset, and the wait below rejects
+      });
     }
-    trusted = trustedAuthResults(opened.headers, o.trustedAuthservIds ?? []);
-    const dkimStart = performance.now();
-    // DKIM and ARC register their body hashes in one BodyHashes: a body hash both need (the same
-    // canonicalization, as forwarded mail usually has) is computed once.
-    const bodyHashes = new BodyHashes();
-    verifier = checks.dkim
-      ? new DkimVerifier(
-          opened.headers,
-          vouch({
-            resolver,
-            bodyHashes,
-            ...(o.now ? { now: o.now } : {}),
-            ...(o.dkim?.allowSha1 !== undefined ? { allowSha1: o.dkim.allowSha1 } : {}),
-            ...(o.dkim?.minRsaBits !== undefined ? { minRsaBits: o.dkim.minRsaBits } : {}),
-            ...(limits.maxSignatures !== undefined ? { maxSignatures: limits.maxSignatures } : {}),
-          }),
-        )
-      : undefined;
-    arcVerifier = checks.arc
-      ? new ArcVerifier(
-          opened.headers,
-          vouch({
-            resolver,
-            bodyHashes,
-            ...(o.dkim?.minRsaBits !== undefined ? { minRsaBits: o.dkim.minRsaBits } : {}),
-          }),
-        )
-      : undefined;
-    // DMARC aligns the From domain with each d= (relaxed: their organizational domains): the walk
-    // of the first d= that is not the From domain goes out now too, within DmarcLookups' allowance.
-    if (author.ok && checks.dmarc && verifier) {
-      const from = author.domain;
-      const other = verifier.domains.find((d) => d !== from);
-      if (other !== undefined) dmarcLookups.prefetch(dmarcNames(other, o.dmarcMode ?? "rfc9989"));
+    if (checks.iprev) {
+      const iprevStart = performance.now();
+      iprevDone = checkIprev(e.ip, iprevOptions(resolver)).then((r) => {
+        time(timings, onTiming, "iprev", iprevStart, performance.now());
+        iprev = r;
+      });
     }
-    // ARC sealing signs the relaxed body hash, which the ARC check usually needs too (one hash).
-    if (seal) sealInput = { headers: opened.headers, body: bodyHashes.add({ canon: "relaxed", hash: "sha256" }) };
-    // One pass over the body feeds both.
-    if (opened.body instanceof Uint8Array) {
-      if (opened.body.length > 0) bodyHashes.update(opened.body);
-    } else for await (const chunk of opened.body) bodyHashes.update(chunk);
-    bodyHashes.end();
-    const arcStart = performance.now();
-    [dkim, arc] = await Promise.all([verifier?.finish() ?? Promise.resolve([]), arcVerifier?.finish()]);
-    time("dkim", dkimStart);
-    if (arc) time("arc", arcStart);
-  } catch (err) {
-    // A stream that fails, stalls past the deadline or is aborted while being read: the message is
-    // unreadable. What depended on it cannot pass: DKIM verdicts over a partial body (pass or fail)
-    // become temperror, an ARC chain fails, and DMARC is temperror (below).
-    unreadable = describeError(err);
-    messageInfo = { ...messageInfo, error: "unreadable" };
-    o.logger?.warn?.("message could not be read", { error: unreadable });
-    const why = `the message could not be read: ${unreadable}`;
-    if (verifier) dkim = (await verifier.finish()).map((r) => (r.result === "pass" || r.result === "fail" ? unreadableDkim(r, why) : r));
-    if (arcVerifier) {
-      const a = await arcVerifier.finish();
-      arc = a.result === "none" ? a : { ...a, result: "fail", reason: why };
+
+    let messageInfo: AuthenticationResult["message"] | undefined;
+    let dkim: DkimResult[] = [];
+    let arc: ArcResult | undefined;
+    let author: AuthorResult | undefined;
+    let trusted: TrustedAuthResults[] | undefined;
+    let unreadable: string | undefined;
+    let verifier: DkimVerifier | undefined;
+    let arcVerifier: ArcVerifier | undefined;
+    let sealInput: { headers: readonly HeaderField[]; body: () => { digest: Uint8Array } } | undefined;
+    /** performance.now() when DKIM and ARC were done: DMARC's start too when nothing is awaited in between. */
+    let checksDone: number | undefined;
+    const dmarcLookups = new DmarcLookups(resolver);
+    try {
+      // The budget is also checked by clock at each chunk: a stream whose chunks are all ready at once
+      // never lets the budget's timer fire.
+      const input =
+        typeof message === "string" || message instanceof Uint8Array
+          ? message
+          : abortableStream(message, deadline.signal, { at: budgetEnds, reason: `time budget of ${budgetMs} ms exceeded` });
+      const splitLimits =
+        limits === NO_LIMITS
+          ? NO_LIMITS
+          : {
+              ...(limits.maxHeaderBytes !== undefined ? { maxHeaderBytes: limits.maxHeaderBytes } : {}),
+              ...(limits.maxHeaderFields !== undefined ? { maxHeaderFields: limits.maxHeaderFields } : {}),
+            };
+      // A message given whole is read synchronously, its body one view (no async iteration for one chunk).
+      const opened =
+        typeof input === "string" || input instanceof Uint8Array ? openWhole(input, splitLimits) : await openMessage(input, splitLimits);
+      messageInfo =
+        opened.error === undefined
+          ? { headerFields: opened.headers.length, defects: opened.defects }
+          : { headerFields: opened.headers.length, defects: opened.defects, error: opened.error };
+      author = parseAuthor(opened.headers, opened);
+      if (author.ok && checks.dmarc) {
+        void dmarcLookups.record(author.domain); // start the policy query now
+        // And, sent ahead, the names DMARC will most likely read once SPF and DKIM are done: the
+        // From domain's tree walk (or its PSL organizational domain) and the walk of the SPF domain,
+        // should it differ (alignment). DMARC still reads them in the RFC's order (see DmarcLookups).
+        const spfDomain = checks.spf ? envelopeDomain(e) : undefined;
+        dmarcLookups.prefetch(dmarcNames(author.domain, o.dmarcMode ?? "rfc9989"));
+        if (spfDomain !== undefined && spfDomain !== author.domain) dmarcLookups.prefetch(dmarcNames(spfDomain, o.dmarcMode ?? "rfc9989"));
+      }
+      trusted = trustedAuthResults(opened.headers, o.trustedAuthservIds ?? []);
+      const dkimStart = performance.now();
+      // DKIM and ARC register their body hashes in one BodyHashes: a body hash both need (the same
+      // canonicalization, as forwarded mail usually has) is computed once.
+      const bodyHashes = new BodyHashes();
+      verifier = checks.dkim
+        ? new DkimVerifier(
+            opened.headers,
+            o.now === undefined && o.dkim === undefined && o.limits === undefined
+              ? dkimOptions(resolver, bodyHashes)
+              : vouch({
+                  resolver,
+                  bodyHashes,
+                  ...(o.now ? { now: o.now } : {}),
+                  ...(o.dkim?.allowSha1 !== undefined ? { allowSha1: o.dkim.allowSha1 } : {}),
+                  ...(o.dkim?.minRsaBits !== undefined ? { minRsaBits: o.dkim.minRsaBits } : {}),
+                  ...(limits.maxSignatures !== undefined ? { maxSignatures: limits.maxSignatures } : {}),
+                }),
+          )
+        : undefined;
+      arcVerifier = checks.arc
+        ? new ArcVerifier(
+            opened.headers,
+            o.dkim?.minRsaBits === undefined
+              ? arcOptions(resolver, bodyHashes)
+              : vouch({ resolver, bodyHashes, minRsaBits: o.dkim.minRsaBits }),
+          )
+        : undefined;
+      // DMARC aligns the From domain with each d= (relaxed: their organizational domains): the walk
+      // of the first d= that is not the From domain goes out now too, within DmarcLookups' allowance.
+      if (author.ok && checks.dmarc && verifier) {
+        const from = author.domain;
+        const other = verifier.domains.find((d) => d !== from);
+        if (other !== undefined) dmarcLookups.prefetch(dmarcNames(other, o.dmarcMode ?? "rfc9989"));
+      }
+      // ARC sealing signs the relaxed body hash, which the ARC check usually needs too (one hash).
+      if (seal) sealInput = { headers: opened.headers, body: bodyHashes.add({ canon: "relaxed", hash: "sha256" }) };
+      // One pass over the body feeds both.
+      if (opened.body instanceof Uint8Array) {
+        if (opened.body.length > 0) bodyHashes.update(opened.body);
+      } else for await (const chunk of opened.body) bodyHashes.update(chunk);
+      bodyHashes.end();
+      const arcStart = performance.now();
+      // Most messages have no ARC set: the ARC result is known now, and only DKIM is waited for (no
+      // Promise.all, no ArcVerifier.finish promise). A chain to check is waited for with DKIM's.
+      const dkimPending = verifier?.finish();
+      const arcNow = arcVerifier?.finishNow();
+      if (arcVerifier === undefined || arcNow !== undefined) {
+        if (dkimPending) dkim = await dkimPending;
+        arc = arcNow;
+      } else [dkim, arc] = await Promise.all([dkimPending ?? [], arcVerifier.finish()]);
+      // One reading ends both (they were waited for together), and starts DMARC's when nothing is awaited before it.
+      checksDone = performance.now();
+      time(timings, onTiming, "dkim", dkimStart, checksDone);
+      if (arc) time(timings, onTiming, "arc", arcStart, checksDone);
+    } catch (err) {
+      // A stream that fails, stalls past the deadline or is aborted while being read: the message is
+      // unreadable. What depended on it cannot pass: DKIM verdicts over a partial body (pass or fail)
+      // become temperror, an ARC chain fails, and DMARC is temperror (below).
+      unreadable = describeError(err);
+      messageInfo = { ...(messageInfo ?? { headerFields: 0, defects: 0 }), error: "unreadable" };
+      o.logger?.warn?.("message could not be read", { error: unreadable });
+      const why = `the message could not be read: ${unreadable}`;
+      if (verifier) dkim = (await verifier.finish()).map((r) => (r.result === "pass" || r.result === "fail" ? unreadableDkim(r, why) : r));
+      if (arcVerifier) {
+        const a = await arcVerifier.finish();
+        arc = a.result === "none" ? a : { ...a, result: "fail", reason: why };
+      }
     }
-  }
+    author ??= { ok: false, reason: "no-from", detail: "the message could not be read", mailboxes: [], domains: [] };
+    trusted ??= [];
 
-  const [spf, iprev] = await Promise.all([spfPromise, iprevPromise]);
-  let dmarc: DmarcResult | undefined;
-  if (checks.dmarc && unreadable !== undefined) {
-    // Without the whole message the author domains and DKIM verdicts are not certain: never pass.
-    dmarc = unreadableDmarc(author, o.dmarcMode ?? "rfc9989", `the message could not be read: ${unreadable}`);
-  } else if (checks.dmarc) {
-    const dmarcStart = performance.now();
-    dmarc = await checkDmarc(
-      { author, spf, dkim, arc },
-      o.dmarcMode === undefined && o.random === undefined
-        ? dmarcOptions(resolver, dmarcLookups)
-        : vouch({
-            resolver,
-            lookups: dmarcLookups,
-            ...(o.dmarcMode ? { mode: o.dmarcMode } : {}),
-            ...(o.random ? { random: o.random } : {}),
-          }),
-    );
-    time("dmarc", dmarcStart);
-  }
+    // SPF and iprev, each awaited only while it runs (usually SPF alone, its include chain the
+    // longest): no Promise.all, which costs three promises. Both together when both still run, so
+    // that neither is left unawaited should the other reject (a timing hook that threw).
+    const spfRuns = spfDone !== undefined && spf === undefined;
+    const iprevRuns = iprevDone !== undefined && iprev === undefined;
+    if (spfRuns || iprevRuns) {
+      await (spfRuns && iprevRuns ? Promise.all([spfDone, iprevDone]) : spfRuns ? spfDone : iprevDone);
+      checksDone = undefined;
+    }
+    let dmarc: DmarcResult | undefined;
+    if (checks.dmarc && unreadable !== undefined) {
+      // Without the whole message the author domains and DKIM verdicts are not certain: never pass.
+      dmarc = unreadableDmarc(author, o.dmarcMode ?? "rfc9989", `the message could not be read: ${unreadable}`);
+    } else if (checks.dmarc) {
+      const dmarcStart = checksDone ?? performance.now();
+      dmarc = await checkDmarc(
+        { author, spf, dkim, arc },
+        o.dmarcMode === undefined && o.random === undefined
+          ? dmarcOptions(resolver, dmarcLookups)
+          : vouch({
+              resolver,
+              lookups: dmarcLookups,
+              ...(o.dmarcMode ? { mode: o.dmarcMode } : {}),
+              ...(o.random ? { random: o.random } : {}),
+            }),
+      );
+      time(timings, onTiming, "dmarc", dmarcStart, performance.now());
+    }
 
-  dmarcLookups.close(); // DMARC names sent ahead that DMARC did not read: not waited for
-  const entries: AuthResEntry[] = [];
-  if (iprev) entries.push(iprevEntry(iprev));
-  if (spf) entries.push(spfEntry(spf));
-  // Signatures past maxSignatures were not checked: summarized in one entry, not listed (bounded size).
-  if (checks.dkim) entries.push(...dkimEntries(dkim, limits.maxSignatures ?? 10));
-  if (arc) entries.push(arcEntry(arc, e.ip));
-  if (dmarc) entries.push(dmarcEntry(dmarc));
-  const authenticationResults = formatAuthResults(authservId, entries);
-  // Made whole (a property added later changes the object's shape on every call). Received-SPF is
-  // written for the authserv-id checked above, with no options object to check (0.3-0.5 us of CPU).
-  const headers: AuthenticationResult["headers"] = spf
-    ? { authenticationResults, receivedSpf: writeReceivedSpf(spf, authservId) }
-    : { authenticationResults };
-  let arcSeal: ArcSealResult | undefined;
-  if (seal) {
-    const chain = arc ?? { result: "none" as const, reason: "not checked", instances: 0, sets: [] };
-    // A message not read whole cannot be signed: its body hash would be a guess.
-    arcSeal =
-      unreadable !== undefined || messageInfo.error !== undefined || !sealInput
-        ? { sealed: false, reason: `the message could not be read whole: ${unreadable ?? messageInfo.error ?? "no header"}`, chain }
-        : arcSet(
-            sealInput.headers,
-            sealInput.body().digest,
-            chain,
-            {
-              authservId,
-              authResults: authenticationResults,
-              ...(seal.options.headers ? { headers: seal.options.headers } : {}),
-              ...(seal.options.timestamp !== undefined ? { timestamp: seal.options.timestamp } : {}),
-              ...(o.now ? { now: o.now } : {}),
-            },
-            seal.sealer,
-          );
+    dmarcLookups.close(); // DMARC names sent ahead that DMARC did not read: not waited for
+    const entries: AuthResEntry[] = [];
+    if (iprev) entries.push(iprevEntry(iprev));
+    if (spf) entries.push(spfEntry(spf));
+    // Signatures past maxSignatures were not checked: summarized in one entry, not listed (bounded size).
+    if (checks.dkim) for (const d of dkimEntries(dkim, limits.maxSignatures ?? 10)) entries.push(d);
+    if (arc) entries.push(arcEntry(arc, e.ip));
+    if (dmarc) entries.push(dmarcEntry(dmarc));
+    const authenticationResults = formatAuthResults(authservId, entries);
+    // Made whole (a property added later changes the object's shape on every call). Received-SPF is
+    // written for the authserv-id checked above, with no options object to check (0.3-0.5 us of CPU).
+    const headers: AuthenticationResult["headers"] = spf
+      ? { authenticationResults, receivedSpf: writeReceivedSpf(spf, authservId) }
+      : { authenticationResults };
+    let arcSeal: ArcSealResult | undefined;
+    if (seal) {
+      const chain = arc ?? { result: "none" as const, reason: "not checked", instances: 0, sets: [] };
+      // A message not read whole cannot be signed: its body hash would be a guess.
+      arcSeal =
+        unreadable !== undefined || messageInfo?.error !== undefined || !sealInput
+          ? { sealed: false, reason: `the message could not be read whole: ${unreadable ?? messageInfo?.error ?? "no header"}`, chain }
+          : arcSet(
+              sealInput.headers,
+              sealInput.body().digest,
+              chain,
+              {
+                authservId,
+                authResults: authenticationResults,
+                ...(seal.options.headers ? { headers: seal.options.headers } : {}),
+                ...(seal.options.timestamp !== undefined ? { timestamp: seal.options.timestamp } : {}),
+                ...(o.now ? { now: o.now } : {}),
+              },
+              seal.sealer,
+            );
+    }
+    const prepend = `${arcSeal?.sealed ? arcSeal.headers : ""}${authenticationResults}\r\n${headers.receivedSpf ? `${headers.receivedSpf}\r\n` : ""}`;
+    time(timings, onTiming, "total", started, performance.now());
+    const dns = { queries: resolver.queries, refused: resolver.refused, speculative: resolver.speculative };
+    let result: AuthenticationResult;
+    if (iprev && spf && arc && dmarc && !arcSeal) {
+      // Every check ran (the usual call): the result made whole, its keys in the order the general
+      // path below gives them (properties added after creation cost a new backing store each call).
+      result = { dkim, author, entries, headers, prepend, trusted, message: messageInfo, dns, timings, iprev, spf, arc, dmarc };
+    } else {
+      result = { dkim, author, entries, headers, prepend, trusted, message: messageInfo, dns, timings };
+      if (iprev) result.iprev = iprev;
+      if (spf) result.spf = spf;
+      if (arc) result.arc = arc;
+      if (dmarc) result.dmarc = dmarc;
+      if (arcSeal) result.arcSeal = arcSeal;
+    }
+    o.logger?.debug?.("authenticated", {
+      spf: spf?.result,
+      dkim: dkim.map((d) => d.result),
+      dmarc: dmarc?.result,
+      dnsQueries: resolver.queries,
+    });
+    return result;
+  } finally {
+    deadline.close();
+    if (onCallerAbort) callerSignal!.removeEventListener("abort", onCallerAbort);
   }
-  const prepend = `${arcSeal?.sealed ? arcSeal.headers : ""}${authenticationResults}\r\n${headers.receivedSpf ? `${headers.receivedSpf}\r\n` : ""}`;
-  time("total", started);
-  const dns = { queries: resolver.queries, refused: resolver.refused, speculative: resolver.speculative };
-  let result: AuthenticationResult;
-  if (iprev && spf && arc && dmarc && !arcSeal) {
-    // Every check ran (the usual call): the result made whole, its keys in the order the general
-    // path below gives them (properties added after creation cost a new backing store each call).
-    result = { dkim, author, entries, headers, prepend, trusted, message: messageInfo, dns, timings, iprev, spf, arc, dmarc };
-  } else {
-    result = { dkim, author, entries, headers, prepend, trusted, message: messageInfo, dns, timings };
-    if (iprev) result.iprev = iprev;
-    if (spf) result.spf = spf;
-    if (arc) result.arc = arc;
-    if (dmarc) result.dmarc = dmarc;
-    if (arcSeal) result.arcSeal = arcSeal;
-  }
-  o.logger?.debug?.("authenticated", {
-    spf: spf?.result,
-    dkim: dkim.map((d) => d.result),
-    dmarc: dmarc?.result,
-    dnsQueries: resolver.queries,
-  });
-  return result;
+}
+
+/** Records one check's duration and tells the onTiming hook. */
+function time(
+  timings: CheckTiming[],
+  onTiming: AuthenticateOptions["onTiming"],
+  check: CheckTiming["check"],
+  since: number,
+  now: number,
+): void {
+  const t = { check, durationMs: now - since };
+  timings.push(t);
+  onTiming?.(t);
 }
 
 // The checks' options for the usual call, each made whole with the VOUCHED mark in it: vouch() adds
@@ -568,6 +626,14 @@ function spfParams(e: Envelope): SpfParams {
 }
 function spfOptions(resolver: Resolver, receiver: string): SpfOptions {
   const out: SpfOptions & Vouched = { [VOUCHED]: true, resolver, receiver };
+  return out;
+}
+function dkimOptions(resolver: Resolver, bodyHashes: BodyHashes): DkimVerifyOptions {
+  const out: DkimVerifyOptions & Vouched = { [VOUCHED]: true, resolver, bodyHashes };
+  return out;
+}
+function arcOptions(resolver: Resolver, bodyHashes: BodyHashes): ArcVerifyOptions {
+  const out: ArcVerifyOptions & Vouched = { [VOUCHED]: true, resolver, bodyHashes };
   return out;
 }
 function iprevOptions(resolver: Resolver): { resolver: Resolver } {

@@ -209,6 +209,17 @@ export class ArcVerifier {
     return this.#sealValid(set);
   }
 
+  /**
+   * finish()'s result when it is known without a wait (no ARC set, the usual message, or a chain
+   * that failed on its face), with the body ended as finish() ends it; undefined otherwise (then
+   * await finish()). Spares authenticate() a promise and its turn per message.
+   */
+  finishNow(): ArcResult | undefined {
+    if (this.#early === undefined) return undefined;
+    this.#body.end();
+    return this.#early;
+  }
+
   async finish(): Promise<ArcResult> {
     this.#body.end();
     if (this.#early) return this.#early;

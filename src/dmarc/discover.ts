@@ -59,7 +59,7 @@ export class DmarcLookups {
   prefetch(domains: readonly string[]): void {
     if (this.#closed) return;
     const pf = (this.#pf ??= new Prefetcher(this.#resolver, 24));
-    for (const domain of domains) if (!this.#cache.has(domain)) pf.prefetch("TXT", `_dmarc.${domain}`);
+    for (const domain of domains) if (!this.#cache.has(domain) && !this.#settled.has(domain)) pf.prefetch("TXT", `_dmarc.${domain}`);
   }
 
   /** The evaluation is over: nothing more is sent ahead, and what was and is unused is let go. */
@@ -77,8 +77,12 @@ export class DmarcLookups {
   record(domain: string): Promise<RecordLookup> {
     let p = this.#cache.get(domain);
     if (!p) {
-      this.queries++;
-      p = this.#fetch(domain);
+      const read = this.#settled.get(domain); // read (and counted) by settled() already
+      if (read !== undefined) p = Promise.resolve(read);
+      else {
+        this.queries++;
+        p = this.#fetch(domain);
+      }
       this.#cache.set(domain, p);
     }
     return p;
@@ -92,26 +96,28 @@ export class DmarcLookups {
   settled(domain: string): RecordLookup | undefined {
     const r = this.#settled.get(domain);
     if (r !== undefined || this.#pf === undefined || this.#cache.has(domain)) return r;
-    // Sent ahead and answered already: read now as record() would read it (counted and cached the
-    // same), without its promise and await (a tree walk sent with the From domain's record: issue 19).
+    // Sent ahead and answered already: read now as record() would read it (counted the same; a later
+    // record() answers with it), without its promise and await (a tree walk sent with the From
+    // domain's record: issue 19).
     const name = `_dmarc.${domain}`;
     const answer = this.#pf.settled("TXT", name);
     if (answer === undefined) return undefined;
     this.queries++;
     const found = recordOf(domain, name, answer);
     this.#settled.set(domain, found);
-    this.#cache.set(domain, Promise.resolve(found));
     return found;
   }
 
-  async #fetch(domain: string): Promise<RecordLookup> {
+  /** The lookup of one name (a .then, not an async function: one promise, not two). */
+  #fetch(domain: string): Promise<RecordLookup> {
     const name = `_dmarc.${domain}`;
     const sent = eventLoopTurn();
-    const answer = await (this.#pf ? this.#pf.query("TXT", name) : query(this.#resolver, "TXT", name));
-    if (eventLoopTurn() !== sent) this.slow = true;
-    const r = recordOf(domain, name, answer);
-    this.#settled.set(domain, r);
-    return r;
+    return (this.#pf ? this.#pf.query("TXT", name) : query(this.#resolver, "TXT", name)).then((answer) => {
+      if (eventLoopTurn() !== sent) this.slow = true;
+      const r = recordOf(domain, name, answer);
+      this.#settled.set(domain, r);
+      return r;
+    });
   }
 }
 
