@@ -1,5 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import type { ArcResult } from "../../src/arc/verify.js";
+import { arcEntry, dkimEntry, dmarcEntry, iprevEntry, spfEntry } from "../../src/authres/entries.js";
 import {
   type AuthResEntry,
   AuthResError,
@@ -9,7 +11,11 @@ import {
   pvalue,
   WRITTEN_KEYWORDS,
 } from "../../src/authres/write.js";
+import type { DkimResult } from "../../src/dkim/verify.js";
+import type { DmarcResult } from "../../src/dmarc/evaluate.js";
+import type { IprevResult } from "../../src/iprev/check.js";
 import { commentText, foldField, stripControls, words } from "../../src/message/fold.js";
+import type { SpfResult } from "../../src/spf/check.js";
 
 // formatAuthResults writes as it validates, with character-code checks for plain ASCII (issue 19).
 // This is the writer it replaced (pieces, regular expressions, forEach): both must give the same
@@ -197,6 +203,150 @@ describe("formatAuthResults writes what the pieces-and-regexes writer wrote", ()
       fc.property(fc.oneof(str, address), (v) => {
         expect(pvalue(v)).toBe(referencePvalue(v));
       }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+// The fast paths are taken by ordinary entries: plain values, known property names, comments of
+// words with single spaces put a line's worth at a time, the ";" on an entry's last piece. Entries
+// such as authenticate() writes, with words of every length so that lines end at every column, and
+// the same entries mutated (a hostile character, a doubled or outer space) so that the general
+// paths take over: both must give the reference's bytes.
+describe("formatAuthResults' fast paths give the reference's bytes for ordinary and mutated entries", () => {
+  const alnum = "abcdefghijklmnopqrstuvwxyz0123456789";
+  const word = fc.oneof(
+    fc.string({ unit: fc.constantFrom(...`${alnum}-.:@,=`), minLength: 1, maxLength: 24 }),
+    fc.constantFrom("designates", "as", "permitted", "sender", "2048-bit", "RSA", "key;", "p=reject", "dis=none", "l="),
+  );
+  const label = fc.string({ unit: fc.constantFrom(...`${alnum}-_`), minLength: 1, maxLength: 20 });
+  const domain = fc.array(label, { minLength: 1, maxLength: 4 }).map((l) => l.join("."));
+  const value = fc.oneof(
+    domain,
+    fc.tuple(fc.constantFrom("", "news", "a.b", "x+tag", "a=b", "first.last"), domain).map(([l, d]) => `${l}@${d}`),
+    fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((n) => n.join(".")),
+    fc.constantFrom("2001:db8::1", "rsa-sha256", "ed25519-sha256", "none", "quarantine", "include:_spf.example.net", "ab/+cd=="),
+    word,
+  );
+  const names: [string, string][] = [
+    ["smtp", "mailfrom"],
+    ["smtp", "helo"],
+    ["smtp", "remote-ip"],
+    ["header", "d"],
+    ["header", "i"],
+    ["header", "s"],
+    ["header", "a"],
+    ["header", "b"],
+    ["header", "from"],
+    ["header", "oldest-pass"],
+    ["policy", "iprev"],
+    ["policy", "dmarc"],
+    ["policy", "x-other"],
+    ["header", "x"],
+    ["body", "d"],
+  ];
+  const ordinary = fc.record(
+    {
+      method: fc.constantFrom("spf", "dkim", "dmarc", "arc", "iprev", "x-method"),
+      result: fc.constantFrom("pass", "fail", "softfail", "neutral", "none", "temperror", "permerror", "policy"),
+      comment: fc.array(word, { minLength: 1, maxLength: 16 }).map((w) => w.join(" ")),
+      reason: fc.array(word, { minLength: 1, maxLength: 6 }).map((w) => w.join(" ")),
+      props: fc.array(
+        fc.tuple(fc.constantFrom(...names), value).map(([[ptype, property], v]) => ({ ptype, property, value: v })),
+        { maxLength: 6 },
+      ),
+    },
+    { requiredKeys: ["method", "result", "props"] },
+  );
+  // One character of a string put somewhere in it: hostile, a space (doubled or outer), or a quote.
+  const mutation = fc.tuple(fc.constantFrom(" ", "  ", "(", ")", "\\", '"', "\t", "\r\n", "\u0000", "é", "\u2028", "="), fc.nat());
+  function mutate(entries: AuthResEntry[], [ch, at]: [string, number]): AuthResEntry[] {
+    const slots: [object, string][] = [];
+    for (const e of entries) {
+      if (e.comment !== undefined) slots.push([e, "comment"]);
+      if (e.reason !== undefined) slots.push([e, "reason"]);
+      for (const p of e.props) slots.push([p, "value"]);
+    }
+    if (slots.length === 0) return entries;
+    const [obj, key] = slots[at % slots.length]!;
+    const s = (obj as Record<string, string>)[key]!;
+    const i = at % (s.length + 1);
+    (obj as Record<string, string>)[key] = s.slice(0, i) + ch + s.slice(i);
+    return entries;
+  }
+  const id = fc.string({ unit: fc.constantFrom(...`${alnum}.-`), minLength: 1, maxLength: 40 });
+
+  it("the same bytes for entries as authenticate() writes them, and for the same mutated", () => {
+    fc.assert(
+      fc.property(
+        id,
+        fc.array(ordinary, { minLength: 1, maxLength: 6 }),
+        fc.option(fc.array(mutation, { minLength: 1, maxLength: 3 }), { freq: 2 }),
+        (authservId, entries, mutations) => {
+          for (const m of mutations ?? []) mutate(entries, m);
+          expect(formatAuthResults(authservId, entries)).toBe(reference(authservId, entries));
+        },
+      ),
+      { numRuns: 5000 },
+    );
+  });
+
+  it("the same bytes for the entries of results (spfEntry, dkimEntry, dmarcEntry, arcEntry, iprevEntry)", () => {
+    const ip = fc.constantFrom("203.0.113.77", "2001:db8::25", "192.0.2.1");
+    const spf = fc.record({
+      result: fc.constantFrom("pass", "fail", "softfail", "neutral", "none", "temperror", "permerror"),
+      identity: fc.constantFrom("mailfrom", "helo"),
+      domain,
+      sender: fc.tuple(fc.constantFrom("news", "postmaster", "a=b"), domain).map(([l, d]) => `${l}@${d}`),
+      ip,
+      helo: fc.oneof(domain, fc.constant("")),
+      reason: fc.array(word, { minLength: 1, maxLength: 8 }).map((w) => w.join(" ")),
+      lookups: fc.constant(0),
+      voidLookups: fc.constant(0),
+    }) as fc.Arbitrary<SpfResult>;
+    const dkim = fc.record({
+      result: fc.constantFrom("pass", "fail", "neutral", "temperror", "permerror", "policy"),
+      reason: fc.array(word, { minLength: 1, maxLength: 8 }).map((w) => w.join(" ")),
+      domain,
+      selector: label,
+      identity: fc.option(
+        domain.map((d) => `@${d}`),
+        { nil: undefined },
+      ),
+      algorithm: fc.constantFrom("rsa-sha256", "ed25519-sha256", undefined),
+      keyBits: fc.constantFrom(1024, 2048, 256, undefined),
+      testing: fc.boolean(),
+      unsignedBodyBytes: fc.option(fc.nat(100000), { nil: undefined }),
+      signedHeaders: fc.constant([]),
+      signature: fc.string({ unit: fc.constantFrom(...`${alnum}+/=`), maxLength: 12 }),
+    }) as unknown as fc.Arbitrary<DkimResult>;
+    fc.assert(
+      fc.property(
+        id,
+        spf,
+        fc.array(dkim, { maxLength: 3 }),
+        domain,
+        fc.option(fc.array(mutation, { minLength: 1, maxLength: 2 }), { freq: 2 }),
+        (authservId, s, d, from, mutations) => {
+          const entries = [
+            iprevEntry({ result: "fail", ip: s.ip, reason: "no PTR record" } as IprevResult),
+            spfEntry(s),
+            ...d.map(dkimEntry),
+            arcEntry({ result: "none", reason: "no ARC sets", instances: 0, sets: [] } as unknown as ArcResult, s.ip),
+            dmarcEntry({
+              result: "pass",
+              reason: "aligned",
+              fromDomain: from,
+              disposition: "none",
+              testing: false,
+              policyDomain: from,
+              record: { p: "reject" },
+            } as unknown as DmarcResult),
+          ];
+          for (const m of mutations ?? []) mutate(entries, m);
+          expect(formatAuthResults(authservId, entries)).toBe(reference(authservId, entries));
+        },
+      ),
       { numRuns: 3000 },
     );
   });
