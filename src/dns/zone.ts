@@ -1,7 +1,7 @@
 import { isIPv4, isIPv6 } from "node:net";
 import { MsgauthError } from "../errors.js";
 import { checkFixtureResolverOptions } from "../options.js";
-import { optionless } from "./guard.js";
+import { answersNow, optionless } from "./guard.js";
 import { reverseName } from "./reverse.js";
 import type { DnsAnswer, MxRecord, RecordsByType, RecordType, Resolver } from "./types.js";
 import { normalizeName } from "./types.js";
@@ -78,6 +78,8 @@ export interface FixtureResolverOptions {
   timeoutDelayMs?: number;
 }
 
+let answerNow: (r: FixtureResolver, type: RecordType, name: string) => DnsAnswer<string[] | MxRecord[]> | undefined;
+
 /**
  * Answers from fixture zones, offline and deterministic. A name that is absent is NXDOMAIN unless a
  * name below it exists (an empty non-terminal answers NODATA, as real DNS does); a present name
@@ -103,10 +105,19 @@ export class FixtureResolver implements Resolver {
   }
 
   async lookup<T extends RecordType>(name: string, type: T): Promise<DnsAnswer<RecordsByType[T]>> {
+    const answer = FixtureResolver.#answer(this, name, type);
+    return answer === TIMED_OUT ? this.#timedOut() : answer;
+  }
+
+  /**
+   * What `r.lookup()` answers, now; TIMED_OUT for a query marked as timing out. (Static: `r` may be
+   * a Proxy of a FixtureResolver, whose lookup of a name that exists reads no private field.)
+   */
+  static #answer<T extends RecordType>(r: FixtureResolver, name: string, type: T): DnsAnswer<RecordsByType[T]> | typeof TIMED_OUT {
     let owner = normalizeName(name);
     for (let hop = 0; ; hop++) {
-      const entry = this.zone.get(owner);
-      if (!entry) return this.#ancestors.has(owner) ? { kind: "nodata" } : { kind: "nxdomain" };
+      const entry = r.zone.get(owner);
+      if (!entry) return r.#ancestors.has(owner) ? { kind: "nodata" } : { kind: "nxdomain" };
       if (entry.CNAME !== undefined) {
         if (hop >= 8) return { kind: "error", reason: `CNAME chain too long at ${owner}` };
         owner = normalizeName(entry.CNAME);
@@ -115,15 +126,24 @@ export class FixtureResolver implements Resolver {
       const nx = entry.nxdomain;
       if (nx === true || (Array.isArray(nx) && nx.includes(type))) return { kind: "nxdomain" };
       const timeout = entry.timeout;
-      if (Array.isArray(timeout) && timeout.includes(type)) return this.#timedOut();
+      if (Array.isArray(timeout) && timeout.includes(type)) return TIMED_OUT;
       // A fresh array each answer (TXT's map makes one already): callers may keep or change it.
-      const records = type === "TXT" ? entry.TXT?.map((chunks) => chunks.join("")) : entry[type]?.slice();
+      const records = type === "TXT" ? entry.TXT?.map(joinChunks) : entry[type]?.slice();
       if (records && records.length > 0) {
         return { kind: "ok", records: records as RecordsByType[T] };
       }
-      if (timeout === true) return this.#timedOut();
+      if (timeout === true) return TIMED_OUT;
       return { kind: "nodata" };
     }
+  }
+
+  static {
+    answerNow = (r, type, name) => {
+      // A lookup overridden in a subclass or on the instance is called as such (the general path).
+      if (!(#ancestors in r) || r.lookup !== ownLookup) return undefined;
+      const raw = type === "PTR" ? r.#ptrAnswer(name) : FixtureResolver.#answer(r, name, type);
+      return raw === TIMED_OUT ? undefined : raw;
+    };
   }
 
   async #timedOut(): Promise<DnsAnswer<never>> {
@@ -148,7 +168,26 @@ export class FixtureResolver implements Resolver {
     if (!name) return Promise.resolve({ kind: "error", reason: `not an IP address: ${ip}` });
     return this.lookup(name, "PTR");
   }
+
+  /** What ptr() answers, now (the lookup not overridden). */
+  #ptrAnswer(ip: string): DnsAnswer<string[]> | typeof TIMED_OUT {
+    const name = reverseName(ip);
+    if (!name) return { kind: "error", reason: `not an IP address: ${ip}` };
+    return FixtureResolver.#answer(this, name, "PTR");
+  }
 }
 
+const TIMED_OUT = Symbol("timed out");
+
+/** A TXT record's character-strings joined (one chunk, the usual case, is the record as it is). */
+function joinChunks(chunks: string[]): string {
+  return Array.isArray(chunks) && chunks.length === 1 && typeof chunks[0] === "string" ? chunks[0] : chunks.join("");
+}
+
+const ownLookup = FixtureResolver.prototype.lookup;
+
 // Its methods never read a query's options: the guard calls them without (see optionless).
-optionless(...(["txt", "a", "aaaa", "mx", "ptr"] as const).map((m) => FixtureResolver.prototype[m]));
+const methods = (["txt", "a", "aaaa", "mx", "ptr"] as const).map((m) => FixtureResolver.prototype[m]);
+optionless(...methods);
+// The guard takes their answer at once, with no promise of the lookup's own (see answersNow).
+answersNow(answerNow as (r: Resolver, type: RecordType, name: string) => unknown, ...methods);
