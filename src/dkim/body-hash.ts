@@ -31,6 +31,15 @@ interface CanonState {
   total: number;
 }
 
+/** `${canon}/${hash}/-`, the usual four as constants (no string built and hashed for the lookup). */
+function wholeBodyKey(canon: string, hash: string): string {
+  if (hash === "sha256") {
+    if (canon === "relaxed") return "relaxed/sha256/-";
+    if (canon === "simple") return "simple/sha256/-";
+  }
+  return `${canon}/${hash}/-`;
+}
+
 /**
  * Body hashes for several signatures in one pass: each canonicalization runs once, and signatures
  * with the same canonicalization, hash and l= share one hash. DKIM and ARC verifiers can share one
@@ -50,7 +59,7 @@ export class BodyHashes {
   /** Registers a body hash, before the body is fed; returns a function that gives its result after end(). */
   add(spec: BodyHashSpec): () => BodyHashResult {
     if (this.#fed) throw new StateError("BodyHashes.add after the body began");
-    const key = `${spec.canon}/${spec.hash}/${spec.limit ?? "-"}`;
+    const key = spec.limit === undefined ? wholeBodyKey(spec.canon, spec.hash) : `${spec.canon}/${spec.hash}/${spec.limit}`;
     let sink = this.#sinks.get(key);
     if (!sink) {
       sink = { hash: createHash(spec.hash), limit: spec.limit, count: 0 };

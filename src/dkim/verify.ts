@@ -5,7 +5,7 @@ import { abortableStream } from "../message/abortable.js";
 import type { HeaderField } from "../message/header.js";
 import { isMessageInput, type MessageInput, openMessage, openWhole } from "../message/input.js";
 import type { ParsedMessage, SplitLimits } from "../message/split.js";
-import { checkDkimVerifyOptions, isPlainObject, isResolver } from "../options.js";
+import { checkDkimVerifyOptions, isPlainObject, isResolver, isVouched } from "../options.js";
 import { BodyHashes, type BodyHashResult, type BodyHashSpec } from "./body-hash.js";
 import { headerHashBytes, selectHeaders } from "./canonicalize.js";
 import { verifyHeaderData } from "./crypto.js";
@@ -109,7 +109,9 @@ let justChecked: DkimVerifyOptions | undefined;
 function checkOptions(options: DkimVerifyOptions): void {
   // (justChecked is undefined when unset: options must not be undefined to pass as checked.)
   if (options === justChecked && options !== undefined) justChecked = undefined;
-  else if (!plainDkimOptions(options)) checkDkimVerifyOptions(options);
+  // Vouched options (authenticate()'s) are the checker's own first answer: asked first, they skip
+  // plainDkimOptions' walk of their keys, which stops at bodyHashes anyway.
+  else if (!isVouched(options) && !plainDkimOptions(options)) checkDkimVerifyOptions(options);
 }
 
 export type KeyLookup = { ok: true; key: DkimKey } | { ok: false; result: "permerror" | "temperror"; reason: string };
@@ -173,6 +175,8 @@ interface Pending {
   body: () => BodyHashResult;
   /** The key lookup's answer, once it is in. */
   lookup?: KeyLookup;
+  /** With a key: why it cannot verify this signature (#keyProblem, decided once when it came in). */
+  problem?: { result: "permerror" | "policy"; reason: string } | undefined;
   /**
    * The signature over the header fields, checked as soon as the key is in (it does not need the
    * body); undefined when the key cannot be used (#check reports why).
@@ -204,7 +208,8 @@ export class DkimVerifier {
     this.#ownBody = options.bodyHashes === undefined;
     const now = Math.floor((options.now?.() ?? Date.now()) / 1000);
     const max = options.maxSignatures ?? 10;
-    const keys = new Map<string, Promise<KeyLookup>>();
+    /** The signatures waiting for each key name's answer: one lookup a name. */
+    const keys = new Map<string, Pending[]>();
     // Made when the first key is looked up: a message without a signature to check needs none.
     let resolver: Resolver | undefined;
     let index = 0;
@@ -250,23 +255,52 @@ export class DkimVerifier {
       if (sig.bodyLength !== undefined) spec.limit = sig.bodyLength;
       const body = this.#body.add(spec);
       const name = `${sig.selector}._domainkey.${sig.domain}`.toLowerCase();
-      let key = keys.get(name);
-      if (!key) {
-        resolver ??= guardResolver(options.resolver, options.signal ? { signal: options.signal } : {});
-        keys.set(name, (key = readKey(resolver, name)));
-      }
       const pending: Pending = { sig, body };
       this.#unsettled++;
       // The header signature does not depend on the body: check it when the key arrives, usually
       // before the body streams (its code and data are then still in cache, not pushed out by a
       // large body). The answer is kept on the pending signature, so that finish() waits for the
       // last key once and then decides every verdict at once (no async step per signature).
-      key.then(
-        (lookup) => this.#keyIn(pending, lookup),
-        (thrown) => this.#keyIn(pending, undefined, thrown), // readKey never rejects; if it did, finish() would reject as it did
-      );
+      let waiting = keys.get(name);
+      if (!waiting) {
+        keys.set(name, (waiting = []));
+        resolver ??= guardResolver(options.resolver, options.signal ? { signal: options.signal } : {});
+        this.#lookUp(resolver, name, waiting);
+      }
+      waiting.push(pending);
       this.#results.push(pending);
     }
+  }
+
+  /**
+   * Looks the key at `name` up and hands its answer to every signature in `waiting` (filled before
+   * the answer can come). readKey's work in the answer's own then, not in a then of its promise: one
+   * promise and one microtask less a key.
+   */
+  #lookUp(guarded: Resolver, name: string, waiting: readonly Pending[]): void {
+    // The guard validates the answer and bounds the wait; it never throws or rejects.
+    let asked: Promise<DnsAnswer<string[]>>;
+    try {
+      asked = Promise.resolve(guarded.txt(name));
+    } catch (thrown) {
+      asked = Promise.reject(thrown);
+    }
+    asked.then(
+      (answer) => {
+        let lookup: KeyLookup;
+        try {
+          lookup = keyOfAnswer(name, answer);
+        } catch (thrown) {
+          for (const p of waiting) this.#keyIn(p, undefined, thrown);
+          return;
+        }
+        for (const p of waiting) this.#keyIn(p, lookup);
+      },
+      // The guard never rejects; if it did, finish() would reject with it, as it did.
+      (thrown) => {
+        for (const p of waiting) this.#keyIn(p, undefined, thrown);
+      },
+    );
   }
 
   #keyIn(p: Pending, lookup: KeyLookup | undefined, rejected?: unknown): void {
@@ -274,8 +308,10 @@ export class DkimVerifier {
     try {
       if (lookup === undefined) throw rejected;
       p.lookup = lookup;
+      const problem = lookup.ok ? this.#keyProblem(lookup.key, sig) : undefined;
+      p.problem = problem;
       p.valid =
-        lookup.ok && !this.#keyProblem(lookup.key, sig)
+        lookup.ok && !problem
           ? verifyHeaderData(
               sig.keyType,
               sig.hash,
@@ -323,7 +359,7 @@ export class DkimVerifier {
       selector: sig.selector,
       identity: sig.identity,
       algorithm: sig.algorithm,
-      canonicalization: `${sig.headerCanon}/${sig.bodyCanon}`,
+      canonicalization: canonicalizationName(sig.headerCanon, sig.bodyCanon),
       testing: false,
       signedHeaders: sig.signedHeaders,
       signature: sig.signatureText,
@@ -404,7 +440,7 @@ export class DkimVerifier {
     const key = lookup.key;
     base.keyBits = key.bits;
     base.testing = key.testing;
-    const problem = this.#keyProblem(key, sig);
+    const problem = p.problem;
     if (problem) return verdict(base, problem.result, problem.reason);
     if (sig.bodyLength !== undefined && sig.bodyLength > body.canonicalLength) {
       return verdict(base, "fail", `l=${sig.bodyLength} is longer than the body (${body.canonicalLength} bytes)`, "body-length");
@@ -434,6 +470,18 @@ function verdict(
   if (failure !== undefined) r.failure = failure;
   r.reason = reason;
   return r;
+}
+
+/** `${header}/${body}`, the usual four as constants (no string built a signature). */
+function canonicalizationName(header: string, body: string): string {
+  if (header === "relaxed") {
+    if (body === "relaxed") return "relaxed/relaxed";
+    if (body === "simple") return "relaxed/simple";
+  } else if (header === "simple") {
+    if (body === "relaxed") return "simple/relaxed";
+    if (body === "simple") return "simple/simple";
+  }
+  return `${header}/${body}`;
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
