@@ -14,7 +14,7 @@ import { parseAuthResults, type TrustedAuthResults, trustedAuthResults } from ".
 import { type AuthResEntry, authservIdValue, formatAuthResults } from "./authres/write.js";
 import { BodyHashes } from "./dkim/body-hash.js";
 import { type DkimResult, DkimVerifier, type DkimVerifyOptions } from "./dkim/verify.js";
-import { DmarcLookups, type DmarcMode, pslOrgDomain, treeWalkTargets } from "./dmarc/discover.js";
+import { DmarcLookups, type DmarcMode, pslOrgDomain } from "./dmarc/discover.js";
 import { checkDmarc, type DmarcOptions, type DmarcResult } from "./dmarc/evaluate.js";
 import { BudgetedResolver, CallDeadline, type DnsQueryEvent, type QueryBudgetOptions } from "./dns/budget.js";
 import { NodeResolver } from "./dns/node.js";
@@ -317,6 +317,20 @@ type PreparedSeal = { sealer: Sealer; options: Pick<AuthenticateSealOptions, "he
 /** No limits given: the limits read, and the header limits for the message's split (none made per call). */
 const NO_LIMITS: NonNullable<AuthenticateOptions["limits"]> = Object.freeze({});
 
+// The defaults of limits.timeBudgetMs, maxDnsQueries and dnsQueryTimeoutMs.
+const DEFAULT_TIME_BUDGET_MS = 20_000;
+const DEFAULT_MAX_QUERIES = 100;
+const DEFAULT_QUERY_TIMEOUT_MS = 5000;
+/** No trusted authserv-ids (none made per call). */
+const NO_IDS: readonly string[] = Object.freeze([]);
+/** The DNS budget with no limits or onQuery given: read by BudgetedResolver's constructor, never kept or changed. */
+const DEFAULT_BUDGET: QueryBudgetOptions & Vouched = Object.freeze({
+  [VOUCHED]: true as const,
+  maxQueries: DEFAULT_MAX_QUERIES,
+  timeBudgetMs: DEFAULT_TIME_BUDGET_MS,
+  queryTimeoutMs: DEFAULT_QUERY_TIMEOUT_MS,
+});
+
 /** The host name, read once (see docs/authenticate.md: a process-lifetime value, as MTAs keep it). */
 let hostName: string | undefined;
 
@@ -331,7 +345,7 @@ async function evaluate(
   // budget plus the CPU work left, whatever the resolver or the stream does. The DNS queries are
   // bounded by it directly (no timer, AbortController or listener per call: about 3 us); a timer
   // and a signal are made only for a message stream (see CallDeadline).
-  const budgetMs = o.limits?.timeBudgetMs ?? 20_000;
+  const budgetMs = o.limits?.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS;
   const started = performance.now(); // the call's start: its deadline's and its "total" timing's (one clock read, 45 ns)
   const deadline = new CallDeadline(budgetMs, started);
   const callerSignal = o.signal;
@@ -428,10 +442,11 @@ async function evaluate(
         // From domain's tree walk (or its PSL organizational domain) and the walk of the SPF domain,
         // should it differ (alignment). DMARC still reads them in the RFC's order (see DmarcLookups).
         const spfDomain = checks.spf ? envelopeDomain(e) : undefined;
-        dmarcLookups.prefetch(dmarcNames(author.domain, o.dmarcMode ?? "rfc9989"));
-        if (spfDomain !== undefined && spfDomain !== author.domain) dmarcLookups.prefetch(dmarcNames(spfDomain, o.dmarcMode ?? "rfc9989"));
+        dmarcLookups.prefetch(dmarcNames(dmarcLookups, author.domain, o.dmarcMode ?? "rfc9989"));
+        if (spfDomain !== undefined && spfDomain !== author.domain)
+          dmarcLookups.prefetch(dmarcNames(dmarcLookups, spfDomain, o.dmarcMode ?? "rfc9989"));
       }
-      trusted = trustedAuthResults(opened.headers, o.trustedAuthservIds ?? []);
+      trusted = trustedAuthResults(opened.headers, o.trustedAuthservIds ?? NO_IDS);
       const dkimStart = performance.now();
       // DKIM and ARC register their body hashes in one BodyHashes: a body hash both need (the same
       // canonicalization, as forwarded mail usually has) is computed once.
@@ -463,8 +478,11 @@ async function evaluate(
       // of the first d= that is not the From domain goes out now too, within DmarcLookups' allowance.
       if (author.ok && checks.dmarc && verifier) {
         const from = author.domain;
-        const other = verifier.domains.find((d) => d !== from);
-        if (other !== undefined) dmarcLookups.prefetch(dmarcNames(other, o.dmarcMode ?? "rfc9989"));
+        for (const d of verifier.domains)
+          if (d !== from) {
+            dmarcLookups.prefetch(dmarcNames(dmarcLookups, d, o.dmarcMode ?? "rfc9989"));
+            break;
+          }
       }
       // ARC sealing signs the relaxed body hash, which the ARC check usually needs too (one hash).
       if (seal) sealInput = { headers: opened.headers, body: bodyHashes.add({ canon: "relaxed", hash: "sha256" }) };
@@ -613,8 +631,9 @@ function time(
 // the mark to an object made with spreads, a property added after creation (a new shape each time).
 // Together with ALL_CHECKS, about 0.5 us of CPU per authenticate() (bench/small.mjs).
 function budgetOptions(limits: NonNullable<AuthenticateOptions["limits"]>, budgetMs: number, onQuery: AuthenticateOptions["onQuery"]) {
-  const maxQueries = limits.maxDnsQueries ?? 100;
-  const queryTimeoutMs = limits.dnsQueryTimeoutMs ?? 5000;
+  if (limits === NO_LIMITS && onQuery === undefined) return DEFAULT_BUDGET;
+  const maxQueries = limits.maxDnsQueries ?? DEFAULT_MAX_QUERIES;
+  const queryTimeoutMs = limits.dnsQueryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   const out: QueryBudgetOptions & Vouched = onQuery
     ? { [VOUCHED]: true, maxQueries, timeBudgetMs: budgetMs, queryTimeoutMs, onQuery }
     : { [VOUCHED]: true, maxQueries, timeBudgetMs: budgetMs, queryTimeoutMs };
@@ -646,9 +665,9 @@ function dmarcOptions(resolver: Resolver, lookups: DmarcLookups): DmarcOptions {
 }
 
 /** The DMARC record names DMARC may read for a domain above its own: its tree walk, or its PSL organizational domain. */
-function dmarcNames(domain: string, mode: DmarcMode): string[] {
+function dmarcNames(lookups: DmarcLookups, domain: string, mode: DmarcMode): readonly string[] {
   if (mode === "rfc7489") return [pslOrgDomain(domain)];
-  return treeWalkTargets(domain);
+  return lookups.walkTargets(domain);
 }
 
 /** The domain SPF checks (MAIL FROM's, or HELO for the null sender), lower case; undefined if none. */

@@ -40,6 +40,9 @@ export class DmarcLookups {
    */
   #pf: Prefetcher | undefined;
   #closed = false;
+  /** The last tree walk's names (authenticate() sends the From domain's ahead, DMARC walks it: one array). */
+  #walkOf: string | undefined;
+  #walk: readonly string[] = [];
   queries = 0;
   /**
    * An answer has waited for I/O (real DNS): only then does a tree walk send its names ahead. From
@@ -60,6 +63,15 @@ export class DmarcLookups {
     if (this.#closed) return;
     const pf = (this.#pf ??= new Prefetcher(this.#resolver, 24));
     for (const domain of domains) if (!this.#cache.has(domain) && !this.#settled.has(domain)) pf.prefetch("TXT", `_dmarc.${domain}`);
+  }
+
+  /** treeWalkTargets(domain), the same array while the same domain is asked for again (never changed by its readers). */
+  walkTargets(domain: string): readonly string[] {
+    if (domain !== this.#walkOf) {
+      this.#walk = treeWalkTargets(domain);
+      this.#walkOf = domain;
+    }
+    return this.#walk;
   }
 
   /** The evaluation is over: nothing more is sent ahead, and what was and is unused is let go. */
@@ -167,7 +179,7 @@ export interface WalkResult {
  * names; undefined, with nothing done, when a record it needs is still on its way.
  */
 export function settledTreeWalk(lookups: DmarcLookups, start: string): WalkResult | undefined {
-  const targets = treeWalkTargets(start);
+  const targets = lookups.walkTargets(start);
   const found: WalkResult["found"] = [];
   let error: string | undefined;
   for (const target of targets) {
@@ -193,7 +205,7 @@ export function settledTreeWalk(lookups: DmarcLookups, start: string): WalkResul
 /** Walks up from `start` (included unless skipStart), stopping at a record with psd=y or psd=n. */
 export async function treeWalk(lookups: DmarcLookups, start: string, skipStart = false): Promise<WalkResult> {
   const found: WalkResult["found"] = [];
-  const all = treeWalkTargets(start);
+  const all = lookups.walkTargets(start);
   const targets = skipStart ? all.slice(1) : all;
   // Every name of the walk is known now: with real DNS their queries go out together (at most 8),
   // and the walk still reads the answers one by one from the bottom up, stopping where the RFC stops.
