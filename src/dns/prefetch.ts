@@ -1,5 +1,5 @@
 import { BudgetedResolver, type Speculation } from "./budget.js";
-import { type DnsAnswer, type QueryOptions, query, type RecordsByType, type RecordType, type Resolver } from "./types.js";
+import { type DnsAnswer, type QueryOptions, query, RECORD_TYPES, type RecordsByType, type RecordType, type Resolver } from "./types.js";
 
 let turn = 0;
 let ticking = false;
@@ -22,9 +22,10 @@ export function eventLoopTurn(): number {
 }
 
 /** A query sent ahead: through a BudgetedResolver (a speculation), or any guarded resolver (a controller to let it go). */
+/** `seq`: the order it was sent in, among all types (the order close() lets them go in). */
 type Entry =
-  | { answer: Promise<DnsAnswer<unknown>>; speculation: Speculation<unknown>; controller?: undefined }
-  | { answer: Promise<DnsAnswer<unknown>>; speculation?: undefined; controller: AbortController };
+  | { answer: Promise<DnsAnswer<unknown>>; speculation: Speculation<unknown>; controller?: undefined; seq: number }
+  | { answer: Promise<DnsAnswer<unknown>>; speculation?: undefined; controller: AbortController; seq: number };
 
 /**
  * Queries sent before an evaluation needs them, for one evaluation (one SPF check, one DMARC
@@ -38,7 +39,18 @@ type Entry =
  */
 export class Prefetcher {
   readonly #resolver: Resolver;
-  readonly #entries = new Map<string, Entry>();
+  /**
+   * Queries sent, by type then name, each map made on first use: no "type name" key to build and
+   * hash at each prefetch, query and settled (0.25 us an authenticate() call).
+   */
+  readonly #entries: Record<RecordType, Map<string, Entry> | undefined> = {
+    TXT: undefined,
+    A: undefined,
+    AAAA: undefined,
+    MX: undefined,
+    PTR: undefined,
+  };
+  #seq = 0;
   #left: number;
   #closed = false;
 
@@ -59,31 +71,32 @@ export class Prefetcher {
    */
   prefetch<T extends RecordType>(type: T, name: string, counted = true): Promise<DnsAnswer<RecordsByType[T]>> | undefined {
     if (this.#closed || (counted && this.#left <= 0)) return undefined;
-    const key = `${type} ${name}`;
-    if (this.#entries.has(key)) return undefined;
+    let entries = this.#entries[type];
+    if (entries?.has(name)) return undefined;
     let entry: Entry;
     const r = this.#resolver;
     if (r instanceof BudgetedResolver) {
       const s: Speculation<unknown> | undefined = r.speculate(type, name);
       if (!s) return undefined;
-      entry = { answer: s.answer, speculation: s };
+      entry = { answer: s.answer, speculation: s, seq: this.#seq++ };
     } else {
       const controller = new AbortController();
       const q: QueryOptions = { signal: controller.signal };
       const answer = query(r, type, name, q) as Promise<DnsAnswer<unknown>>;
-      entry = { answer, controller };
+      entry = { answer, controller, seq: this.#seq++ };
     }
     if (counted) this.#left--;
-    this.#entries.set(key, entry);
+    if (entries === undefined) this.#entries[type] = entries = new Map();
+    entries.set(name, entry);
     return entry.answer as Promise<DnsAnswer<RecordsByType[T]>>;
   }
 
   /** The answer for the evaluation: the prefetched query (used once) or a fresh one. */
   query<T extends RecordType>(type: T, name: string): Promise<DnsAnswer<RecordsByType[T]>> {
-    const key = `${type} ${name}`;
-    const entry = this.#entries.get(key);
+    const entries = this.#entries[type];
+    const entry = entries?.get(name);
     if (entry) {
-      this.#entries.delete(key);
+      entries!.delete(name);
       const answer = entry.speculation ? (this.#resolver as BudgetedResolver).claim(entry.speculation) : entry.answer;
       return answer as Promise<DnsAnswer<RecordsByType[T]>>;
     }
@@ -96,19 +109,19 @@ export class Prefetcher {
    * has arrived (claimed, counted and checked as query() would); undefined, with nothing done, otherwise.
    */
   settled<T extends RecordType>(type: T, name: string): DnsAnswer<RecordsByType[T]> | undefined {
-    const key = `${type} ${name}`;
-    const entry = this.#entries.get(key);
+    const entries = this.#entries[type];
+    const entry = entries?.get(name);
     if (entry?.speculation === undefined) return undefined;
     const answer = (this.#resolver as BudgetedResolver).claimSettled(entry.speculation);
-    if (answer !== undefined) this.#entries.delete(key);
+    if (answer !== undefined) entries!.delete(name);
     return answer as DnsAnswer<RecordsByType[T]> | undefined;
   }
 
   release(type: RecordType, name: string): void {
-    const key = `${type} ${name}`;
-    const entry = this.#entries.get(key);
+    const entries = this.#entries[type];
+    const entry = entries?.get(name);
     if (!entry) return;
-    this.#entries.delete(key);
+    entries!.delete(name);
     this.#release(entry);
   }
 
@@ -120,7 +133,16 @@ export class Prefetcher {
   /** The evaluation is over: no more prefetching, and the unused queries are let go. */
   close(): void {
     this.#closed = true;
-    for (const entry of this.#entries.values()) this.#release(entry);
-    this.#entries.clear();
+    let left: Entry[] | undefined;
+    for (const type of RECORD_TYPES) {
+      const entries = this.#entries[type];
+      if (entries === undefined || entries.size === 0) continue;
+      left = left === undefined ? [...entries.values()] : [...left, ...entries.values()];
+      entries.clear();
+    }
+    if (left === undefined) return;
+    // In the order they were sent, as one map of them all would give them.
+    left.sort((x, y) => x.seq - y.seq);
+    for (const entry of left) this.#release(entry);
   }
 }

@@ -57,19 +57,18 @@ export function query<T extends RecordType>(
   options?: QueryOptions,
 ): Promise<DnsAnswer<RecordsByType[T]>> {
   // The options argument is passed only when there is one: a resolver written for one argument
-  // sees exactly the call it was written for.
-  const args: [string, QueryOptions?] = options ? [name, options] : [name];
+  // sees exactly the call it was written for (two calls written out: no argument array to spread).
   switch (type) {
     case "TXT":
-      return resolver.txt(...args) as Promise<DnsAnswer<RecordsByType[T]>>;
+      return (options ? resolver.txt(name, options) : resolver.txt(name)) as Promise<DnsAnswer<RecordsByType[T]>>;
     case "A":
-      return resolver.a(...args) as Promise<DnsAnswer<RecordsByType[T]>>;
+      return (options ? resolver.a(name, options) : resolver.a(name)) as Promise<DnsAnswer<RecordsByType[T]>>;
     case "AAAA":
-      return resolver.aaaa(...args) as Promise<DnsAnswer<RecordsByType[T]>>;
+      return (options ? resolver.aaaa(name, options) : resolver.aaaa(name)) as Promise<DnsAnswer<RecordsByType[T]>>;
     case "MX":
-      return resolver.mx(...args) as Promise<DnsAnswer<RecordsByType[T]>>;
+      return (options ? resolver.mx(name, options) : resolver.mx(name)) as Promise<DnsAnswer<RecordsByType[T]>>;
     default:
-      return resolver.ptr(...args) as Promise<DnsAnswer<RecordsByType[T]>>;
+      return (options ? resolver.ptr(name, options) : resolver.ptr(name)) as Promise<DnsAnswer<RecordsByType[T]>>;
   }
 }
 
