@@ -143,3 +143,37 @@ describe("entries made whole agree with entries given comment and reason after c
     fc.assert(fc.property(iprev, (r) => same(iprevEntry(r as unknown as IprevResult), refIprev(r as unknown as IprevResult))));
   });
 });
+
+// dkimEntry and dmarcEntry give the usual comments as constants (a constant is a flat string, which
+// formatAuthResults reads faster than a cons string joined anew): the same text as joined.
+describe("constant comments are the comments joined", () => {
+  it("dkim: every key size and kind, testing or not, with and without l=", () => {
+    for (const keyBits of [256, 512, 1024, 2048, 3072, 4096, 8192])
+      for (const algorithm of ["rsa-sha256", "rsa-sha1", "ed25519-sha256", undefined])
+        for (const testing of [false, true])
+          for (const unsignedBodyBytes of [undefined, 10]) {
+            const d = {
+              result: "pass",
+              domain: "example.com",
+              selector: "s",
+              algorithm,
+              keyBits,
+              testing,
+              unsignedBodyBytes,
+              signature: "",
+            };
+            same(dkimEntry(d as unknown as DkimResult), refDkim(d as unknown as DkimResult));
+          }
+  });
+  it("dmarc: every policy and disposition, with and without sp=, t=y, another policy domain", () => {
+    const policies = ["none", "quarantine", "reject", undefined];
+    for (const p of policies)
+      for (const disposition of ["none", "quarantine", "reject"])
+        for (const sp of [undefined, "reject"])
+          for (const testing of [false, true])
+            for (const policyDomain of [undefined, "example.com", "org.example"]) {
+              const d = { result: "pass", fromDomain: "example.com", policyDomain, disposition, testing, record: { p, sp }, reason: "r" };
+              same(dmarcEntry(d as unknown as DmarcResult), refDmarc(d as unknown as DmarcResult));
+            }
+  });
+});
