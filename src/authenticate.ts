@@ -371,11 +371,15 @@ async function evaluate(
 
     // SPF and iprev need only the envelope: started before the message is read. Each is timed when it
     // settles; its result is kept then, and read below without a wait when it is already there (no
-    // Promise.all of settled promises). A timing hook that throws rejects the call, as before.
+    // Promise.all of settled promises). spfDone and iprevDone are set while each runs, never reject.
     let spf = undefined as SpfResult | undefined;
     let iprev = undefined as IprevResult | undefined;
-    let spfDone: Promise<void> | undefined;
-    let iprevDone: Promise<void> | undefined;
+    let spfDone = undefined as Promise<void> | undefined;
+    let iprevDone = undefined as Promise<void> | undefined;
+    // What SPF or iprev rejected with, or a timing hook threw as they settled: the call rejects with
+    // the first once both are read (as with Promise.all), and no rejected promise is left unawaited
+    // while the message is read (an unhandled rejection).
+    let failed = undefined as { error: unknown } | undefined;
     if (checks.spf) {
       const spfStart = performance.now();
       spfDone = checkSpf(
@@ -389,17 +393,33 @@ async function evaluate(
               ...(limits.spfMaxLookups !== undefined ? { maxLookups: limits.spfMaxLookups } : {}),
               ...(limits.spfMaxVoidLookups !== undefined ? { maxVoidLookups: limits.spfMaxVoidLookups } : {}),
             }),
-      ).then((r) => {
-        time(timings, onTiming, "spf", spfStart, performance.now());
-        spf = r; // after the hook: a hook that threw leaves it unset, and the wait below rejects
-      });
+      ).then(
+        (r) => {
+          spfDone = undefined;
+          spf = r;
+          const threw = timed(timings, onTiming, "spf", spfStart);
+          failed ??= threw;
+        },
+        (error: unknown) => {
+          spfDone = undefined;
+          failed ??= { error };
+        },
+      );
     }
     if (checks.iprev) {
       const iprevStart = performance.now();
-      iprevDone = checkIprev(e.ip, iprevOptions(resolver)).then((r) => {
-        time(timings, onTiming, "iprev", iprevStart, performance.now());
-        iprev = r;
-      });
+      iprevDone = checkIprev(e.ip, iprevOptions(resolver)).then(
+        (r) => {
+          iprevDone = undefined;
+          iprev = r;
+          const threw = timed(timings, onTiming, "iprev", iprevStart);
+          failed ??= threw;
+        },
+        (error: unknown) => {
+          iprevDone = undefined;
+          failed ??= { error };
+        },
+      );
     }
 
     let messageInfo: AuthenticationResult["message"] | undefined;
@@ -521,15 +541,13 @@ async function evaluate(
     author ??= { ok: false, reason: "no-from", detail: "the message could not be read", mailboxes: [], domains: [] };
     trusted ??= [];
 
-    // SPF and iprev, each awaited only while it runs (usually SPF alone, its include chain the
-    // longest): no Promise.all, which costs three promises. Both together when both still run, so
-    // that neither is left unawaited should the other reject (a timing hook that threw).
-    const spfRuns = spfDone !== undefined && spf === undefined;
-    const iprevRuns = iprevDone !== undefined && iprev === undefined;
-    if (spfRuns || iprevRuns) {
-      await (spfRuns && iprevRuns ? Promise.all([spfDone, iprevDone]) : spfRuns ? spfDone : iprevDone);
+    // SPF and iprev, awaited only while they run (usually SPF alone, its include chain the longest):
+    // no Promise.all of settled promises (three promises more).
+    if (spfDone !== undefined || iprevDone !== undefined) {
+      await (spfDone === undefined ? iprevDone : iprevDone === undefined ? spfDone : Promise.all([spfDone, iprevDone]));
       checksDone = undefined;
     }
+    if (failed !== undefined) throw failed.error;
     let dmarc: DmarcResult | undefined;
     if (checks.dmarc && unreadable !== undefined) {
       // Without the whole message the author domains and DKIM verdicts are not certain: never pass.
@@ -612,6 +630,21 @@ async function evaluate(
     deadline.close();
     if (onCallerAbort) callerSignal!.removeEventListener("abort", onCallerAbort);
   }
+}
+
+/** time() for a callback nobody awaits: what the hook threw, kept, or undefined. */
+function timed(
+  timings: CheckTiming[],
+  onTiming: AuthenticateOptions["onTiming"],
+  check: CheckTiming["check"],
+  since: number,
+): { error: unknown } | undefined {
+  try {
+    time(timings, onTiming, check, since, performance.now());
+  } catch (error) {
+    return { error };
+  }
+  return undefined;
 }
 
 /** Records one check's duration and tells the onTiming hook. */
