@@ -172,22 +172,26 @@ class Evaluation {
       policy: "none",
       disposition: "none",
       testing: false,
-      spf: { aligned: false, mode: "r" },
+      // The SPF identifier's object, made once (its alignment is set below).
+      spf: spf?.domain ? { aligned: false, mode: "r", domain: spf.domain, result: spf.result } : { aligned: false, mode: "r" },
       dkim: { aligned: false, mode: "r" },
     };
-    if (spf?.domain) base.spf = { aligned: false, mode: "r", domain: spf.domain, result: spf.result };
     // The From domain's record settled already (authenticate() asks for it before DKIM): decided
-    // here as discover() would, without its promise and awaits.
+    // here as discover() would, without its promise and awaits (and without a Discovery object).
     const own = this.lookups.settled(author);
-    const found =
-      own === undefined || own.kind === "none"
-        ? await this.discover(author)
-        : own.kind === "error"
-          ? { error: own.reason }
-          : { record: own.record, policyDomain: author };
-    if ("error" in found) return settle(base, "temperror", found.error);
-    if ("none" in found) return settle(base, "none", found.none);
-    const { record, policyDomain } = found;
+    let record: DmarcRecord;
+    let policyDomain: string;
+    if (own !== undefined && own.kind === "record") {
+      record = own.record;
+      policyDomain = author;
+    } else if (own !== undefined && own.kind === "error") return settle(base, "temperror", own.reason);
+    else {
+      const found = await this.discover(author);
+      if ("error" in found) return settle(base, "temperror", found.error);
+      if ("none" in found) return settle(base, "none", found.none);
+      record = found.record;
+      policyDomain = found.policyDomain;
+    }
     base.record = record;
     base.policyDomain = policyDomain;
     if (record.invalidPolicyTags.length > 0 || record.p === undefined) {
@@ -207,7 +211,7 @@ class Evaluation {
     // Identifier alignment (RFC 9989 4.4; RFC 7489 3.1).
     let spfAligned: boolean | Promise<boolean> = spf?.domain ? this.aligned(author, spf.domain.toLowerCase(), record.aspf) : false;
     if (typeof spfAligned !== "boolean") spfAligned = await spfAligned;
-    if (spf?.domain) base.spf = { aligned: spfAligned && spf.result === "pass", mode: record.aspf, domain: spf.domain, result: spf.result };
+    if (spf?.domain) base.spf.aligned = spfAligned && spf.result === "pass";
     let dkimTemp = false;
     for (const d of input.dkim) {
       if (!d.domain) continue;
@@ -367,11 +371,21 @@ function combine(
  * - more distinct domains than `maxAuthorDomains`: fail with reject, the rest listed in `unevaluated`.
  * Never throws for DNS content; throws an OptionsError (a TypeError) for invalid options such as `maxAuthorDomains`.
  */
-export async function checkDmarc(input: DmarcInput, options: DmarcOptions): Promise<DmarcResult> {
-  checkDmarcOptions(options); // maxAuthorDomains: a positive integer
-  const result = await evaluateDmarc(input, options);
-  if (input.arc) result.arc = input.arc;
-  return result;
+export function checkDmarc(input: DmarcInput, options: DmarcOptions): Promise<DmarcResult> {
+  // Not an async function: the evaluation's own promise, or one then for `arc`, instead of a promise
+  // and an await of its own (issue 19). A throw rejects, as from an async function.
+  let result: Promise<DmarcResult>;
+  try {
+    checkDmarcOptions(options); // maxAuthorDomains: a positive integer
+    result = evaluateDmarc(input, options);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  if (!input.arc) return result;
+  return result.then((r) => {
+    if (input.arc) r.arc = input.arc;
+    return r;
+  });
 }
 
 function evaluateDmarc(input: DmarcInput, options: DmarcOptions): Promise<DmarcResult> {
