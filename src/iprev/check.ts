@@ -1,5 +1,5 @@
 import { guardResolver } from "../dns/guard.js";
-import { formatIp, parseIp } from "../dns/ip.js";
+import { formatIp, formatParsedIp, parseIp } from "../dns/ip.js";
 import type { Resolver } from "../dns/types.js";
 import { checkIprevOptions, isPlainObject, isResolver, isVouched } from "../options.js";
 
@@ -23,25 +23,33 @@ export async function checkIprev(
   if (!isVouched(options) && !plainIprevOptions(options)) checkIprevOptions(options); // authenticate()'s: checked
   const parsed = parseIp(ip);
   if (!parsed) return { result: "permerror", ip, reason: `not an IP address: ${ip}` };
-  const addr = formatIp(parsed);
+  const addr = formatParsedIp(ip, parsed);
   const r = guardResolver(options.resolver, options.signal ? { signal: options.signal } : {});
   const ptr = await r.ptr(addr);
   if (ptr.kind === "error") return { result: "temperror", ip: addr, reason: `PTR lookup failed: ${ptr.reason}` };
   if (ptr.kind !== "ok" || ptr.records.length === 0) return { result: "fail", ip: addr, reason: "no PTR record" };
   let temp: string | undefined;
   for (const raw of ptr.records.slice(0, options.maxNames ?? 10)) {
-    const name = raw.toLowerCase().replace(/\.$/, "");
+    const lower = raw.toLowerCase();
+    const name = lower.endsWith(".") ? lower.slice(0, -1) : lower;
     const fwd = parsed.family === 4 ? await r.a(name) : await r.aaaa(name);
     if (fwd.kind === "error") {
       temp ??= `${name}: ${fwd.reason}`;
       continue;
     }
-    if (fwd.kind === "ok" && fwd.records.some((a) => parseIp(a) && formatIp(parseIp(a)!) === addr)) {
+    // `addr` is canonical, so an answer written as it is the address (no parse needed to know).
+    if (fwd.kind === "ok" && fwd.records.some((a) => a === addr || formatOf(a) === addr)) {
       return { result: "pass", ip: addr, name, reason: `${name} resolves back to ${addr}` };
     }
   }
   if (temp) return { result: "temperror", ip: addr, reason: `forward lookup failed for ${temp}` };
   return { result: "fail", ip: addr, reason: `no PTR name (${ptr.records.slice(0, 3).join(", ")}) resolves back to ${addr}` };
+}
+
+/** An address's canonical text, or undefined for what is not an address. */
+function formatOf(text: string): string | undefined {
+  const p = parseIp(text);
+  return p && formatIp(p);
 }
 
 /**

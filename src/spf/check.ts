@@ -1,6 +1,6 @@
 import { BudgetedResolver } from "../dns/budget.js";
 import { guardResolver } from "../dns/guard.js";
-import { formatIp, type ParsedIp, parseIPv4, parseIp, prefixMatch } from "../dns/ip.js";
+import { formatIp, formatParsedIp, type ParsedIp, parseIPv4, parseIp, prefixMatch } from "../dns/ip.js";
 import { eventLoopTurn, Prefetcher } from "../dns/prefetch.js";
 import type { DnsAnswer, RecordsByType, RecordType, Resolver } from "../dns/types.js";
 import { asciiDomain } from "../message/address.js";
@@ -711,7 +711,7 @@ async function run(
       result: "permerror",
       reason: `'${params.ip}' is not an IP address`,
     });
-  const ipText = formatIp(ip);
+  const ipText = formatParsedIp(params.ip, ip);
   if (domain === "" || domain.startsWith("[")) {
     return spfResult(identity, checked, senderText, ipText, helo, 0, 0, {
       result: "none",

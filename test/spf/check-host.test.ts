@@ -141,7 +141,7 @@ const txt = fc.oneof(
 const address = fc.constantFrom(["192.0.2.1"], ["198.51.100.9"], ["192.0.2.200"], undefined);
 const zone = fc.tuple(fc.array(txt, { minLength: 4, maxLength: 4 }), fc.array(address, { minLength: 4, maxLength: 4 }));
 
-function resolverOf([txts, addresses]: [(string[] | undefined)[], (string[] | undefined)[]]): Resolver {
+function resolverOf([txts, addresses]: [(readonly string[] | undefined)[], (readonly string[] | undefined)[]]): Resolver {
   const z: Record<string, unknown> = {
     "why.example": { TXT: "not allowed" },
     "err.example": { timeout: true },
