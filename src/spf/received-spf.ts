@@ -28,36 +28,47 @@ function comment(r: SpfResult, receiver: string): string {
   }
 }
 
-/** RFC 5322 atext, by character code: what a dot-atom's atoms are made of. */
-const ATEXT = new Uint8Array(128);
-for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-/=?^_`{|}~") ATEXT[c.charCodeAt(0)] = 1;
-
-/** Printable ASCII without '"' or '\': quoted as it is, and commented as it is unless PAREN. */
+/** Printable ASCII without '"' or '\\': quoted as it is, and commented as it is unless PAREN. */
 const PLAIN = 1;
 /** A dot-atom: written as it is. */
 const ATOM = 2;
 /** Holds '(' or ')', which a comment escapes. */
 const PAREN = 4;
 
+/**
+ * What each printable ASCII character is, for classify: PLAIN (not '"' or '\\'), ATOM (RFC 5322
+ * atext: what a dot-atom's atoms are made of), PAREN; 0 for anything else.
+ */
+const CHARS = (() => {
+  const t = new Uint8Array(128);
+  const atext = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-/=?^_`{|}~";
+  for (let c = 0x20; c < 0x7f; c++)
+    if (c !== 0x22 && c !== 0x5c)
+      t[c] = PLAIN | (atext.includes(String.fromCharCode(c)) ? ATOM : 0) | (c === 0x28 || c === 0x29 ? PAREN : 0);
+  return t;
+})();
+
 /** What a value needs, in one pass over its characters: PLAIN, ATOM, PAREN bits; 0 for anything else. */
 function classify(value: string): number {
   const n = value.length;
-  let atom = n > 0;
+  let all = ATOM; // every character but the dots is atext
   let paren = 0;
+  let atom = n > 0;
   let dot = true; // at the start or just after a dot: an atom must begin here
   for (let i = 0; i < n; i++) {
     const c = value.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return 0;
     if (c === 0x2e) {
       if (dot) atom = false;
       dot = true;
-    } else {
-      if (ATEXT[c] !== 1) atom = false;
-      if (c === 0x28 || c === 0x29) paren = PAREN;
-      dot = false;
+      continue;
     }
+    const k = c < 128 ? CHARS[c]! : 0;
+    if (k === 0) return 0;
+    all &= k;
+    paren |= k;
+    dot = false;
   }
-  return PLAIN | (atom && !dot ? ATOM : 0) | paren;
+  return PLAIN | (atom && !dot ? all : 0) | (paren & PAREN);
 }
 
 /** quoteIfNeeded(value), knowing classify(value). */
@@ -72,6 +83,11 @@ function quoted(value: string, kind: number): string {
  */
 export function quoteValue(value: string): string {
   return quoted(value, classify(value));
+}
+
+/** quoteValue(identity) for the usual identities without looking at their characters. */
+function identityValue(identity: string): string {
+  return identity === "mailfrom" || identity === "helo" ? identity : quoteValue(identity);
 }
 
 /** Whether a value goes into a comment as it is (commentText would leave it unchanged). */
@@ -177,7 +193,7 @@ export function writeReceivedSpf(result: SpfResult, receiver: string): string {
   if (result.helo) f.put(`helo=${quoteValue(result.helo)};`);
   if (receiver) f.put(`receiver=${quoted(receiver, kReceiver)};`);
   const mechanism = result.mechanism && result.mechanism !== "default";
-  f.put(`identity=${quoteValue(result.identity)}${mechanism || error ? ";" : ""}`);
+  f.put(`identity=${identityValue(result.identity)}${mechanism || error ? ";" : ""}`);
   if (mechanism) f.put(`mechanism=${quoteValue(result.mechanism!)}${error ? ";" : ""}`);
   if (error) f.put(`problem=${quoted(result.reason, kReason)}`);
   return f.out;

@@ -289,6 +289,17 @@ describe("Received-SPF: the one-pass writer writes what the general path wrote",
     );
   });
 
+  it("an identity other than mailfrom and helo (the two written without a look) is quoted as any value", () => {
+    const base = { result: "pass", domain: "example.com", sender: "a@example.com", ip: "192.0.2.1", helo: "mx.example" } as const;
+    fc.assert(
+      fc.property(fc.oneof(hostile, fc.constantFrom("mailfrom", "helo", "MAILFROM", "helo ", "mail from")), (identity) => {
+        const spf = { ...base, identity, reason: "r", lookups: 0, voidLookups: 0 } as unknown as SpfResult;
+        expect(writeReceivedSpf(spf, "mx.test")).toBe(receivedSpfReference(spf, "mx.test"));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it("options: accepted by hand only if the checker accepts them", () => {
     const v = fc.oneof(
       fc.dictionary(fc.constantFrom("receiver", "mta", "__proto__"), fc.oneof(fc.string(), fc.constantFrom(undefined, null, 1, {}))),
