@@ -17,6 +17,44 @@ const ASCII = /^[\x00-\x7f]*$/;
  * ASCII values keep their case (selectors are matched case-insensitively by DNS anyway).
  */
 export function tagDomain(latin1Value: string, { lowerCase }: { lowerCase: boolean }): string | undefined {
+  const plain = plainTagDomain(latin1Value, lowerCase);
+  return plain === null ? tagDomainGeneral(latin1Value, lowerCase) : plain;
+}
+
+/**
+ * tagDomain of a value of letters, digits, '_', '-' and '.' only, decided in one loop (the rule of
+ * SUBDOMAINS, written out: labels of 1 to 63 characters, not starting or ending with '-', at most
+ * 253 characters without the one trailing dot): about 0.1 us less for d= and s= than two regular
+ * expressions and a lower-casing. null for any other character: tagDomainGeneral decides
+ * (test/dkim/tag-domain.test.ts holds the two to the same answers).
+ */
+export function plainTagDomain(v: string, lowerCase: boolean): string | undefined | null {
+  const n = v.length;
+  const end = n > 0 && v.charCodeAt(n - 1) === 0x2e ? n - 1 : n;
+  let label = 0;
+  let last = 0;
+  let upper = false;
+  let valid = end > 0 && end <= 253;
+  for (let i = 0; i < end; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 0x2e) {
+      if (label === 0 || last === 0x2d) valid = false;
+      label = 0;
+    } else if ((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x2d) {
+      if ((label === 0 && c === 0x2d) || ++label > 63) valid = false;
+    } else if (c >= 0x41 && c <= 0x5a) {
+      upper = true;
+      if (++label > 63) valid = false;
+    } else return null;
+    last = c;
+  }
+  if (!valid || label === 0 || last === 0x2d) return undefined;
+  const name = end < n ? v.slice(0, end) : v;
+  return lowerCase && upper ? name.toLowerCase() : name;
+}
+
+/** tagDomain by its general rule: any value, U-labels converted, then SUBDOMAINS. */
+export function tagDomainGeneral(latin1Value: string, lowerCase: boolean): string | undefined {
   let v = latin1Value;
   if (!ASCII.test(v)) {
     const utf8 = Buffer.from(v, "latin1").toString("utf8");
