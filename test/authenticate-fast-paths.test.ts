@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type AuthenticationResult, authenticate, type Resolver, signMessage } from "../src/index.js";
 import { ArcVerifier } from "../src/arc/verify.js";
+import { type Envelope, envelopeDomain } from "../src/authenticate.js";
+import { type AuthenticationResult, authenticate, type Resolver, signMessage } from "../src/index.js";
 import { openWhole } from "../src/message/input.js";
 import { ED_PEM, exampleResolver, fixture, RSA_PEM } from "./helpers/keys.js";
 
@@ -61,7 +62,53 @@ const envelopes = [
   { ip: "2001:db8::1", mailFrom: "bob@other.example" },
 ];
 
+/** envelopeDomain as it was written first (the reference): trim() and toLowerCase() always. */
+function envelopeDomainPlain(e: Envelope): string | undefined {
+  let from = (e.mailFrom ?? "").trim();
+  if (from.startsWith("<") && from.endsWith(">")) from = from.slice(1, -1);
+  const domain = (from === "" ? (e.helo ?? "") : from.slice(from.lastIndexOf("@") + 1)).toLowerCase();
+  const d = domain.endsWith(".") ? domain.slice(0, -1) : domain;
+  return d.includes(".") && d.length <= 253 && !d.startsWith("[") ? d : undefined;
+}
+
 describe("authenticate()'s fast paths decide as its general path", () => {
+  it("envelopeDomain (trim and lower case only when needed) gives what the plain form gives", () => {
+    const special = [" ", "\t", "\r", "\n", "\v", "\f", "\u00a0", "\u1680", "\u2000", "\u2028", "\u202f", "\u3000", "\ufeff"];
+    const char = fc.oneof(
+      fc.constantFrom("<", ">", "@", ".", "[", "]", "a", "Z", "x", "-", "\u00c0", "\u0130", "\u00df", "\u212a", ...special),
+      fc.string({ unit: "binary", minLength: 1, maxLength: 1 }),
+    );
+    const piece = fc.array(char, { maxLength: 4 }).map((c) => c.join(""));
+    const space = fc.constantFrom("", ...special);
+    const text = fc.oneof(
+      fc.array(char, { maxLength: 12 }).map((c) => c.join("")),
+      // An address's shape, each part possibly odd: [space][<]local@domain[.][>][space].
+      fc
+        .tuple(
+          space,
+          fc.constantFrom("", "<"),
+          piece,
+          fc.constantFrom("@", ""),
+          piece,
+          fc.constantFrom("", "."),
+          piece,
+          fc.constantFrom("", ">"),
+          space,
+        )
+        .map((p) => p.join("")),
+      fc.constantFrom("alice@Example.COM", "<alice@example.com>", " <bob@x.example.> ", "<>", "<", ">", "a@b@c.example"),
+    );
+    fc.assert(
+      fc.property(fc.option(text, { nil: undefined }), fc.option(text, { nil: undefined }), (mailFrom, helo) => {
+        const e: Envelope = { ip: "192.0.2.1" };
+        if (mailFrom !== undefined) e.mailFrom = mailFrom;
+        if (helo !== undefined) e.helo = helo;
+        expect(envelopeDomain(e)).toBe(envelopeDomainPlain(e));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it("the usual call's options (made whole) and the same options spelled out (spread) give the same result", async () => {
     await fc.assert(
       fc.asyncProperty(fc.nat({ max: 9 }), fc.constantFrom(...envelopes), fc.boolean(), async (m, envelope, slow) => {
