@@ -32,6 +32,7 @@ interface SpeculationState<T> extends Speculation<T> {
 }
 
 const defaultNow = () => performance.now();
+const RESOLVED = Promise.resolve();
 
 /**
  * authenticate()'s deadline for one call: the time budget from the call, or the caller's abort,
@@ -357,10 +358,15 @@ export class BudgetedResolver implements Resolver {
     if (s.done || !this.#speculations.delete(s)) return;
     s.done = true;
     s.query.abandon("not needed");
-    if (this.#onQuery)
-      void s.answer.then((a) =>
+    if (this.#onQuery) {
+      // Settled now (by the abandon, or before): reported in the next microtask, as a then on its
+      // answer did when every answer was a promise of the query's own (an answer taken at once
+      // resolves `answer` in its own microtask, later: see PendingQuery.send).
+      const a = s.query.settledAnswer!;
+      void RESOLVED.then(() =>
         this.#observe({ type: s.type, name: s.name, outcome: a.kind, durationMs: this.#now() - s.sent, speculative: true }),
       );
+    }
   }
 
   #observe(event: DnsQueryEvent): void {

@@ -1,8 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { CallDeadline } from "../../src/dns/budget.js";
 import {
   BudgetedResolver,
   type DnsAnswer,
+  type DnsQueryEvent,
   FixtureResolver,
   guardedQuery,
   RECORD_TYPES,
@@ -126,6 +128,47 @@ describe("FixtureResolver's answers taken at once by the guard", () => {
     expect(await guardedQuery(new Counting(zone), "TXT", "example.com")).toEqual({ kind: "ok", records: ["v=spf1 -all"] });
     expect(calls).toEqual(["TXT example.com"]);
     expect(await guardedQuery(own, "A", "example.com")).toEqual({ kind: "ok", records: ["A example.com"] });
+  });
+
+  it("stopped before its microtask (released, aborted, the call's deadline, a signal), it answers as the general path does", async () => {
+    const zone = new Map([["example.com", { TXT: [["v=spf1 -all"]] }]]);
+    const ways = async (resolver: Resolver) => {
+      const out: unknown[] = [];
+      const events: DnsQueryEvent[] = [];
+      const r1 = new BudgetedResolver(resolver, { onQuery: (e) => events.push(e) });
+      const s = r1.speculate<string[]>("TXT", "example.com")!;
+      r1.release(s);
+      out.push(await s.answer, r1.speculative);
+      const controller = new AbortController();
+      const r2 = new BudgetedResolver(resolver, { signal: controller.signal });
+      const p2 = r2.txt("example.com");
+      controller.abort("stop");
+      out.push(await p2);
+      const r3 = new BudgetedResolver(resolver);
+      const call = new CallDeadline(60_000);
+      call.bind(r3);
+      const p3 = r3.txt("example.com");
+      call.abort("the caller gave up");
+      out.push(await p3, await r3.txt("example.com"));
+      const own = new AbortController();
+      const p4 = new BudgetedResolver(resolver).txt("example.com", { signal: own.signal });
+      own.abort();
+      out.push(await p4);
+      await new Promise((resolve) => setImmediate(resolve));
+      out.push(events.map((e) => [e.outcome, e.speculative]));
+      return out;
+    };
+    const fast = await ways(new FixtureResolver(zone));
+    expect(fast).toEqual(await ways(general(new FixtureResolver(zone))));
+    expect(fast).toEqual([
+      { kind: "error", reason: "DNS query abandoned: not needed" },
+      1,
+      { kind: "error", reason: "DNS query abandoned: stop" },
+      { kind: "error", reason: "DNS query abandoned: the caller gave up" },
+      { kind: "error", reason: "DNS query not sent: the caller gave up" },
+      { kind: "error", reason: "DNS query abandoned: aborted" },
+      [["error", true]],
+    ]);
   });
 
   it("an entry whose getter throws is an error answer, as from the lookup's rejected promise", async () => {
