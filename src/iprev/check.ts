@@ -1,5 +1,5 @@
 import { guardResolver } from "../dns/guard.js";
-import { formatIp, formatParsedIp, parseIp } from "../dns/ip.js";
+import { formatIp, ipv4Value, parseIp } from "../dns/ip.js";
 import type { Resolver } from "../dns/types.js";
 import { checkIprevOptions, isPlainObject, isResolver, isVouched } from "../options.js";
 
@@ -21,9 +21,15 @@ export async function checkIprev(
   options: { resolver: Resolver; maxNames?: number; signal?: AbortSignal },
 ): Promise<IprevResult> {
   if (!isVouched(options) && !plainIprevOptions(options)) checkIprevOptions(options); // authenticate()'s: checked
-  const parsed = parseIp(ip);
-  if (!parsed) return { result: "permerror", ip, reason: `not an IP address: ${ip}` };
-  const addr = formatParsedIp(ip, parsed);
+  // A dotted quad is its own canonical text (ipv4Value reads only that form): no parse into bytes.
+  let addr = ip;
+  let v4 = ipv4Value(ip) >= 0;
+  if (!v4) {
+    const parsed = parseIp(ip);
+    if (!parsed) return { result: "permerror", ip, reason: `not an IP address: ${ip}` };
+    addr = formatIp(parsed);
+    v4 = parsed.family === 4;
+  }
   const r = guardResolver(options.resolver, options.signal ? { signal: options.signal } : {});
   const ptr = await r.ptr(addr);
   if (ptr.kind === "error") return { result: "temperror", ip: addr, reason: `PTR lookup failed: ${ptr.reason}` };
@@ -32,7 +38,7 @@ export async function checkIprev(
   for (const raw of ptr.records.slice(0, options.maxNames ?? 10)) {
     const lower = raw.toLowerCase();
     const name = lower.endsWith(".") ? lower.slice(0, -1) : lower;
-    const fwd = parsed.family === 4 ? await r.a(name) : await r.aaaa(name);
+    const fwd = v4 ? await r.a(name) : await r.aaaa(name);
     if (fwd.kind === "error") {
       temp ??= `${name}: ${fwd.reason}`;
       continue;

@@ -1,6 +1,6 @@
 import { BudgetedResolver } from "../dns/budget.js";
 import { guardResolver } from "../dns/guard.js";
-import { formatIp, formatParsedIp, type ParsedIp, parseIPv4, parseIp, prefixMatch } from "../dns/ip.js";
+import { formatIp, formatParsedIp, ipv4PrefixMatch, ipv4Value, type ParsedIp, parseIp, prefixMatch } from "../dns/ip.js";
 import { eventLoopTurn, Prefetcher } from "../dns/prefetch.js";
 import type { DnsAnswer, RecordsByType, RecordType, Resolver } from "../dns/types.js";
 import { asciiDomain } from "../message/address.js";
@@ -267,6 +267,8 @@ class Evaluation {
    */
   slow = false;
   readonly v4: boolean;
+  /** The client address as an ipv4Value number, or -1 for IPv6. */
+  readonly v4Value: number;
   readonly maxLookups: number;
   readonly maxVoidLookups: number;
   readonly maxMxNames: number;
@@ -288,6 +290,8 @@ class Evaluation {
     opts: SpfOptions,
   ) {
     this.v4 = ip.family === 4;
+    const b = ip.bytes;
+    this.v4Value = this.v4 ? b[0]! * 0x1000000 + (b[1]! << 16) + (b[2]! << 8) + b[3]! : -1;
     this.maxLookups = opts.maxLookups ?? 10;
     this.maxVoidLookups = opts.maxVoidLookups ?? 2;
     this.maxMxNames = opts.maxMxNames ?? 10;
@@ -372,10 +376,11 @@ class Evaluation {
     }
     let match = false;
     for (const text of answer.records) {
-      // A dotted quad is read as parseIp reads it, without its { family, bytes } object.
-      const v4 = parseIPv4(text);
-      if (v4) {
-        if (this.v4 && prefixMatch(v4, this.ip.bytes, bits)) match = true;
+      // A dotted quad is read as parseIp reads it, as a number: no { family, bytes } object and no
+      // typed array an address.
+      const v4 = ipv4Value(text);
+      if (v4 >= 0) {
+        if (this.v4 && ipv4PrefixMatch(v4, this.v4Value, bits)) match = true;
         continue;
       }
       const parsed = parseIp(text);
