@@ -80,6 +80,17 @@ export const WRITTEN_KEYWORDS: ReadonlySet<string> = new Set([
   ...["mailfrom", "helo", "d", "i", "s", "a", "b", "from", "remote-ip", "oldest-pass", "dmarc"],
 ]);
 
+/**
+ * "spf=pass", "dkim=fail"...: the method=result piece of each method and result msgauth's entries
+ * write, known to be Keywords: two lookups instead of two checks and a join.
+ */
+const WRITTEN_HEADS: ReadonlyMap<unknown, ReadonlyMap<unknown, string>> = new Map(
+  ["iprev", "spf", "dkim", "arc", "dmarc", "auth"].map((m) => [
+    m,
+    new Map(["pass", "fail", "none", "neutral", "softfail", "temperror", "permerror", "policy"].map((r) => [r, `${m}=${r}`])),
+  ]),
+);
+
 /** A Keyword of at most MAX_KEYWORD characters, checked without a regular expression. */
 function isKeyword(value: string): boolean {
   const n = value.length;
@@ -244,14 +255,18 @@ export function formatAuthResults(authservId: string, entries: readonly AuthResE
     if (!(i in entries)) continue; // a hole, skipped (as forEach did)
     const e = entries[i];
     if (typeof e !== "object" || e === null) throw new AuthResError(`entries[${i}]`, "must be an object");
-    const method = keyword(e.method, "method", i);
+    const method = e.method;
+    const heads = WRITTEN_HEADS.get(method);
+    if (heads === undefined) keyword(method, "method", i);
     const v = e.version;
     let version = "";
     if (v !== undefined) {
       if (!Number.isSafeInteger(v) || v < 0) throw new AuthResError(`entries[${i}].version`, "must be a non-negative integer");
       version = `/${v}`;
     }
-    const result = keyword(e.result, "result", i);
+    const result = e.result;
+    let head = v === undefined ? heads?.get(result) : undefined;
+    if (head === undefined) head = `${method}${version}=${keyword(result, "result", i)}`;
     const eprops = e.props as readonly AuthResProperty[];
     if (!Array.isArray(eprops)) throw new AuthResError(`entries[${i}].props`, "must be an array");
     let np = 0;
@@ -286,7 +301,7 @@ export function formatAuthResults(authservId: string, entries: readonly AuthResE
     }
     // The entry's last piece ends with ";" but in the last entry.
     const end = i === n - 1 ? "" : ";";
-    fold.put(`${method}${version}=${result}`, comment === "" && reason === "" && np === 0 ? end : "");
+    fold.put(head, comment === "" && reason === "" && np === 0 ? end : "");
     if (comment !== "") fold.comment(plain ? comment : commentText(comment), reason === "" && np === 0 ? end : "");
     if (reason !== "") fold.put(reason, np === 0 ? end : "");
     for (let k = 0; k < np; k++) fold.put(props[k]!, k === np - 1 ? end : "");
