@@ -248,6 +248,7 @@ describe("formatAuthResults' fast paths give the reference's bytes for ordinary 
   const ordinary = fc.record(
     {
       method: fc.constantFrom("spf", "dkim", "dmarc", "arc", "iprev", "x-method"),
+      version: fc.constantFrom(undefined, 1, 22),
       result: fc.constantFrom("pass", "fail", "softfail", "neutral", "none", "temperror", "permerror", "policy"),
       comment: fc.array(word, { minLength: 1, maxLength: 16 }).map((w) => w.join(" ")),
       reason: fc.array(word, { minLength: 1, maxLength: 6 }).map((w) => w.join(" ")),
