@@ -49,6 +49,7 @@ export interface ArcVerifyOptions {
 }
 
 const NO_ARC: ArcSetsParse = { kind: "none" };
+const NO_SETS: readonly ArcSet[] = Object.freeze([]);
 
 function hasArcField(headers: readonly HeaderField[]): boolean {
   for (const h of headers) {
@@ -75,7 +76,7 @@ export class ArcVerifier {
   readonly #body: BodyHashes;
   readonly #ownBody: boolean;
   readonly #early: ArcResult | undefined;
-  readonly #sets: ArcSet[] = [];
+  readonly #sets: readonly ArcSet[] = NO_SETS; // the chain's, when there is one (most messages have none)
   // Made when there is a chain to check (most messages have none: no two Maps per message).
   #bodies: Map<number, () => BodyHashResult> | undefined;
   #keys: Map<string, Promise<KeyLookup>> | undefined;

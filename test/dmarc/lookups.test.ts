@@ -51,6 +51,25 @@ describe("DmarcLookups: a record read by settled()", () => {
     expect(resolver.speculative).toBe(0);
   });
 
+  it("takes a BudgetedResolver as it is, and still guards a subclass of it or a Proxy that throws", async () => {
+    const inner = new FixtureResolver(zone);
+    const budgeted = new BudgetedResolver(inner);
+    expect(await new DmarcLookups(budgeted).record("example.org")).toMatchObject({ kind: "record" });
+    // A subclass may override a method: its answers are validated (a malformed one is an error).
+    class Odd extends BudgetedResolver {
+      override txt(): never {
+        return Promise.resolve({ kind: "ok", records: "v=DMARC1; p=none" }) as never;
+      }
+    }
+    expect(await new DmarcLookups(new Odd(inner)).record("example.org")).toMatchObject({ kind: "error" });
+    const proxy = new Proxy(inner, {
+      getPrototypeOf() {
+        throw new Error("no prototype");
+      },
+    });
+    expect(await new DmarcLookups(proxy).record("example.org")).toMatchObject({ kind: "record" });
+  });
+
   it("walkTargets(domain) is treeWalkTargets(domain), whatever was asked before", () => {
     const label = fc.constantFrom("a", "b", "mail", "example", "org", "co", "uk", "x-y");
     const domain = fc.array(label, { minLength: 1, maxLength: 10 }).map((l) => l.join("."));
