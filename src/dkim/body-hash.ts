@@ -1,4 +1,4 @@
-import { createHash, type Hash } from "node:crypto";
+import { createHash, type Hash, hash as oneShotHash } from "node:crypto";
 import { StateError } from "../errors.js";
 import { BodyCanonicalizer } from "./canonicalize.js";
 import type { Canonicalization } from "./signature.js";
@@ -19,7 +19,11 @@ export interface BodyHashResult {
 }
 
 interface Sink {
-  hash: Hash;
+  /** Made at the second chunk (or at once for an algorithm other than sha256 and sha1). */
+  hash: Hash | undefined;
+  algorithm: string;
+  /** A copy of the only chunk so far, while `hash` is not made. */
+  first: Uint8Array | undefined;
   limit: number | undefined;
   count: number;
   result?: BodyHashResult;
@@ -38,6 +42,24 @@ function wholeBodyKey(canon: string, hash: string): string {
     if (canon === "simple") return "simple/sha256/-";
   }
   return `${canon}/${hash}/-`;
+}
+
+const EMPTY = new Uint8Array(0);
+/** The largest first chunk kept (copied) for a one-call hash; a larger one is hashed as it comes. */
+const MAX_FIRST = 16 * 1024;
+
+/** Hashes a chunk (valid only during the call): the first, if small, is kept until a second comes. */
+function feed(sink: Sink, chunk: Uint8Array): void {
+  if (sink.hash === undefined) {
+    if (sink.first === undefined && chunk.length <= MAX_FIRST) {
+      sink.first = Buffer.from(chunk);
+      return;
+    }
+    sink.hash = createHash(sink.algorithm);
+    if (sink.first !== undefined) sink.hash.update(sink.first);
+    sink.first = undefined;
+  }
+  sink.hash.update(chunk);
 }
 
 /**
@@ -62,7 +84,11 @@ export class BodyHashes {
     const key = spec.limit === undefined ? wholeBodyKey(spec.canon, spec.hash) : `${spec.canon}/${spec.hash}/${spec.limit}`;
     let sink = this.#sinks.get(key);
     if (!sink) {
-      sink = { hash: createHash(spec.hash), limit: spec.limit, count: 0 };
+      // A hash that sees one chunk (a small body given whole) is made at end() in one call
+      // (crypto.hash: about 0.4 us less than createHash, update and digest); any other algorithm
+      // is made here, so that a name createHash refuses is refused here, as before.
+      const deferred = spec.hash === "sha256" || spec.hash === "sha1";
+      sink = { hash: deferred ? undefined : createHash(spec.hash), algorithm: spec.hash, first: undefined, limit: spec.limit, count: 0 };
       this.#sinks.set(key, sink);
       this.#state(spec.canon).sinks.push(sink);
     }
@@ -81,11 +107,11 @@ export class BodyHashes {
         st.total += chunk.length;
         for (const sink of st.sinks) {
           if (sink.limit === undefined) {
-            sink.hash.update(chunk);
+            feed(sink, chunk);
             sink.count += chunk.length;
           } else if (sink.count < sink.limit) {
             const take = Math.min(chunk.length, sink.limit - sink.count);
-            sink.hash.update(take === chunk.length ? chunk : chunk.subarray(0, take));
+            feed(sink, take === chunk.length ? chunk : chunk.subarray(0, take));
             sink.count += take;
           }
         }
@@ -107,7 +133,9 @@ export class BodyHashes {
     for (const state of this.#canons.values()) {
       state.canon.end();
       for (const sink of state.sinks) {
-        sink.result = { digest: new Uint8Array(sink.hash.digest()), canonicalLength: state.total, hashedLength: sink.count };
+        const digest = sink.hash !== undefined ? sink.hash.digest() : oneShotHash(sink.algorithm, sink.first ?? EMPTY, "buffer");
+        sink.first = undefined;
+        sink.result = { digest: new Uint8Array(digest), canonicalLength: state.total, hashedLength: sink.count };
       }
     }
   }
