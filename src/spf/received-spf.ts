@@ -121,23 +121,26 @@ class Fold {
   }
 
   /**
-   * put() of each word of `text` (nonempty words separated by single spaces), taking as many words
-   * as fit on the line at once.
+   * put() of each word of "(" + text + ")" (text: nonempty words separated by single spaces),
+   * taking as many words as fit on the line at once; the parentheses are not joined to the text
+   * first, so that a text flattened once is not copied again.
    */
-  putWords(text: string): void {
+  putComment(text: string): void {
+    const n = text.length;
     let at = 0;
-    while (at < text.length) {
+    while (at < n) {
       // The longest run of words from `at` that fits on the line (a run of one word always goes).
-      const room = 78 - this.line - 1;
+      const room = 78 - this.line - 1 - (at === 0 ? 1 : 0);
       let end = text.indexOf(" ", at);
-      if (end < 0) end = text.length;
-      while (end < text.length) {
+      if (end < 0) end = n;
+      while (end < n) {
         let next = text.indexOf(" ", end + 1);
-        if (next < 0) next = text.length;
-        if (next - at > room) break;
+        if (next < 0) next = n;
+        if (next - at + (next === n ? 1 : 0) > room) break;
         end = next;
       }
-      this.put(text.slice(at, end));
+      const run = at === 0 && end === n ? text : text.slice(at, end);
+      this.put(at === 0 ? (end === n ? `(${run})` : `(${run}`) : end === n ? `${run})` : run);
       at = end + 1;
     }
   }
@@ -168,8 +171,11 @@ export function writeReceivedSpf(result: SpfResult, receiver: string): string {
   // spaces at an end goes word by word, as those are dropped.
   let text = comment(result, receiver);
   if (!(commentable(kReceiver) && commentable(kSender) && commentable(kIp) && commentable(kReason))) text = commentText(text);
-  if (text !== "" && !text.includes("  ") && text.charCodeAt(0) !== 0x20 && text.charCodeAt(text.length - 1) !== 0x20)
-    f.putWords(`(${text})`);
+  // Values that are dot-atoms (no space, not empty) in the text of a result without a reason make
+  // words with single spaces: no need to look.
+  const spaced = !error && kSender & ATOM && kIp & ATOM && (receiver === "" || kReceiver & ATOM);
+  if (spaced || (text !== "" && !text.includes("  ") && text.charCodeAt(0) !== 0x20 && text.charCodeAt(text.length - 1) !== 0x20))
+    f.putComment(text);
   else {
     let word: string | undefined;
     for (let at = 0; at <= text.length; ) {
