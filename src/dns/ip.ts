@@ -115,15 +115,6 @@ export function parseIp(ip: string): ParsedIp | undefined {
   return { family: 6, bytes: v6 };
 }
 
-/**
- * formatIp(parsed) where `parsed` is parseIp(ip): `ip` itself when it is a dotted quad (parseIPv4
- * reads only the canonical form, so formatting gives the text back), without building it again;
- * test/dns/ip-text.test.ts holds the two together.
- */
-export function formatParsedIp(ip: string, parsed: ParsedIp): string {
-  return parsed.family === 4 && !ip.includes(":") ? ip : formatIp(parsed);
-}
-
 /** The canonical text form: dotted quad, or RFC 5952 compressed lower-case IPv6. */
 export function formatIp(ip: ParsedIp): string {
   const b = ip.bytes;

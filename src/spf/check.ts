@@ -1,6 +1,6 @@
 import { BudgetedResolver } from "../dns/budget.js";
 import { guardResolver } from "../dns/guard.js";
-import { formatIp, formatParsedIp, ipv4PrefixMatch, ipv4Value, type ParsedIp, parseIp, prefixMatch } from "../dns/ip.js";
+import { formatIp, ipv4PrefixMatch, ipv4Value, type ParsedIp, parseIp, prefixMatch } from "../dns/ip.js";
 import { eventLoopTurn, Prefetcher } from "../dns/prefetch.js";
 import type { DnsAnswer, RecordsByType, RecordType, Resolver } from "../dns/types.js";
 import { asciiDomain } from "../message/address.js";
@@ -147,6 +147,11 @@ function nibbles(ip: ParsedIp): string {
   return out.join(".");
 }
 
+/** A 4-byte address as an ipv4Value number. */
+function bytesValue(b: Uint8Array): number {
+  return b[0]! * 0x1000000 + (b[1]! << 16) + (b[2]! << 8) + b[3]!;
+}
+
 /** A macro-string that holds no macro: its text, or undefined. */
 function literalOf(parts: MacroPart[]): string | undefined {
   let text = "";
@@ -281,17 +286,28 @@ class Evaluation {
    */
   readonly nowMs: number | undefined;
 
+  #ip: ParsedIp | undefined;
+
+  /**
+   * `client` is the client address parsed, or a dotted quad's ipv4Value: then its bytes are made
+   * only if a macro or a ptr term needs them (ip4 terms compare numbers), no typed array per check.
+   */
   constructor(
     readonly resolver: Resolver,
-    readonly ip: ParsedIp,
+    client: ParsedIp | number,
     readonly local: string,
     readonly senderDomain: string,
     readonly helo: string,
     opts: SpfOptions,
   ) {
-    this.v4 = ip.family === 4;
-    const b = ip.bytes;
-    this.v4Value = this.v4 ? b[0]! * 0x1000000 + (b[1]! << 16) + (b[2]! << 8) + b[3]! : -1;
+    if (typeof client === "number") {
+      this.v4 = true;
+      this.v4Value = client;
+    } else {
+      this.#ip = client;
+      this.v4 = client.family === 4;
+      this.v4Value = this.v4 ? bytesValue(client.bytes) : -1;
+    }
     this.maxLookups = opts.maxLookups ?? 10;
     this.maxVoidLookups = opts.maxVoidLookups ?? 2;
     this.maxMxNames = opts.maxMxNames ?? 10;
@@ -299,6 +315,15 @@ class Evaluation {
     this.prefetch = opts.prefetch !== false;
     this.receiver = opts.receiver ?? "unknown";
     this.nowMs = opts.now?.();
+  }
+
+  /** The client address (IPv4-mapped IPv6 as IPv4). */
+  get ip(): ParsedIp {
+    if (this.#ip === undefined) {
+      const v = this.v4Value;
+      this.#ip = { family: 4, bytes: Uint8Array.of(v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff) };
+    }
+    return this.#ip;
   }
 
   /** The macro values (7.2), made when a macro is first expanded: most records hold none. */
@@ -564,7 +589,10 @@ class Evaluation {
             // here for their answer; mx, ptr and exists go to matches().
             if (m.type === "all") hit = true;
             else if (m.type === "ip4" || m.type === "ip6")
-              hit = (m.type === "ip4") === this.v4 && prefixMatch(m.network, this.ip.bytes, m.cidr);
+              hit =
+                m.type === "ip4"
+                  ? this.v4 && ipv4PrefixMatch(bytesValue(m.network), this.v4Value, m.cidr)
+                  : !this.v4 && prefixMatch(m.network, this.ip.bytes, m.cidr);
             else {
               this.countLookup(dir.text);
               if (m.type === "include") {
@@ -710,13 +738,16 @@ async function run(
   const valid = checkableDomain(domain);
   const checked = valid ?? domain.toLowerCase();
   const senderText = `${local}@${domain}`;
-  const ip = parseIp(params.ip);
-  if (!ip)
+  // A dotted quad (the usual client) read as a number; other forms parsed into bytes.
+  const v4 = ipv4Value(params.ip);
+  const ip = v4 >= 0 ? v4 : parseIp(params.ip);
+  if (ip === undefined)
     return spfResult(identity, checked, senderText, params.ip, helo, 0, 0, {
       result: "permerror",
       reason: `'${params.ip}' is not an IP address`,
     });
-  const ipText = formatParsedIp(params.ip, ip);
+  // A dotted quad is its own canonical text (ipv4Value reads only that form).
+  const ipText = typeof ip === "number" ? params.ip : formatIp(ip);
   if (domain === "" || domain.startsWith("[")) {
     return spfResult(identity, checked, senderText, ipText, helo, 0, 0, {
       result: "none",

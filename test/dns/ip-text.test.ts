@@ -1,9 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { formatIp, formatParsedIp, ipv4PrefixMatch, ipv4Value, parseIPv4, parseIp, prefixMatch } from "../../src/dns/ip.js";
+import { formatIp, ipv4PrefixMatch, ipv4Value, parseIPv4, prefixMatch } from "../../src/dns/ip.js";
 
 // SPF and iprev read and format addresses on every check (issue 19): the shortcuts (a dotted quad
-// given back as written, read as a number, compared as numbers) must decide as the general functions.
+// read as a number, compared as numbers) must decide as the general functions.
 const octet = fc.oneof(
   fc.integer({ min: 0, max: 255 }).map(String),
   fc.constantFrom("00", "01", "010", "256", "1e1", "", " 1", "-1", "+1"),
@@ -22,7 +22,11 @@ describe("ipv4Value reads what parseIPv4 reads", () => {
         const bytes = parseIPv4(text);
         const value = ipv4Value(text);
         if (bytes === undefined) expect(value).toBe(-1);
-        else expect(value).toBe(((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0);
+        else {
+          expect(value).toBe(((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0);
+          // What it reads is canonical: SPF and iprev give the text back as formatIp would write it.
+          expect(formatIp({ family: 4, bytes })).toBe(text);
+        }
       }),
       { numRuns: 20000 },
     );
@@ -39,26 +43,6 @@ describe("ipv4Value reads what parseIPv4 reads", () => {
         for (const other of [b, nearText, a]) {
           expect(ipv4PrefixMatch(ipv4Value(a), ipv4Value(other), bits)).toBe(prefixMatch(parseIPv4(a)!, parseIPv4(other)!, bits));
         }
-      }),
-      { numRuns: 20000 },
-    );
-  });
-});
-
-describe("formatParsedIp gives formatIp's text", () => {
-  it("for any address text, canonical or not", () => {
-    const v4 = fc.array(octet, { minLength: 3, maxLength: 5 }).map((o) => o.join("."));
-    const v6 = fc.oneof(
-      fc.ipV6(),
-      fc.ipV4().map((a) => `::ffff:${a}`),
-      fc.ipV4().map((a) => `0:0:0:0:0:FFFF:${a}`),
-      fc.ipV4().map((a) => `::${a}`),
-      fc.constantFrom("::", "::1", "2001:DB8::1", "2001:db8:0:0:1:0:0:1", "fe80::1%eth0", "::ffff:1.2.3.04"),
-    );
-    fc.assert(
-      fc.property(fc.oneof(v4, fc.ipV4(), v6, fc.string({ maxLength: 16 })), (text) => {
-        const parsed = parseIp(text);
-        if (parsed) expect(formatParsedIp(text, parsed)).toBe(formatIp(parsed));
       }),
       { numRuns: 20000 },
     );
