@@ -41,15 +41,23 @@ function isBudgetedResolver(resolver: Resolver): boolean {
 
 const NO_NAMES: readonly string[] = Object.freeze([]);
 
+/** One name's record lookup in a DmarcLookups: record()'s promise once asked for, the answer once settled. */
+interface Lookup {
+  promise: Promise<RecordLookup> | undefined;
+  value: RecordLookup | undefined;
+}
+
 /**
  * Looks up and selects the DMARC record of one name. No record, no DMARC record, or several DMARC
  * records all mean "none" (RFC 9989 4.10 step 2; RFC 7489 6.6.3 step 3).
  */
 export class DmarcLookups {
   readonly #resolver: Resolver;
-  readonly #cache = new Map<string, Promise<RecordLookup>>();
-  /** The answers of {@link record} already settled: read without an await (see {@link settled}). */
-  readonly #settled = new Map<string, RecordLookup>();
+  /**
+   * Each name asked for: record()'s promise, and its answer once settled (read without an await, see
+   * {@link settled}). One Map, not one for each (a Map fewer a message).
+   */
+  readonly #lookups = new Map<string, Lookup>();
   /**
    * Queries sent ahead: three tree walks' worth (the From domain, and two identifiers to align). Made
    * on the first prefetch: most evaluations answered from memory never send any.
@@ -78,7 +86,7 @@ export class DmarcLookups {
   prefetch(domains: readonly string[]): void {
     if (this.#closed) return;
     const pf = (this.#pf ??= new Prefetcher(this.#resolver, 24));
-    for (const domain of domains) if (!this.#cache.has(domain) && !this.#settled.has(domain)) pf.prefetch("TXT", `_dmarc.${domain}`);
+    for (const domain of domains) if (!this.#lookups.has(domain)) pf.prefetch("TXT", `_dmarc.${domain}`);
   }
 
   /** treeWalkTargets(domain), the same array while the same domain is asked for again (never changed by its readers). */
@@ -103,17 +111,20 @@ export class DmarcLookups {
   }
 
   record(domain: string): Promise<RecordLookup> {
-    let p = this.#cache.get(domain);
-    if (!p) {
-      const read = this.#settled.get(domain); // read (and counted) by settled() already
-      if (read !== undefined) p = Promise.resolve(read);
+    let l = this.#lookups.get(domain);
+    if (l === undefined) {
+      l = { promise: undefined, value: undefined };
+      this.#lookups.set(domain, l);
+    }
+    if (l.promise === undefined) {
+      if (l.value !== undefined)
+        l.promise = Promise.resolve(l.value); // read (and counted) by settled() already
       else {
         this.queries++;
-        p = this.#fetch(domain);
+        l.promise = this.#fetch(domain, l);
       }
-      this.#cache.set(domain, p);
     }
-    return p;
+    return l.promise;
   }
 
   /**
@@ -122,8 +133,8 @@ export class DmarcLookups {
    * record, asked for before DKIM, and each tree walk reads it again).
    */
   settled(domain: string): RecordLookup | undefined {
-    const r = this.#settled.get(domain);
-    if (r !== undefined || this.#pf === undefined || this.#cache.has(domain)) return r;
+    const l = this.#lookups.get(domain);
+    if (l !== undefined || this.#pf === undefined) return l?.value;
     // Sent ahead and answered already: read now as record() would read it (counted the same; a later
     // record() answers with it), without its promise and await (a tree walk sent with the From
     // domain's record: issue 19).
@@ -132,18 +143,18 @@ export class DmarcLookups {
     if (answer === undefined) return undefined;
     this.queries++;
     const found = recordOf(domain, name, answer);
-    this.#settled.set(domain, found);
+    this.#lookups.set(domain, { promise: undefined, value: found });
     return found;
   }
 
   /** The lookup of one name (a .then, not an async function: one promise, not two). */
-  #fetch(domain: string): Promise<RecordLookup> {
+  #fetch(domain: string, l: Lookup): Promise<RecordLookup> {
     const name = `_dmarc.${domain}`;
     const sent = eventLoopTurn();
     return (this.#pf ? this.#pf.query("TXT", name) : query(this.#resolver, "TXT", name)).then((answer) => {
       if (eventLoopTurn() !== sent) this.slow = true;
       const r = recordOf(domain, name, answer);
-      this.#settled.set(domain, r);
+      l.value = r;
       return r;
     });
   }
