@@ -34,6 +34,8 @@ const PLAIN = 1;
 const ATOM = 2;
 /** Holds '(' or ')', which a comment escapes. */
 const PAREN = 4;
+/** Holds a space. */
+const SPACE = 8;
 
 /**
  * What each printable ASCII character is, for classify: PLAIN (not '"' or '\\'), ATOM (RFC 5322
@@ -44,11 +46,11 @@ const CHARS = (() => {
   const atext = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-/=?^_`{|}~";
   for (let c = 0x20; c < 0x7f; c++)
     if (c !== 0x22 && c !== 0x5c)
-      t[c] = PLAIN | (atext.includes(String.fromCharCode(c)) ? ATOM : 0) | (c === 0x28 || c === 0x29 ? PAREN : 0);
+      t[c] = PLAIN | (atext.includes(String.fromCharCode(c)) ? ATOM : 0) | (c === 0x28 || c === 0x29 ? PAREN : 0) | (c === 0x20 ? SPACE : 0);
   return t;
 })();
 
-/** What a value needs, in one pass over its characters: PLAIN, ATOM, PAREN bits; 0 for anything else. */
+/** What a value needs, in one pass over its characters: PLAIN, ATOM, PAREN, SPACE bits; 0 for anything else. */
 function classify(value: string): number {
   const n = value.length;
   let all = ATOM; // every character but the dots is atext
@@ -68,7 +70,7 @@ function classify(value: string): number {
     paren |= k;
     dot = false;
   }
-  return PLAIN | (atom && !dot ? all : 0) | (paren & PAREN);
+  return PLAIN | (atom && !dot ? all : 0) | (paren & (PAREN | SPACE));
 }
 
 /** quoteIfNeeded(value), knowing classify(value). */
@@ -89,6 +91,9 @@ export function quoteValue(value: string): string {
 function identityValue(identity: string): string {
   return identity === "mailfrom" || identity === "helo" ? identity : quoteValue(identity);
 }
+
+/** Whether a value is one word of a comment as it is: printable, no space, not empty. */
+const word = (value: string, kind: number) => (kind & (PLAIN | SPACE)) === PLAIN && value !== "";
 
 /** Whether a value goes into a comment as it is (commentText would leave it unchanged). */
 const commentable = (kind: number) => (kind & (PLAIN | PAREN)) === PLAIN;
@@ -171,9 +176,9 @@ export function writeReceivedSpf(result: SpfResult, receiver: string): string {
   // spaces at an end goes word by word, as those are dropped.
   let text = comment(result, receiver);
   if (!(commentable(kReceiver) && commentable(kSender) && commentable(kIp) && commentable(kReason))) text = commentText(text);
-  // Values that are dot-atoms (no space, not empty) in the text of a result without a reason make
+  // Printable values without a space, not empty, in the text of a result without a reason make
   // words with single spaces: no need to look.
-  const spaced = !error && kSender & ATOM && kIp & ATOM && (receiver === "" || kReceiver & ATOM);
+  const spaced = !error && word(result.sender, kSender) && word(result.ip, kIp) && (receiver === "" || word(receiver, kReceiver));
   if (spaced || (text !== "" && !text.includes("  ") && text.charCodeAt(0) !== 0x20 && text.charCodeAt(text.length - 1) !== 0x20))
     f.putComment(text);
   else {
