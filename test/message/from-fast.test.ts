@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { localShowsMore } from "../../src/message/from.js";
+import { fromFieldText, localShowsMore } from "../../src/message/from.js";
+import { fieldText } from "../../src/message/header.js";
 
 // parseAuthor's local-part check runs on every From (issue 19): the one-pass check must decide as the
 // expression it replaced.
@@ -24,5 +25,22 @@ describe("localShowsMore decides as the expression it replaced", () => {
     );
     for (const local of ["", "ceo", "ceo@bank", "a=?b", "a=b?", "=", "?", "a\u200bb", "caf\u00e9", "a\x7fb", "a\tb"])
       expect(localShowsMore(local)).toBe(reference(local));
+  });
+});
+
+describe("fromFieldText gives fieldText's text", () => {
+  it("for any field value, folded or not", () => {
+    const piece = fc.oneof(
+      fc.constantFrom("\r\n ", "\r\n\t", "\r\n", "\n ", "\n", "\r", " ", "\t", "a@b.example", "<x@y>", "\u00e9", "\u2028"),
+      fc.string({ maxLength: 6 }),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 8 }), (pieces) => {
+        const raw = new TextEncoder().encode(`From:${pieces.join("")}`);
+        const field = { name: "From", key: "from", raw, colon: 4, malformed: false };
+        expect(fromFieldText(field)).toBe(fieldText(field));
+      }),
+      { numRuns: 20000 },
+    );
   });
 });
