@@ -281,7 +281,7 @@ describe("formatAuthResults' fast paths give the reference's bytes for ordinary 
     fc.assert(
       fc.property(
         id,
-        fc.array(ordinary, { minLength: 1, maxLength: 6 }),
+        fc.array(ordinary as fc.Arbitrary<AuthResEntry>, { minLength: 1, maxLength: 6 }),
         fc.option(fc.array(mutation, { minLength: 1, maxLength: 3 }), { freq: 2 }),
         (authservId, entries, mutations) => {
           for (const m of mutations ?? []) mutate(entries, m);
