@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BodyHashes } from "../../src/dkim/body-hash.js";
+import { BodyHashes, type BodyHashSpec } from "../../src/dkim/body-hash.js";
 import { BodyCanonicalizer } from "../../src/dkim/canonicalize.js";
 import type { Canonicalization } from "../../src/dkim/signature.js";
 
@@ -40,7 +40,11 @@ describe("BodyHashes", () => {
         ),
         (b, cuts, specs) => {
           const hashes = new BodyHashes();
-          const reads = specs.map((spec) => hashes.add(spec.limit === undefined ? { canon: spec.canon, hash: spec.hash } : spec));
+          const reads = specs.map((spec) => {
+            const s: BodyHashSpec = { canon: spec.canon, hash: spec.hash };
+            if (spec.limit !== undefined) s.limit = spec.limit;
+            return hashes.add(s);
+          });
           // The body in chunks cut at the given places (none: one chunk, as a message given whole).
           const at = [...new Set(cuts.map((c) => c % (b.length + 1)))].sort((x, y) => x - y);
           let from = 0;
@@ -58,6 +62,24 @@ describe("BodyHashes", () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  it("keeps each message's digest when messages are hashed side by side (a held chunk is never overwritten)", () => {
+    const bodies = ["first body\r\n", "second, other body\r\n", "third\r\n"].map((t) => Buffer.from(t));
+    const all = bodies.map(() => new BodyHashes());
+    const reads = all.map((h) => h.add({ canon: "relaxed", hash: "sha256" }));
+    // Each gets its one chunk (held), then a stream of two chunks, then they end in another order.
+    all.forEach((h, k) => h.update(bodies[k]!));
+    const streamed = new BodyHashes();
+    const streamedRead = streamed.add({ canon: "simple", hash: "sha256" });
+    streamed.update(Buffer.from("a".repeat(9000)));
+    streamed.update(Buffer.from("b\r\n"));
+    for (const k of [2, 0, 1]) all[k]!.end();
+    streamed.end();
+    bodies.forEach((b, k) => expect(Buffer.from(reads[k]!().digest).toString("hex")).toBe(reference(b, "relaxed", "sha256").digest));
+    expect(Buffer.from(streamedRead().digest).toString("hex")).toBe(
+      reference(Buffer.from(`${"a".repeat(9000)}b\r\n`), "simple", "sha256").digest,
     );
   });
 
