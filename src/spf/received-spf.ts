@@ -46,7 +46,8 @@ const CHARS = (() => {
   const atext = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-/=?^_`{|}~";
   for (let c = 0x20; c < 0x7f; c++)
     if (c !== 0x22 && c !== 0x5c)
-      t[c] = PLAIN | (atext.includes(String.fromCharCode(c)) ? ATOM : 0) | (c === 0x28 || c === 0x29 ? PAREN : 0) | (c === 0x20 ? SPACE : 0);
+      t[c] =
+        PLAIN | (atext.includes(String.fromCharCode(c)) ? ATOM : 0) | (c === 0x28 || c === 0x29 ? PAREN : 0) | (c === 0x20 ? SPACE : 0);
   return t;
 })();
 
