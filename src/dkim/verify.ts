@@ -114,6 +114,8 @@ function checkOptions(options: DkimVerifyOptions): void {
   else if (!isVouched(options) && !plainDkimOptions(options)) checkDkimVerifyOptions(options);
 }
 
+const NO_GUARD_OPTIONS = Object.freeze({});
+
 export type KeyLookup = { ok: true; key: DkimKey } | { ok: false; result: "permerror" | "temperror"; reason: string };
 
 export async function fetchKey(resolver: Resolver, name: string): Promise<KeyLookup> {
@@ -208,8 +210,13 @@ export class DkimVerifier {
     this.#ownBody = options.bodyHashes === undefined;
     const now = Math.floor((options.now?.() ?? Date.now()) / 1000);
     const max = options.maxSignatures ?? 10;
-    /** The signatures waiting for each key name's answer: one lookup a name. */
-    const keys = new Map<string, Pending[]>();
+    /**
+     * The signatures waiting for each key name's answer: one lookup a name. The first name's list is
+     * kept aside, so that a message with one key name (the usual one) needs no Map.
+     */
+    let firstName: string | undefined;
+    const firstWaiting: Pending[] = [];
+    let keys: Map<string, Pending[]> | undefined;
     // Made when the first key is looked up: a message without a signature to check needs none.
     let resolver: Resolver | undefined;
     let index = 0;
@@ -261,10 +268,13 @@ export class DkimVerifier {
       // before the body streams (its code and data are then still in cache, not pushed out by a
       // large body). The answer is kept on the pending signature, so that finish() waits for the
       // last key once and then decides every verdict at once (no async step per signature).
-      let waiting = keys.get(name);
+      let waiting = name === firstName ? firstWaiting : keys?.get(name);
       if (!waiting) {
-        keys.set(name, (waiting = []));
-        resolver ??= guardResolver(options.resolver, options.signal ? { signal: options.signal } : {});
+        if (firstName === undefined) {
+          firstName = name;
+          waiting = firstWaiting;
+        } else (keys ??= new Map()).set(name, (waiting = []));
+        resolver ??= guardResolver(options.resolver, options.signal ? { signal: options.signal } : NO_GUARD_OPTIONS);
         this.#lookUp(resolver, name, waiting);
       }
       waiting.push(pending);
@@ -345,6 +355,12 @@ export class DkimVerifier {
    * fields: what DMARC will align with the From domain, for looking its records up ahead.
    */
   get domains(): string[] {
+    if (this.#results.length === 1) {
+      // One signature (the usual message): its domain, without a Set.
+      const r = this.#results[0]!;
+      const d = "sig" in r ? r.sig.domain : r.result === "policy" ? r.domain : "";
+      return d === "" ? [] : [d.toLowerCase()];
+    }
     const out = new Set<string>();
     for (const r of this.#results) {
       const d = "sig" in r ? r.sig.domain : r.result === "policy" ? r.domain : "";
