@@ -162,8 +162,10 @@ class Evaluation {
    * malformed, absent or repeated From: RFC 9989 4.4): the domain is then judged as if no identifier
    * aligned, so its policy applies whatever passed.
    */
-  async evaluate(author: string, input: DmarcInput, noAlignment?: string): Promise<DmarcResult> {
+  async evaluate(author: string, input: DmarcInput, noAlignment?: string, withArc = false): Promise<DmarcResult> {
     const spf = input.spf;
+    // checkDmarc's result carries the ARC result, set last (after every other property).
+    const arc = withArc ? input.arc : undefined;
     const base: DmarcResult = {
       result: "none",
       reason: "",
@@ -184,11 +186,11 @@ class Evaluation {
     if (own !== undefined && own.kind === "record") {
       record = own.record;
       policyDomain = author;
-    } else if (own !== undefined && own.kind === "error") return settle(base, "temperror", own.reason);
+    } else if (own !== undefined && own.kind === "error") return settle(base, "temperror", own.reason, arc);
     else {
       const found = await this.discover(author);
-      if ("error" in found) return settle(base, "temperror", found.error);
-      if ("none" in found) return settle(base, "none", found.none);
+      if ("error" in found) return settle(base, "temperror", found.error, arc);
+      if ("none" in found) return settle(base, "none", found.none, arc);
       record = found.record;
       policyDomain = found.policyDomain;
     }
@@ -200,7 +202,7 @@ class Evaluation {
       const what =
         record.p === undefined && record.invalidPolicyTags.length === 0 ? "no p= tag" : `invalid ${record.invalidPolicyTags.join(", ")}=`;
       if (record.rua.length === 0)
-        return settle(base, "none", `record at ${policyDomain} has ${what} and no valid rua=: DMARC does not apply`);
+        return settle(base, "none", `record at ${policyDomain} has ${what} and no valid rua=: DMARC does not apply`, arc);
     }
     base.spf.mode = record.aspf;
     base.dkim.mode = record.adkim;
@@ -229,12 +231,12 @@ class Evaluation {
     const which = spfWhich && dkimWhich ? `${spfWhich} and ${dkimWhich}` : spfWhich || dkimWhich;
     if (which && !noAlignment) {
       base.policy = this.policyOf(record, author, policyDomain, false).policy;
-      return settle(base, "pass", `aligned ${which} pass for ${author}`);
+      return settle(base, "pass", `aligned ${which} pass for ${author}`, arc);
     }
     // RFC 9989 5.3.5: with no aligned pass and an aligned identifier that failed temporarily, no
     // permanent conclusion can be drawn.
     if (!noAlignment && ((spfAligned && spf?.result === "temperror") || dkimTemp)) {
-      return settle(base, "temperror", "an aligned identifier could not be checked (temporary DNS error)");
+      return settle(base, "temperror", "an aligned identifier could not be checked (temporary DNS error)", arc);
     }
     let nonExistent = false;
     if (policyDomain !== author && this.mode === "rfc9989" && record.np !== undefined) nonExistent = await this.nonExistent(author);
@@ -263,6 +265,7 @@ class Evaluation {
         result.disposition = LOWER[policy];
       }
     }
+    if (arc) result.arc = arc;
     return result;
   }
 
@@ -287,9 +290,10 @@ class Evaluation {
  * have (policyTag; checkDmarc's `arc`) made V8 allocate in old space on every call: about 5 us of
  * garbage collection per authenticate() (measured with --trace-gc; the heap grew between Mark-Compacts).
  */
-function settle(base: DmarcResult, result: DmarcResultWord, reason: string): DmarcResult {
+function settle(base: DmarcResult, result: DmarcResultWord, reason: string, arc?: ArcResult): DmarcResult {
   base.result = result;
   base.reason = reason;
+  if (arc) base.arc = arc;
   return base;
 }
 
@@ -372,28 +376,30 @@ function combine(
  * Never throws for DNS content; throws an OptionsError (a TypeError) for invalid options such as `maxAuthorDomains`.
  */
 export function checkDmarc(input: DmarcInput, options: DmarcOptions): Promise<DmarcResult> {
-  // Not an async function: the evaluation's own promise, or one then for `arc`, instead of a promise
-  // and an await of its own (issue 19). A throw rejects, as from an async function.
-  let result: Promise<DmarcResult>;
+  // Not an async function: the evaluation's own promise (with one From mailbox, which sets `arc`
+  // itself), or one then for `arc`, instead of a promise and an await of its own (issue 19). A
+  // throw rejects, as from an async function.
   try {
     checkDmarcOptions(options); // maxAuthorDomains: a positive integer
-    result = evaluateDmarc(input, options);
+    if (input.author.ok) return evaluateDmarc(input, options, true);
+    const result = evaluateDmarc(input, options);
+    if (!input.arc) return result;
+    return result.then((r) => {
+      if (input.arc) r.arc = input.arc;
+      return r;
+    });
   } catch (err) {
     return Promise.reject(err);
   }
-  if (!input.arc) return result;
-  return result.then((r) => {
-    if (input.arc) r.arc = input.arc;
-    return r;
-  });
 }
 
-function evaluateDmarc(input: DmarcInput, options: DmarcOptions): Promise<DmarcResult> {
+/** `withArc`: the result carries input.arc (checkDmarc's, for one From mailbox). */
+function evaluateDmarc(input: DmarcInput, options: DmarcOptions, withArc = false): Promise<DmarcResult> {
   const mode = options.mode ?? "rfc9989";
   const ev = new Evaluation(options, mode);
   const author = input.author;
   // One From with one mailbox: its evaluation's own promise, with no async wrapper around it.
-  return author.ok ? ev.evaluate(author.domain, input) : evaluateAuthors(input, author, options, mode, ev);
+  return author.ok ? ev.evaluate(author.domain, input, undefined, withArc) : evaluateAuthors(input, author, options, mode, ev);
 }
 
 async function evaluateAuthors(
