@@ -179,9 +179,31 @@ export class FixtureResolver implements Resolver {
 
 const TIMED_OUT = Symbol("timed out");
 
+/**
+ * TXT records of several character-strings (a DKIM key's) joined, by their chunk array: while its
+ * chunks are the same strings, each answer gives the same string (no join of ~400 characters, and
+ * a string whose hash a cache keyed by it, as DKIM's parsed keys are, has already computed).
+ */
+const JOINED = new WeakMap<readonly string[], { chunks: readonly string[]; text: string }>();
+
 /** A TXT record's character-strings joined (one chunk, the usual case, is the record as it is). */
 function joinChunks(chunks: string[]): string {
-  return Array.isArray(chunks) && chunks.length === 1 && typeof chunks[0] === "string" ? chunks[0] : chunks.join("");
+  if (!Array.isArray(chunks)) return (chunks as string[]).join(""); // not an array: as join would (a user's Map may hold anything)
+  const n = chunks.length;
+  if (n === 1 && typeof chunks[0] === "string") return chunks[0];
+  if (n < 2) return chunks.join("");
+  const seen = JOINED.get(chunks);
+  if (seen !== undefined && sameChunks(seen.chunks, chunks)) return seen.text;
+  const text = chunks.join("");
+  for (let i = 0; i < n; i++) if (typeof chunks[i] !== "string") return text;
+  JOINED.set(chunks, { chunks: chunks.slice(), text });
+  return text;
+}
+
+function sameChunks(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 const ownLookup = FixtureResolver.prototype.lookup;
