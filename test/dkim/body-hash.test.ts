@@ -70,14 +70,16 @@ describe("BodyHashes", () => {
     const all = bodies.map(() => new BodyHashes());
     const reads = all.map((h) => h.add({ canon: "relaxed", hash: "sha256" }));
     // Each gets its one chunk (held), then a stream of two chunks, then they end in another order.
-    all.forEach((h, k) => h.update(bodies[k]!));
+    for (const [k, h] of all.entries()) h.update(bodies[k]!);
     const streamed = new BodyHashes();
     const streamedRead = streamed.add({ canon: "simple", hash: "sha256" });
     streamed.update(Buffer.from("a".repeat(9000)));
     streamed.update(Buffer.from("b\r\n"));
     for (const k of [2, 0, 1]) all[k]!.end();
     streamed.end();
-    bodies.forEach((b, k) => expect(Buffer.from(reads[k]!().digest).toString("hex")).toBe(reference(b, "relaxed", "sha256").digest));
+    for (const [k, b] of bodies.entries()) {
+      expect(Buffer.from(reads[k]!().digest).toString("hex")).toBe(reference(b, "relaxed", "sha256").digest);
+    }
     expect(Buffer.from(streamedRead().digest).toString("hex")).toBe(
       reference(Buffer.from(`${"a".repeat(9000)}b\r\n`), "simple", "sha256").digest,
     );
