@@ -281,11 +281,11 @@ export class PendingQuery implements Deadline {
   }
 
   /**
-   * Sends the query: schedules its deadline and calls the resolver. A throw, a rejection or a
-   * malformed answer becomes an error answer.
+   * Sends the query: schedules its deadline and calls the resolver (or takes the answer of one of
+   * msgauth's own that answers at once: see answersNow). A throw, a rejection or a malformed answer
+   * becomes an error answer.
    */
   send(resolver: Resolver, type: RecordType, name: string): void {
-    addDeadline(this);
     let pending: unknown;
     try {
       const method = methodOf(resolver, type);
@@ -295,6 +295,7 @@ export class PendingQuery implements Deadline {
         if (answer !== undefined) {
           // Settled in a microtask, as the `then` below would, and `answer` is that microtask's
           // promise: 2 promises, 2 closures and a promise's resolve functions fewer (0.2 us a query).
+          // No deadline to schedule: nothing waits, and the microtask runs before any timer could.
           this.#early = answer;
           if (earlyTail === undefined) earlyHead = this;
           else earlyTail.#nextEarly = this;
@@ -303,6 +304,7 @@ export class PendingQuery implements Deadline {
           return;
         }
       }
+      addDeadline(this);
       if (this.settledAnswer === undefined) {
         // One executor for every query (no closure made per query): it runs at once, handing over resolve.
         this.answer = new Promise<Answer>(captureResolve);

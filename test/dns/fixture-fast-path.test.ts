@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CallDeadline } from "../../src/dns/budget.js";
+import { scheduledDeadlines } from "../../src/dns/deadlines.js";
 import {
   BudgetedResolver,
   type DnsAnswer,
@@ -177,6 +178,18 @@ describe("FixtureResolver's answers taken at once by the guard", () => {
       { kind: "error", reason: "DNS query abandoned: aborted" },
       [["error", true]],
     ]);
+  });
+
+  it("schedules no deadline (its answer comes in the next microtask, before any timer): an in-memory evaluation arms no timer", async () => {
+    const zone = new Map([["example.com", { TXT: [["v=spf1 -all"]] }]]);
+    await new Promise((resolve) => setImmediate(resolve));
+    const before = scheduledDeadlines().pending;
+    const fast = new BudgetedResolver(new FixtureResolver(zone)).txt("example.com");
+    expect(scheduledDeadlines().pending).toBe(before);
+    const slow = new BudgetedResolver(general(new FixtureResolver(zone))).txt("example.com");
+    expect(scheduledDeadlines().pending).toBe(before + 1);
+    expect(await fast).toEqual(await slow);
+    expect(scheduledDeadlines().pending).toBe(before);
   });
 
   it("an entry whose getter throws is an error answer, as from the lookup's rejected promise", async () => {
