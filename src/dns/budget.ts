@@ -25,10 +25,28 @@ export interface Speculation<T> {
   readonly answer: Promise<DnsAnswer<T>>;
 }
 
-interface SpeculationState<T> extends Speculation<T> {
-  sent: number;
-  query: PendingQuery;
-  done: boolean;
+/**
+ * A speculation as its resolver keeps it. It is pending (one the resolver may claim or release)
+ * while it is its resolver's and not done: a brand and a flag, not a set of them per resolver.
+ */
+class SpeculationState<T> implements Speculation<T> {
+  readonly #resolver: BudgetedResolver;
+  done = false;
+  constructor(
+    resolver: BudgetedResolver,
+    readonly type: RecordType,
+    readonly name: string,
+    readonly answer: Promise<DnsAnswer<T>>,
+    readonly sent: number,
+    readonly query: PendingQuery,
+  ) {
+    this.#resolver = resolver;
+  }
+
+  /** Whether `s` was sent by `resolver` (anything else a caller passes is not). */
+  static of(s: unknown, resolver: BudgetedResolver): boolean {
+    return typeof s === "object" && s !== null && #resolver in s && s.#resolver === resolver;
+  }
 }
 
 const defaultNow = () => performance.now();
@@ -152,7 +170,6 @@ export class BudgetedResolver implements Resolver {
   /** The abort listener is on the signal; a check that takes it off once idle is scheduled. */
   #listening = false;
   #releasing = false;
-  readonly #speculations = new Set<SpeculationState<unknown>>();
   /** Queries the evaluation made (speculative ones once claimed), as a sequential evaluation counts them. */
   queries = 0;
   refused = 0;
@@ -294,8 +311,7 @@ export class BudgetedResolver implements Resolver {
     if (this.#refusal(undefined, start) !== undefined || this.queries + this.speculative >= this.#max) return undefined;
     this.speculative++;
     const query = this.#send(type, name, start);
-    const state: SpeculationState<T> = { type, name, answer: query.answer as Promise<DnsAnswer<T>>, sent: start, query, done: false };
-    this.#speculations.add(state as SpeculationState<unknown>);
+    const state = new SpeculationState<T>(this, type, name, query.answer as Promise<DnsAnswer<T>>, start, query);
     return state;
   }
 
@@ -316,9 +332,8 @@ export class BudgetedResolver implements Resolver {
 
   #claim<T>(speculation: Speculation<T>): Promise<DnsAnswer<T>> {
     const s = speculation as SpeculationState<T>;
-    if (!this.#speculations.has(s as SpeculationState<unknown>) || s.done) return this.#run(s.type, s.name, undefined);
+    if (!SpeculationState.of(s, this) || s.done) return this.#run(s.type, s.name, undefined);
     s.done = true;
-    this.#speculations.delete(s as SpeculationState<unknown>);
     const start = this.#now();
     const refusal = this.#refusal(undefined, start);
     if (refusal !== undefined) {
@@ -342,9 +357,8 @@ export class BudgetedResolver implements Resolver {
   claimSettled<T>(speculation: Speculation<T>): DnsAnswer<T> | undefined {
     const s = speculation as SpeculationState<T>;
     const answer = s.query.settledAnswer as DnsAnswer<T> | undefined;
-    if (answer === undefined || this.#onQuery || s.done || !this.#speculations.has(s as SpeculationState<unknown>)) return undefined;
+    if (answer === undefined || this.#onQuery || s.done || !SpeculationState.of(s, this)) return undefined;
     s.done = true;
-    this.#speculations.delete(s as SpeculationState<unknown>);
     const refusal = this.#refusal(undefined, this.#now());
     if (refusal !== undefined) return this.#refuse(s.type, s.name, refusal); // (settled: nothing to abandon)
     this.speculative--;
@@ -355,7 +369,7 @@ export class BudgetedResolver implements Resolver {
   /** Lets a speculated query go unclaimed: stops waiting for it; it stays in `speculative`. */
   release(speculation: Speculation<unknown>): void {
     const s = speculation as SpeculationState<unknown>;
-    if (s.done || !this.#speculations.delete(s)) return;
+    if (s.done || !SpeculationState.of(s, this)) return;
     s.done = true;
     s.query.abandon("not needed");
     if (this.#onQuery) {

@@ -26,6 +26,28 @@ describe("Prefetcher", () => {
     expect(pf.settled("TXT", "a.example")).toBeUndefined();
   });
 
+  it("a speculation is claimed or released only by the resolver that sent it, once; a copy is asked afresh", async () => {
+    const fixture = new FixtureResolver(zone);
+    const r1 = new BudgetedResolver(fixture);
+    const r2 = new BudgetedResolver(fixture);
+    const s = r1.speculate<string[]>("TXT", "a.example")!;
+    await s.answer;
+    const copy = { ...s };
+    r2.release(s);
+    r1.release(copy);
+    expect(r2.claimSettled(s)).toBeUndefined();
+    expect(r1.claimSettled(copy)).toBeUndefined();
+    expect(await r2.claim(s)).toEqual({ kind: "ok", records: ["v=spf1 -all"] }); // a fresh query of r2's
+    expect(r2).toMatchObject({ queries: 1, speculative: 0 });
+    expect(r1).toMatchObject({ queries: 0, speculative: 1 });
+    expect(await r1.claim(copy)).toEqual({ kind: "ok", records: ["v=spf1 -all"] });
+    expect(r1).toMatchObject({ queries: 1, speculative: 1 });
+    expect(r1.claimSettled(s)).toEqual({ kind: "ok", records: ["v=spf1 -all"] });
+    expect(r1).toMatchObject({ queries: 2, speculative: 0 });
+    expect(r1.claimSettled(s)).toBeUndefined();
+    await expect(r1.claim(null as never)).rejects.toThrow(TypeError);
+  });
+
   it("close() lets the unused queries go in the order they were sent, across types", async () => {
     const events: DnsQueryEvent[] = [];
     const r = new BudgetedResolver(new FixtureResolver(zone), { onQuery: (e) => events.push(e) });
