@@ -467,12 +467,15 @@ export function markGuardedClass(prototype: object): void {
 }
 
 function isGuarded(resolver: Resolver): boolean {
-  if (guarded.has(resolver)) return true;
+  // The prototype first: a BudgetedResolver (authenticate()'s, asked three times a call) is found
+  // without a WeakSet lookup. Only the guard's own wrappers are in `guarded`, and none is a Proxy.
+  let prototype: unknown;
   try {
-    return guardedPrototypes.has(Object.getPrototypeOf(resolver) as object);
+    prototype = Object.getPrototypeOf(resolver);
   } catch {
-    return false; // a Proxy whose getPrototypeOf throws
+    return guarded.has(resolver); // a Proxy whose getPrototypeOf throws
   }
+  return guardedPrototypes.has(prototype as object) || guarded.has(resolver);
 }
 
 /**
