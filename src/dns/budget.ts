@@ -50,6 +50,9 @@ class SpeculationState<T> implements Speculation<T> {
 }
 
 const defaultNow = () => performance.now();
+/** The reasons made for the last budget and the last query timeout seen (not a string per call). */
+let lastBudget: { ms: number; reason: string; abandoned?: string } = { ms: Number.NaN, reason: "" };
+let lastTimeout = { ms: Number.NaN, reason: "" };
 const RESOLVED = Promise.resolve();
 
 /**
@@ -75,8 +78,10 @@ export class CallDeadline implements Deadline {
   /** `now`: performance.now() at the call's start, when the caller has just read it. */
   constructor(budgetMs: number, now = performance.now()) {
     this.at = now + budgetMs;
-    this.budgetReason = `time budget of ${budgetMs} ms exceeded`;
-    this.abandoned = `DNS query abandoned: ${this.budgetReason}`;
+    // The last call's strings when its budget was the same (each call's is usually the default).
+    if (budgetMs !== lastBudget.ms) lastBudget = { ms: budgetMs, reason: `time budget of ${budgetMs} ms exceeded` };
+    this.budgetReason = lastBudget.reason;
+    this.abandoned = lastBudget.abandoned ??= `DNS query abandoned: ${lastBudget.reason}`;
   }
 
   /** Why no query may be sent now, or undefined. */
@@ -185,7 +190,9 @@ export class BudgetedResolver implements Resolver {
     this.#signal = options.signal;
     this.#onQuery = options.onQuery;
     this.#now = options.now ?? defaultNow;
-    this.#timeoutReason = `no DNS answer within ${this.#queryTimeout} ms`;
+    if (this.#queryTimeout !== lastTimeout.ms)
+      lastTimeout = { ms: this.#queryTimeout, reason: `no DNS answer within ${this.#queryTimeout} ms` };
+    this.#timeoutReason = lastTimeout.reason;
   }
 
   static {
