@@ -1,16 +1,35 @@
+import { ArgumentError } from "../errors.js";
 import { commentText, quoteIfNeeded } from "../message/fold.js";
 import { checkReceivedSpfOptions } from "../options.js";
 import type { SpfResult } from "./check.js";
+
+const RESULTS: ReadonlySet<string> = new Set(["pass", "fail", "softfail", "neutral", "none", "temperror", "permerror"]);
+
+/**
+ * The result keyword of an SpfResult: one of the seven of RFC 7208 2.6, in any case (a stored or
+ * parsed result may say "Pass"); anything else is refused, as it would be written into the field
+ * as it is (a CR LF there would start a header field of its own).
+ */
+function resultWord(value: unknown): SpfResult["result"] {
+  if (typeof value === "string") {
+    if (RESULTS.has(value)) return value as SpfResult["result"];
+    const lower = value.toLowerCase();
+    if (RESULTS.has(lower)) return lower as SpfResult["result"];
+  }
+  throw new ArgumentError(
+    `result.result must be an SPF result (pass, fail, softfail, neutral, none, temperror or permerror): got ${typeof value === "string" ? JSON.stringify(value.slice(0, 40)) : typeof value}`,
+  );
+}
 
 export interface ReceivedSpfOptions {
   /** This host's name (the `receiver` key, and the start of the comment). */
   receiver?: string;
 }
 
-function comment(r: SpfResult, receiver: string): string {
+function comment(r: SpfResult, result: SpfResult["result"], receiver: string): string {
   const who = `${receiver ? `${receiver}: ` : ""}`;
   const s = r.sender;
-  switch (r.result) {
+  switch (result) {
     case "pass":
       return `${who}domain of ${s} designates ${r.ip} as permitted sender`;
     case "fail":
@@ -164,9 +183,10 @@ export function receivedSpf(result: SpfResult, options: ReceivedSpfOptions = {})
 /** receivedSpf(result, { receiver }) for a receiver already known to be a string (authenticate()'s authserv-id): no options object to check. */
 export function writeReceivedSpf(result: SpfResult, receiver: string): string {
   const f = new Fold();
-  f.put(result.result);
+  const keyword = RESULTS.has(result.result) ? result.result : resultWord(result.result);
+  f.put(keyword);
   // Each value is looked at once, for the comment and for its key=value pair.
-  const error = result.result === "permerror" || result.result === "temperror";
+  const error = keyword === "permerror" || keyword === "temperror";
   const kReceiver = classify(receiver);
   const kSender = classify(result.sender);
   const kIp = classify(result.ip);
@@ -175,7 +195,7 @@ export function writeReceivedSpf(result: SpfResult, receiver: string): string {
   // escaping only when a value does. Its text is put a line's worth at a time (words joined by
   // their single spaces fit where they would have gone one by one); a text with runs of spaces or
   // spaces at an end goes word by word, as those are dropped.
-  let text = comment(result, receiver);
+  let text = comment(result, keyword, receiver);
   if (!(commentable(kReceiver) && commentable(kSender) && commentable(kIp) && commentable(kReason))) text = commentText(text);
   // Printable values without a space, not empty, in the text of a result without a reason make
   // words with single spaces: no need to look.

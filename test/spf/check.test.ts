@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BudgetedResolver, FixtureResolver, type Resolver, zoneFromObject } from "../../src/dns/index.js";
+import { ArgumentError } from "../../src/errors.js";
 import { checkSpf, checkSpfHelo, parseMacroString, parseSpfRecord, receivedSpf, type SpfResult } from "../../src/spf/index.js";
 
 function resolverFor(zone: Record<string, unknown>): FixtureResolver {
@@ -310,6 +311,18 @@ describe("Received-SPF (RFC 7208 9.1)", () => {
     expect(h).not.toMatch(/[\0\n](?!\t)|\r(?!\n)/);
     expect(h).toContain('envelope-from="evil\\"X-Injected: yes@example.com"');
     expect(h).toContain("bad \\) \\( \\\\ record");
+  });
+
+  it("the result keyword is one of RFC 7208's seven (in any case), never written as given (red team: a CR LF there was a header field of its own)", () => {
+    expect(receivedSpf({ ...base, result: "Pass" as SpfResult["result"] })).toMatch(
+      /^Received-SPF: pass \(domain of alice@example\.com designates/,
+    );
+    expect(receivedSpf({ ...base, result: "TEMPERROR" as SpfResult["result"], reason: "a  b" })).toMatch(
+      /^Received-SPF: temperror \(error in processing/,
+    );
+    for (const result of ["pass\r\nX-Evil: 1", "", "passed", "__proto__", "toString", undefined, 1, null])
+      expect(() => receivedSpf({ ...base, result: result as SpfResult["result"] })).toThrow(ArgumentError);
+    expect(() => receivedSpf({ ...base, result: "x\r\nX-Evil: 1" as SpfResult["result"] })).toThrow(/must be an SPF result/);
   });
 });
 
