@@ -305,10 +305,12 @@ describe("under event-loop lag, an answer due before its deadline wins", () => {
     const events: string[] = [];
     const t0 = performance.now();
     // Runs in the timers phase before the scheduler's timer (due at +1 ms, it at +2 ms): its
-    // immediate, which blocks past d2, runs before the scheduler's expiry pass.
-    setTimeout(() => setImmediate(() => blockLoop(60)), 1);
+    // immediate, which blocks past d2, runs before the scheduler's expiry pass. The margins are
+    // wide (the timers may fire up to 140 ms late) so that a loaded machine does not fire the
+    // scheduler's timer only once d2 is due too.
+    setTimeout(() => setImmediate(() => blockLoop(200)), 1);
     const d1: Deadline = { at: t0 + 2, slot: -1, expire: () => events.push("d1 expired") };
-    const d2: Deadline = { at: t0 + 30, slot: -1, expire: () => events.push("d2 expired") };
+    const d2: Deadline = { at: t0 + 150, slot: -1, expire: () => events.push("d2 expired") };
     addDeadline(d1);
     addDeadline(d2);
     setTimeout(() => {
@@ -316,7 +318,7 @@ describe("under event-loop lag, an answer due before its deadline wins", () => {
         removeDeadline(d2);
         events.push("d2 answered");
       }
-    }, 20);
+    }, 100);
     blockLoop(10);
     await settlesWithin(
       (async () => {
