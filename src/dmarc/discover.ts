@@ -33,7 +33,7 @@ export function guardedResolver(resolver: Resolver): Resolver {
 /** A BudgetedResolver itself (not a subclass), as guardResolver's test; false for a Proxy that throws. */
 function isBudgetedResolver(resolver: Resolver): boolean {
   try {
-    return Object.getPrototypeOf(resolver) === BudgetedResolver.prototype;
+    return Object.getPrototypeOf(resolver) === BudgetedResolver.prototype && BudgetedResolver.isInstance(resolver);
   } catch {
     return false;
   }

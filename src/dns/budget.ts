@@ -193,6 +193,15 @@ export class BudgetedResolver implements Resolver {
     if (this.#queryTimeout !== lastTimeout.ms)
       lastTimeout = { ms: this.#queryTimeout, reason: `no DNS answer within ${this.#queryTimeout} ms` };
     this.#timeoutReason = lastTimeout.reason;
+    // An instance of this class itself is taken as guarded by its prototype (guardResolver,
+    // DmarcLookups): no method of its own may shadow the prototype's (red team: `b.txt = ...` on an
+    // instance reached SPF, DKIM and iprev unguarded and threw). A subclass is guarded as any resolver.
+    if (new.target === BudgetedResolver) Object.preventExtensions(this);
+  }
+
+  /** Whether `o` is a BudgetedResolver (or a subclass's instance), not a Proxy of one: a brand check. */
+  static isInstance(o: object): boolean {
+    return #inner in o;
   }
 
   static {
@@ -415,4 +424,4 @@ export class BudgetedResolver implements Resolver {
   }
 }
 
-markGuardedClass(BudgetedResolver.prototype);
+markGuardedClass(BudgetedResolver.prototype, BudgetedResolver.isInstance);

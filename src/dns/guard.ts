@@ -450,7 +450,8 @@ function guardQuery(resolver: Resolver, type: RecordType, name: string, options:
 }
 
 const guarded = new WeakSet<object>();
-const guardedPrototypes = new Set<object>();
+/** Classes whose instances are guarded, each with its brand check (a Proxy may claim the prototype). */
+const guardedPrototypes = new Map<object, (o: object) => boolean>();
 
 /** Marks a resolver whose every method already goes through guardedQuery (the guard's wrappers). */
 export function markGuarded<R extends Resolver>(resolver: R): R {
@@ -461,9 +462,12 @@ export function markGuarded<R extends Resolver>(resolver: R): R {
 /**
  * Marks a class whose every method goes through the guard (BudgetedResolver): its instances, not
  * those of a subclass, which may override a method. A WeakSet entry per instance cost 0.1 us.
+ * `isInstance` is its brand check (a private field's `in`): a Proxy claiming the prototype is not
+ * one. The class must keep its instances from shadowing a method (BudgetedResolver makes them
+ * non-extensible).
  */
-export function markGuardedClass(prototype: object): void {
-  guardedPrototypes.add(prototype);
+export function markGuardedClass(prototype: object, isInstance: (o: object) => boolean): void {
+  guardedPrototypes.set(prototype, isInstance);
 }
 
 function isGuarded(resolver: Resolver): boolean {
@@ -475,7 +479,8 @@ function isGuarded(resolver: Resolver): boolean {
   } catch {
     return guarded.has(resolver); // a Proxy whose getPrototypeOf throws
   }
-  return guardedPrototypes.has(prototype as object) || guarded.has(resolver);
+  const isInstance = guardedPrototypes.get(prototype as object);
+  return isInstance?.(resolver) === true || guarded.has(resolver);
 }
 
 /**
