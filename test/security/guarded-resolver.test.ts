@@ -30,7 +30,7 @@ async function verdicts(resolver: Resolver): Promise<string[]> {
   const spf = await checkSpf(envelope, { resolver });
   const iprev = await checkIprev(envelope.ip, { resolver });
   const dkim = await verifyDkim(message, { resolver });
-  const dmarc = await checkDmarc({ author, spf: { result: "pass", domain: "example.com" }, dkim: [] }, { resolver });
+  const dmarc = await checkDmarc({ author, spf: { ...spf, result: "pass", domain: "example.com" }, dkim: [] }, { resolver });
   return [spf.result, iprev.result, ...dkim.map((d) => d.result), dmarc.result];
 }
 
