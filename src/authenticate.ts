@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { z } from "zod";
+import { isAbortSignal, listenAbort, signalAborted, unlistenAbort } from "./abort.js";
 import {
   type ArcSealResult,
   type AuthenticateSealerOptions,
@@ -206,7 +207,7 @@ export const optionsSchema = z
       .optional(),
     dkim: z.object({ allowSha1: z.boolean(), minRsaBits: positive }).partial().strict().optional(),
     trustedAuthservIds: z.array(z.string()).optional(),
-    signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, { message: "signal must be an AbortSignal" }).optional(),
+    signal: z.custom<AbortSignal>((v) => isAbortSignal(v), { message: "signal must be an AbortSignal" }).optional(),
     onQuery: fn<(e: DnsQueryEvent) => void>("onQuery").optional(),
     onTiming: fn<(t: CheckTiming) => void>("onTiming").optional(),
     logger: z.custom<Logger>((v) => typeof v === "object" && v !== null).optional(),
@@ -257,7 +258,7 @@ export function plainOptions(v: unknown): AuthenticateOptions | undefined {
   if (authservId !== undefined && (typeof authservId !== "string" || authservId.length < 1 || authservId.length > 255)) return undefined;
   if (!optionalFunction(now) || !optionalFunction(random) || !optionalFunction(onQuery) || !optionalFunction(onTiming)) return undefined;
   if (dmarcMode !== undefined && dmarcMode !== "rfc9989" && dmarcMode !== "rfc7489") return undefined;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) return undefined;
+  if (signal !== undefined && !isAbortSignal(signal)) return undefined;
   // A copy of what was read (each property read once), as the schema's output is.
   const out: AuthenticateOptions = {};
   if (resolver !== undefined) out.resolver = resolver as Resolver;
@@ -353,8 +354,8 @@ async function evaluate(
   const deadline = new CallDeadline(budgetMs, started);
   const callerSignal = o.signal;
   const onCallerAbort = callerSignal ? () => deadline.abort("aborted by the caller") : undefined;
-  if (callerSignal?.aborted) deadline.abort("aborted by the caller");
-  else if (onCallerAbort) callerSignal!.addEventListener("abort", onCallerAbort, { once: true });
+  if (callerSignal !== undefined && signalAborted(callerSignal)) deadline.abort("aborted by the caller");
+  else if (onCallerAbort) listenAbort(callerSignal!, onCallerAbort);
   try {
     // When a message stream's chunks must stop coming (Date.now() milliseconds; not read for a message given whole).
     const budgetEnds = typeof message === "string" || message instanceof Uint8Array ? 0 : Date.now() + budgetMs;
@@ -629,7 +630,7 @@ async function evaluate(
     return result;
   } finally {
     deadline.close();
-    if (onCallerAbort) callerSignal!.removeEventListener("abort", onCallerAbort);
+    if (onCallerAbort) unlistenAbort(callerSignal!, onCallerAbort);
   }
 }
 

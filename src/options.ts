@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isAbortSignal } from "./abort.js";
 import type { ArcVerifyOptions } from "./arc/verify.js";
 import type { ArcOverrideOptions } from "./authenticate.js";
 import type { DkimVerifyOptions } from "./dkim/verify.js";
@@ -208,7 +209,7 @@ export const bytesOrText = z.custom<string | Uint8Array>((v) => typeof v === "st
 
 // ---- The entry points' option shapes, in one place (their modules call the checkers). ----
 
-const signal = z.custom<AbortSignal>((v) => v instanceof AbortSignal, { message: "signal must be an AbortSignal" });
+const signal = z.custom<AbortSignal>((v) => isAbortSignal(v), { message: "signal must be an AbortSignal" });
 const clock = fn<() => number>("now");
 
 /** authenticate()'s envelope: mailauth puts these in its options, msgauth in the envelope and vice versa. */

@@ -1,5 +1,6 @@
 import type { KeyObject } from "node:crypto";
 import { z } from "zod";
+import { isAbortSignal } from "../abort.js";
 import { BodyHashes } from "../dkim/body-hash.js";
 import { canonicalizeHeader, canonicalizeSignatureField, selectHeaders } from "../dkim/canonicalize.js";
 import { signHeaderData } from "../dkim/crypto.js";
@@ -67,7 +68,7 @@ export const arcSealShape = {
   headers: z.array(z.string()).optional(),
   timestamp: z.union([nonNegativeInt, z.literal(false)]).optional(),
   now: fn<() => number>("now").optional(),
-  signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, { message: "signal must be an AbortSignal" }).optional(),
+  signal: z.custom<AbortSignal>((v) => isAbortSignal(v), { message: "signal must be an AbortSignal" }).optional(),
 } satisfies OptionsShape<ArcSealOptions>;
 const checkSealOptions = optionsChecker<ArcSealOptions>("options", arcSealShape);
 

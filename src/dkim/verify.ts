@@ -1,3 +1,4 @@
+import { isAbortSignal } from "../abort.js";
 import { guardResolver } from "../dns/guard.js";
 import type { DnsAnswer, Resolver } from "../dns/types.js";
 import { ArgumentError, describeError } from "../errors.js";
@@ -99,7 +100,7 @@ export function plainDkimOptions(v: unknown): boolean {
     (allowSha1 === undefined || typeof allowSha1 === "boolean") &&
     optionalPositiveInt(minRsaBits) &&
     optionalPositiveInt(maxSignatures) &&
-    (signal === undefined || signal instanceof AbortSignal)
+    (signal === undefined || isAbortSignal(signal))
   );
 }
 

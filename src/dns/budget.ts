@@ -1,3 +1,4 @@
+import { listenAbort, signalAborted, unlistenAbort } from "../abort.js";
 import { checkBudgetOptions } from "../options.js";
 import { addDeadline, type Deadline, removeDeadline } from "./deadlines.js";
 import { abortReason, DEFAULT_QUERY_TIMEOUT_MS, markGuardedClass, PendingQuery, type QueryGroup } from "./guard.js";
@@ -223,7 +224,7 @@ export class BudgetedResolver implements Resolver {
         this.#listening = false;
         this.#abandonAll(abortReason(signal));
       };
-      signal.addEventListener("abort", this.#onAbort, { once: true });
+      listenAbort(signal, this.#onAbort);
       this.#listening = true;
     }
   }
@@ -241,7 +242,7 @@ export class BudgetedResolver implements Resolver {
       setImmediate(() => {
         this.#releasing = false;
         if (this.#pending === 0 && this.#listening) {
-          this.#signal!.removeEventListener("abort", this.#onAbort!);
+          unlistenAbort(this.#signal!, this.#onAbort!);
           this.#listening = false;
         }
       });
@@ -257,7 +258,12 @@ export class BudgetedResolver implements Resolver {
   #refusal(q: QueryOptions | undefined, start: number): string | undefined {
     this.#start ??= start;
     const overTime = this.#timeBudget !== undefined && start - this.#start >= this.#timeBudget;
-    const abortedBy = this.#signal?.aborted ? this.#signal : q?.signal?.aborted ? q.signal : undefined;
+    const abortedBy =
+      this.#signal !== undefined && signalAborted(this.#signal)
+        ? this.#signal
+        : q?.signal !== undefined && signalAborted(q.signal)
+          ? q.signal
+          : undefined;
     if (abortedBy !== undefined) return `DNS query not sent: ${abortReason(abortedBy)}`;
     const called = this.#call?.passed(this.#now === defaultNow ? start : performance.now());
     if (called !== undefined) return `DNS query not sent: ${called}`;

@@ -1,3 +1,4 @@
+import { isAbortSignal, listenAbort, signalAborted, signalReason, unlistenAbort } from "../abort.js";
 import { describeError } from "../errors.js";
 import { checkOptionKeys, checkTimerMs } from "../options.js";
 import { addDeadline, type Deadline, removeDeadline } from "./deadlines.js";
@@ -133,7 +134,7 @@ export interface GuardOptions {
 
 /** Why a signal was aborted, as a reason for an error answer. */
 export function abortReason(signal: AbortSignal): string {
-  const r = signal.reason as unknown;
+  const r = signalReason(signal);
   if (r instanceof Error && r.name === "TimeoutError") return "timed out";
   if (r instanceof Error && r.name !== "AbortError") return reasonText(r, "aborted");
   return typeof r === "string" ? reasonText(r, "aborted") : "aborted";
@@ -273,7 +274,7 @@ export class PendingQuery implements Deadline {
     const listeners: (() => void)[] = [];
     for (const s of signals) {
       const onAbort = () => this.abandon(abortReason(s));
-      s.addEventListener("abort", onAbort, { once: true });
+      listenAbort(s, onAbort);
       listeners.push(onAbort);
     }
     this.#signals = signals;
@@ -360,7 +361,7 @@ export class PendingQuery implements Deadline {
     this.settledAnswer = answer;
     removeDeadline(this);
     const signals = this.#signals;
-    if (signals !== undefined) for (let i = 0; i < signals.length; i++) signals[i]!.removeEventListener("abort", this.#listeners![i]!);
+    if (signals !== undefined) for (let i = 0; i < signals.length; i++) unlistenAbort(signals[i]!, this.#listeners![i]!);
     this.#group?.settled(this);
     if (abandon) {
       this.#abandoned = true;
@@ -434,10 +435,10 @@ function guardQuery(resolver: Resolver, type: RecordType, name: string, options:
   const outer: readonly AbortSignal[] =
     options.signal === undefined
       ? []
-      : options.signal instanceof AbortSignal
-        ? [options.signal]
-        : (options.signal as readonly AbortSignal[]);
-  for (const s of outer) if (s.aborted) return Promise.resolve({ kind: "error", reason: `DNS query not sent: ${abortReason(s)}` });
+      : Array.isArray(options.signal)
+        ? (options.signal as readonly AbortSignal[])
+        : [options.signal as AbortSignal];
+  for (const s of outer) if (signalAborted(s)) return Promise.resolve({ kind: "error", reason: `DNS query not sent: ${abortReason(s)}` });
   const ms = options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   const q = new PendingQuery(
     Number.isFinite(ms) ? performance.now() + Math.max(0, ms) : Number.POSITIVE_INFINITY,
@@ -521,6 +522,6 @@ function guardWith(resolver: Resolver, options: GuardOptions): Resolver {
 function withSignal(options: GuardOptions, q: QueryOptions | undefined): GuardOptions {
   const extra = q?.signal;
   if (!extra) return options;
-  const own = options.signal === undefined ? [] : options.signal instanceof AbortSignal ? [options.signal] : options.signal;
+  const own = options.signal === undefined ? [] : Array.isArray(options.signal) ? options.signal : [options.signal as AbortSignal];
   return { ...options, signal: [...own, extra] };
 }

@@ -1,4 +1,5 @@
 import { Resolver as NodeDnsResolver } from "node:dns/promises";
+import { listenAbort, signalAborted, unlistenAbort } from "../abort.js";
 import { describeError } from "../errors.js";
 import { checkNodeResolverOptions } from "../options.js";
 import { optionless } from "./guard.js";
@@ -29,7 +30,7 @@ export function answerFromDnsError(err: unknown): DnsAnswer<never> {
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number, signal?: AbortSignal): Promise<T | typeof TIMED_OUT | typeof ABORTED> {
-  if (signal?.aborted) {
+  if (signal !== undefined && signalAborted(signal)) {
     work.catch(() => {});
     return Promise.resolve(ABORTED);
   }
@@ -40,12 +41,12 @@ function withTimeout<T>(work: Promise<T>, ms: number, signal?: AbortSignal): Pro
     timer.unref?.();
     if (signal) {
       onAbort = () => resolve(ABORTED);
-      signal.addEventListener("abort", onAbort, { once: true });
+      listenAbort(signal, onAbort);
     }
   });
   return Promise.race([work, timeout]).finally(() => {
     clearTimeout(timer);
-    if (onAbort) signal?.removeEventListener("abort", onAbort);
+    if (onAbort && signal) unlistenAbort(signal, onAbort);
   });
 }
 const TIMED_OUT = Symbol("timeout");
@@ -66,7 +67,7 @@ export class NodeResolver implements Resolver {
   async #run<T, R>(work: () => Promise<R>, map: (r: R) => T, signal: AbortSignal | undefined): Promise<DnsAnswer<T>> {
     // node:dns can only cancel every query of a Resolver at once, so an aborted query is abandoned:
     // its answer is dropped and the caller stops waiting at once.
-    if (signal?.aborted) return { kind: "error", reason: "aborted" };
+    if (signal !== undefined && signalAborted(signal)) return { kind: "error", reason: "aborted" };
     try {
       const r = await withTimeout(work(), this.#timeoutMs, signal);
       if (r === TIMED_OUT) return { kind: "error", reason: "ETIMEOUT" };

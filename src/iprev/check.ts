@@ -1,3 +1,4 @@
+import { isAbortSignal } from "../abort.js";
 import { guardResolver } from "../dns/guard.js";
 import { formatIp, ipv4Value, parseIp } from "../dns/ip.js";
 import type { Resolver } from "../dns/types.js";
@@ -70,6 +71,6 @@ export function plainIprevOptions(v: unknown): boolean {
   return (
     isResolver(v.resolver) &&
     (maxNames === undefined || (Number.isSafeInteger(maxNames) && (maxNames as number) >= 1)) &&
-    (signal === undefined || signal instanceof AbortSignal)
+    (signal === undefined || isAbortSignal(signal))
   );
 }

@@ -1,3 +1,5 @@
+import { listenAbort, signalAborted, signalReason, unlistenAbort } from "../abort.js";
+
 /** Thrown by an abortable stream when its signal fires before the next chunk arrived. */
 export class StreamAbortedError extends Error {
   constructor(reason: string) {
@@ -7,7 +9,7 @@ export class StreamAbortedError extends Error {
 }
 
 function reasonOf(signal: AbortSignal): string {
-  const r = signal.reason as unknown;
+  const r = signalReason(signal);
   try {
     if (typeof r === "string") return r;
     if (r instanceof Error && r.name !== "AbortError" && typeof r.message === "string") return r.message;
@@ -49,7 +51,7 @@ export function abortableStream<T>(source: AsyncIterable<T>, signal: AbortSignal
       };
       return {
         next(): Promise<IteratorResult<T>> {
-          if (signal.aborted) {
+          if (signalAborted(signal)) {
             close();
             return Promise.reject(new StreamAbortedError(reasonOf(signal)));
           }
@@ -62,7 +64,7 @@ export function abortableStream<T>(source: AsyncIterable<T>, signal: AbortSignal
               close();
               reject(new StreamAbortedError(reasonOf(signal)));
             };
-            signal.addEventListener("abort", onAbort, { once: true });
+            listenAbort(signal, onAbort);
             let step: Promise<IteratorResult<T>>;
             try {
               step = Promise.resolve(it.next());
@@ -71,11 +73,11 @@ export function abortableStream<T>(source: AsyncIterable<T>, signal: AbortSignal
             }
             step.then(
               (r) => {
-                signal.removeEventListener("abort", onAbort);
+                unlistenAbort(signal, onAbort);
                 resolve(r);
               },
               (err: unknown) => {
-                signal.removeEventListener("abort", onAbort);
+                unlistenAbort(signal, onAbort);
                 reject(err);
               },
             );

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { signalAborted } from "../abort.js";
 import type { Resolver } from "../dns/types.js";
 import { asciiDomain } from "../message/address.js";
 import { fn, nonNegativeInt, optionsChecker, positiveInt, resolverSchema, timerMs } from "../options.js";
@@ -160,7 +161,7 @@ export class MtaSts {
     });
     if (!fetched.ok) {
       // the caller giving up says nothing about the server: no back-off for the others then
-      if (!options.signal?.aborted) await this.#cache.noteFailure(name, id, this.#retryMs);
+      if (options.signal === undefined || !signalAborted(options.signal)) await this.#cache.noteFailure(name, id, this.#retryMs);
       // RFC 8461 3.3: with a valid cached policy, apply it; without one, deliver as if there were none.
       if (cached.entry) return fromCache(cached.entry, { failure: fetched.failure });
       return withStore({ kind: "none", domain: name, reason: fetched.failure.reason, failure: fetched.failure });

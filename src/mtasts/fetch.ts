@@ -1,3 +1,4 @@
+import { listenAbort, signalAborted, unlistenAbort } from "../abort.js";
 import { describeError } from "../errors.js";
 import { checkOptionKeys, checkTimerMs } from "../options.js";
 import { isDomain, parseStsPolicy, type StsPolicy } from "./policy.js";
@@ -93,8 +94,8 @@ export async function fetchStsPolicy(domain: string, options: FetchStsPolicyOpti
         controller.abort(new Error("policy fetch aborted"));
         resolve({ kind: "error", code: "timeout", reason: "aborted by the caller" });
       };
-      if (outer.aborted) onAbort();
-      else outer.addEventListener("abort", onAbort, { once: true });
+      if (signalAborted(outer)) onAbort();
+      else listenAbort(outer, onAbort);
     }
   });
   let result: PolicyFetchResult;
@@ -107,7 +108,7 @@ export async function fetchStsPolicy(domain: string, options: FetchStsPolicyOpti
     result = { kind: "error", code: "network", reason: `fetcher threw: ${describeError(err)}` };
   } finally {
     clearTimeout(timer);
-    if (onAbort) options.signal?.removeEventListener("abort", onAbort);
+    if (onAbort && options.signal) unlistenAbort(options.signal, onAbort);
     if (!controller.signal.aborted) controller.abort(new Error("policy fetch settled"));
   }
   const fail = (resultType: StsFailureType, reason: string): StsFetchOutcome => ({ ok: false, failure: { resultType, reason } });

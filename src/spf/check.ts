@@ -1,3 +1,4 @@
+import { isAbortSignal } from "../abort.js";
 import { BudgetedResolver } from "../dns/budget.js";
 import { guardResolver } from "../dns/guard.js";
 import { formatIp, ipv4PrefixMatch, ipv4Value, type ParsedIp, parseIp, prefixMatch } from "../dns/ip.js";
@@ -806,7 +807,7 @@ export function plainSpfOptions(v: unknown): boolean {
     optionalCount(v.maxMxNames, 1) &&
     optionalCount(v.maxPtrNames, 1) &&
     (v.timeBudgetMs === undefined || isTimerMs(v.timeBudgetMs)) &&
-    (v.signal === undefined || v.signal instanceof AbortSignal) &&
+    (v.signal === undefined || isAbortSignal(v.signal)) &&
     optionalString(v.receiver) &&
     (v.now === undefined || typeof v.now === "function") &&
     (v.prefetch === undefined || typeof v.prefetch === "boolean")
