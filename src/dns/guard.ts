@@ -1,4 +1,4 @@
-import { isAbortSignal, listenAbort, signalAborted, signalReason, unlistenAbort } from "../abort.js";
+import { listenAbort, signalAborted, signalReason, unlistenAbort } from "../abort.js";
 import { describeError } from "../errors.js";
 import { checkOptionKeys, checkTimerMs } from "../options.js";
 import { addDeadline, type Deadline, removeDeadline } from "./deadlines.js";
