@@ -6,29 +6,8 @@ import { isIPv6 } from "node:net";
  * isIPv4's regular expression, a split and a map (test/dns/ip.test.ts holds it to isIPv4).
  */
 export function parseIPv4(ip: string): Uint8Array | undefined {
-  const n = ip.length;
-  if (n < 7 || n > 15) return undefined;
-  const out = new Uint8Array(4);
-  let part = 0;
-  let digits = 0;
-  let k = 0;
-  for (let i = 0; i < n; i++) {
-    const c = ip.charCodeAt(i);
-    if (c === 0x2e) {
-      if (digits === 0 || k === 3) return undefined;
-      out[k++] = part;
-      part = 0;
-      digits = 0;
-    } else if (c >= 0x30 && c <= 0x39) {
-      if (digits === 1 && part === 0) return undefined; // a leading zero
-      part = part * 10 + (c - 0x30);
-      if (part > 255) return undefined;
-      digits++;
-    } else return undefined;
-  }
-  if (digits === 0 || k !== 3) return undefined;
-  out[3] = part;
-  return out;
+  const v = ipv4Value(ip);
+  return v < 0 ? undefined : Uint8Array.of(v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
 }
 
 /**

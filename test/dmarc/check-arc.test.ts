@@ -3,8 +3,8 @@ import type { ArcResult } from "../../src/arc/index.js";
 import type { DkimResult } from "../../src/dkim/index.js";
 import { checkDmarc } from "../../src/dmarc/index.js";
 import { FixtureResolver, zoneFromObject } from "../../src/dns/index.js";
-import { parseAuthor, splitMessage } from "../../src/message/index.js";
 import type { SpfResult } from "../../src/spf/index.js";
+import { author, spf } from "../helpers/dmarc.js";
 
 // checkDmarc sets `arc` on the evaluation's own result (one From mailbox), not in a then after it
 // (issue 19): on every path the result must be what it was, `arc` its last property, and no result
@@ -20,18 +20,6 @@ const resolver = () =>
       "_dmarc.pct.example": { TXT: "v=DMARC1; p=reject; pct=50" },
     }),
   );
-const author = (from: string) => parseAuthor(splitMessage(new TextEncoder().encode(`From: ${from}\r\n\r\n`)).headers);
-const spf = (domain: string, result: SpfResult["result"] = "pass"): SpfResult => ({
-  result,
-  domain,
-  identity: "mailfrom",
-  sender: `x@${domain}`,
-  ip: "192.0.2.1",
-  helo: "h",
-  reason: "",
-  lookups: 0,
-  voidLookups: 0,
-});
 const dkim = (domain: string, result: DkimResult["result"]): DkimResult => ({ result, domain, selector: "s", reason: "" }) as DkimResult;
 const arc = { result: "none", reason: "no ARC sets" } as unknown as ArcResult;
 

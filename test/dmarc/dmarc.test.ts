@@ -2,8 +2,9 @@ import { describe, expect, it } from "vitest";
 import type { DkimResult } from "../../src/dkim/index.js";
 import { checkDmarc, type DmarcResult, parseDmarcRecord, treeWalkTargets, verifyReportDestination } from "../../src/dmarc/index.js";
 import { BudgetedResolver, type DnsQueryEvent, FixtureResolver, zoneFromObject } from "../../src/dns/index.js";
-import { parseAuthor, splitMessage } from "../../src/message/index.js";
+import { parseAuthor } from "../../src/message/index.js";
 import type { SpfResult } from "../../src/spf/index.js";
+import { author, spf } from "../helpers/dmarc.js";
 
 const zone = zoneFromObject({
   "_dmarc.example.com": { TXT: "v=DMARC1; p=reject; sp=quarantine; np=reject; rua=mailto:d@example.com" },
@@ -30,18 +31,6 @@ const zone = zoneFromObject({
   "_dmarc.example.net": { TXT: "v=DMARC1; p=none" },
 });
 
-const author = (from: string) => parseAuthor(splitMessage(new TextEncoder().encode(`From: ${from}\r\n\r\n`)).headers);
-const spf = (domain: string, result: SpfResult["result"] = "pass"): SpfResult => ({
-  result,
-  domain,
-  identity: "mailfrom",
-  sender: `x@${domain}`,
-  ip: "192.0.2.1",
-  helo: "h",
-  reason: "",
-  lookups: 0,
-  voidLookups: 0,
-});
 const dkim = (domain: string, result: DkimResult["result"] = "pass"): DkimResult =>
   ({ result, domain, selector: "s", reason: "", testing: false, signedHeaders: ["from"], signature: "" }) as unknown as DkimResult;
 

@@ -1,3 +1,4 @@
+import { isIPv4 } from "node:net";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { formatIp, ipv4PrefixMatch, ipv4Value, parseIPv4, prefixMatch } from "../../src/dns/ip.js";
@@ -15,12 +16,16 @@ const quadLike = fc.oneof(
   fc.stringMatching(/^[0-9.]{0,16}$/),
 );
 
-describe("ipv4Value reads what parseIPv4 reads", () => {
+/** What ipv4Value must give, written independently: node:net's isIPv4, then the octets. */
+const reference = (text: string) => (isIPv4(text) ? text.split(".").reduce((v, o) => v * 256 + Number(o), 0) : -1);
+
+describe("ipv4Value reads what node:net's isIPv4 accepts (parseIPv4 is its bytes)", () => {
   it("the same addresses, the same value", () => {
     fc.assert(
       fc.property(quadLike, (text) => {
         const bytes = parseIPv4(text);
         const value = ipv4Value(text);
+        expect(value).toBe(reference(text));
         if (bytes === undefined) expect(value).toBe(-1);
         else {
           expect(value).toBe(((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0);
