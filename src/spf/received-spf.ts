@@ -177,8 +177,30 @@ class Fold {
  */
 export function receivedSpf(result: SpfResult, options: ReceivedSpfOptions = {}): string {
   if (!plainReceivedSpfOptions(options)) checkReceivedSpfOptions(options);
-  return writeReceivedSpf(result, options.receiver ?? "");
+  // Each value read once and checked as read: a getter could give a checked value first and
+  // another one when it is written (red team: CR LF through result.result, sender, ip, receiver).
+  const receiver: unknown = options.receiver;
+  if (receiver !== undefined && typeof receiver !== "string") throw new ArgumentError("options.receiver must be a string");
+  return writeReceivedSpf(snapshot(result), receiver ?? "");
 }
+
+/** The fields writeReceivedSpf reads, each read once from a caller's result and type-checked. */
+function snapshot(result: SpfResult): SpfResult {
+  if (typeof result !== "object" || result === null) throw new ArgumentError("result must be an SPF result (checkSpf's)");
+  const { result: word, sender, ip, reason, helo, identity, mechanism } = result;
+  const text = (name: string, v: unknown, optional = false) => {
+    if (typeof v === "string" || (optional && v === undefined)) return;
+    throw new ArgumentError(`result.${name} must be a string${optional ? " or undefined" : ""}: got ${v === null ? "null" : typeof v}`);
+  };
+  text("sender", sender);
+  text("ip", ip);
+  text("reason", reason);
+  text("identity", identity);
+  text("helo", helo, true);
+  text("mechanism", mechanism, true);
+  return { ...NO_COUNTS, result: resultWord(word), sender, ip, reason, helo, identity, ...(mechanism === undefined ? {} : { mechanism }) };
+}
+const NO_COUNTS = { domain: "", lookups: 0, voidLookups: 0 } as const;
 
 /** receivedSpf(result, { receiver }) for a receiver already known to be a string (authenticate()'s authserv-id): no options object to check. */
 export function writeReceivedSpf(result: SpfResult, receiver: string): string {

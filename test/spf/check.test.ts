@@ -324,6 +324,34 @@ describe("Received-SPF (RFC 7208 9.1)", () => {
       expect(() => receivedSpf({ ...base, result: result as SpfResult["result"] })).toThrow(ArgumentError);
     expect(() => receivedSpf({ ...base, result: "x\r\nX-Evil: 1" as SpfResult["result"] })).toThrow(/must be an SPF result/);
   });
+
+  it("each value is read once and type-checked: a getter or an object cannot get a CR LF past the checks (red team)", () => {
+    const evil = "x\r\nX-Injected: yes";
+    /** One header field: every line break is CR LF followed by a tab (folding), none other. */
+    const folded = (h: string) => {
+      expect(h.split("\r\n").every((l, i) => i === 0 || l.startsWith("\t"))).toBe(true);
+      expect(h).not.toMatch(/[\0\n](?!\t)|\r(?!\n)/);
+    };
+    /** A getter that gives `first` on its first read and `later` after. */
+    const turning = (first: string, later: unknown) => {
+      let reads = 0;
+      return { get: () => (reads++ === 0 ? first : later), enumerable: true };
+    };
+    for (const field of ["result", "sender", "ip", "reason", "helo", "mechanism", "identity"] as const) {
+      const first = field === "result" ? "permerror" : field === "identity" ? "mailfrom" : "plain.example";
+      const r = Object.defineProperty({ ...base, result: "permerror" as const }, field, turning(first, evil)) as SpfResult;
+      const h = receivedSpf(r, { receiver: "mx.example.org" });
+      folded(h);
+      // Not a string at all (an object whose toString says something else, null, a number): refused.
+      for (const bad of [{ length: 0, toString: () => evil }, null, 42, ["a"]])
+        expect(() => receivedSpf({ ...base, [field]: bad } as unknown as SpfResult)).toThrow(ArgumentError);
+    }
+    const options = Object.defineProperty({}, "receiver", turning("mx.example.org", evil)) as { receiver: string };
+    folded(receivedSpf(base, options));
+    const notString = Object.defineProperty({}, "receiver", turning("mx.example.org", { toString: () => evil })) as { receiver: string };
+    expect(() => receivedSpf(base, notString)).toThrow(ArgumentError);
+    expect(() => receivedSpf(null as unknown as SpfResult)).toThrow(ArgumentError);
+  });
 });
 
 describe("parse caches", () => {
