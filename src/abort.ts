@@ -3,8 +3,9 @@
  * never through the signal's own properties: those may be set to anything on a real signal (a
  * `removeEventListener` that throws left a check waiting past its deadline with an unhandled
  * rejection; red team). `isAbortSignal` is the check the options use: an object that only inherits
- * from AbortSignal.prototype, or a Proxy whose traps hide the signal's state, is refused as a wrong
- * option. Should a signal's state become unreadable later (a Proxy's traps may change their mind),
+ * from AbortSignal.prototype, or a Proxy whose traps hide the signal's state or throw, is refused as
+ * a wrong option (a Proxy that passes a real signal's state through is a signal: Node's own check
+ * reads that state through it). Should a signal's state become unreadable later (a Proxy's traps may change their mind),
  * it counts as aborted, and listening to it as done: every wait has its own deadline anyway.
  */
 const abortedGetter = Object.getOwnPropertyDescriptor(AbortSignal.prototype, "aborted")!.get!;
@@ -15,8 +16,9 @@ const ONCE = Object.freeze({ once: true });
 
 /** Whether `v` is a real AbortSignal (its internal state readable), whatever its own properties say. */
 export function isAbortSignal(v: unknown): v is AbortSignal {
-  if (!(v instanceof AbortSignal)) return false;
   try {
+    // instanceof asks a Proxy's getPrototypeOf trap, which may throw (red team): a wrong option.
+    if (!(v instanceof AbortSignal)) return false;
     abortedGetter.call(v);
     return true;
   } catch {

@@ -132,12 +132,20 @@ export interface GuardOptions {
   onSent?: (abandon: (reason: string) => void) => void;
 }
 
-/** Why a signal was aborted, as a reason for an error answer. */
+/**
+ * Why a signal was aborted, as a reason for an error answer. The reason is the caller's value: one
+ * that throws when looked at (a `name` getter, a Proxy's trap) is "aborted" (red team: it threw out
+ * of the abort listener, an uncaught exception that ended the process).
+ */
 export function abortReason(signal: AbortSignal): string {
   const r = signalReason(signal);
-  if (r instanceof Error && r.name === "TimeoutError") return "timed out";
-  if (r instanceof Error && r.name !== "AbortError") return reasonText(r, "aborted");
-  return typeof r === "string" ? reasonText(r, "aborted") : "aborted";
+  try {
+    if (r instanceof Error && r.name === "TimeoutError") return "timed out";
+    if (r instanceof Error && r.name !== "AbortError") return reasonText(r, "aborted");
+    return typeof r === "string" ? reasonText(r, "aborted") : "aborted";
+  } catch {
+    return "aborted";
+  }
 }
 
 type Answer = DnsAnswer<string[] | MxRecord[]>;

@@ -85,9 +85,13 @@ describe("a real AbortSignal with hostile own properties", () => {
       },
     });
     const fake = Object.create(AbortSignal.prototype) as AbortSignal;
+    const throwing = new Proxy(new AbortController().signal, {
+      getPrototypeOf: () => {
+        throw new Error("trap");
+      },
+    });
     const resolver = new FixtureResolver(zoneFromObject({}));
-    for (const signal of [hiding, fake]) {
-      expect(signal instanceof AbortSignal).toBe(true);
+    for (const signal of [hiding, fake, throwing]) {
       await expect(authenticate(message, envelope, { resolver, authservId: "mx", signal })).rejects.toMatchObject({
         code: "ERR_MSGAUTH_INVALID_OPTION",
       });
@@ -117,4 +121,65 @@ describe("a real AbortSignal with hostile own properties", () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(unhandled).toEqual([]);
   });
+
+  const hostileReasons: Array<[string, () => unknown]> = [
+    [
+      "an Error whose name getter throws",
+      () =>
+        Object.defineProperty(new Error("x"), "name", {
+          get: () => {
+            throw new Error("evil name");
+          },
+        }),
+    ],
+    [
+      "a Proxy whose getPrototypeOf throws",
+      () =>
+        new Proxy(
+          {},
+          {
+            getPrototypeOf: () => {
+              throw new Error("evil proto");
+            },
+          },
+        ),
+    ],
+    [
+      "an object whose toString throws",
+      () => ({
+        toString: () => {
+          throw new Error("evil toString");
+        },
+      }),
+    ],
+  ];
+  for (const [name, reason] of hostileReasons)
+    for (const when of ["before", "during"] as const)
+      it(`aborted ${when} the call with ${name}: temperror, no throw, nothing uncaught (red team: it ended the process)`, async () => {
+        const uncaught: unknown[] = [];
+        const onUncaught = (e: unknown) => uncaught.push(e);
+        process.on("uncaughtException", onUncaught);
+        try {
+          const c = new AbortController();
+          if (when === "before") c.abort(reason());
+          else setTimeout(() => c.abort(reason()), 5);
+          const slow: Resolver = Object.fromEntries(
+            (["txt", "a", "aaaa", "mx", "ptr"] as const).map((t) => [
+              t,
+              (n: string) => new Promise((r) => setTimeout(() => r(exampleResolver()[t](n)), 40)),
+            ]),
+          ) as unknown as Resolver;
+          const spf = await within(checkSpf(envelope, { resolver: slow, signal: c.signal }), 3000);
+          expect(spf.result).toBe("temperror");
+          const iprev = await within(checkIprev(envelope.ip, { resolver: slow, signal: c.signal }), 3000);
+          expect(iprev.result).toBe("temperror");
+          const dkim = await within(verifyDkim(message, { resolver: slow, now: NOW, signal: c.signal }), 3000);
+          for (const d of dkim) expect(d.result).not.toBe("pass");
+          await new Promise((resolve) => setTimeout(resolve, 60));
+          expect(uncaught).toEqual([]);
+          expect(unhandled).toEqual([]);
+        } finally {
+          process.off("uncaughtException", onUncaught);
+        }
+      });
 });
