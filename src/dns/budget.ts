@@ -195,14 +195,20 @@ export class BudgetedResolver implements Resolver {
       lastTimeout = { ms: this.#queryTimeout, reason: `no DNS answer within ${this.#queryTimeout} ms` };
     this.#timeoutReason = lastTimeout.reason;
     // An instance of this class itself is taken as guarded by its prototype (guardResolver,
-    // DmarcLookups): no method of its own may shadow the prototype's (red team: `b.txt = ...` on an
-    // instance reached SPF, DKIM and iprev unguarded and threw). A subclass is guarded as any resolver.
-    if (new.target === BudgetedResolver) Object.preventExtensions(this);
+    // DmarcLookups): nothing of its own may shadow or redefine what the prototype's methods rely on
+    // (red team: `b.txt = ...` on an instance, or a getter on `queries`, reached SPF, DKIM and iprev
+    // unguarded and threw). A subclass, or an instance made for another new.target and given the
+    // prototype afterwards, is guarded as any resolver.
+    this.#exact = new.target === BudgetedResolver;
+    if (this.#exact) Object.seal(this);
   }
 
-  /** Whether `o` is a BudgetedResolver (or a subclass's instance), not a Proxy of one: a brand check. */
+  /** Made by `new BudgetedResolver` itself (sealed), not for a subclass or another new.target. */
+  readonly #exact: boolean;
+
+  /** Whether `o` was made by `new BudgetedResolver` itself, not a Proxy of one: a brand check. */
   static isInstance(o: object): boolean {
-    return #inner in o;
+    return #exact in o && (o as BudgetedResolver).#exact;
   }
 
   static {

@@ -43,7 +43,45 @@ describe("a resolver that only claims to be a BudgetedResolver is guarded like a
     }).toThrow(TypeError);
     expect(() => Object.defineProperty(b, "ptr", { value: garbage })).toThrow(TypeError);
     expect(() => Object.setPrototypeOf(b, {})).toThrow(TypeError);
+    // Its own counters cannot become getters either (red team round 3: a throwing `queries` getter).
+    expect(() => Object.defineProperty(b, "queries", { get: () => 0 })).toThrow(TypeError);
     expect(b.txt).toBe(BudgetedResolver.prototype.txt);
+  });
+
+  it("an instance made for another new.target, or a subclass's given the prototype afterwards: guarded, no throw, no hang", async () => {
+    const evil = (r: BudgetedResolver, txt: () => unknown) => {
+      Object.defineProperty(r, "txt", { value: txt });
+      Object.defineProperty(r, "ptr", { value: garbage });
+      Object.defineProperty(r, "queries", {
+        get: () => {
+          throw new Error("evil queries");
+        },
+      });
+      return r;
+    };
+    function Other() {}
+    Other.prototype = BudgetedResolver.prototype;
+    const made = () => [
+      Reflect.construct(BudgetedResolver, [inner, { maxQueries: 50 }], Other) as BudgetedResolver,
+      Object.setPrototypeOf(
+        new (class Sub extends BudgetedResolver {})(inner, { maxQueries: 50 }),
+        BudgetedResolver.prototype,
+      ) as BudgetedResolver,
+    ];
+    for (const r of made()) {
+      expect(Object.getPrototypeOf(r)).toBe(BudgetedResolver.prototype);
+      const words = await verdicts(evil(r, garbage));
+      expect(words[0]).toBe("temperror");
+      expect(words[1]).toBe("temperror");
+      expect(words.at(-1)).toBe("temperror");
+    }
+    for (const r of made()) {
+      // A TXT answer that never comes: the check's own time budget ends it.
+      const started = Date.now();
+      const spf = await checkSpf(envelope, { resolver: evil(r, () => new Promise(() => {})), timeBudgetMs: 300 });
+      expect(spf.result).toBe("temperror");
+      expect(Date.now() - started).toBeLessThan(300 + 5000);
+    }
   });
 
   it("a subclass may still add fields and override methods (it is then guarded as any resolver)", async () => {
