@@ -31,11 +31,13 @@ import {
   AUTHENTICATE_HINTS,
   anyObject,
   checkArcOverrideOptions,
+  dropObserved,
   ENVELOPE_HINTS,
   isPlainObject,
   isResolver,
   refuseOptions,
   timerMs,
+  VOUCH_TOKEN,
   VOUCHED,
   type Vouched,
   vouch,
@@ -329,7 +331,7 @@ const DEFAULT_QUERY_TIMEOUT_MS = 5000;
 const NO_IDS: readonly string[] = Object.freeze([]);
 /** The DNS budget with no limits or onQuery given: read by BudgetedResolver's constructor, never kept or changed. */
 const DEFAULT_BUDGET: QueryBudgetOptions & Vouched = Object.freeze({
-  [VOUCHED]: true as const,
+  [VOUCHED]: VOUCH_TOKEN as typeof VOUCH_TOKEN,
   maxQueries: DEFAULT_MAX_QUERIES,
   timeBudgetMs: DEFAULT_TIME_BUDGET_MS,
   queryTimeoutMs: DEFAULT_QUERY_TIMEOUT_MS,
@@ -532,7 +534,7 @@ async function evaluate(
       // become temperror, an ARC chain fails, and DMARC is temperror (below).
       unreadable = describeError(err);
       messageInfo = { ...(messageInfo ?? { headerFields: 0, defects: 0 }), error: "unreadable" };
-      o.logger?.warn?.("message could not be read", { error: unreadable });
+      observe(() => o.logger?.warn?.("message could not be read", { error: unreadable }));
       const why = `the message could not be read: ${unreadable}`;
       if (verifier) dkim = (await verifier.finish()).map((r) => (r.result === "pass" || r.result === "fail" ? unreadableDkim(r, why) : r));
       if (arcVerifier) {
@@ -621,12 +623,15 @@ async function evaluate(
       if (dmarc) result.dmarc = dmarc;
       if (arcSeal) result.arcSeal = arcSeal;
     }
-    o.logger?.debug?.("authenticated", {
-      spf: spf?.result,
-      dkim: dkim.map((d) => d.result),
-      dmarc: dmarc?.result,
-      dnsQueries: resolver.queries,
-    });
+    if (o.logger !== undefined)
+      observe(() =>
+        o.logger?.debug?.("authenticated", {
+          spf: spf?.result,
+          dkim: dkim.map((d) => d.result),
+          dmarc: dmarc?.result,
+          dnsQueries: resolver.queries,
+        }),
+      );
     return result;
   } finally {
     deadline.close();
@@ -648,12 +653,20 @@ function time(
 ): void {
   const t = { check, durationMs: now - since };
   timings.push(t);
-  if (onTiming)
-    try {
-      onTiming(t);
-    } catch {
-      // An observer's bug must not change the result.
-    }
+  if (onTiming) observe(() => onTiming(t));
+}
+
+/**
+ * Calls an observer (onTiming, a logger method): what it throws, or a promise it returns rejects
+ * with, is dropped; its bug must not change the result (red team: a throwing logger.debug rejected
+ * the call, an async onTiming that failed was an unhandled rejection).
+ */
+function observe(call: () => unknown): void {
+  try {
+    dropObserved(call());
+  } catch {
+    // An observer's bug must not change the result.
+  }
 }
 
 // The checks' options for the usual call, each made whole with the VOUCHED mark in it: vouch() adds
@@ -664,32 +677,32 @@ function budgetOptions(limits: NonNullable<AuthenticateOptions["limits"]>, budge
   const maxQueries = limits.maxDnsQueries ?? DEFAULT_MAX_QUERIES;
   const queryTimeoutMs = limits.dnsQueryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   const out: QueryBudgetOptions & Vouched = onQuery
-    ? { [VOUCHED]: true, maxQueries, timeBudgetMs: budgetMs, queryTimeoutMs, onQuery }
-    : { [VOUCHED]: true, maxQueries, timeBudgetMs: budgetMs, queryTimeoutMs };
+    ? { [VOUCHED]: VOUCH_TOKEN, maxQueries, timeBudgetMs: budgetMs, queryTimeoutMs, onQuery }
+    : { [VOUCHED]: VOUCH_TOKEN, maxQueries, timeBudgetMs: budgetMs, queryTimeoutMs };
   return out;
 }
 function spfParams(e: Envelope): SpfParams {
-  const out: SpfParams & Vouched = { [VOUCHED]: true, ip: e.ip, helo: e.helo ?? "", mailFrom: e.mailFrom ?? "" };
+  const out: SpfParams & Vouched = { [VOUCHED]: VOUCH_TOKEN, ip: e.ip, helo: e.helo ?? "", mailFrom: e.mailFrom ?? "" };
   return out;
 }
 function spfOptions(resolver: Resolver, receiver: string): SpfOptions {
-  const out: SpfOptions & Vouched = { [VOUCHED]: true, resolver, receiver };
+  const out: SpfOptions & Vouched = { [VOUCHED]: VOUCH_TOKEN, resolver, receiver };
   return out;
 }
 function dkimOptions(resolver: Resolver, bodyHashes: BodyHashes): DkimVerifyOptions {
-  const out: DkimVerifyOptions & Vouched = { [VOUCHED]: true, resolver, bodyHashes };
+  const out: DkimVerifyOptions & Vouched = { [VOUCHED]: VOUCH_TOKEN, resolver, bodyHashes };
   return out;
 }
 function arcOptions(resolver: Resolver, bodyHashes: BodyHashes): ArcVerifyOptions {
-  const out: ArcVerifyOptions & Vouched = { [VOUCHED]: true, resolver, bodyHashes };
+  const out: ArcVerifyOptions & Vouched = { [VOUCHED]: VOUCH_TOKEN, resolver, bodyHashes };
   return out;
 }
 function iprevOptions(resolver: Resolver): { resolver: Resolver } {
-  const out: { resolver: Resolver } & Vouched = { [VOUCHED]: true, resolver };
+  const out: { resolver: Resolver } & Vouched = { [VOUCHED]: VOUCH_TOKEN, resolver };
   return out;
 }
 function dmarcOptions(resolver: Resolver, lookups: DmarcLookups): DmarcOptions {
-  const out: DmarcOptions & Vouched = { [VOUCHED]: true, resolver, lookups };
+  const out: DmarcOptions & Vouched = { [VOUCHED]: VOUCH_TOKEN, resolver, lookups };
   return out;
 }
 

@@ -93,7 +93,7 @@ export function optionsChecker<T>(name: string, shape: OptionsShape<T>, hints: H
   const known = Object.keys(shape);
   return (value: unknown, where = name): T => {
     if (value === undefined) value = {};
-    if ((value as { [VOUCHED]?: true })[VOUCHED] === true) return value as T;
+    if (isVouched(value)) return value as T;
     if (typeof value !== "object" || value === null || Array.isArray(value))
       throw new OptionsError(
         "ERR_MSGAUTH_INVALID_OPTION",
@@ -114,17 +114,24 @@ export function optionsChecker<T>(name: string, shape: OptionsShape<T>, hints: H
  */
 export const VOUCHED: unique symbol = Symbol("msgauth: options checked");
 
+/**
+ * The mark's value. A Proxy's get trap sees the VOUCHED key when asked for it, so the key alone
+ * could be answered by a caller's object (red team: a Proxy answering `true` skipped every check,
+ * and `queryTimeoutMs: Infinity` then hung checkSpf); this value never reaches a caller's code.
+ */
+export const VOUCH_TOKEN: unique symbol = Symbol("msgauth: vouched");
+
 /** Whether msgauth made and marked these options (vouch() or a literal with VOUCHED): checked already. */
 export function isVouched(options: unknown): boolean {
-  return typeof options === "object" && options !== null && (options as { [VOUCHED]?: true })[VOUCHED] === true;
+  return typeof options === "object" && options !== null && (options as Vouched)[VOUCHED] === VOUCH_TOKEN;
 }
 
-/** The mark in an options literal made whole (`{ [VOUCHED]: true, ... }`): the same as vouch() without adding a property later. */
-export type Vouched = { readonly [VOUCHED]?: true };
+/** The mark in an options literal made whole (`{ [VOUCHED]: VOUCH_TOKEN, ... }`): the same as vouch() without adding a property later. */
+export type Vouched = { readonly [VOUCHED]?: typeof VOUCH_TOKEN };
 
 /** Marks an options object msgauth made from checked values, for the checkers to skip (see VOUCHED). */
 export function vouch<T extends object>(options: T): T {
-  (options as { [VOUCHED]?: true })[VOUCHED] = true;
+  (options as { [VOUCHED]?: typeof VOUCH_TOKEN })[VOUCHED] = VOUCH_TOKEN;
   return options;
 }
 
@@ -431,4 +438,19 @@ export function checkOptionKeys(
   if (typeof options !== "object" || options === null || Array.isArray(options)) throw invalidOption(where, `${where} must be an object`);
   const has = (k: string) => (Array.isArray(known) ? known.includes(k) : (known as ReadonlySet<string>).has(k));
   for (const k of Object.keys(options)) if (!has(k)) throw unknownOption(`${where}.${k}`, message(k));
+}
+
+/**
+ * What an observer (onQuery, onTiming, a logger method) returned, let go: a promise it returned
+ * gets a rejection handler, so an async hook that fails is not an unhandled rejection, which ends a
+ * Node process by default (red team). Its own throw is the caller's to catch.
+ */
+export function dropObserved(returned: unknown): void {
+  if (returned === null || (typeof returned !== "object" && typeof returned !== "function")) return;
+  try {
+    const then = (returned as { then?: unknown }).then;
+    if (typeof then === "function") then.call(returned, undefined, () => {});
+  } catch {
+    // A thenable that throws when looked at: nothing to wait for.
+  }
 }

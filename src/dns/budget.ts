@@ -1,5 +1,5 @@
 import { listenAbort, signalAborted, unlistenAbort } from "../abort.js";
-import { checkBudgetOptions } from "../options.js";
+import { checkBudgetOptions, dropObserved } from "../options.js";
 import { addDeadline, type Deadline, removeDeadline } from "./deadlines.js";
 import { abortReason, DEFAULT_QUERY_TIMEOUT_MS, markGuardedClass, PendingQuery, type QueryGroup } from "./guard.js";
 import type { DnsAnswer, MxRecord, QueryOptions, RecordType, Resolver } from "./types.js";
@@ -413,7 +413,7 @@ export class BudgetedResolver implements Resolver {
 
   #observe(event: DnsQueryEvent): void {
     try {
-      this.#onQuery?.(event);
+      dropObserved(this.#onQuery?.(event));
     } catch {
       // An observer's bug must not change the answer.
     }

@@ -1,0 +1,82 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { authenticate, BudgetedResolver, checkSpf, type Resolver } from "../../src/index.js";
+import { exampleResolver, fixture } from "../helpers/keys.js";
+
+// Red team, round 3: observers (onQuery, onTiming, the logger) and the mark msgauth puts on the
+// options it already checked.
+const message = fixture("messages/sample.eml");
+const envelope = { ip: "192.0.2.1", helo: "mail.example.com", mailFrom: "alice@example.com" };
+const NOW = () => 1_700_000_000_000;
+const words = (r: Awaited<ReturnType<typeof authenticate>>) => [
+  r.spf?.result,
+  r.dkim.map((d) => d.result),
+  r.dmarc?.result,
+  r.message.error,
+];
+
+const unhandled: unknown[] = [];
+const onUnhandled = (e: unknown) => unhandled.push(e);
+beforeEach(() => {
+  unhandled.length = 0;
+  process.on("unhandledRejection", onUnhandled);
+});
+afterEach(() => {
+  process.off("unhandledRejection", onUnhandled);
+});
+
+describe("observers change nothing, whatever they do", () => {
+  const boom = () => {
+    throw new Error("observer bug");
+  };
+  const rejecting = async () => {
+    throw new Error("async observer bug");
+  };
+  const observers: Array<[string, Record<string, unknown>, "stream"?]> = [
+    ["logger.debug throws", { logger: { debug: boom } }],
+    ["logger.warn throws (an unreadable stream)", { logger: { warn: boom } }, "stream"],
+    ["a logger whose methods are getters that throw", { logger: Object.defineProperty({}, "debug", { get: boom }) }],
+    ["an async logger.debug that rejects", { logger: { debug: rejecting } }],
+    ["an async onTiming that rejects", { onTiming: rejecting }],
+    ["an async onQuery that rejects", { onQuery: rejecting }],
+    ["onQuery returns a thenable whose then throws", { onQuery: () => ({ then: boom }) }],
+  ];
+  for (const [name, extra, stream] of observers)
+    it(`${name}: the result of a call without it, nothing unhandled`, async () => {
+      const input = () =>
+        stream
+          ? (async function* () {
+              yield message.subarray(0, 200);
+              throw new Error("connection reset");
+            })()
+          : message;
+      const opts = { resolver: exampleResolver(), authservId: "mx.example.org", now: NOW };
+      const plain = await authenticate(input(), envelope, opts);
+      const r = await authenticate(input(), envelope, { ...opts, resolver: exampleResolver(), ...extra });
+      expect(words(r)).toEqual(words(plain));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(unhandled).toEqual([]);
+    });
+});
+
+describe("the mark on options msgauth checked cannot be answered by a caller's object", () => {
+  /** A Proxy that answers `true`, or the symbol itself, for every symbol key it is asked for. */
+  const answering = <T extends object>(target: T, answer: (key: symbol) => unknown) =>
+    new Proxy(target, { get: (t, k, r) => (typeof k === "symbol" ? answer(k) : Reflect.get(t, k, r)) });
+  const never: Resolver = {
+    txt: () => new Promise(() => {}),
+    a: () => new Promise(() => {}),
+    aaaa: () => new Promise(() => {}),
+    mx: () => new Promise(() => {}),
+    ptr: () => new Promise(() => {}),
+  };
+  for (const [name, answer] of [
+    ["true", () => true],
+    ["the key itself", (k: symbol) => k],
+  ] as const)
+    it(`a Proxy answering ${name}: its options are checked (a wrong value refused, an infinite timeout too)`, async () => {
+      const bad = answering({ resolver: 42 }, answer);
+      await expect((async () => checkSpf(envelope, bad as never))()).rejects.toMatchObject({ code: "ERR_MSGAUTH_INVALID_OPTION" });
+      const budget = answering({ queryTimeoutMs: Number.POSITIVE_INFINITY }, answer);
+      expect(() => new BudgetedResolver(never, budget as never)).toThrow(expect.objectContaining({ code: "ERR_MSGAUTH_INVALID_OPTION" }));
+    });
+});
