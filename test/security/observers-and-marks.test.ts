@@ -38,6 +38,7 @@ describe("observers change nothing, whatever they do", () => {
     ["an async logger.debug that rejects", { logger: { debug: rejecting } }],
     ["an async onTiming that rejects", { onTiming: rejecting }],
     ["an async onQuery that rejects", { onQuery: rejecting }],
+    // biome-ignore lint/suspicious/noThenProperty: a hostile thenable is what this row is about
     ["onQuery returns a thenable whose then throws", { onQuery: () => ({ then: boom }) }],
   ];
   for (const [name, extra, stream] of observers)
