@@ -209,7 +209,8 @@ export class DkimVerifier {
     this.#options = options;
     this.#body = options.bodyHashes ?? new BodyHashes();
     this.#ownBody = options.bodyHashes === undefined;
-    const now = Math.floor((options.now?.() ?? Date.now()) / 1000);
+    const clock = options.now; // called as a function: msgauth's options object is not the caller's `this`
+    const now = Math.floor((clock === undefined ? Date.now() : clock()) / 1000);
     const max = options.maxSignatures ?? 10;
     /**
      * The signatures waiting for each key name's answer: one lookup a name. The first name's list is

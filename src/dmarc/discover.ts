@@ -76,6 +76,23 @@ export class DmarcLookups {
 
   constructor(resolver: Resolver) {
     this.#resolver = guardedResolver(resolver); // answers validated, waits bounded
+    // checkDmarc takes shared lookups only when made by this class itself, sealed: no method of
+    // their own can replace record() or settled() (red team).
+    this.#exact = new.target === DmarcLookups;
+    if (this.#exact) Object.seal(this);
+  }
+
+  readonly #exact: boolean;
+
+  /** Whether `o` was made by `new DmarcLookups` itself (not a subclass, another new.target or a Proxy). */
+  static isInstance(o: unknown): boolean {
+    return (
+      typeof o === "object" &&
+      o !== null &&
+      #exact in o &&
+      (o as DmarcLookups).#exact &&
+      Object.getPrototypeOf(o) === DmarcLookups.prototype
+    );
   }
 
   /**

@@ -2,6 +2,7 @@ import type { ArcResult } from "../arc/verify.js";
 import type { DkimResult, DkimResultWord } from "../dkim/verify.js";
 import { guardResolver } from "../dns/guard.js";
 import type { Resolver } from "../dns/types.js";
+import { OptionsError } from "../errors.js";
 import type { AuthorResult } from "../message/from.js";
 import { checkDmarcOptions } from "../options.js";
 import type { SpfResult, SpfResultWord } from "../spf/check.js";
@@ -381,6 +382,14 @@ export function checkDmarc(input: DmarcInput, options: DmarcOptions): Promise<Dm
   // throw rejects, as from an async function.
   try {
     checkDmarcOptions(options); // maxAuthorDomains: a positive integer
+    // Shared lookups are msgauth's own, made by new DmarcLookups (red team: any object, or one
+    // with record() replaced, threw TypeErrors or hung the check).
+    if (options.lookups !== undefined && !DmarcLookups.isInstance(options.lookups))
+      throw new OptionsError(
+        "ERR_MSGAUTH_INVALID_OPTION",
+        "options.lookups",
+        "options.lookups: must be made by new DmarcLookups(resolver)",
+      );
     if (input.author.ok) return evaluateDmarc(input, options, true);
     const result = evaluateDmarc(input, options);
     if (!input.arc) return result;

@@ -176,11 +176,21 @@ export class BudgetedResolver implements Resolver {
   /** The abort listener is on the signal; a check that takes it off once idle is scheduled. */
   #listening = false;
   #releasing = false;
+  #queries = 0;
+  #refused = 0;
+  #speculative = 0;
   /** Queries the evaluation made (speculative ones once claimed), as a sequential evaluation counts them. */
-  queries = 0;
-  refused = 0;
+  get queries(): number {
+    return this.#queries;
+  }
+  /** Queries refused (over the budget, past the time budget, aborted): never sent. */
+  get refused(): number {
+    return this.#refused;
+  }
   /** Queries sent ahead of need and not (yet) claimed: sent on the network, but not in `queries`. */
-  speculative = 0;
+  get speculative(): number {
+    return this.#speculative;
+  }
 
   constructor(inner: Resolver, options: QueryBudgetOptions = {}) {
     checkBudgetOptions(options);
@@ -274,12 +284,12 @@ export class BudgetedResolver implements Resolver {
     const called = this.#call?.passed(this.#now === defaultNow ? start : performance.now());
     if (called !== undefined) return `DNS query not sent: ${called}`;
     if (overTime) return "DNS time budget exceeded";
-    if (this.queries >= this.#max) return `DNS query limit of ${this.#max} exceeded`;
+    if (this.#queries >= this.#max) return `DNS query limit of ${this.#max} exceeded`;
     return undefined;
   }
 
   #refuse<T>(type: RecordType, name: string, reason: string): DnsAnswer<T> {
-    this.refused++;
+    this.#refused++;
     this.#observe({ type, name, outcome: "refused", durationMs: 0 });
     return { kind: "error", reason };
   }
@@ -311,15 +321,15 @@ export class BudgetedResolver implements Resolver {
   }
 
   #run<T>(type: RecordType, name: string, q: QueryOptions | undefined): Promise<DnsAnswer<T>> {
-    const start = this.#now();
+    const start = this.#clock();
     const refusal = this.#refusal(q, start);
     if (refusal !== undefined) return Promise.resolve(this.#refuse(type, name, refusal));
-    this.queries++;
+    this.#queries++;
     const answer = this.#send(type, name, start, q?.signal).answer as Promise<DnsAnswer<T>>;
     // With no observer, the guard's promise is the answer: no further promise per query.
     if (!this.#onQuery) return answer;
     return answer.then((a) => {
-      this.#observe({ type, name, outcome: a.kind, durationMs: this.#now() - start });
+      this.#observe({ type, name, outcome: a.kind, durationMs: this.#clock() - start });
       return a;
     });
   }
@@ -335,9 +345,9 @@ export class BudgetedResolver implements Resolver {
    * speculation: `queries` counts them as a sequential evaluation would, at {@link claim}.
    */
   speculate<T>(type: RecordType, name: string): Speculation<T> | undefined {
-    const start = this.#now();
+    const start = this.#clock();
     if (this.#refusal(undefined, start) !== undefined || this.queries + this.speculative >= this.#max) return undefined;
-    this.speculative++;
+    this.#speculative++;
     const query = this.#send(type, name, start);
     const state = new SpeculationState<T>(this, type, name, query.answer as Promise<DnsAnswer<T>>, start, query);
     return state;
@@ -362,17 +372,17 @@ export class BudgetedResolver implements Resolver {
     const s = speculation as SpeculationState<T>;
     if (!SpeculationState.of(s, this) || s.done) return this.#run(s.type, s.name, undefined);
     s.done = true;
-    const start = this.#now();
+    const start = this.#clock();
     const refusal = this.#refusal(undefined, start);
     if (refusal !== undefined) {
       s.query.abandon("not needed"); // sent, but not used: it stays in `speculative`
       return Promise.resolve(this.#refuse(s.type, s.name, refusal));
     }
-    this.speculative--;
-    this.queries++;
+    this.#speculative--;
+    this.#queries++;
     if (!this.#onQuery) return s.answer; // nothing to observe
     return s.answer.then((answer) => {
-      this.#observe({ type: s.type, name: s.name, outcome: answer.kind, durationMs: this.#now() - start });
+      this.#observe({ type: s.type, name: s.name, outcome: answer.kind, durationMs: this.#clock() - start });
       return answer;
     });
   }
@@ -387,10 +397,10 @@ export class BudgetedResolver implements Resolver {
     const answer = s.query.settledAnswer as DnsAnswer<T> | undefined;
     if (answer === undefined || this.#onQuery || s.done || !SpeculationState.of(s, this)) return undefined;
     s.done = true;
-    const refusal = this.#refusal(undefined, this.#now());
+    const refusal = this.#refusal(undefined, this.#clock());
     if (refusal !== undefined) return this.#refuse(s.type, s.name, refusal); // (settled: nothing to abandon)
-    this.speculative--;
-    this.queries++;
+    this.#speculative--;
+    this.#queries++;
     return answer;
   }
 
@@ -406,14 +416,23 @@ export class BudgetedResolver implements Resolver {
       // resolves `answer` in its own microtask, later: see PendingQuery.send).
       const a = s.query.settledAnswer!;
       void RESOLVED.then(() =>
-        this.#observe({ type: s.type, name: s.name, outcome: a.kind, durationMs: this.#now() - s.sent, speculative: true }),
+        this.#observe({ type: s.type, name: s.name, outcome: a.kind, durationMs: this.#clock() - s.sent, speculative: true }),
       );
     }
   }
 
+  /** The clock, called as a function (not with this resolver as the caller's `this`). */
+  #clock(): number {
+    const now = this.#now;
+    return now();
+  }
+
   #observe(event: DnsQueryEvent): void {
     try {
-      dropObserved(this.#onQuery?.(event));
+      // Called as a function: this resolver must not be the observer's `this` (red team: it reset
+      // the counters through it and changed verdicts).
+      const onQuery = this.#onQuery;
+      if (onQuery !== undefined) dropObserved(onQuery(event));
     } catch {
       // An observer's bug must not change the answer.
     }

@@ -1,5 +1,5 @@
 import { listenAbort, signalAborted, signalReason, unlistenAbort } from "../abort.js";
-import { describeError } from "../errors.js";
+import { describeError, OptionsError } from "../errors.js";
 import { checkOptionKeys, checkTimerMs } from "../options.js";
 import { addDeadline, type Deadline, removeDeadline } from "./deadlines.js";
 import type { DnsAnswer, MxRecord, QueryOptions, RecordType, Resolver } from "./types.js";
@@ -430,8 +430,7 @@ export function guardedQuery(
   name: string,
   options: GuardOptions = {},
 ): Promise<DnsAnswer<string[] | MxRecord[]>> {
-  checkOptionKeys(options, GUARD_OPTIONS, "options", (k) => `options.${k}: unknown option (known: ${GUARD_OPTIONS.join(", ")})`);
-  checkTimerMs(options.timeoutMs, "options.timeoutMs");
+  checkGuardOptions(options);
   return guardQuery(resolver, type, name, options);
 }
 
@@ -450,7 +449,9 @@ function guardQuery(resolver: Resolver, type: RecordType, name: string, options:
   const ms = options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   const q = new PendingQuery(
     Number.isFinite(ms) ? performance.now() + Math.max(0, ms) : Number.POSITIVE_INFINITY,
-    options.timeoutReason ?? `no DNS answer within ${ms} ms`,
+    options.timeoutReason === undefined
+      ? `no DNS answer within ${ms} ms`
+      : reasonText(options.timeoutReason, `no DNS answer within ${ms} ms`),
   );
   if (outer.length > 0) q.listen(outer);
   options.onSent?.((reason) => q.abandon(reason));
@@ -497,8 +498,7 @@ function isGuarded(resolver: Resolver): boolean {
  * public function taking a Resolver uses. Returns `resolver` itself when it is already guarded.
  */
 export function guardResolver(resolver: Resolver, options: GuardOptions = {}): Resolver {
-  checkOptionKeys(options, GUARD_OPTIONS, "options", (k) => `options.${k}: unknown option (known: ${GUARD_OPTIONS.join(", ")})`);
-  checkTimerMs(options.timeoutMs, "options.timeoutMs");
+  checkGuardOptions(options);
   if (options.signal === undefined && options.timeoutMs === undefined && isGuarded(resolver)) return resolver;
   const plain =
     options.signal === undefined && options.timeoutMs === undefined && options.timeoutReason === undefined && options.onSent === undefined;
@@ -516,14 +516,32 @@ export function guardResolver(resolver: Resolver, options: GuardOptions = {}): R
 const NO_OPTIONS: GuardOptions = Object.freeze({});
 const plainGuards = new WeakMap<Resolver, Resolver>();
 
+/**
+ * The guard's options, checked: known keys, a timer, and the types of what it calls or writes
+ * (red team: an `onSent` that is not a function, or a `timeoutReason` that is a Symbol, threw
+ * TypeErrors out of the checks; a reason is an answer's text, so it is cleaned and capped).
+ */
+function checkGuardOptions(options: GuardOptions): void {
+  checkOptionKeys(options, GUARD_OPTIONS, "options", (k) => `options.${k}: unknown option (known: ${GUARD_OPTIONS.join(", ")})`);
+  checkTimerMs(options.timeoutMs, "options.timeoutMs");
+  if (options.onSent !== undefined && typeof options.onSent !== "function")
+    throw new OptionsError("ERR_MSGAUTH_INVALID_OPTION", "options.onSent", "options.onSent: must be a function");
+  if (options.timeoutReason !== undefined && typeof options.timeoutReason !== "string")
+    throw new OptionsError("ERR_MSGAUTH_INVALID_OPTION", "options.timeoutReason", "options.timeoutReason: must be a string");
+}
+
 function guardWith(resolver: Resolver, options: GuardOptions): Resolver {
-  return markGuarded({
-    txt: (name: string, q?: QueryOptions) => guardQuery(resolver, "TXT", name, withSignal(options, q)),
-    a: (name: string, q?: QueryOptions) => guardQuery(resolver, "A", name, withSignal(options, q)),
-    aaaa: (name: string, q?: QueryOptions) => guardQuery(resolver, "AAAA", name, withSignal(options, q)),
-    mx: (name: string, q?: QueryOptions) => guardQuery(resolver, "MX", name, withSignal(options, q)),
-    ptr: (ip: string, q?: QueryOptions) => guardQuery(resolver, "PTR", ip, withSignal(options, q)),
-  });
+  // Frozen: it is reused for every later guardResolver(resolver), and known as guarded by
+  // identity; a method replaced on it would reach the checks unguarded (red team).
+  return markGuarded(
+    Object.freeze({
+      txt: (name: string, q?: QueryOptions) => guardQuery(resolver, "TXT", name, withSignal(options, q)),
+      a: (name: string, q?: QueryOptions) => guardQuery(resolver, "A", name, withSignal(options, q)),
+      aaaa: (name: string, q?: QueryOptions) => guardQuery(resolver, "AAAA", name, withSignal(options, q)),
+      mx: (name: string, q?: QueryOptions) => guardQuery(resolver, "MX", name, withSignal(options, q)),
+      ptr: (ip: string, q?: QueryOptions) => guardQuery(resolver, "PTR", ip, withSignal(options, q)),
+    }),
+  );
 }
 
 /** Both the guard's signal(s) and the caller's, when there are two. */

@@ -315,7 +315,10 @@ class Evaluation {
     this.maxPtrNames = opts.maxPtrNames ?? 10;
     this.prefetch = opts.prefetch !== false;
     this.receiver = opts.receiver ?? "unknown";
-    this.nowMs = opts.now?.();
+    // Called as a function, not a method of opts: msgauth's own options objects must not be the
+    // caller's `this` (red team: the mark on them was read through it).
+    const now = opts.now;
+    this.nowMs = now === undefined ? undefined : now();
   }
 
   /** The client address (IPv4-mapped IPv6 as IPv4). */

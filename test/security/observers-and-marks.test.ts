@@ -1,5 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { authenticate, BudgetedResolver, checkSpf, type Resolver } from "../../src/index.js";
+import {
+  authenticate,
+  BudgetedResolver,
+  checkDmarc,
+  checkSpf,
+  DmarcLookups,
+  guardResolver,
+  parseAuthor,
+  type Resolver,
+  splitMessage,
+} from "../../src/index.js";
 import { exampleResolver, fixture } from "../helpers/keys.js";
 
 // Red team, round 3: observers (onQuery, onTiming, the logger) and the mark msgauth puts on the
@@ -80,4 +90,90 @@ describe("the mark on options msgauth checked cannot be answered by a caller's o
       const budget = answering({ queryTimeoutMs: Number.POSITIVE_INFINITY }, answer);
       expect(() => new BudgetedResolver(never, budget as never)).toThrow(expect.objectContaining({ code: "ERR_MSGAUTH_INVALID_OPTION" }));
     });
+});
+
+describe("caller functions never get msgauth's own objects as `this` (red team round 4)", () => {
+  it("now, onQuery and onTiming are called without a `this`: nothing of msgauth's can be read or changed through it", async () => {
+    const seen: unknown[] = [];
+    const r = await authenticate(message, envelope, {
+      resolver: exampleResolver(),
+      authservId: "mx.example.org",
+      now: function (this: unknown) {
+        seen.push(this);
+        return 1_700_000_000_000;
+      },
+      onQuery: function (this: unknown) {
+        seen.push(this);
+      },
+      onTiming: function (this: unknown) {
+        seen.push(this);
+      },
+    });
+    expect(seen.length).toBeGreaterThan(5);
+    expect(seen.every((t) => t === undefined)).toBe(true);
+    expect(r.dmarc?.result).toBe(
+      (await authenticate(message, envelope, { resolver: exampleResolver(), authservId: "mx.example.org", now: NOW })).dmarc?.result,
+    );
+  });
+
+  it("a BudgetedResolver's counters are read-only: assigning one throws, the checks are unchanged", async () => {
+    const b = new BudgetedResolver(exampleResolver(), { maxQueries: 50 });
+    expect(() => {
+      (b as unknown as { queries: unknown }).queries = {
+        valueOf: () => {
+          throw new Error("evil");
+        },
+      };
+    }).toThrow(TypeError);
+    expect(b.queries).toBe(0);
+    expect((await checkSpf(envelope, { resolver: b })).result).toBe((await checkSpf(envelope, { resolver: exampleResolver() })).result);
+  });
+
+  it("guardResolver's wrapper is frozen: its methods cannot be replaced for the later calls that reuse it", () => {
+    const r = exampleResolver();
+    const g = guardResolver(r);
+    expect(Object.isFrozen(g)).toBe(true);
+    expect(() => {
+      (g as { txt: unknown }).txt = () => new Promise(() => {});
+    }).toThrow(TypeError);
+    expect(guardResolver(r)).toBe(g);
+  });
+
+  it("checkDmarc's shared lookups must be made by new DmarcLookups: anything else is a wrong option, and they cannot be changed", async () => {
+    const parsed = splitMessage(message);
+    const author = parseAuthor(parsed.headers, parsed);
+    const spf = await checkSpf(envelope, { resolver: exampleResolver() });
+    const resolver = exampleResolver();
+    class Sub extends DmarcLookups {}
+    for (const lookups of [{}, new Sub(resolver), new Proxy(new DmarcLookups(resolver), {})])
+      await expect(
+        (async () => checkDmarc({ author, spf, dkim: [] }, { resolver, lookups: lookups as DmarcLookups }))(),
+      ).rejects.toMatchObject({
+        code: "ERR_MSGAUTH_INVALID_OPTION",
+      });
+    const own = new DmarcLookups(resolver);
+    expect(() => {
+      (own as unknown as { record: unknown }).record = () => new Promise(() => {});
+    }).toThrow(TypeError);
+    expect((await checkDmarc({ author, spf, dkim: [] }, { resolver, lookups: own })).result).toBeTypeOf("string");
+  });
+
+  it("the guard's options are type-checked, and a timeout reason is cleaned and capped", async () => {
+    const never: Resolver = {
+      txt: () => new Promise(() => {}),
+      a: () => new Promise(() => {}),
+      aaaa: () => new Promise(() => {}),
+      mx: () => new Promise(() => {}),
+      ptr: () => new Promise(() => {}),
+    };
+    expect(() => guardResolver(never, { onSent: 5 as never })).toThrow(expect.objectContaining({ code: "ERR_MSGAUTH_INVALID_OPTION" }));
+    expect(() => guardResolver(never, { timeoutMs: 5, timeoutReason: Symbol() as never })).toThrow(
+      expect.objectContaining({ code: "ERR_MSGAUTH_INVALID_OPTION" }),
+    );
+    const a = await guardResolver(never, { timeoutMs: 5, timeoutReason: `slow\r\n\u202e${"x".repeat(600)}` }).txt("example.com");
+    expect(a.kind).toBe("error");
+    const reason = (a as { reason: string }).reason;
+    expect(reason).not.toMatch(/[\r\n]/);
+    expect(reason.length).toBeLessThanOrEqual(210);
+  });
 });
