@@ -1,5 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { authenticate, checkIprev, checkSpf, FixtureResolver, type Resolver, verifyDkim, zoneFromObject } from "../../src/index.js";
+import { collectUnhandled } from "../helpers/hostile.js";
 import { exampleResolver, fixture } from "../helpers/keys.js";
 
 // A caller's AbortSignal is read through the platform's own getters and methods, never its own
@@ -32,15 +33,7 @@ function viaPromise(r: Resolver): Resolver {
   };
 }
 
-const unhandled: unknown[] = [];
-const onUnhandled = (e: unknown) => unhandled.push(e);
-beforeEach(() => {
-  unhandled.length = 0;
-  process.on("unhandledRejection", onUnhandled);
-});
-afterEach(() => {
-  process.off("unhandledRejection", onUnhandled);
-});
+const unhandled = collectUnhandled();
 
 const within = <T>(p: Promise<T>, ms: number) =>
   Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`not settled within ${ms} ms`)), ms))]);

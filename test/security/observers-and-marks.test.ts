@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   authenticate,
   BudgetedResolver,
@@ -7,9 +7,9 @@ import {
   DmarcLookups,
   guardResolver,
   parseAuthor,
-  type Resolver,
   splitMessage,
 } from "../../src/index.js";
+import { collectUnhandled, neverAnswers } from "../helpers/hostile.js";
 import { exampleResolver, fixture } from "../helpers/keys.js";
 
 // Red team, round 3: observers (onQuery, onTiming, the logger) and the mark msgauth puts on the
@@ -24,15 +24,7 @@ const words = (r: Awaited<ReturnType<typeof authenticate>>) => [
   r.message.error,
 ];
 
-const unhandled: unknown[] = [];
-const onUnhandled = (e: unknown) => unhandled.push(e);
-beforeEach(() => {
-  unhandled.length = 0;
-  process.on("unhandledRejection", onUnhandled);
-});
-afterEach(() => {
-  process.off("unhandledRejection", onUnhandled);
-});
+const unhandled = collectUnhandled();
 
 describe("observers change nothing, whatever they do", () => {
   const boom = () => {
@@ -73,13 +65,7 @@ describe("the mark on options msgauth checked cannot be answered by a caller's o
   /** A Proxy that answers `true`, or the symbol itself, for every symbol key it is asked for. */
   const answering = <T extends object>(target: T, answer: (key: symbol) => unknown) =>
     new Proxy(target, { get: (t, k, r) => (typeof k === "symbol" ? answer(k) : Reflect.get(t, k, r)) });
-  const never: Resolver = {
-    txt: () => new Promise(() => {}),
-    a: () => new Promise(() => {}),
-    aaaa: () => new Promise(() => {}),
-    mx: () => new Promise(() => {}),
-    ptr: () => new Promise(() => {}),
-  };
+  const never = neverAnswers;
   for (const [name, answer] of [
     ["true", () => true],
     ["the key itself", (k: symbol) => k],
@@ -159,13 +145,7 @@ describe("caller functions never get msgauth's own objects as `this` (red team r
   });
 
   it("the guard's options are type-checked, and a timeout reason is cleaned and capped", async () => {
-    const never: Resolver = {
-      txt: () => new Promise(() => {}),
-      a: () => new Promise(() => {}),
-      aaaa: () => new Promise(() => {}),
-      mx: () => new Promise(() => {}),
-      ptr: () => new Promise(() => {}),
-    };
+    const never = neverAnswers;
     expect(() => guardResolver(never, { onSent: 5 as never })).toThrow(expect.objectContaining({ code: "ERR_MSGAUTH_INVALID_OPTION" }));
     expect(() => guardResolver(never, { timeoutMs: 5, timeoutReason: Symbol() as never })).toThrow(
       expect.objectContaining({ code: "ERR_MSGAUTH_INVALID_OPTION" }),
