@@ -44,13 +44,6 @@ const ALGORITHMS: Record<string, { keyType: "rsa" | "ed25519"; hash: "sha256" | 
   "rsa-sha1": { keyType: "rsa", hash: "sha1" },
 };
 
-function digits(tag: Tag | undefined, max: number): number | undefined | "bad" {
-  if (!tag) return undefined;
-  const v = tag.value;
-  if (v.length === 0 || v.length > max || !/^[0-9]+$/.test(v)) return "bad";
-  return Number(v);
-}
-
 /** d= or s= for a problem report: the A-label form when it is a name, else the text (never mojibake). */
 function tagText(tag: Tag | undefined, lowerCase: boolean): string {
   if (!tag) return "";
@@ -384,7 +377,10 @@ function isDnsTxt(q: string): boolean {
     .some((m) => m.toLowerCase() === "dns/txt");
 }
 
-/** digits() of a value read by parseUsualSignature. */
+/**
+ * A tag value of 1 to `max` ASCII digits as a number; undefined when the tag is absent, "bad"
+ * otherwise. Both parsers read l=, t= and x= with it.
+ */
 function digitsOf(v: string | undefined, max: number): number | undefined | "bad" {
   if (v === undefined) return undefined;
   if (v.length === 0 || v.length > max) return "bad";
@@ -462,9 +458,9 @@ export function parseSignatureGeneral(field: HeaderField): { ok: true; sig: Dkim
     // 3.5: the domain of i= MUST be the same as, or a subdomain of, d=.
     if (idDomain !== domain && !idDomain.endsWith(`.${domain}`)) return problem(`i= domain ${idDomain} is not under d=${domain}`, tags);
   }
-  const bodyLength = digits(tags.get("l"), 76);
-  const timestamp = digits(tags.get("t"), 12);
-  const expiration = digits(tags.get("x"), 12);
+  const bodyLength = digitsOf(tags.get("l")?.value, 76);
+  const timestamp = digitsOf(tags.get("t")?.value, 12);
+  const expiration = digitsOf(tags.get("x")?.value, 12);
   if (bodyLength === "bad") return problem("l= is not a number", tags);
   if (timestamp === "bad") return problem("t= is not a number", tags);
   if (expiration === "bad") return problem("x= is not a number", tags);
