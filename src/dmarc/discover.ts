@@ -30,13 +30,11 @@ export function guardedResolver(resolver: Resolver): Resolver {
   return g;
 }
 
-/** A BudgetedResolver itself (not a subclass), as guardResolver's test; false for a Proxy that throws. */
+/** A BudgetedResolver made by new BudgetedResolver itself, as guardResolver's test; false for a subclass or a Proxy. */
 function isBudgetedResolver(resolver: Resolver): boolean {
-  try {
-    return Object.getPrototypeOf(resolver) === BudgetedResolver.prototype && BudgetedResolver.isInstance(resolver);
-  } catch {
-    return false;
-  }
+  // The brand alone: an instance made by new BudgetedResolver itself is sealed, so its prototype
+  // cannot have changed; a Proxy fails the brand without a trap being asked.
+  return BudgetedResolver.isInstance(resolver);
 }
 
 const NO_NAMES: readonly string[] = Object.freeze([]);
@@ -86,13 +84,8 @@ export class DmarcLookups {
 
   /** Whether `o` was made by `new DmarcLookups` itself (not a subclass, another new.target or a Proxy). */
   static isInstance(o: unknown): boolean {
-    return (
-      typeof o === "object" &&
-      o !== null &&
-      #exact in o &&
-      (o as DmarcLookups).#exact &&
-      Object.getPrototypeOf(o) === DmarcLookups.prototype
-    );
+    // Made by this class itself means sealed: its prototype is still DmarcLookups.prototype.
+    return typeof o === "object" && o !== null && #exact in o && (o as DmarcLookups).#exact;
   }
 
   /**
